@@ -1,0 +1,315 @@
+//! The Simple queue: one file per element.
+//!
+//! ```text
+//! PATH/DDDDDDDD/EEEEEEEEEEEEEE      element (raw bytes)
+//! PATH/DDDDDDDD/EEEEEEEEEEEEEE.tmp  being written
+//! PATH/DDDDDDDD/EEEEEEEEEEEEEE.lck  lock: hard link to the element
+//! ```
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{ALREADY_LOCKED, Error, NO_SUCH_ELEMENT, Result};
+use crate::name::{self, Names, check_name, element_name, is_element_name, list_dirs};
+use crate::sys::{self, Moved, Perms, is_gone};
+use crate::{DirQueue, Options, queue_id};
+
+/// A Simple directory queue (Perl `Directory::Queue::Simple`, python `QueueSimple`).
+#[derive(Debug, Clone)]
+pub struct QueueSimple {
+    path: PathBuf,
+    perms: Perms,
+    rndhex: u8,
+    granularity: u64,
+    maxtemp: u64,
+    maxlock: u64,
+    sync: bool,
+}
+
+impl QueueSimple {
+    /// Opens the queue at `path` with default options, creating the directory if needed.
+    pub fn new(path: impl AsRef<Path>) -> Result<Self> {
+        Self::with_options(path, &Options::default())
+    }
+
+    /// Opens the queue at `path`, creating the directory (and missing parents) if needed.
+    pub fn with_options(path: impl AsRef<Path>, opts: &Options) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let perms = Perms::new(opts.umask);
+        perms
+            .mkdir_all(&path)
+            .map_err(|e| Error::io("create queue directory", &path, e))?;
+        Ok(QueueSimple {
+            path,
+            perms,
+            rndhex: opts.rndhex.unwrap_or_else(name::random_hex) & 0xf,
+            granularity: opts.granularity,
+            maxtemp: opts.maxtemp,
+            maxlock: opts.maxlock,
+            sync: opts.sync,
+        })
+    }
+
+    /// The intermediate directory for an element added now.
+    fn insertion_dir(&self) -> String {
+        let (mut s, _) = name::now();
+        if self.granularity > 1 {
+            s -= s % self.granularity;
+        }
+        format!("{:08x}", s as u32)
+    }
+
+    /// Adds an element holding `data`; returns its name.
+    pub fn add(&self, data: &[u8]) -> Result<String> {
+        let dir = self.insertion_dir();
+        let dpath = self.path.join(&dir);
+        let (tmp, mut file) = loop {
+            let tmp = dpath.join(format!("{}.tmp", element_name(self.rndhex)));
+            match self.perms.create_new(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if is_gone(&e) => self
+                    .perms
+                    .mkdir_ok(&dpath)
+                    .map_err(|e| Error::io("create directory", &dpath, e))?,
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                // EACCES and friends are final: the python reference loops forever here.
+                Err(e) => return Err(Error::io("create", &tmp, e)),
+            }
+        };
+        let written = file
+            .write_all(data)
+            .and_then(|()| if self.sync { file.sync_data() } else { Ok(()) });
+        drop(file);
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io("write", &tmp, e));
+        }
+        self.publish(&tmp, &dir, &dpath).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
+    }
+
+    /// Moves the file at `src` into the queue as a new element; it must be on the same
+    /// filesystem. Returns the element name.
+    pub fn add_path(&self, src: impl AsRef<Path>) -> Result<String> {
+        let src = src.as_ref();
+        if self.sync {
+            fs::File::open(src)
+                .and_then(|f| f.sync_data())
+                .map_err(|e| Error::io("sync", src, e))?;
+        }
+        let dir = self.insertion_dir();
+        let dpath = self.path.join(&dir);
+        self.perms
+            .mkdir_ok(&dpath)
+            .map_err(|e| Error::io("create directory", &dpath, e))?;
+        self.publish(src, &dir, &dpath)
+    }
+
+    /// Gives the finished file at `src` its final element name in `dir`: a fresh name per
+    /// try, never replacing an existing element.
+    fn publish(&self, src: &Path, dir: &str, dpath: &Path) -> Result<String> {
+        loop {
+            let elt = element_name(self.rndhex);
+            let dst = dpath.join(&elt);
+            match sys::move_noreplace(src, &dst, false) {
+                Ok(Moved::Done) => {
+                    if self.sync {
+                        sys::sync_dir(dpath).map_err(|e| Error::io("sync", dpath, e))?;
+                    }
+                    return Ok(format!("{dir}/{elt}"));
+                }
+                Ok(Moved::Exists) => {}
+                // The directory was purged between our mkdir and the move: make it again.
+                Err(e) if is_gone(&e) && src.exists() => self
+                    .perms
+                    .mkdir_ok(dpath)
+                    .map_err(|e| Error::io("create directory", dpath, e))?,
+                Err(e) => return Err(Error::io("publish", &dst, e)),
+            }
+        }
+    }
+
+    fn elt_path(&self, name: &str) -> Result<PathBuf> {
+        check_name(name)?;
+        Ok(self.path.join(name))
+    }
+
+    fn lck_path(&self, name: &str) -> Result<PathBuf> {
+        check_name(name)?;
+        Ok(self.path.join(format!("{name}.lck")))
+    }
+
+    /// Reads a locked element.
+    pub fn get(&self, name: &str) -> Result<Vec<u8>> {
+        let p = self.lck_path(name)?;
+        fs::read(&p).map_err(|e| {
+            if is_gone(&e) {
+                Error::NotLocked {
+                    op: "get",
+                    name: name.to_string(),
+                }
+            } else {
+                Error::io("read", &p, e)
+            }
+        })
+    }
+
+    /// The path of a locked element's data (its lock link), for reading it in place.
+    pub fn get_path(&self, name: &str) -> Result<PathBuf> {
+        self.lck_path(name)
+    }
+
+    /// The queue's purge limits (maxtemp, maxlock) as configured.
+    pub fn purge_limits(&self) -> (u64, u64) {
+        (self.maxtemp, self.maxlock)
+    }
+}
+
+impl DirQueue for QueueSimple {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn id(&self) -> Result<String> {
+        queue_id(&self.path)
+    }
+
+    fn names(&self) -> Names {
+        Names::new(&self.path)
+    }
+
+    fn count(&self) -> Result<usize> {
+        let mut n = 0;
+        for d in list_dirs(&self.path)? {
+            n += name::count_in(&self.path.join(d), is_element_name)?;
+        }
+        Ok(n)
+    }
+
+    fn lock_with(&self, name: &str, permissive: bool) -> Result<bool> {
+        let elt = self.elt_path(name)?;
+        let lck = self.lck_path(name)?;
+        let refuse = |reason| {
+            if permissive {
+                Ok(false)
+            } else {
+                Err(Error::LockFailed {
+                    op: "lock",
+                    name: name.to_string(),
+                    reason,
+                })
+            }
+        };
+        if let Err(e) = fs::hard_link(&elt, &lck) {
+            return match e.raw_os_error() {
+                Some(libc::EEXIST) => refuse(ALREADY_LOCKED),
+                _ if is_gone(&e) => refuse(NO_SUCH_ELEMENT),
+                _ => Err(Error::io("lock", &elt, e)),
+            };
+        }
+        // The lock shares the element's inode: its mtime dates the lock for purge.
+        if let Err(e) = sys::touch(&elt) {
+            if is_gone(&e) {
+                let _ = fs::remove_file(&lck);
+                return refuse(NO_SUCH_ELEMENT);
+            }
+            return Err(Error::io("date lock of", &elt, e));
+        }
+        Ok(true)
+    }
+
+    fn unlock_with(&self, name: &str, permissive: bool) -> Result<bool> {
+        let lck = self.lck_path(name)?;
+        match fs::remove_file(&lck) {
+            Ok(()) => Ok(true),
+            Err(e) if is_gone(&e) && permissive => Ok(false),
+            Err(e) if is_gone(&e) => Err(Error::NotLocked {
+                op: "unlock",
+                name: name.to_string(),
+            }),
+            Err(e) => Err(Error::io("unlock", &lck, e)),
+        }
+    }
+
+    fn is_locked(&self, name: &str) -> Result<bool> {
+        Ok(self.lck_path(name)?.exists())
+    }
+
+    fn remove(&self, name: &str) -> Result<()> {
+        let elt = self.elt_path(name)?;
+        let lck = self.lck_path(name)?;
+        if !lck.exists() {
+            return Err(Error::NotLocked {
+                op: "remove",
+                name: name.to_string(),
+            });
+        }
+        fs::remove_file(&elt).map_err(|e| Error::io("remove", &elt, e))?;
+        fs::remove_file(&lck).map_err(|e| Error::io("remove", &lck, e))
+    }
+
+    fn touch(&self, name: &str) -> Result<()> {
+        let elt = self.elt_path(name)?;
+        sys::touch(&elt).map_err(|e| Error::io("touch", &elt, e))
+    }
+
+    fn purge_with(&self, maxtemp: u64, maxlock: u64) -> Result<()> {
+        let dirs = list_dirs(&self.path)?;
+        let (now, _) = name::now();
+        if maxtemp > 0 || maxlock > 0 {
+            for d in &dirs {
+                let dpath = self.path.join(d);
+                let rd = match fs::read_dir(&dpath) {
+                    Ok(rd) => rd,
+                    Err(e) if is_gone(&e) => continue,
+                    Err(e) => return Err(Error::io("list directory", &dpath, e)),
+                };
+                for ent in rd {
+                    let ent = match ent {
+                        Ok(ent) => ent,
+                        Err(e) if is_gone(&e) => break,
+                        Err(e) => return Err(Error::io("list directory", &dpath, e)),
+                    };
+                    let fname = ent.file_name();
+                    let b = fname.as_encoded_bytes();
+                    // Only our own dotted files: Perl removes any old dotted file (bug 9).
+                    let limit = match b.len().checked_sub(4).map(|i| (&b[..i], &b[i..])) {
+                        Some((stem, b".tmp")) if is_element_name(stem) => maxtemp,
+                        Some((stem, b".lck")) if is_element_name(stem) => maxlock,
+                        _ => continue,
+                    };
+                    if limit == 0 {
+                        continue;
+                    }
+                    let p = ent.path();
+                    let mtime = match fs::symlink_metadata(&p) {
+                        Ok(m) => std::os::unix::fs::MetadataExt::mtime(&m),
+                        Err(e) if is_gone(&e) => continue,
+                        Err(e) => return Err(Error::io("stat", &p, e)),
+                    };
+                    if mtime >= now as i64 - limit as i64 {
+                        continue;
+                    }
+                    match fs::remove_file(&p) {
+                        Ok(()) => {}
+                        Err(e) if is_gone(&e) => {}
+                        Err(e) => return Err(Error::io("remove", &p, e)),
+                    }
+                }
+            }
+        }
+        // Never the newest directory: writers may be about to use it.
+        if dirs.len() > 1 {
+            for d in &dirs[..dirs.len() - 1] {
+                crate::rmdir_if_empty(&self.path.join(d))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn purge(&self) -> Result<()> {
+        self.purge_with(self.maxtemp, self.maxlock)
+    }
+}

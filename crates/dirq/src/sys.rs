@@ -1,0 +1,182 @@
+//! Thin wrappers over the few system calls std does not expose, plus the per-queue
+//! permission handling that replaces the references' process-wide umask juggling.
+
+use std::ffi::CString;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// ENOENT and ESTALE both mean "it is not there (any more)": on NFS a handle to a file
+/// another client removed answers ESTALE.
+pub(crate) fn is_gone(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESTALE))
+}
+
+pub(crate) fn is_exists(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY))
+}
+
+fn cpath(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// Sets the access and modification times of `path` to now (one system call).
+pub(crate) fn touch(path: &Path) -> io::Result<()> {
+    let c = cpath(path)?;
+    // SAFETY: `c` is a valid NUL-terminated string; a null `times` means "now".
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), std::ptr::null(), 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether `renameat2(RENAME_NOREPLACE)` is still believed to work. Cleared on the first
+/// EINVAL/ENOSYS (old kernel, NFS, some FUSE filesystems) so later calls go straight to the
+/// link + unlink fallback.
+static RENAME2_OK: AtomicBool = AtomicBool::new(true);
+
+/// Outcome of a no-clobber move.
+pub(crate) enum Moved {
+    Done,
+    /// The target exists (EEXIST or ENOTEMPTY): retry with another name.
+    Exists,
+}
+
+/// Moves `from` to `to` without ever replacing an existing `to`.
+///
+/// Uses `renameat2(RENAME_NOREPLACE)` where the filesystem has it; otherwise `link` then
+/// `unlink` for files (what the references do) or, for directories (`dir = true`), a plain
+/// `rename`, which cannot clobber a non-empty directory and a Normal element is never empty.
+pub(crate) fn move_noreplace(from: &Path, to: &Path, dir: bool) -> io::Result<Moved> {
+    if RENAME2_OK.load(Ordering::Relaxed) {
+        let (cf, ct) = (cpath(from)?, cpath(to)?);
+        // SAFETY: both are valid NUL-terminated strings.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                cf.as_ptr(),
+                libc::AT_FDCWD,
+                ct.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(Moved::Done);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+                RENAME2_OK.store(false, Ordering::Relaxed);
+            }
+            _ if is_exists(&e) => return Ok(Moved::Exists),
+            _ => return Err(e),
+        }
+    }
+    if dir {
+        match fs::rename(from, to) {
+            Ok(()) => Ok(Moved::Done),
+            Err(e) if is_exists(&e) => Ok(Moved::Exists),
+            Err(e) => Err(e),
+        }
+    } else {
+        match fs::hard_link(from, to) {
+            Ok(()) => {}
+            Err(e) if is_exists(&e) => return Ok(Moved::Exists),
+            Err(e) => return Err(e),
+        }
+        fs::remove_file(from)?;
+        Ok(Moved::Done)
+    }
+}
+
+/// Creation modes for one queue: 0666 files and 0777 directories with the queue's umask,
+/// applied without touching the process umask (which is per process, so changing it is
+/// not thread-safe).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Perms {
+    umask: Option<u32>,
+    /// The process umask would strip bits the queue umask keeps: chmod after creating.
+    fix: bool,
+}
+
+impl Perms {
+    pub(crate) fn new(umask: Option<u32>) -> Self {
+        let fix = match umask {
+            None => false,
+            Some(q) => match process_umask() {
+                Some(p) => p & !q & 0o777 != 0,
+                None => true,
+            },
+        };
+        Perms { umask, fix }
+    }
+
+    fn file_mode(&self) -> u32 {
+        0o666 & !self.umask.unwrap_or(0)
+    }
+
+    fn dir_mode(&self) -> u32 {
+        0o777 & !self.umask.unwrap_or(0)
+    }
+
+    /// `open(O_WRONLY|O_CREAT|O_EXCL)` with the queue's mode.
+    pub(crate) fn create_new(&self, path: &Path) -> io::Result<File> {
+        let f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(self.file_mode())
+            .open(path)?;
+        if self.fix {
+            f.set_permissions(fs::Permissions::from_mode(self.file_mode()))?;
+        }
+        Ok(f)
+    }
+
+    /// `mkdir` with the queue's mode; the error is returned as is (EEXIST included).
+    pub(crate) fn mkdir(&self, path: &Path) -> io::Result<()> {
+        DirBuilder::new().mode(self.dir_mode()).create(path)?;
+        if self.fix {
+            fs::set_permissions(path, fs::Permissions::from_mode(self.dir_mode()))?;
+        }
+        Ok(())
+    }
+
+    /// `mkdir`, an existing directory counting as success.
+    pub(crate) fn mkdir_ok(&self, path: &Path) -> io::Result<()> {
+        match self.mkdir(path) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && path.is_dir() => Ok(()),
+            r => r,
+        }
+    }
+
+    /// `mkdir -p` with the queue's mode on every created component.
+    pub(crate) fn mkdir_all(&self, path: &Path) -> io::Result<()> {
+        if path.is_dir() {
+            return Ok(());
+        }
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            self.mkdir_all(parent)?;
+        }
+        self.mkdir_ok(path)
+    }
+}
+
+/// The process umask, read without changing it (Linux >= 4.7 shows it in /proc).
+fn process_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+    u32::from_str_radix(line["Umask:".len()..].trim(), 8).ok()
+}
+
+/// fsync a directory, so that entries created or renamed in it survive a power loss.
+pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
