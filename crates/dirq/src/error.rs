@@ -115,6 +115,13 @@ impl Error {
     }
 }
 
+impl Error {
+    /// True when a strict lock failed because someone else holds the lock.
+    pub fn is_already_locked(&self) -> bool {
+        matches!(self, Error::LockFailed { reason, .. } if *reason == ALREADY_LOCKED)
+    }
+}
+
 pub(crate) const NO_SUCH_ELEMENT: &str = "no such element";
 pub(crate) const ALREADY_LOCKED: &str = "already locked";
 

@@ -14,6 +14,8 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::error::{ALREADY_LOCKED, Error, NO_SUCH_ELEMENT, Result};
 use crate::name::{self, Names, check_name, element_name, is_element_name, list_dirs};
@@ -176,6 +178,54 @@ pub struct QueueNormal {
     maxlock: u64,
     sync: bool,
     schema: Option<Schema>,
+    cache: InsertionCache,
+}
+
+/// The insertion directory last used and how many elements it then held. Listing the top
+/// directory and stat-ing the last one costs five system calls per add; the cache spares
+/// them while it is younger than [`CACHE_TTL`] and the directory is not full. Other writers
+/// may add to the same directory meanwhile, so `maxelts` can be exceeded by what they add
+/// within that second: it is a soft limit (far below the filesystems' hard ones).
+#[derive(Debug, Default)]
+struct InsertionCache(Mutex<Option<(String, usize, Instant)>>);
+
+const CACHE_TTL: Duration = Duration::from_secs(1);
+
+impl Clone for InsertionCache {
+    fn clone(&self) -> Self {
+        InsertionCache::default()
+    }
+}
+
+impl InsertionCache {
+    fn get(&self, maxelts: usize) -> Option<String> {
+        let g = self.0.lock().ok()?;
+        match &*g {
+            Some((d, n, t)) if *n < maxelts && t.elapsed() < CACHE_TTL => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    fn set(&self, dir: &str, count: usize) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some((dir.to_string(), count, Instant::now()));
+        }
+    }
+
+    fn added(&self, dir: &str) {
+        if let Ok(mut g) = self.0.lock()
+            && let Some((d, n, _)) = &mut *g
+            && d == dir
+        {
+            *n += 1;
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = None;
+        }
+    }
 }
 
 /// Sub-directories of `dir`: `nlink - 2` where the filesystem keeps directory link counts
@@ -236,6 +286,7 @@ impl QueueNormal {
             maxlock: opts.maxlock,
             sync: opts.sync,
             schema: opts.schema.clone(),
+            cache: InsertionCache::default(),
         })
     }
 
@@ -273,11 +324,16 @@ impl QueueNormal {
     /// `maxelts` elements, then the next counter value. An emptied last directory is reused
     /// (as Perl does).
     fn insertion_dir(&self) -> Result<String> {
+        if let Some(d) = self.cache.get(self.maxelts) {
+            return Ok(d);
+        }
         let dirs = list_dirs(&self.path)?;
         let name = match dirs.last() {
             None => "00000000".to_string(),
             Some(last) => {
-                if subdirs(&self.path.join(last))? < self.maxelts {
+                let n = subdirs(&self.path.join(last))?;
+                if n < self.maxelts {
+                    self.cache.set(last, n);
                     return Ok(last.clone());
                 }
                 let n = u32::from_str_radix(last, 16).unwrap_or(0);
@@ -288,6 +344,7 @@ impl QueueNormal {
         self.perms
             .mkdir_ok(&p)
             .map_err(|e| Error::io("create directory", &p, e))?;
+        self.cache.set(&name, subdirs(&p)?);
         Ok(name)
     }
 
@@ -346,6 +403,7 @@ impl QueueNormal {
             let dst = dpath.join(&elt);
             match sys::move_noreplace(tmp, &dst, true) {
                 Ok(Moved::Done) => {
+                    self.cache.added(&dir);
                     if self.sync {
                         sys::sync_dir(&dpath).map_err(|e| Error::io("sync", &dpath, e))?;
                     }
@@ -353,7 +411,7 @@ impl QueueNormal {
                 }
                 Ok(Moved::Exists) => {}
                 // The insertion directory was purged in between: pick again.
-                Err(e) if is_gone(&e) && tmp.exists() => {}
+                Err(e) if is_gone(&e) && tmp.exists() => self.cache.clear(),
                 Err(e) => return Err(Error::io("publish", &dst, e)),
             }
         }
@@ -377,7 +435,7 @@ impl QueueNormal {
         let mut out = Element::new();
         for (field, f) in &schema.fields {
             let p = dir.join(field);
-            let bytes = match fs::read(&p) {
+            let bytes = match sys::read_file(&p) {
                 Ok(b) => b,
                 Err(e) if is_gone(&e) && f.optional => continue,
                 Err(e) if is_gone(&e) => {
@@ -477,12 +535,10 @@ impl DirQueue for QueueNormal {
                 _ => Err(Error::io("lock", &dir, e)),
             };
         }
-        // The mkdir dated the lock through the element directory's mtime.
-        match fs::symlink_metadata(&dir) {
-            Ok(_) => Ok(true),
-            Err(e) if is_gone(&e) => refuse(NO_SUCH_ELEMENT),
-            Err(e) => Err(Error::io("lock", &dir, e)),
-        }
+        // The mkdir dated the lock through the element directory's mtime. (The references
+        // lstat the element here too; a successful mkdir inside it already proves it was
+        // there, and only a lock holder may move it away.)
+        Ok(true)
     }
 
     fn unlock_with(&self, name: &str, permissive: bool) -> Result<bool> {
@@ -519,6 +575,21 @@ impl DirQueue for QueueNormal {
                 Err(e) => return Err(Error::io("remove", &dir, e)),
             }
         };
+        // Fast path: unlink the schema's fields by name; list the directory only if
+        // something else is left in it.
+        if let Some(schema) = &self.schema {
+            for field in schema.fields.keys() {
+                let p = gone.join(field);
+                tolerate(fs::remove_file(&p), "remove", &p)?;
+            }
+            let l = gone.join(LOCKED);
+            fs::remove_dir(&l).map_err(|e| Error::io("remove", &l, e))?;
+            match fs::remove_dir(&gone) {
+                Ok(()) => return Ok(()),
+                Err(e) if sys::is_exists(&e) => {}
+                Err(e) => return Err(Error::io("remove", &gone, e)),
+            }
+        }
         let rd = fs::read_dir(&gone).map_err(|e| Error::io("list directory", &gone, e))?;
         for ent in rd {
             let ent = ent.map_err(|e| Error::io("list directory", &gone, e))?;
@@ -539,7 +610,7 @@ impl DirQueue for QueueNormal {
             fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
         }
         let l = gone.join(LOCKED);
-        fs::remove_dir(&l).map_err(|e| Error::io("remove", &l, e))?;
+        tolerate(fs::remove_dir(&l), "remove", &l)?;
         fs::remove_dir(&gone).map_err(|e| Error::io("remove", &gone, e))
     }
 

@@ -144,7 +144,7 @@ impl QueueSimple {
     /// Reads a locked element.
     pub fn get(&self, name: &str) -> Result<Vec<u8>> {
         let p = self.lck_path(name)?;
-        fs::read(&p).map_err(|e| {
+        sys::read_file(&p).map_err(|e| {
             if is_gone(&e) {
                 Error::NotLocked {
                     op: "get",

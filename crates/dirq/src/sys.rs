@@ -180,3 +180,23 @@ fn process_umask() -> Option<u32> {
 pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
+
+/// Reads a whole element file. Published elements never change, so reading the size
+/// `fstat` reported is enough: one `read` fewer than `fs::read`, which reads until EOF.
+pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let size = f.metadata()?.len() as usize;
+    let mut buf = vec![0u8; size];
+    let mut got = 0;
+    while got < size {
+        match f.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: this crate against python dirq 1.8, same machine, same run, same directory.
+# Usage: bench/dirq.sh [-d DIR] [-n N] [-s SIZE] [-r RUNS] [--million]
+#   -d DIR     where the queues go (default: a new temp dir; try /dev/shm for tmpfs)
+#   -n N       elements per run (default 10000), -s SIZE body bytes (default 1024)
+#   -r RUNS    runs per implementation; medians are reported (default 3)
+#   --million  also time count and purge of 1 000 000 Simple elements
+# Prints, per kind and phase, the median rate of each and the ratio rust/python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="" n=10000 size=1024 runs=3 million=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d) dir=$2; shift 2 ;;
+    -n) n=$2; shift 2 ;;
+    -s) size=$2; shift 2 ;;
+    -r) runs=$2; shift 2 ;;
+    --million) million=1; shift ;;
+    *) echo "usage: $0 [-d DIR] [-n N] [-s SIZE] [-r RUNS] [--million]" >&2; exit 2 ;;
+  esac
+done
+scripts/setup-python.sh >&2
+py=.venv/bin/python
+cargo build -q --release -p dirq --example bench
+rust=target/release/examples/bench
+work=$(mktemp -d "${dir:-${TMPDIR:-/tmp}}/dirq-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fs=$(stat -f -c %T "$work")
+echo "# dirq benchmark: N=$n, size=$size, runs=$runs, filesystem $fs ($work)"
+results=$work/results.jsonl
+for kind in simple normal; do
+  for r in $(seq "$runs"); do
+    # alternate the order so neither side always runs on a warmer cache
+    if [ $((r % 2)) -eq 1 ]; then order="rust python"; else order="python rust"; fi
+    for impl in $order; do
+      d=$work/$kind-$impl-$r; mkdir -p "$d"
+      if [ "$impl" = rust ]; then "$rust" "$kind" "$d" "$n" "$size"
+      else "$py" bench/dirq_bench.py "$kind" "$d" "$n" "$size"; fi |
+        sed "s/^{/{\"kind\":\"$kind\",/" >> "$results"
+      rm -rf "$d"
+    done
+  done
+done
+if [ "$million" = 1 ]; then
+  m=$work/million; mkdir -p "$m"
+  "$rust" simple "$m" 1000000 16 > /dev/null 2>&1 || true  # consumes what it adds; re-add below
+  target/release/dirq --version > /dev/null 2>&1 || cargo build -q --release -p dirq-cli
+  seq 1000000 | target/release/dirq add -p "$m/q" --lines -q --granularity 1
+  for r in $(seq "$runs"); do
+    "$rust" count-purge simple "$m/q" | sed 's/^{/{"kind":"simple-1M",/' >> "$results"
+    "$py" bench/dirq_bench.py count-purge simple "$m/q" | sed 's/^{/{"kind":"simple-1M",/' >> "$results"
+  done
+fi
+"$py" - "$results" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = []
+for r in rows:
+    k = (r["kind"], r["phase"])
+    if k not in keys:
+        keys.append(k)
+print("%-10s %-12s %14s %14s %8s" % ("kind", "phase", "rust", "python", "ratio"))
+for kind, phase in keys:
+    def med(impl, field):
+        v = [r[field] for r in rows if (r["kind"], r["phase"], r["impl"]) == (kind, phase, impl)]
+        return statistics.median(v) if v else None
+    if phase == "max-rss-kib":
+        print("%-10s %-12s %11d KiB %14s %8s" % (kind, phase, med("rust", "rate"), "-", "-"))
+        continue
+    if phase in ("add", "consume"):
+        r, p = med("rust", "rate"), med("python", "rate")
+        unit = "/s"
+        ratio = r / p if r and p else float("nan")
+        print("%-10s %-12s %12.0f%s %12.0f%s %7.2fx" % (kind, phase, r, unit, p, unit, ratio))
+    else:
+        r, p = med("rust", "secs"), med("python", "secs")
+        ratio = p / r if r and p else float("nan")
+        print("%-10s %-12s %13.4fs %13.4fs %7.2fx" % (kind, phase, r, p, ratio))
+print("ratio = how many times faster the Rust crate is (rates: rust/python; times: python/rust)")
+PY

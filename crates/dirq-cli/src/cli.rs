@@ -1,0 +1,158 @@
+//! The command-line definition. Help text, the man page and the shell completions are all
+//! generated from these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit status meanings, listed in `--help` and the man page.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  error (I/O, corrupt element, bad data); the message names the element and the reason
+  2  usage error (unknown option, bad value)
+  3  queue empty: pop found no element it could lock
+  4  element locked by someone else (lock)
+  5  no such element";
+
+/// Directory queues from shells and cron, on-disk compatible with Perl Directory::Queue and
+/// python dirq.
+#[derive(Debug, Parser)]
+#[command(name = "dirq", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The queue kinds the command line handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// One file per element holding the raw body.
+    Simple,
+    /// One directory per element, one file per schema field (needs --schema to add or read).
+    Normal,
+}
+
+/// Which queue, and how to open it.
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    /// The queue's top directory (created if missing).
+    #[arg(short, long, value_name = "Q")]
+    pub path: PathBuf,
+    /// The queue kind.
+    #[arg(short = 't', long = "type", value_enum, default_value_t = Kind::Simple)]
+    pub kind: Kind,
+    /// Normal queues: the fields, e.g. 'body=binary,header=table?' (types binary, string,
+    /// table; '?' optional, '*' accepted).
+    #[arg(long, value_name = "SCHEMA")]
+    pub schema: Option<String>,
+    /// Umask (octal) for what the queue creates; default: the process umask.
+    #[arg(long, value_name = "OCTAL")]
+    pub umask: Option<String>,
+    /// Simple queues: seconds per intermediate directory.
+    #[arg(long, value_name = "S", default_value_t = 60)]
+    pub granularity: u64,
+    /// Normal queues: elements per intermediate directory.
+    #[arg(long, value_name = "N", default_value_t = 16000)]
+    pub maxelts: usize,
+    /// The hex digit (0-15) ending the names this command creates; default random.
+    #[arg(long, value_name = "N")]
+    pub rndhex: Option<u8>,
+    /// Durability: fsync each element and its directory before add reports it.
+    #[arg(long)]
+    pub sync: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add elements: each FILE (or standard input) becomes one; prints the new names.
+    ///
+    /// Normal queues read one JSON object per element, keyed by field: a string field as a
+    /// JSON string, a table as an object of strings, a binary field as base64.
+    Add {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// Each input line (without its newline) becomes one element.
+        #[arg(short, long)]
+        lines: bool,
+        /// Print nothing.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Input files; none or '-' means standard input.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the number of elements, locked or not.
+    Count {
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Print the element names in iteration (creation) order.
+    List {
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Print an element's body (Normal: one JSON object on one line).
+    ///
+    /// An unlocked element is locked for the read and unlocked after; a locked one is read
+    /// through its lock.
+    Get {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// The element, DDDDDDDD/EEEEEEEEEEEEEE.
+        name: String,
+    },
+    /// Take elements out in order: lock, print, remove; locked elements are skipped.
+    Pop {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// How many elements at most; 0 for all.
+        #[arg(short, long, value_name = "N", default_value_t = 1)]
+        count: usize,
+        /// Follow each body with a newline.
+        #[arg(short, long)]
+        lines: bool,
+    },
+    /// Remove old temporary elements, release stale locks, remove empty directories.
+    Purge {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// Age in seconds after which a temporary element is removed; 0 never.
+        #[arg(long, value_name = "S", default_value_t = 300)]
+        maxtemp: u64,
+        /// Age in seconds after which a lock is released; 0 never.
+        #[arg(long, value_name = "S", default_value_t = 600)]
+        maxlock: u64,
+    },
+    /// Lock an element (exit 4 if it is already locked).
+    Lock {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// The element.
+        name: String,
+    },
+    /// Unlock an element.
+    Unlock {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// The element.
+        name: String,
+    },
+    /// Remove an element. An unlocked one is locked first; a locked one is taken to be
+    /// locked by the caller (an earlier 'dirq lock').
+    Remove {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// The element.
+        name: String,
+    },
+    /// Set an element's modification time to now, so that purge leaves its lock alone.
+    Touch {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// The element.
+        name: String,
+    },
+}

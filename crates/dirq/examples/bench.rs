@@ -1,0 +1,111 @@
+//! Benchmark driver for the dirq crate; `bench/dirq.sh` runs it beside the python
+//! reference and prints the ratios. Usage:
+//!
+//! `bench KIND DIR N SIZE` (KIND simple|normal) runs add, count, purge (full), consume,
+//! purge (empty) on a new queue under DIR and prints one JSON line per phase.
+//! `bench count-purge KIND DIR` times count and purge of an existing queue and prints the
+//! peak resident memory.
+
+use std::path::Path;
+use std::time::Instant;
+
+use dirq::{DirQueue, Element, Options, QueueNormal, QueueSimple, Value};
+
+fn phase(name: &str, n: usize, secs: f64) {
+    let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    println!(
+        "{{\"impl\":\"rust\",\"phase\":\"{name}\",\"n\":{n},\"secs\":{secs:.6},\"rate\":{rate:.1}}}"
+    );
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed().as_secs_f64())
+}
+
+fn max_rss_kib() -> i64 {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct we pass.
+    unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr());
+        ru.assume_init().ru_maxrss
+    }
+}
+
+fn open(kind: &str, path: &Path) -> dirq::AnyQueue {
+    let o = Options {
+        schema: Some("body=binary".parse().expect("schema")),
+        ..Options::default()
+    };
+    match kind {
+        "simple" => dirq::AnyQueue::Simple(QueueSimple::with_options(path, &o).expect("open")),
+        "normal" => dirq::AnyQueue::Normal(QueueNormal::with_options(path, &o).expect("open")),
+        _ => panic!("kind must be simple or normal"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("count-purge") {
+        let q = open(&args[1], Path::new(&args[2]));
+        let (n, secs) = timed(|| q.count().expect("count"));
+        phase("count", n, secs);
+        let ((), secs) = timed(|| q.purge().expect("purge"));
+        phase("purge-full", n, secs);
+        println!(
+            "{{\"impl\":\"rust\",\"phase\":\"max-rss-kib\",\"n\":{n},\"secs\":0,\"rate\":{}}}",
+            max_rss_kib()
+        );
+        return;
+    }
+    let (kind, dir, n, size) = (
+        args[0].as_str(),
+        Path::new(&args[1]),
+        args[2].parse::<usize>().expect("N"),
+        args[3].parse::<usize>().expect("SIZE"),
+    );
+    let q = open(kind, &dir.join(format!("rust-{kind}")));
+    let body = vec![b'A'; size];
+    let elt: Element = [("body".to_string(), Value::Binary(body.clone()))].into();
+    let ((), secs) = timed(|| {
+        for _ in 0..n {
+            match &q {
+                dirq::AnyQueue::Simple(s) => {
+                    s.add(&body).expect("add");
+                }
+                dirq::AnyQueue::Normal(s) => {
+                    s.add(&elt).expect("add");
+                }
+                dirq::AnyQueue::Null(_) => unreachable!(),
+            }
+        }
+    });
+    phase("add", n, secs);
+    let (c, secs) = timed(|| q.count().expect("count"));
+    assert_eq!(c, n);
+    phase("count", n, secs);
+    let ((), secs) = timed(|| q.purge().expect("purge"));
+    phase("purge-full", n, secs);
+    let (got, secs) = timed(|| {
+        let mut got = 0;
+        for name in q.names() {
+            let name = name.expect("name");
+            if !q.lock(&name).expect("lock") {
+                continue;
+            }
+            match &q {
+                dirq::AnyQueue::Simple(s) => assert_eq!(s.get(&name).expect("get").len(), size),
+                dirq::AnyQueue::Normal(s) => assert_eq!(s.get(&name).expect("get").len(), 1),
+                dirq::AnyQueue::Null(_) => unreachable!(),
+            }
+            q.remove(&name).expect("remove");
+            got += 1;
+        }
+        got
+    });
+    assert_eq!(got, n);
+    phase("consume", n, secs);
+    let ((), secs) = timed(|| q.purge().expect("purge"));
+    phase("purge-empty", n, secs);
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test of the toolkit. On a fresh Debian machine it installs what the tests need
+# (python3-venv, the Python reference implementations in .venv) before running:
+#   1. formatting, clippy (warnings are errors), man page and completion drift;
+#   2. every unit and integration test, the cross-tests against the Python references
+#      included.
+# Usage: scripts/test.sh [--offline]
+#   --offline  the explicitly chosen offline subset: installs nothing and leaves out the
+#              tests that need the references (named compat_*); it says so at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+offline=0
+case "${1:-}" in
+  --offline) offline=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--offline]" >&2; exit 2 ;;
+esac
+
+if ! command -v cargo > /dev/null; then
+  echo "test.sh: cargo not found: install a Rust toolchain >= 1.89 (rustup) first" >&2
+  exit 1
+fi
+
+step() { printf '\n=== %s\n' "$*"; }
+
+skip=()
+if [ "$offline" = 1 ]; then
+  skip=(-- --skip compat_)
+else
+  step "Python references (.venv)"
+  scripts/setup-python.sh
+  REF_PYTHON=$PWD/.venv/bin/python
+  export REF_PYTHON
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "man pages and completions up to date"
+cargo run --quiet -p xtask -- check
+step "cargo test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace "${skip[@]}" 2>&1 | tee "$log" || status=$?
+# One closing line over all test binaries (cargo prints one per binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$log"
+[ "$status" = 0 ] || exit "$status"
+
+if [ "$offline" = 1 ]; then
+  printf '\nOFFLINE SUBSET: the compat_* cross-tests against the Python references were NOT run.\n'
+fi
