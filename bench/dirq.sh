@@ -43,8 +43,8 @@ for kind in simple normal; do
 done
 if [ "$million" = 1 ]; then
   m=$work/million; mkdir -p "$m"
-  "$rust" simple "$m" 1000000 16 > /dev/null 2>&1 || true  # consumes what it adds; re-add below
-  target/release/dirq --version > /dev/null 2>&1 || cargo build -q --release -p dirq-cli
+  cargo build -q --release -p dirq-cli
+  echo "# filling a Simple queue with 1 000 000 elements (one directory per second)"
   seq 1000000 | target/release/dirq add -p "$m/q" --lines -q --granularity 1
   for r in $(seq "$runs"); do
     "$rust" count-purge simple "$m/q" | sed 's/^{/{"kind":"simple-1M",/' >> "$results"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes .venv with the Python reference implementations the tests and benchmarks compare
-# against (tests/python/requirements.txt). Idempotent; installs python3-venv from Debian
+# against (tests/python/requirements.txt), and unpacks the compliance vectors of python
+# messaging's sdist into .venv/refs. Idempotent; installs python3-venv from Debian
 # if the interpreter cannot make a virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +22,12 @@ fi
 rm -rf .venv
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+# python messaging's source distribution carries the shared compliance vectors
+# (test/compliance/); they are unpacked here, never committed.
+mkdir -p .venv/refs
+.venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+  -d .venv/refs messaging==1.2
+tar -xzf .venv/refs/messaging-1.2.tar.gz -C .venv/refs
+test -d .venv/refs/messaging-1.2/test/compliance
 cp "$req" "$stamp"
 echo "setup-python: .venv ready ($(.venv/bin/python --version))" >&2

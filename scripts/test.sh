@@ -30,7 +30,8 @@ else
   step "Python references (.venv)"
   scripts/setup-python.sh
   REF_PYTHON=$PWD/.venv/bin/python
-  export REF_PYTHON
+  MESSAGING_COMPLIANCE=$PWD/.venv/refs/messaging-1.2/test/compliance
+  export REF_PYTHON MESSAGING_COMPLIANCE
 fi
 
 step "cargo fmt --check"

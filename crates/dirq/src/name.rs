@@ -1,13 +1,12 @@
 //! Element and intermediate directory names, and the directory listings built on them.
 
 use std::collections::hash_map::RandomState;
-use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::sys::is_gone;
+use crate::sys::{self, is_gone};
 
 /// Wall-clock seconds and microseconds.
 pub(crate) fn now() -> (u64, u32) {
@@ -62,24 +61,18 @@ pub(crate) fn check_name(s: &str) -> Result<()> {
 
 /// Names in `dir` accepted by `keep`, sorted. A directory that vanished is empty.
 pub(crate) fn list_sorted(dir: &Path, keep: fn(&[u8]) -> bool) -> Result<Vec<String>> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
+    let mut out = Vec::new();
+    let r = sys::for_each_name(dir, |n| {
+        if keep(n)
+            && let Ok(s) = std::str::from_utf8(n)
+        {
+            out.push(s.to_string());
+        }
+    });
+    match r {
+        Ok(()) => {}
         Err(e) if is_gone(&e) => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list directory", dir, e)),
-    };
-    let mut out = Vec::new();
-    for ent in rd {
-        let ent = match ent {
-            Ok(ent) => ent,
-            Err(e) if is_gone(&e) => break,
-            Err(e) => return Err(Error::io("list directory", dir, e)),
-        };
-        let n = ent.file_name();
-        if keep(n.as_encoded_bytes())
-            && let Ok(s) = n.into_string()
-        {
-            out.push(s);
-        }
     }
     out.sort_unstable();
     Ok(out)
@@ -90,27 +83,15 @@ pub(crate) fn list_dirs(root: &Path) -> Result<Vec<String>> {
     list_sorted(root, is_dir_name)
 }
 
-/// Counts the names in `dir` accepted by `keep` with one readdir and no allocation per entry
-/// beyond std's. A directory that vanished counts 0.
+/// Counts the names in `dir` accepted by `keep` in one readdir pass. A directory that
+/// vanished counts 0.
 pub(crate) fn count_in(dir: &Path, keep: fn(&[u8]) -> bool) -> Result<usize> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if is_gone(&e) => return Ok(0),
-        Err(e) => return Err(Error::io("list directory", dir, e)),
-    };
     let mut n = 0;
-    for ent in rd {
-        match ent {
-            Ok(ent) => {
-                if keep(ent.file_name().as_encoded_bytes()) {
-                    n += 1
-                }
-            }
-            Err(e) if is_gone(&e) => break,
-            Err(e) => return Err(Error::io("list directory", dir, e)),
-        }
+    match sys::for_each_name(dir, |name| n += keep(name) as usize) {
+        Ok(()) => Ok(n),
+        Err(e) if is_gone(&e) => Ok(0),
+        Err(e) => Err(Error::io("list directory", dir, e)),
     }
-    Ok(n)
 }
 
 /// The elements of a queue in iteration order, `DDDDDDDD/EEEEEEEEEEEEEE`, whatever their

@@ -261,29 +261,26 @@ impl DirQueue for QueueSimple {
         if maxtemp > 0 || maxlock > 0 {
             for d in &dirs {
                 let dpath = self.path.join(d);
-                let rd = match fs::read_dir(&dpath) {
-                    Ok(rd) => rd,
-                    Err(e) if is_gone(&e) => continue,
-                    Err(e) => return Err(Error::io("list directory", &dpath, e)),
-                };
-                for ent in rd {
-                    let ent = match ent {
-                        Ok(ent) => ent,
-                        Err(e) if is_gone(&e) => break,
-                        Err(e) => return Err(Error::io("list directory", &dpath, e)),
-                    };
-                    let fname = ent.file_name();
-                    let b = fname.as_encoded_bytes();
-                    // Only our own dotted files: Perl removes any old dotted file (bug 9).
+                // Only our own dotted files: Perl removes any old dotted file (bug 9).
+                let mut candidates = Vec::new();
+                let listed = sys::for_each_name(&dpath, |b| {
                     let limit = match b.len().checked_sub(4).map(|i| (&b[..i], &b[i..])) {
                         Some((stem, b".tmp")) if is_element_name(stem) => maxtemp,
                         Some((stem, b".lck")) if is_element_name(stem) => maxlock,
-                        _ => continue,
+                        _ => return,
                     };
-                    if limit == 0 {
-                        continue;
+                    if limit > 0 {
+                        // element names are ASCII hex, so this is lossless
+                        candidates.push((String::from_utf8_lossy(b).into_owned(), limit));
                     }
-                    let p = ent.path();
+                });
+                match listed {
+                    Ok(()) => {}
+                    Err(e) if is_gone(&e) => continue,
+                    Err(e) => return Err(Error::io("list directory", &dpath, e)),
+                }
+                for (fname, limit) in candidates {
+                    let p = dpath.join(fname);
                     let mtime = match fs::symlink_metadata(&p) {
                         Ok(m) => std::os::unix::fs::MetadataExt::mtime(&m),
                         Err(e) if is_gone(&e) => continue,

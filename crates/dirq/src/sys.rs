@@ -200,3 +200,42 @@ pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     buf.truncate(got);
     Ok(buf)
 }
+
+/// Calls `f` with the name of every entry of `dir` (`.` and `..` excluded), without
+/// allocating per entry: counting or purging a million elements is one readdir pass.
+pub(crate) fn for_each_name(dir: &Path, mut f: impl FnMut(&[u8])) -> io::Result<()> {
+    let c = cpath(dir)?;
+    // SAFETY: `c` is a valid NUL-terminated path.
+    let d = unsafe { libc::opendir(c.as_ptr()) };
+    if d.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    struct Guard(*mut libc::DIR);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // SAFETY: the handle came from opendir and is closed once.
+            unsafe { libc::closedir(self.0) };
+        }
+    }
+    let guard = Guard(d);
+    loop {
+        // readdir reports errors only through errno; clear it first.
+        // SAFETY: errno location is per thread.
+        unsafe { *libc::__errno_location() = 0 };
+        // SAFETY: `guard.0` is an open directory stream used by this thread only.
+        let ent = unsafe { libc::readdir64(guard.0) };
+        if ent.is_null() {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(0) {
+                Ok(())
+            } else {
+                Err(e)
+            };
+        }
+        // SAFETY: d_name is NUL-terminated inside the entry readdir returned.
+        let name = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+        if name != b"." && name != b".." {
+            f(name);
+        }
+    }
+}
