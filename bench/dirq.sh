@@ -51,30 +51,4 @@ if [ "$million" = 1 ]; then
     "$py" bench/dirq_bench.py count-purge simple "$m/q" | sed 's/^{/{"kind":"simple-1M",/' >> "$results"
   done
 fi
-"$py" - "$results" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-keys = []
-for r in rows:
-    k = (r["kind"], r["phase"])
-    if k not in keys:
-        keys.append(k)
-print("%-10s %-12s %14s %14s %8s" % ("kind", "phase", "rust", "python", "ratio"))
-for kind, phase in keys:
-    def med(impl, field):
-        v = [r[field] for r in rows if (r["kind"], r["phase"], r["impl"]) == (kind, phase, impl)]
-        return statistics.median(v) if v else None
-    if phase == "max-rss-kib":
-        print("%-10s %-12s %11d KiB %14s %8s" % (kind, phase, med("rust", "rate"), "-", "-"))
-        continue
-    if phase in ("add", "consume"):
-        r, p = med("rust", "rate"), med("python", "rate")
-        unit = "/s"
-        ratio = r / p if r and p else float("nan")
-        print("%-10s %-12s %12.0f%s %12.0f%s %7.2fx" % (kind, phase, r, unit, p, unit, ratio))
-    else:
-        r, p = med("rust", "secs"), med("python", "secs")
-        ratio = p / r if r and p else float("nan")
-        print("%-10s %-12s %13.4fs %13.4fs %7.2fx" % (kind, phase, r, p, ratio))
-print("ratio = how many times faster the Rust crate is (rates: rust/python; times: python/rust)")
-PY
+"$py" bench/ratios.py "$results"

@@ -103,7 +103,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__add)
-            opts="-p -t -l -q -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --lines --quiet --help"
+            opts="-p -t -l -q -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --lines --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,11 +118,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -142,6 +142,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -153,7 +157,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__count)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,11 +172,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -192,6 +196,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -203,7 +211,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__get)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,11 +226,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -242,6 +250,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -421,7 +433,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__list)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --long --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,11 +448,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -460,6 +472,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -471,7 +487,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__lock)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,11 +502,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -510,6 +526,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -521,7 +541,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__pop)
-            opts="-p -t -c -l -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --count --lines --help"
+            opts="-p -t -c -l -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --lines --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -536,11 +556,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -560,6 +580,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -579,7 +603,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__purge)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --maxtemp --maxlock --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --maxtemp --maxlock --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,11 +618,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -618,6 +642,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -637,7 +665,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__remove)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,11 +680,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -676,6 +704,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -687,7 +719,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__touch)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -702,11 +734,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -726,6 +758,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -737,7 +773,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__unlock)
-            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --help"
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,11 +788,11 @@ _dirq() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 -t)
-                    COMPREPLY=($(compgen -W "simple normal" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
                     return 0
                     ;;
                 --schema)
@@ -776,6 +812,10 @@ _dirq() {
                     return 0
                     ;;
                 --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

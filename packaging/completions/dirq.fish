@@ -29,7 +29,7 @@ complete -c dirq -n "__fish_dirq_needs_command" -s V -l version -d 'Print versio
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "add" -d 'Add elements: each FILE (or standard input) becomes one; prints the new names'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "count" -d 'Print the number of elements, locked or not'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "list" -d 'Print the element names in iteration (creation) order'
-complete -c dirq -n "__fish_dirq_needs_command" -f -a "get" -d 'Print an element\'s body (Normal: one JSON object on one line)'
+complete -c dirq -n "__fish_dirq_needs_command" -f -a "get" -d 'Print an element\'s body (normal: a JSON object; dqs, dqn: a JSON message; one line)'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "pop" -d 'Take elements out in order: lock, print, remove; locked elements are skipped'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "purge" -d 'Remove old temporary elements, release stale locks, remove empty directories'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "lock" -d 'Lock an element (exit 4 if it is already locked)'
@@ -39,114 +39,145 @@ complete -c dirq -n "__fish_dirq_needs_command" -f -a "touch" -d 'Set an element
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dirq -n "__fish_dirq_using_subcommand add" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand add" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand add" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand add" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand add" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand add" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand add" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand add" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand add" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand add" -s l -l lines -d 'Each input line (without its newline) becomes one element'
 complete -c dirq -n "__fish_dirq_using_subcommand add" -s q -l quiet -d 'Print nothing'
 complete -c dirq -n "__fish_dirq_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand count" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand count" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand count" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand count" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand list" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand list" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand list" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand list" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand list" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand list" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand list" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand list" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand list" -l sync -d 'Durability: fsync each element and its directory before add reports it'
+complete -c dirq -n "__fish_dirq_using_subcommand list" -l long -d 'Print each element instead of its name: one JSON message (dqs, dqn) or object (normal) a line'
 complete -c dirq -n "__fish_dirq_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand get" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand get" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand get" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand get" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand get" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand get" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand get" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand get" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand get" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand pop" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s c -l count -d 'How many elements at most; 0 for all' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s l -l lines -d 'Follow each body with a newline'
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand purge" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l maxtemp -d 'Age in seconds after which a temporary element is removed; 0 never' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l maxlock -d 'Age in seconds after which a lock is released; 0 never' -r
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand lock" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand lock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand remove" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
-normal\t'One directory per element, one file per schema field (needs --schema to add or read)'"
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand touch" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "add" -d 'Add elements: each FILE (or standard input) becomes one; prints the new names'
 complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "count" -d 'Print the number of elements, locked or not'
 complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "list" -d 'Print the element names in iteration (creation) order'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "get" -d 'Print an element\'s body (Normal: one JSON object on one line)'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "get" -d 'Print an element\'s body (normal: a JSON object; dqs, dqn: a JSON message; one line)'
 complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "pop" -d 'Take elements out in order: lock, print, remove; locked elements are skipped'
 complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "purge" -d 'Remove old temporary elements, release stale locks, remove empty directories'
 complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "lock" -d 'Lock an element (exit 4 if it is already locked)'

@@ -32,6 +32,10 @@ pub enum Kind {
     Simple,
     /// One directory per element, one file per schema field (needs --schema to add or read).
     Normal,
+    /// Messages, one serialized JSON message per Simple element (Messaging::Message DQS).
+    Dqs,
+    /// Messages as Normal elements: header table, text or binary (Messaging::Message DQN).
+    Dqn,
 }
 
 /// Which queue, and how to open it.
@@ -62,6 +66,10 @@ pub struct QueueArgs {
     /// Durability: fsync each element and its directory before add reports it.
     #[arg(long)]
     pub sync: bool,
+    /// DQS queues: compress message bodies longer than 255 bytes when it pays off
+    /// (zlib, lz4, snappy; a trailing '!' always compresses).
+    #[arg(long, value_name = "ALGO")]
+    pub compression: Option<String>,
 }
 
 /// The subcommands.
@@ -70,7 +78,8 @@ pub enum Command {
     /// Add elements: each FILE (or standard input) becomes one; prints the new names.
     ///
     /// Normal queues read one JSON object per element, keyed by field: a string field as a
-    /// JSON string, a table as an object of strings, a binary field as base64.
+    /// JSON string, a table as an object of strings, a binary field as base64. DQS and DQN
+    /// queues read one JSON message per element (the Messaging::Message form).
     Add {
         #[command(flatten)]
         queue: QueueArgs,
@@ -93,8 +102,12 @@ pub enum Command {
     List {
         #[command(flatten)]
         queue: QueueArgs,
+        /// Print each element instead of its name: one JSON message (dqs, dqn) or object
+        /// (normal) a line.
+        #[arg(long)]
+        long: bool,
     },
-    /// Print an element's body (Normal: one JSON object on one line).
+    /// Print an element's body (normal: a JSON object; dqs, dqn: a JSON message; one line).
     ///
     /// An unlocked element is locked for the read and unlocked after; a locked one is read
     /// through its lock.

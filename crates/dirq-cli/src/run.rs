@@ -5,6 +5,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use dirq::{AnyQueue, DirQueue, Error, Options, QueueNormal, QueueSimple, Schema};
+use message::{Encoder, MessageQueue, QueueKind, QueueOptions};
 
 use crate::cli::{Cli, Command, Kind, QueueArgs};
 use crate::json;
@@ -77,9 +78,24 @@ impl From<io::Error> for Failure {
 type Outcome = Result<(), Failure>;
 
 /// An opened queue of the kind asked for.
-struct Queue {
-    any: AnyQueue,
-    schema: Option<Schema>,
+enum Queue {
+    /// Simple or Normal: raw bodies or JSON objects keyed by field.
+    Plain {
+        any: AnyQueue,
+        schema: Option<Schema>,
+    },
+    /// DQS or DQN: messages, read and written in their JSON form.
+    Messages(MessageQueue),
+}
+
+impl From<message::Error> for Failure {
+    fn from(e: message::Error) -> Self {
+        match e {
+            message::Error::Dirq(e) => e.into(),
+            message::Error::Option(_) => Failure::Usage(e.to_string()),
+            e => Failure::Error(e.to_string()),
+        }
+    }
 }
 
 impl Queue {
@@ -96,59 +112,177 @@ impl Queue {
         if let Some(r) = a.rndhex {
             o.set("rndhex", &r.to_string())?;
         }
+        if a.schema.is_some() && a.kind != Kind::Normal {
+            return Err(Failure::Usage(
+                "--schema applies to --type normal only".into(),
+            ));
+        }
+        if a.compression.is_some() && a.kind != Kind::Dqs {
+            return Err(Failure::Usage(
+                "--compression applies to --type dqs only".into(),
+            ));
+        }
         if let Some(s) = &a.schema {
-            if a.kind == Kind::Simple {
-                return Err(Failure::Usage(
-                    "--schema applies to --type normal only".into(),
-                ));
-            }
             o.set("schema", s)?;
         }
         let schema = o.schema.clone();
-        let any = match a.kind {
-            Kind::Simple => AnyQueue::Simple(QueueSimple::with_options(&a.path, &o)?),
-            Kind::Normal => AnyQueue::Normal(QueueNormal::with_options(&a.path, &o)?),
-        };
-        Ok(Queue { any, schema })
+        Ok(match a.kind {
+            Kind::Simple => Queue::Plain {
+                any: AnyQueue::Simple(QueueSimple::with_options(&a.path, &o)?),
+                schema,
+            },
+            Kind::Normal => Queue::Plain {
+                any: AnyQueue::Normal(QueueNormal::with_options(&a.path, &o)?),
+                schema,
+            },
+            Kind::Dqs | Kind::Dqn => {
+                let encoder = match &a.compression {
+                    Some(c) => c
+                        .parse()
+                        .map_err(|e| Failure::Usage(format!("--compression: {e}")))?,
+                    None => Encoder::default(),
+                };
+                let kind = if a.kind == Kind::Dqs {
+                    QueueKind::Dqs
+                } else {
+                    QueueKind::Dqn
+                };
+                Queue::Messages(MessageQueue::open(&QueueOptions {
+                    kind,
+                    path: Some(a.path.clone()),
+                    dirq: o,
+                    encoder,
+                })?)
+            }
+        })
+    }
+
+    fn dq(&self) -> &dyn DirQueue {
+        match self {
+            Queue::Plain { any, .. } => any,
+            Queue::Messages(m) => m.dirq(),
+        }
     }
 
     fn schema(&self) -> Result<&Schema, Failure> {
-        self.schema.as_ref().ok_or_else(|| {
-            Failure::Usage("normal queues need --schema to add or read elements".into())
-        })
+        match self {
+            Queue::Plain {
+                schema: Some(s), ..
+            } => Ok(s),
+            _ => Err(Failure::Usage(
+                "normal queues need --schema to add or read elements".into(),
+            )),
+        }
+    }
+
+    /// Checks, before any element is touched, that elements can be read.
+    fn check_readable(&self) -> Outcome {
+        if let Queue::Plain {
+            any: AnyQueue::Normal(_),
+            ..
+        } = self
+        {
+            self.schema()?;
+        }
+        Ok(())
+    }
+
+    /// True for kinds whose printed form is one JSON line per element.
+    fn prints_lines(&self) -> bool {
+        !matches!(
+            self,
+            Queue::Plain {
+                any: AnyQueue::Simple(_),
+                ..
+            }
+        )
     }
 
     /// Adds one element from its textual input.
     fn add(&self, input: &[u8]) -> Result<String, String> {
-        match &self.any {
-            AnyQueue::Simple(q) => q.add(input).map_err(|e| e.to_string()),
-            AnyQueue::Normal(q) => {
+        match self {
+            Queue::Plain {
+                any: AnyQueue::Simple(q),
+                ..
+            } => q.add(input).map_err(|e| e.to_string()),
+            Queue::Plain {
+                any: AnyQueue::Normal(q),
+                ..
+            } => {
                 let schema = self
                     .schema()
                     .map_err(|f| f.message().unwrap_or("").to_string())?;
                 let elt = json::from_json(input, schema)?;
                 q.add(&elt).map_err(|e| e.to_string())
             }
-            AnyQueue::Null(q) => q.add(input).map_err(|e| e.to_string()),
+            Queue::Plain {
+                any: AnyQueue::Null(q),
+                ..
+            } => q.add(input).map_err(|e| e.to_string()),
+            Queue::Messages(q) => {
+                let m = message::decode(input).map_err(|e| e.to_string())?;
+                q.add_message(&m).map_err(|e| e.to_string())
+            }
         }
     }
 
-    /// Reads a locked element as the bytes to print (Normal: JSON and a newline).
-    fn read(&self, name: &str) -> Result<Vec<u8>, Failure> {
-        match &self.any {
-            AnyQueue::Simple(q) => Ok(q.get(name)?),
-            AnyQueue::Normal(q) => {
-                self.schema()?;
-                let mut s = json::to_json(&q.get(name)?);
-                s.push('\n');
-                Ok(s.into_bytes())
+    /// Reads a locked element as the bytes to print (structured kinds: JSON and a newline).
+    /// The error is the reason alone; callers add the element's path.
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let mut line = match self {
+            Queue::Plain {
+                any: AnyQueue::Simple(q),
+                ..
+            } => return q.get(name).map_err(|e| e.to_string()),
+            Queue::Plain {
+                any: AnyQueue::Normal(q),
+                ..
+            } => {
+                self.schema()
+                    .map_err(|f| f.message().unwrap_or("").to_string())?;
+                json::to_json(&q.get(name).map_err(|e| e.to_string())?)
             }
-            AnyQueue::Null(_) => Err(Error::Unsupported("get").into()),
-        }
+            Queue::Plain {
+                any: AnyQueue::Null(_),
+                ..
+            } => return Err(Error::Unsupported("get").to_string()),
+            Queue::Messages(q) => match q.get_message(name) {
+                Ok(m) => Encoder::default().encode(&m),
+                Err(message::Error::Corrupt { source, .. }) => return Err(source.to_string()),
+                Err(e) => return Err(e.to_string()),
+            },
+        };
+        line.push('\n');
+        Ok(line.into_bytes())
     }
 
     fn exists(&self, name: &str) -> bool {
-        dirq::is_full_name(name) && self.any.path().join(name).exists()
+        dirq::is_full_name(name) && self.dq().path().join(name).exists()
+    }
+
+    /// Reads an element without taking it: locks it for the read if it is free, reads
+    /// through the existing lock otherwise. `None`: it is gone.
+    fn peek(&self, name: &str) -> Result<Option<Result<Vec<u8>, String>>, Failure> {
+        let locked_here = self.dq().lock_with(name, true)?;
+        if !locked_here && !self.dq().is_locked(name)? {
+            return Ok(None);
+        }
+        let body = self.read(name);
+        if locked_here {
+            self.dq().unlock_with(name, true)?;
+        }
+        Ok(Some(body))
+    }
+
+    /// One line on stderr naming the element's path and the reason (once: dirq's own
+    /// errors name the field file already).
+    fn report(&self, name: &str, reason: &str) {
+        let path = self.dq().path().join(name);
+        if reason.contains(&*path.to_string_lossy()) {
+            eprintln!("dirq: {reason}");
+        } else {
+            eprintln!("dirq: {}: {reason}", path.display());
+        }
     }
 }
 
@@ -171,16 +305,11 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             files,
         } => add(&Queue::open(&queue)?, lines, quiet, &files, out),
         Command::Count { queue } => {
-            let n = Queue::open(&queue)?.any.count()?;
+            let n = Queue::open(&queue)?.dq().count()?;
             writeln!(out, "{n}")?;
             Ok(())
         }
-        Command::List { queue } => {
-            for n in Queue::open(&queue)?.any.names() {
-                writeln!(out, "{}", n?)?;
-            }
-            Ok(())
-        }
+        Command::List { queue, long } => list(&Queue::open(&queue)?, long, out),
         Command::Get { queue, name } => get(&Queue::open(&queue)?, &name, out),
         Command::Pop {
             queue,
@@ -191,14 +320,14 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             queue,
             maxtemp,
             maxlock,
-        } => Ok(Queue::open(&queue)?.any.purge_with(maxtemp, maxlock)?),
+        } => Ok(Queue::open(&queue)?.dq().purge_with(maxtemp, maxlock)?),
         Command::Lock { queue, name } => {
-            Queue::open(&queue)?.any.lock_with(&name, false)?;
+            Queue::open(&queue)?.dq().lock_with(&name, false)?;
             Ok(())
         }
         Command::Unlock { queue, name } => {
             let q = Queue::open(&queue)?;
-            match q.any.unlock_with(&name, false) {
+            match q.dq().unlock_with(&name, false) {
                 Err(Error::NotLocked { .. }) if !q.exists(&name) => Err(Failure::NotFound(
                     format!("cannot unlock {name}: no such element"),
                 )),
@@ -207,12 +336,12 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
         }
         Command::Remove { queue, name } => {
             let q = Queue::open(&queue)?;
-            if !q.any.is_locked(&name)? {
-                q.any.lock_with(&name, false)?;
+            if !q.dq().is_locked(&name)? {
+                q.dq().lock_with(&name, false)?;
             }
-            Ok(q.any.remove(&name)?)
+            Ok(q.dq().remove(&name)?)
         }
-        Command::Touch { queue, name } => Ok(Queue::open(&queue)?.any.touch(&name)?),
+        Command::Touch { queue, name } => Ok(Queue::open(&queue)?.dq().touch(&name)?),
     }
 }
 
@@ -283,44 +412,72 @@ fn add(q: &Queue, lines: bool, quiet: bool, files: &[PathBuf], out: &mut impl Wr
 }
 
 fn get(q: &Queue, name: &str, out: &mut impl Write) -> Outcome {
-    let locked_here = q.any.lock_with(name, true)?;
-    if !locked_here && !q.any.is_locked(name)? {
-        return Err(Failure::NotFound(format!(
+    q.check_readable()?;
+    match q.peek(name)? {
+        None => Err(Failure::NotFound(format!(
             "cannot get {name}: no such element"
+        ))),
+        Some(Ok(body)) => Ok(out.write_all(&body)?),
+        Some(Err(reason)) => {
+            q.report(name, &reason);
+            Err(Failure::Error(format!(
+                "cannot get {name}: unreadable element"
+            )))
+        }
+    }
+}
+
+fn list(q: &Queue, long: bool, out: &mut impl Write) -> Outcome {
+    if long {
+        if !q.prints_lines() {
+            return Err(Failure::Usage(
+                "list --long needs a structured type (normal, dqs or dqn)".into(),
+            ));
+        }
+        q.check_readable()?;
+    }
+    let mut bad = 0usize;
+    for n in q.dq().names() {
+        let n = n?;
+        if !long {
+            writeln!(out, "{n}")?;
+            continue;
+        }
+        match q.peek(&n)? {
+            None => {}
+            Some(Ok(line)) => out.write_all(&line)?,
+            Some(Err(reason)) => {
+                q.report(&n, &reason);
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 {
+        return Err(Failure::Error(format!(
+            "{bad} element(s) could not be read (see above)"
         )));
     }
-    let body = q.read(name);
-    if locked_here {
-        q.any.unlock_with(name, true)?;
-    }
-    out.write_all(&body?)?;
     Ok(())
 }
 
 fn pop(q: &Queue, count: usize, lines: bool, out: &mut impl Write) -> Outcome {
-    if let AnyQueue::Normal(_) = q.any {
-        q.schema()?;
-    }
-    // Normal elements print as JSON lines already.
-    let newline = lines && matches!(q.any, AnyQueue::Simple(_));
+    q.check_readable()?;
+    // Structured kinds print JSON lines already.
+    let newline = lines && !q.prints_lines();
     let mut popped = 0usize;
     let mut bad = 0usize;
-    for name in q.any.names() {
+    for name in q.dq().names() {
         let name = name?;
-        if !q.any.lock(&name)? {
+        if !q.dq().lock(&name)? {
             continue;
         }
         let body = match q.read(&name) {
             Ok(b) => b,
-            Err(f) => {
+            Err(reason) => {
                 // A corrupt element is reported and left in place, never dropped.
-                eprintln!(
-                    "dirq: {}: {}",
-                    q.any.path().join(&name).display(),
-                    f.message().unwrap_or("unreadable")
-                );
+                q.report(&name, &reason);
                 bad += 1;
-                q.any.unlock_with(&name, true)?;
+                q.dq().unlock_with(&name, true)?;
                 continue;
             }
         };
@@ -336,10 +493,10 @@ fn pop(q: &Queue, count: usize, lines: bool, out: &mut impl Write) -> Outcome {
             .and_then(|()| out.flush());
         if let Err(e) = written {
             // Not delivered: put it back.
-            q.any.unlock_with(&name, true)?;
+            q.dq().unlock_with(&name, true)?;
             return Err(e.into());
         }
-        q.any.remove(&name)?;
+        q.dq().remove(&name)?;
         popped += 1;
         if popped == count {
             break;

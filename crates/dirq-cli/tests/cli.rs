@@ -509,3 +509,139 @@ fn a_killed_writer_never_leaves_a_partial_element() {
     assert!(left.iter().all(|p| p.extension().is_none()), "{left:?}");
     assert_eq!(left.len(), n);
 }
+
+#[test]
+fn dqs_and_dqn_speak_json_messages() {
+    for kind in ["dqs", "dqn"] {
+        let q = Q::new();
+        let input = concat!(
+            r#"{"header":{"destination":"/queue/a"},"body":"hello","text":true}"#,
+            "\n",
+            r#"{"header": {"k": "v"}, "body": "YWJj7g==", "encoding": "base64"}"#,
+            "\n",
+            r#"{"body":"eJxLTBwFo2AUDHcAAPnYevg=","text":true,"encoding":"utf8+zlib+base64"}"#,
+            "\n",
+            "{}\n"
+        );
+        let names = ok(
+            &["add", "-p", q.p(), "-t", kind, "--lines"],
+            input.as_bytes(),
+        );
+        let names: Vec<&str> = names.lines().collect();
+        assert_eq!(names.len(), 4, "{kind}");
+        let long = ok(&["list", "-p", q.p(), "-t", kind, "--long"], b"");
+        let want = format!(
+            "{}\n{}\n{}\n{{}}\n",
+            r#"{"header":{"destination":"/queue/a"},"body":"hello","text":true}"#,
+            r#"{"header":{"k":"v"},"body":"YWJj7g==","encoding":"base64"}"#,
+            format_args!(r#"{{"body":"{}","text":true}}"#, "a".repeat(1000)),
+        );
+        assert_eq!(
+            long, want,
+            "{kind}: list --long prints the messages, Perl style"
+        );
+        assert_eq!(
+            ok(&["get", "-p", q.p(), "-t", kind, names[1]], b""),
+            "{\"header\":{\"k\":\"v\"},\"body\":\"YWJj7g==\",\"encoding\":\"base64\"}\n"
+        );
+        assert_eq!(ok(&["pop", "-p", q.p(), "-t", kind, "-c", "0"], b""), want);
+        assert_eq!(ok(&["count", "-p", q.p(), "-t", kind], b""), "0\n");
+    }
+}
+
+#[test]
+fn dqs_add_reads_one_message_per_file_and_compresses() {
+    let q = Q::new();
+    let f = q.path.with_extension("msg");
+    fs::write(
+        &f,
+        format!(r#"{{"body":"{}","text":true}}"#, "z".repeat(4000)),
+    )
+    .expect("write");
+    let name = ok(
+        &[
+            "add",
+            "-p",
+            q.p(),
+            "-t",
+            "dqs",
+            "--compression",
+            "zlib",
+            f.to_str().expect("utf8"),
+        ],
+        b"",
+    );
+    let stored = fs::read_to_string(q.path.join(name.trim())).expect("element");
+    assert!(
+        stored.ends_with(r#""text":true,"encoding":"base64+zlib"}"#),
+        "{stored}"
+    );
+    let r = run(
+        &["add", "-p", q.p(), "-t", "dqn", "--compression", "zlib"],
+        b"{}",
+    );
+    assert_eq!(r.code, 2, "compression is for dqs only: {}", r.stderr);
+    let r = run(
+        &["add", "-p", q.p(), "-t", "dqs", "--compression", "gzip"],
+        b"{}",
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unsupported compression \"gzip\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn malformed_messages_are_reported_and_left_in_place() {
+    let q = Q::new();
+    let r = run(
+        &["add", "-p", q.p(), "-t", "dqs", "--lines"],
+        b"{\"body\":\"ok\"}\nnot json\n{\"body\":1}\n{\"body\":\"x\",\"encoding\":\"rot13\"}\n",
+    );
+    assert_eq!(r.code, 1);
+    let errs: Vec<&str> = r.stderr.lines().collect();
+    assert!(
+        errs[0].starts_with("dirq: standard input line 2: invalid JSON: expected ident"),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[1].contains(
+            "line 3: invalid message: invalid type: integer `1`, expected body as a JSON string"
+        ),
+        "{}",
+        errs[1]
+    );
+    assert_eq!(
+        errs[2],
+        "dirq: standard input line 4: invalid message: decoding not supported: \"rot13\""
+    );
+    // a corrupt element on disk (written by something else)
+    let good = r.stdout.trim().to_string();
+    let lib = QueueSimple::new(&q.path).expect("open");
+    let bad = lib
+        .add(b"{\"body\":\"!!\",\"encoding\":\"base64\"}")
+        .expect("add");
+    lib.add(b"{\"body\":\"last\"}").expect("add");
+    let r = run(&["pop", "-p", q.p(), "-t", "dqs", "-c", "0"], b"");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "{\"body\":\"ok\"}\n{\"body\":\"last\"}\n");
+    let errs: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(errs.len(), 2, "{}", r.stderr);
+    assert!(
+        errs[0].starts_with(&format!(
+            "dirq: {}: invalid message: body is not valid base64",
+            q.path.join(&bad).display()
+        )),
+        "{}",
+        errs[0]
+    );
+    assert!(!good.is_empty());
+    assert_eq!(
+        ok(&["list", "-p", q.p()], b""),
+        format!("{bad}\n"),
+        "left in place, unlocked"
+    );
+}

@@ -1,8 +1,10 @@
 //! The body compressions of the JSON form.
 
+use std::cell::RefCell;
 use std::fmt;
-use std::io::Read;
 use std::str::FromStr;
+
+use flate2::{FlushCompress, FlushDecompress, Status};
 
 use crate::DecodeError;
 
@@ -42,13 +44,7 @@ impl Compression {
 
     pub(crate) fn compress(self, data: &[u8]) -> Vec<u8> {
         match self {
-            Compression::Zlib => {
-                let mut out = Vec::with_capacity(data.len() / 2 + 16);
-                let mut enc = flate2::read::ZlibEncoder::new(data, flate2::Compression::default());
-                // Reading from a slice into a Vec cannot fail.
-                let _ = enc.read_to_end(&mut out);
-                out
-            }
+            Compression::Zlib => zlib_compress(data),
             Compression::Lz4 => lz4_flex::block::compress_prepend_size(data),
             Compression::Snappy => snap::raw::Encoder::new()
                 .compress_vec(data)
@@ -62,17 +58,7 @@ impl Compression {
             reason,
         };
         match self {
-            Compression::Zlib => {
-                let mut out = Vec::with_capacity(data.len() * 3);
-                flate2::read::ZlibDecoder::new(data)
-                    .take(MAX_BODY as u64 + 1)
-                    .read_to_end(&mut out)
-                    .map_err(|e| fail(e.to_string()))?;
-                if out.len() > MAX_BODY {
-                    return Err(fail("larger than 1 GiB".into()));
-                }
-                Ok(out)
-            }
+            Compression::Zlib => zlib_decompress(data).map_err(fail),
             Compression::Lz4 => {
                 let size = data
                     .get(..4)
@@ -95,6 +81,55 @@ impl Compression {
             }
         }
     }
+}
+
+// zlib streams are reused per thread: deflateInit/inflateInit allocate and clear a few
+// hundred KiB each, which costs more than compressing a 1 KiB body. A reset stream
+// produces exactly the bytes a fresh one would.
+thread_local! {
+    static DEFLATE: RefCell<flate2::Compress> =
+        RefCell::new(flate2::Compress::new(flate2::Compression::default(), true));
+    static INFLATE: RefCell<flate2::Decompress> = RefCell::new(flate2::Decompress::new(true));
+}
+
+fn zlib_compress(data: &[u8]) -> Vec<u8> {
+    DEFLATE.with(|z| {
+        let mut z = z.borrow_mut();
+        z.reset();
+        // zlib's compressBound, so that one call normally finishes
+        let mut out = Vec::with_capacity(data.len() + (data.len() >> 12) + (data.len() >> 14) + 64);
+        loop {
+            let consumed = z.total_in() as usize;
+            match z.compress_vec(&data[consumed..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return out,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                // cannot happen with valid parameters; an empty result is refused by decode
+                Err(_) => return Vec::new(),
+            }
+        }
+    })
+}
+
+fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
+    INFLATE.with(|z| {
+        let mut z = z.borrow_mut();
+        z.reset(true);
+        let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(MAX_BODY) + 64);
+        loop {
+            let (tin, tout) = (z.total_in(), z.total_out());
+            let status = z
+                .decompress_vec(&data[tin as usize..], &mut out, FlushDecompress::Finish)
+                .map_err(|e| e.to_string())?;
+            match status {
+                Status::StreamEnd => return Ok(out),
+                _ if out.len() > MAX_BODY => return Err("larger than 1 GiB".into()),
+                _ if z.total_in() == tin && z.total_out() == tout && out.len() < out.capacity() => {
+                    return Err("truncated stream".into());
+                }
+                _ => out.reserve(out.capacity().max(1024)),
+            }
+        }
+    })
 }
 
 impl fmt::Display for Compression {

@@ -67,30 +67,62 @@ fn needs_base64(b: &[u8]) -> bool {
         .any(|&c| !(0x20..=0x7e).contains(&c) && c != b'\t' && c != b'\n' && c != b'\r')
 }
 
-/// Appends `s` as a JSON string: `"` `\` and control characters escaped, everything else
-/// (non-ASCII included) raw, as Perl's JSON writes it.
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push_str(esc);
+/// The first byte that JSON needs escaped (`"`, `\\`, or below 0x20), eight bytes at a time.
+fn find_escape(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // below 0x20 (bytes >= 0x80 cannot trigger it: their high bit is set in x), or a
+        // byte equal to '"' or '\\'
+        let hit = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | zero_in(x ^ (ONES * b'"' as u64))
+            | zero_in(x ^ (ONES * b'\\' as u64));
+        if hit != 0 {
+            return c
+                .iter()
+                .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+                .map(|i| base + i);
         }
-        start = i + c.len_utf8();
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|i| base + i)
+}
+
+/// Appends `s` as a JSON string: `"` `\` and control characters escaped, everything else
+/// (non-ASCII included) raw, as Perl's JSON writes it. Scans bytes: every byte that needs
+/// escaping is ASCII, so the runs in between are whole UTF-8 sequences.
+fn push_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while let Some(off) = find_escape(&bytes[start..]) {
+        let i = start + off;
+        out.push_str(&s[start..i]);
+        match bytes[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            c => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(c >> 4) as usize] as char);
+                out.push(HEX[(c & 15) as usize] as char);
+            }
+        }
+        start = i + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -474,4 +506,30 @@ pub fn decode(input: &[u8]) -> Result<Message, DecodeError> {
         Body::Binary(bytes)
     };
     Ok(Message { header, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn find_escape_agrees_with_a_plain_scan(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let plain = b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
+            prop_assert_eq!(find_escape(&b), plain);
+        }
+    }
+
+    #[test]
+    fn find_escape_at_every_offset() {
+        for special in [0u8, 0x1f, b'"', b'\\'] {
+            for i in 0..20 {
+                let mut b = vec![b'a'; 20];
+                b[i] = special;
+                assert_eq!(find_escape(&b), Some(i));
+            }
+        }
+        assert_eq!(find_escape("é☺ 0x7f \u{7f} ÿ".as_bytes()), None);
+    }
 }
