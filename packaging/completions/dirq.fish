@@ -35,6 +35,7 @@ complete -c dirq -n "__fish_dirq_needs_command" -f -a "purge" -d 'Remove old tem
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "lock" -d 'Lock an element (exit 4 if it is already locked)'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "unlock" -d 'Unlock an element'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "remove" -d 'Remove an element. An unlocked one is locked first; a locked one is taken to be locked by the caller (an earlier \'dirq lock\')'
+complete -c dirq -n "__fish_dirq_needs_command" -f -a "generate" -d 'Fill a dqs or dqn queue with generated test messages (the option names of Perl\'s Messaging::Message::Generator; integers take X, X-Y uniform or X^Y normal; entropy 0 one letter, 1 hex, 2 base64url, 3 printable ASCII, 4 random bytes or Unicode)'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "touch" -d 'Set an element\'s modification time to now, so that purge leaves its lock alone'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dirq -n "__fish_dirq_using_subcommand add" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
@@ -161,6 +162,31 @@ complete -c dirq -n "__fish_dirq_using_subcommand remove" -l rndhex -d 'The hex 
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -s c -l count -d 'How many messages' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l text -d '0 binary, 1 text, 0-1 either at random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l body-length -d 'Body length (bytes or characters)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l body-entropy -d 'Body entropy (0-4)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-count -d 'Number of header fields' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-name-prefix -d 'Prefix of header field names' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-name-length -d 'Length of header field names after the prefix' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-name-entropy -d 'Entropy of header field names (0-3)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-value-prefix -d 'Prefix of header field values' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-value-length -d 'Length of header field values after the prefix' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-value-entropy -d 'Entropy of header field values (0-4)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l seed -d 'Seed of the pseudo-random generator (same seed, same messages)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l sync -d 'Durability: fsync each element and its directory before add reports it'
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
 normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
@@ -174,14 +200,15 @@ complete -c dirq -n "__fish_dirq_using_subcommand touch" -l rndhex -d 'The hex d
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "add" -d 'Add elements: each FILE (or standard input) becomes one; prints the new names'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "count" -d 'Print the number of elements, locked or not'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "list" -d 'Print the element names in iteration (creation) order'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "get" -d 'Print an element\'s body (normal: a JSON object; dqs, dqn: a JSON message; one line)'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "pop" -d 'Take elements out in order: lock, print, remove; locked elements are skipped'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "purge" -d 'Remove old temporary elements, release stale locks, remove empty directories'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "lock" -d 'Lock an element (exit 4 if it is already locked)'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "unlock" -d 'Unlock an element'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "remove" -d 'Remove an element. An unlocked one is locked first; a locked one is taken to be locked by the caller (an earlier \'dirq lock\')'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "touch" -d 'Set an element\'s modification time to now, so that purge leaves its lock alone'
-complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove touch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "add" -d 'Add elements: each FILE (or standard input) becomes one; prints the new names'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "count" -d 'Print the number of elements, locked or not'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "list" -d 'Print the element names in iteration (creation) order'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "get" -d 'Print an element\'s body (normal: a JSON object; dqs, dqn: a JSON message; one line)'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "pop" -d 'Take elements out in order: lock, print, remove; locked elements are skipped'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "purge" -d 'Remove old temporary elements, release stale locks, remove empty directories'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "lock" -d 'Lock an element (exit 4 if it is already locked)'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "unlock" -d 'Unlock an element'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "remove" -d 'Remove an element. An unlocked one is locked first; a locked one is taken to be locked by the caller (an earlier \'dirq lock\')'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "generate" -d 'Fill a dqs or dqn queue with generated test messages (the option names of Perl\'s Messaging::Message::Generator; integers take X, X-Y uniform or X^Y normal; entropy 0 one letter, 1 hex, 2 base64url, 3 printable ASCII, 4 random bytes or Unicode)'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "touch" -d 'Set an element\'s modification time to now, so that purge leaves its lock alone'
+complete -c dirq -n "__fish_dirq_using_subcommand help; and not __fish_seen_subcommand_from add count list get pop purge lock unlock remove generate touch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -73,6 +73,8 @@ pub struct QueueArgs {
 }
 
 /// The subcommands.
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Add elements: each FILE (or standard input) becomes one; prints the new names.
@@ -160,6 +162,49 @@ pub enum Command {
         queue: QueueArgs,
         /// The element.
         name: String,
+    },
+    /// Fill a dqs or dqn queue with generated test messages (the option names of Perl's
+    /// Messaging::Message::Generator; integers take X, X-Y uniform or X^Y normal; entropy 0
+    /// one letter, 1 hex, 2 base64url, 3 printable ASCII, 4 random bytes or Unicode).
+    Generate {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// How many messages.
+        #[arg(short, long, value_name = "N", default_value_t = 1)]
+        count: usize,
+        /// 0 binary, 1 text, 0-1 either at random.
+        #[arg(long, value_name = "0|1|0-1", default_value = "0-1")]
+        text: String,
+        /// Body length (bytes or characters).
+        #[arg(long, value_name = "INT", default_value = "0")]
+        body_length: String,
+        /// Body entropy (0-4).
+        #[arg(long, value_name = "INT", default_value = "0")]
+        body_entropy: String,
+        /// Number of header fields.
+        #[arg(long, value_name = "INT", default_value = "0")]
+        header_count: String,
+        /// Prefix of header field names.
+        #[arg(long, value_name = "STRING", default_value = "")]
+        header_name_prefix: String,
+        /// Length of header field names after the prefix.
+        #[arg(long, value_name = "INT", default_value = "0")]
+        header_name_length: String,
+        /// Entropy of header field names (0-3).
+        #[arg(long, value_name = "INT", default_value = "0")]
+        header_name_entropy: String,
+        /// Prefix of header field values.
+        #[arg(long, value_name = "STRING", default_value = "")]
+        header_value_prefix: String,
+        /// Length of header field values after the prefix.
+        #[arg(long, value_name = "INT", default_value = "0")]
+        header_value_length: String,
+        /// Entropy of header field values (0-4).
+        #[arg(long, value_name = "INT", default_value = "0")]
+        header_value_entropy: String,
+        /// Seed of the pseudo-random generator (same seed, same messages).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seed: u64,
     },
     /// Set an element's modification time to now, so that purge leaves its lock alone.
     Touch {

@@ -5,6 +5,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use dirq::{AnyQueue, DirQueue, Error, Options, QueueNormal, QueueSimple, Schema};
+use message::generator::{Generator, Rng};
 use message::{Encoder, MessageQueue, QueueKind, QueueOptions};
 
 use crate::cli::{Cli, Command, Kind, QueueArgs};
@@ -340,6 +341,46 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
                 q.dq().lock_with(&name, false)?;
             }
             Ok(q.dq().remove(&name)?)
+        }
+        Command::Generate {
+            queue,
+            count,
+            text,
+            body_length,
+            body_entropy,
+            header_count,
+            header_name_prefix,
+            header_name_length,
+            header_name_entropy,
+            header_value_prefix,
+            header_value_length,
+            header_value_entropy,
+            seed,
+        } => {
+            let mut g = Generator::default();
+            for (k, v) in [
+                ("text", &text),
+                ("body-length", &body_length),
+                ("body-entropy", &body_entropy),
+                ("header-count", &header_count),
+                ("header-name-prefix", &header_name_prefix),
+                ("header-name-length", &header_name_length),
+                ("header-name-entropy", &header_name_entropy),
+                ("header-value-prefix", &header_value_prefix),
+                ("header-value-length", &header_value_length),
+                ("header-value-entropy", &header_value_entropy),
+            ] {
+                g.set(k, v)
+                    .map_err(|e| Failure::Usage(format!("--{k}: {e}")))?;
+            }
+            let Queue::Messages(q) = Queue::open(&queue)? else {
+                return Err(Failure::Usage("generate needs --type dqs or dqn".into()));
+            };
+            let mut rng = Rng::new(seed);
+            for _ in 0..count {
+                q.add_message(&g.message(&mut rng))?;
+            }
+            Ok(())
         }
         Command::Touch { queue, name } => Ok(Queue::open(&queue)?.dq().touch(&name)?),
     }

@@ -645,3 +645,47 @@ fn malformed_messages_are_reported_and_left_in_place() {
         "left in place, unlocked"
     );
 }
+
+#[test]
+fn generate_fills_a_message_queue() {
+    let q = Q::new();
+    ok(
+        &[
+            "generate",
+            "-p",
+            q.p(),
+            "-t",
+            "dqn",
+            "-c",
+            "25",
+            "--text",
+            "0",
+            "--body-length",
+            "100-200",
+            "--body-entropy",
+            "4",
+            "--header-count",
+            "3",
+            "--header-name-prefix",
+            "x-",
+            "--header-name-length",
+            "6",
+            "--header-name-entropy",
+            "2",
+            "--header-value-length",
+            "8",
+        ],
+        b"",
+    );
+    assert_eq!(ok(&["count", "-p", q.p(), "-t", "dqn"], b""), "25\n");
+    let lines = ok(&["pop", "-p", q.p(), "-t", "dqn", "-c", "0"], b"");
+    for line in lines.lines() {
+        let m = message::decode(line.as_bytes()).expect("a message");
+        assert!(!m.is_text());
+        assert!((100..=200).contains(&m.body.as_bytes().len()));
+        assert_eq!(m.header.len(), 3);
+        assert!(m.header.keys().all(|k| k.starts_with("x-") && k.len() == 8));
+    }
+    let r = run(&["generate", "-p", q.p(), "--header-count", "many"], b"");
+    assert_eq!(r.code, 2);
+}

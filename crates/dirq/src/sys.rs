@@ -181,18 +181,24 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
-/// Reads a whole element file. Published elements never change, so reading the size
-/// `fstat` reported is enough: one `read` fewer than `fs::read`, which reads until EOF.
+/// Reads a whole element file with `open`, `read`, `close`: no `fstat`. Published elements
+/// never change, so a read that returns less than asked has reached the end (regular files
+/// return short reads only there); only a file that fills the buffer costs another read.
 pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut f = File::open(path)?;
-    let size = f.metadata()?.len() as usize;
-    let mut buf = vec![0u8; size];
+    let mut buf = vec![0u8; 4096];
     let mut got = 0;
-    while got < size {
+    loop {
         match f.read(&mut buf[got..]) {
             Ok(0) => break,
-            Ok(n) => got += n,
+            Ok(n) => {
+                got += n;
+                if got < buf.len() {
+                    break;
+                }
+                buf.resize(buf.len() * 2, 0);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

@@ -603,3 +603,15 @@ fn threads_share_a_queue_without_losing_elements() {
     assert_eq!(consumed.into_inner(), 1000);
     assert_eq!(q.count().expect("count"), 0);
 }
+
+#[test]
+fn elements_of_every_size_read_back_whole() {
+    let d = tmp();
+    let q = QueueSimple::new(d.path()).expect("open");
+    for size in [0usize, 1, 4095, 4096, 4097, 8192, 100_000, 1 << 20] {
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        let n = q.add(&data).expect("add");
+        q.lock(&n).expect("lock");
+        assert_eq!(q.get(&n).expect("get"), data, "size {size}");
+    }
+}

@@ -63,8 +63,22 @@ impl fmt::Display for Encoder {
 
 /// Printable for the references: 0x20..=0x7e, TAB, LF, CR. Anything else needs base64.
 fn needs_base64(b: &[u8]) -> bool {
-    b.iter()
-        .any(|&c| !(0x20..=0x7e).contains(&c) && c != b'\t' && c != b'\n' && c != b'\r')
+    let bad = |c: &u8| !(0x20..=0x7e).contains(c) && !matches!(c, b'\t' | b'\n' | b'\r');
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let y = x ^ (ONES * 0x7f);
+        // a byte >= 0x80, below 0x20, or equal to 0x7f: look closer (TAB, LF, CR are fine)
+        let suspect = (x & HIGH)
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | (y.wrapping_sub(ONES) & !y & HIGH);
+        if suspect != 0 && c.iter().any(bad) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(bad)
 }
 
 /// The first byte that JSON needs escaped (`"`, `\\`, or below 0x20), eight bytes at a time.
@@ -128,10 +142,16 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The body as it goes into the JSON object: a string to escape, or bytes to write as
+/// base64 straight into the output.
+enum BodyOut<'a> {
+    Json(Cow<'a, str>),
+    Base64(Cow<'a, [u8]>),
+}
+
 /// The body as it goes into the JSON object, and its encoding tokens.
 struct Encoded<'a> {
-    body: Cow<'a, str>,
-    base64: bool,
+    body: BodyOut<'a>,
     utf8: bool,
     compression: Option<Compression>,
 }
@@ -139,8 +159,7 @@ struct Encoded<'a> {
 impl<'a> Encoded<'a> {
     fn plain(s: &'a str) -> Self {
         Encoded {
-            body: Cow::Borrowed(s),
-            base64: false,
+            body: BodyOut::Json(Cow::Borrowed(s)),
             utf8: false,
             compression: None,
         }
@@ -148,39 +167,57 @@ impl<'a> Encoded<'a> {
 
     /// Bytes as a JSON string: raw when printable, base64 otherwise.
     fn bytes(b: &'a [u8]) -> Self {
-        if needs_base64(b) {
-            Encoded {
-                body: Cow::Owned(STANDARD.encode(b)),
-                base64: true,
-                utf8: false,
-                compression: None,
-            }
+        let body = if needs_base64(b) {
+            BodyOut::Base64(Cow::Borrowed(b))
         } else {
             // printable ASCII is valid UTF-8
-            Encoded::plain(std::str::from_utf8(b).unwrap_or_default())
+            BodyOut::Json(Cow::Borrowed(std::str::from_utf8(b).unwrap_or_default()))
+        };
+        Encoded {
+            body,
+            utf8: false,
+            compression: None,
         }
     }
 
     fn compressed(data: &[u8], c: Compression) -> Encoded<'static> {
         let z = c.compress(data);
-        let (body, base64) = if needs_base64(&z) {
-            (STANDARD.encode(&z), true)
+        let body = if needs_base64(&z) {
+            BodyOut::Base64(Cow::Owned(z))
         } else {
             // rare: the compressed bytes happen to be printable ASCII, kept raw as Perl does
-            (String::from_utf8(z).unwrap_or_default(), false)
+            BodyOut::Json(Cow::Owned(String::from_utf8(z).unwrap_or_default()))
         };
         Encoded {
-            body: Cow::Owned(body),
-            base64,
+            body,
             utf8: false,
             compression: Some(c),
+        }
+    }
+
+    /// The length of the body in the JSON text (before escaping).
+    fn len(&self) -> usize {
+        match &self.body {
+            BodyOut::Json(s) => s.len(),
+            BodyOut::Base64(b) => b.len().div_ceil(3) * 4,
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        match &self.body {
+            BodyOut::Json(s) => push_json_str(out, s),
+            BodyOut::Base64(b) => {
+                out.push('"');
+                STANDARD.encode_string(b, out);
+                out.push('"');
+            }
         }
     }
 
     fn encoding(&self) -> String {
         // Perl sorts the tokens: base64 < lz4 < snappy < utf8 < zlib
         let mut t: Vec<&str> = Vec::with_capacity(3);
-        if self.base64 {
+        if matches!(self.body, BodyOut::Base64(_)) {
             t.push("base64");
         }
         if self.utf8 {
@@ -214,7 +251,7 @@ impl Encoder {
                     }
                     let mut e = Encoded::compressed(s.as_bytes(), c);
                     e.utf8 = !s.is_ascii();
-                    if !self.force && e.body.len() >= chars {
+                    if !self.force && e.len() >= chars {
                         return Encoded::plain(s);
                     }
                     e
@@ -230,7 +267,7 @@ impl Encoder {
                     } else {
                         b.len() * 3
                     };
-                    if !self.force && e.body.len() * 3 >= plain {
+                    if !self.force && e.len() * 3 >= plain {
                         return Encoded::bytes(b);
                     }
                     e
@@ -263,7 +300,7 @@ impl Encoder {
             let e = self.encode_body(&m.body);
             out.push_str(sep);
             out.push_str("\"body\":");
-            push_json_str(&mut out, &e.body);
+            e.write(&mut out);
             encoding = e.encoding();
             sep = ",";
         }
@@ -518,6 +555,14 @@ mod tests {
         fn find_escape_agrees_with_a_plain_scan(b in proptest::collection::vec(any::<u8>(), 0..64)) {
             let plain = b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
             prop_assert_eq!(find_escape(&b), plain);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn needs_base64_agrees_with_a_plain_scan(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let plain = b.iter().any(|&c| !(0x20..=0x7e).contains(&c) && c != b'\t' && c != b'\n' && c != b'\r');
+            prop_assert_eq!(needs_base64(&b), plain);
         }
     }
 
