@@ -1,0 +1,228 @@
+//! The command line, spelled as Perl stompclt 1.8 spells it. Help text, man page and
+//! completions come from these definitions.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+
+/// Exit statuses, listed in `--help` and the man page.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  success, including a stop by INT, TERM or QUIT
+  1  --help (as the reference)
+  2  usage: unknown option, bad value or combination, bad configuration file
+  3  cannot connect (refused, unreachable, timed out)
+  4  the broker refused: ERROR frame (bad credentials, ...), missing receipts
+  5  protocol or connection failure during the transfer (bad frame, connection lost)
+  6  incoming queue error (I/O, empty or corrupt element; the element is left in place)
+  7  outgoing queue error (disk full, permissions; nothing is acknowledged)
+  8  messages still unconfirmed when --timeout-linger ran out (\"N pending messages\")
+  9  pidfile error
+With --status: 0 running, 1 dead, 3 not running (no pidfile), 4 stale or unknown.";
+
+/// Moves messages between STOMP brokers and directory queues: broker to queue, queue to
+/// broker, broker to broker, queue to queue. A drop-in for Perl stompclt.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "stompclt",
+    version,
+    after_help = EXIT_CODES,
+    max_term_width = 100,
+    disable_help_flag = true
+)]
+pub struct Cli {
+    /// Print help and exit with status 1, as the reference does.
+    #[arg(short = 'h', long = "help", short_alias = '?', action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// URI of the broker to subscribe to: stomp://HOST:PORT or tcp://HOST:PORT.
+    #[arg(long, value_name = "URI")]
+    pub incoming_broker_uri: Option<String>,
+    /// Credential for the incoming broker: 'none' or 'plain name=USER pass=PASSWORD'.
+    #[arg(long, value_name = "STRING")]
+    pub incoming_broker_auth: Vec<String>,
+    /// Extra CONNECT headers for the incoming broker (KEY=VALUE...); 'version=1.1' selects the
+    /// protocol versions accepted, 'host=/' sets the virtual host (RabbitMQ needs it).
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub incoming_broker_connect: Option<String>,
+    /// Incoming broker type (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN); default: detected
+    /// from the CONNECTED frame.
+    #[arg(long, value_name = "STRING")]
+    pub incoming_broker_type: Option<String>,
+    /// Debug flags of the STOMP client (accepted; frames are logged with --debug).
+    #[arg(long, value_name = "STRING")]
+    pub incoming_broker_stomp_debug: Option<String>,
+    /// Directory queue to read: 'path=DIR type=DQS|DQN ...' and any dirq option.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub incoming_queue: Option<String>,
+
+    /// URI of the broker to send to.
+    #[arg(long, value_name = "URI")]
+    pub outgoing_broker_uri: Option<String>,
+    /// Credential for the outgoing broker.
+    #[arg(long, value_name = "STRING")]
+    pub outgoing_broker_auth: Vec<String>,
+    /// Extra CONNECT headers for the outgoing broker (KEY=VALUE...).
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub outgoing_broker_connect: Option<String>,
+    /// Outgoing broker type.
+    #[arg(long, value_name = "STRING")]
+    pub outgoing_broker_type: Option<String>,
+    /// Debug flags of the STOMP client (accepted).
+    #[arg(long, value_name = "STRING")]
+    pub outgoing_broker_stomp_debug: Option<String>,
+    /// Directory queue to write: 'path=DIR type=DQS|DQN compression=zlib ...'.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub outgoing_queue: Option<String>,
+
+    /// SUBSCRIBE headers (KEY=VALUE...), repeatable: 'destination=/queue/x'; ack, id and
+    /// receipt are added.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub subscribe: Vec<String>,
+    /// UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be
+    /// empty), repeatable.
+    #[arg(long, value_name = "KEY=VALUE...", num_args = 0..=1, default_missing_value = "")]
+    pub unsubscribe: Vec<String>,
+
+    /// At-least-once: client acks sent only after the destination confirmed (a broker
+    /// receipt, or a completed queue add); queue elements removed only then.
+    #[arg(long, overrides_with = "no_reliable")]
+    pub reliable: bool,
+    #[arg(long, overrides_with = "reliable", hide = true)]
+    pub no_reliable: bool,
+    /// Prefetch of the subscriptions, as the broker's header (activemq.prefetchSize,
+    /// prefetch-count, credit, consumer-window-size); default min(count, 100) with --reliable
+    /// and --count.
+    #[arg(long, value_name = "INT")]
+    pub prefetch: Option<u64>,
+    /// Reliable mode: at most this many messages unconfirmed (0: unlimited).
+    #[arg(long, value_name = "INT")]
+    pub window: Option<u64>,
+
+    /// STOMP heart-beats (1.1 and later).
+    #[arg(long, overrides_with = "no_heart_beat")]
+    pub heart_beat: bool,
+    #[arg(long, overrides_with = "heart_beat", hide = true)]
+    pub no_heart_beat: bool,
+    /// Client heart-beat period, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 40.0)]
+    pub timeout_client: f64,
+    /// Desired server heart-beat period, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout_server: f64,
+    /// TCP connect timeout, also the wait for CONNECTED (default: 10 s for CONNECTED).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout_connect: Option<f64>,
+    /// How long to wait for subscription receipts (default: forever).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout_broker: Option<f64>,
+    /// How long to wait for the DISCONNECT receipt.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout_disconnect: f64,
+    /// Time to write the remaining output at stop.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout_flush: f64,
+    /// Stop when no message arrived for this long.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout_inactivity: Option<f64>,
+    /// At stop, how long to wait for outstanding confirmations (default: forever).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout_linger: Option<f64>,
+    /// With --status, retry this long.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout_status: Option<f64>,
+
+    /// Process at most this many messages.
+    #[arg(short = 'c', long, value_name = "INT")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (fractional allowed).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Incoming queue: start again at the end instead of stopping.
+    #[arg(long = "loop", overrides_with = "no_loop")]
+    pub looping: bool,
+    #[arg(long = "no-loop", overrides_with = "looping", hide = true)]
+    pub no_loop: bool,
+    /// Incoming queue: remove the elements handed on (otherwise only unlock them).
+    #[arg(long, overrides_with = "no_remove")]
+    pub remove: bool,
+    #[arg(long, overrides_with = "remove", hide = true)]
+    pub no_remove: bool,
+    /// Start the outgoing module only when the first message arrives.
+    #[arg(long, overrides_with = "no_lazy")]
+    pub lazy: bool,
+    #[arg(long, overrides_with = "lazy", hide = true)]
+    pub no_lazy: bool,
+
+    /// Perl callback code: not supported (Perl cannot run here).
+    #[arg(long, value_name = "CODE")]
+    pub callback_code: Option<String>,
+    /// Perl callback file: not supported.
+    #[arg(long, value_name = "PATH")]
+    pub callback_path: Option<PathBuf>,
+    /// Data for the Perl callback: not supported.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub callback_data: Option<String>,
+
+    /// Print statistics at the end.
+    #[arg(short = 's', long, overrides_with = "no_statistics")]
+    pub statistics: bool,
+    #[arg(long, overrides_with = "statistics", hide = true)]
+    pub no_statistics: bool,
+    /// More output on stderr (repeatable).
+    #[arg(short = 'd', long, action = ArgAction::Count)]
+    pub debug: u8,
+}
+
+/// Splits a `KEY=VALUE…` option string on blanks; keys and values are URI-unescaped (`%20`).
+pub fn key_values(s: &str, what: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for word in s.split_whitespace() {
+        let (k, v) = word
+            .split_once('=')
+            .ok_or_else(|| format!("invalid {what}: {word:?} is not KEY=VALUE"))?;
+        out.push((unescape(k), unescape(v)));
+    }
+    Ok(out)
+}
+
+/// `%XX` decoding, as URI::Escape does; a `%` not followed by two hex digits stays.
+pub fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 3 <= b.len()
+            && let Some(h) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|x| u8::from_str_radix(x, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_strings() {
+        assert_eq!(
+            key_values("destination=/queue/a%20b  selector=x=1", "subscribe").expect("ok"),
+            [
+                ("destination".to_string(), "/queue/a b".to_string()),
+                ("selector".to_string(), "x=1".to_string())
+            ]
+        );
+        assert!(key_values("oops", "subscribe").is_err());
+        assert_eq!(unescape("100%"), "100%");
+        assert_eq!(unescape("%zz%41"), "%zzA");
+    }
+}

@@ -1,0 +1,392 @@
+//! A STOMP connection on tokio: CONNECT with version negotiation, frames in and out,
+//! heart-beats, DISCONNECT with a receipt.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+use transfer::{Error, ErrorKind, Result};
+
+use crate::frame::{Codec, Frame, FrameError, Item, Version};
+
+/// The broker flavours whose headers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerType {
+    /// Apache ActiveMQ 5.
+    ActiveMq,
+    /// Apache Apollo.
+    Apollo,
+    /// ActiveMQ Artemis.
+    Artemis,
+    /// RabbitMQ.
+    RabbitMq,
+    /// Anything else.
+    Unknown,
+}
+
+impl BrokerType {
+    /// Parses the reference's names (`ActiveMQ`, `Apollo`, `Artemis`, `RabbitMQ`, `UNKNOWN`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "activemq" => Some(BrokerType::ActiveMq),
+            "apollo" => Some(BrokerType::Apollo),
+            "artemis" => Some(BrokerType::Artemis),
+            "rabbitmq" => Some(BrokerType::RabbitMq),
+            "unknown" => Some(BrokerType::Unknown),
+            _ => None,
+        }
+    }
+
+    /// Guesses from CONNECTED's `server` and `session` headers, as the reference does.
+    pub fn detect(server: Option<&str>, session: Option<&str>) -> Self {
+        match server {
+            Some(s) if s.starts_with("ActiveMQ-Artemis/") => return BrokerType::Artemis,
+            Some(s) if s.starts_with("ActiveMQ/") => return BrokerType::ActiveMq,
+            Some(s) if s.starts_with("apache-apollo/") => return BrokerType::Apollo,
+            Some(s) if s.starts_with("RabbitMQ/") => return BrokerType::RabbitMq,
+            _ => {}
+        }
+        match session {
+            Some(s) if s.starts_with("apollo-") => BrokerType::Apollo,
+            Some(s) if s.starts_with("session-") && s.len() == "session-".len() + 22 => {
+                BrokerType::RabbitMq
+            }
+            _ => BrokerType::Unknown,
+        }
+    }
+
+    /// The subscription header that sets the prefetch, if the broker has one.
+    pub fn prefetch_header(self) -> Option<&'static str> {
+        match self {
+            BrokerType::ActiveMq => Some("activemq.prefetchSize"),
+            BrokerType::Apollo => Some("credit"),
+            BrokerType::Artemis => Some("consumer-window-size"),
+            BrokerType::RabbitMq => Some("prefetch-count"),
+            BrokerType::Unknown => None,
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// `login` (from a plain credential).
+    pub login: Option<String>,
+    /// `passcode`.
+    pub passcode: Option<String>,
+    /// `accept-version`, default `1.0,1.1,1.2`.
+    pub accept_version: Option<String>,
+    /// Other CONNECT headers (`host` among them; default: the peer host name).
+    pub headers: Vec<(String, String)>,
+    /// Heart-beats asked for: (what we send, what we want), milliseconds.
+    pub heart_beat: Option<(u64, u64)>,
+    /// TCP connect and CONNECTED wait.
+    pub timeout_connect: Option<Duration>,
+    /// Forced broker type; detected from CONNECTED otherwise.
+    pub broker_type: Option<BrokerType>,
+}
+
+/// A connected client.
+pub struct Client {
+    framed: Framed<TcpStream, Codec>,
+    /// The negotiated version.
+    pub version: Version,
+    /// The broker type, forced or detected.
+    pub broker: BrokerType,
+    /// `host:port`, for messages.
+    pub peer: String,
+    send_every: Option<Duration>,
+    silent_after: Option<Duration>,
+    last_sent: Instant,
+    last_recv: Instant,
+    unflushed: usize,
+}
+
+fn proto(e: FrameError, peer: &str) -> Error {
+    match e {
+        FrameError::Io(e) => Error::new(
+            ErrorKind::Protocol,
+            format!("connection to {peer} failed: {e}"),
+        ),
+        e => Error::new(ErrorKind::Protocol, format!("bad frame from {peer}: {e}")),
+    }
+}
+
+/// The fatal error for an ERROR frame: its `message` header (and a short body).
+pub fn error_frame(f: &Frame, peer: &str) -> Error {
+    let msg = f.get("message").unwrap_or("");
+    let body = String::from_utf8_lossy(&f.body);
+    let body = body.trim();
+    let detail = if body.is_empty() || msg.contains(body) {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            body.lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>()
+        )
+    };
+    Error::new(
+        ErrorKind::Broker,
+        format!("unexpected ERROR frame received from {peer}: {msg}{detail}"),
+    )
+}
+
+impl Client {
+    /// Opens the TCP connection, sends CONNECT and waits for CONNECTED.
+    pub async fn connect(o: &ConnectOptions) -> Result<Client> {
+        let peer = if o.host.contains(':') {
+            format!("[{}]:{}", o.host, o.port)
+        } else {
+            format!("{}:{}", o.host, o.port)
+        };
+        let connect = TcpStream::connect((o.host.as_str(), o.port));
+        let stream = match o.timeout_connect {
+            Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Connect,
+                    format!("cannot connect to {peer}: timed out"),
+                )
+            })?,
+            None => connect.await,
+        }
+        .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect to {peer}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let mut framed = Framed::new(stream, Codec::default());
+        let mut f = Frame::new("CONNECT").header(
+            "accept-version",
+            o.accept_version
+                .clone()
+                .unwrap_or_else(|| "1.0,1.1,1.2".into()),
+        );
+        if !o.headers.iter().any(|(k, _)| k == "host") {
+            f = f.header("host", o.host.clone());
+        }
+        for (k, v) in &o.headers {
+            f = f.header(k, v.clone());
+        }
+        if let Some(l) = &o.login {
+            f = f.header("login", l.clone());
+        }
+        if let Some(p) = &o.passcode {
+            f = f.header("passcode", p.clone());
+        }
+        if let Some((cx, cy)) = o.heart_beat {
+            f = f.header("heart-beat", format!("{cx},{cy}"));
+        }
+        framed
+            .send(&Item::Frame(f))
+            .await
+            .map_err(|e| proto(e, &peer))?;
+        let wait = o.timeout_connect.unwrap_or(Duration::from_secs(10));
+        let connected = loop {
+            let next = tokio::time::timeout(wait, framed.next())
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Connect,
+                        format!("no CONNECTED frame from {peer} within {}s", wait.as_secs()),
+                    )
+                })?;
+            match next {
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Broker,
+                        format!("{peer} closed the connection after CONNECT"),
+                    ));
+                }
+                Some(Err(e)) => return Err(proto(e, &peer)),
+                Some(Ok(Item::HeartBeat)) => continue,
+                Some(Ok(Item::Frame(f))) if f.command == "CONNECTED" => break f,
+                Some(Ok(Item::Frame(f))) if f.command == "ERROR" => {
+                    return Err(error_frame(&f, &peer));
+                }
+                Some(Ok(Item::Frame(f))) => {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("expected CONNECTED from {peer}, got {}", f.command),
+                    ));
+                }
+            }
+        };
+        let version = connected
+            .get("version")
+            .and_then(Version::parse)
+            .unwrap_or(Version::V1_0);
+        framed.codec_mut().version = version;
+        let broker = o.broker_type.unwrap_or_else(|| {
+            BrokerType::detect(connected.get("server"), connected.get("session"))
+        });
+        // heart-beats: each direction at the larger of the two periods, off if either is 0
+        let (mut send_every, mut silent_after) = (None, None);
+        if let (Some((cx, cy)), Some(hb)) = (o.heart_beat, connected.get("heart-beat"))
+            && version >= Version::V1_1
+        {
+            let mut it = hb.split(',').map(|s| s.trim().parse::<u64>().unwrap_or(0));
+            let (sx, sy) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+            if cx > 0 && sy > 0 {
+                send_every = Some(Duration::from_millis(cx.max(sy)));
+            }
+            if cy > 0 && sx > 0 {
+                silent_after = Some(Duration::from_millis(cy.max(sx)) * 2);
+            }
+        }
+        Ok(Client {
+            framed,
+            version,
+            broker,
+            peer,
+            send_every,
+            silent_after,
+            last_sent: Instant::now(),
+            last_recv: Instant::now(),
+            unflushed: 0,
+        })
+    }
+
+    /// Queues a frame; it is written at the next flush (or when enough are queued).
+    pub async fn send(&mut self, f: Frame) -> Result<()> {
+        self.framed
+            .feed(&Item::Frame(f))
+            .await
+            .map_err(|e| proto(e, &self.peer))?;
+        self.unflushed += 1;
+        if self.unflushed >= 64 || self.framed.write_buffer().len() >= 256 * 1024 {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        if self.unflushed > 0 || !self.framed.write_buffer().is_empty() {
+            self.framed
+                .flush()
+                .await
+                .map_err(|e| proto(e, &self.peer))?;
+            self.unflushed = 0;
+            self.last_sent = Instant::now();
+        }
+        Ok(())
+    }
+
+    async fn beat(&mut self) -> Result<()> {
+        if let Some(every) = self.send_every
+            && self.last_sent.elapsed() >= every / 2
+        {
+            self.framed
+                .send(&Item::HeartBeat)
+                .await
+                .map_err(|e| proto(e, &self.peer))?;
+            self.last_sent = Instant::now();
+        }
+        if let Some(silent) = self.silent_after
+            && self.last_recv.elapsed() > silent
+        {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "broker {} silent for {:.1}s (heart-beats missed)",
+                    self.peer,
+                    self.last_recv.elapsed().as_secs_f64()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The next frame within `wait` (zero: only what has already arrived). ERROR frames are
+    /// fatal errors. Heart-beats are sent and checked meanwhile.
+    pub async fn recv(&mut self, wait: Duration) -> Result<Option<Frame>> {
+        self.flush().await?;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            self.beat().await?;
+            let tick = self
+                .send_every
+                .map_or(wait, |e| (e / 4).max(Duration::from_millis(10)));
+            let until = deadline.min(tokio::time::Instant::now() + tick);
+            let next = if wait.is_zero() {
+                // only frames already buffered or readable right now
+                match futures_util::FutureExt::now_or_never(self.framed.next()) {
+                    Some(n) => Some(n),
+                    None => return Ok(None),
+                }
+            } else {
+                tokio::time::timeout_at(until, self.framed.next())
+                    .await
+                    .ok()
+            };
+            match next {
+                None if tokio::time::Instant::now() >= deadline => return Ok(None),
+                None => continue,
+                Some(None) => {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("connection closed by {}", self.peer),
+                    ));
+                }
+                Some(Some(Err(e))) => return Err(proto(e, &self.peer)),
+                Some(Some(Ok(item))) => {
+                    self.last_recv = Instant::now();
+                    match item {
+                        Item::HeartBeat => {
+                            if wait.is_zero() {
+                                continue;
+                            }
+                        }
+                        Item::Frame(f) if f.command == "ERROR" => {
+                            return Err(error_frame(&f, &self.peer));
+                        }
+                        Item::Frame(f) => return Ok(Some(f)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends DISCONNECT; with `receipt`, waits up to `timeout` for its RECEIPT (which
+    /// confirms every frame sent before). Frames arriving meanwhile are dropped: anything
+    /// unacknowledged is redelivered by the broker.
+    pub async fn disconnect(mut self, receipt: bool, timeout: Duration) -> Result<()> {
+        let mut f = Frame::new("DISCONNECT");
+        if receipt {
+            f = f.header("receipt", "disconnect");
+        }
+        self.send(f).await?;
+        self.flush().await?;
+        if !receipt {
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            match self.recv(deadline - Instant::now()).await {
+                Ok(Some(f))
+                    if f.command == "RECEIPT" && f.get("receipt-id") == Some("disconnect") =>
+                {
+                    return Ok(());
+                }
+                Ok(_) => {}
+                // some brokers close right after the receipt
+                Err(_) => return Ok(()),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "no receipt for DISCONNECT from {} within {}s",
+                self.peer,
+                timeout.as_secs()
+            ),
+        ))
+    }
+}

@@ -1,0 +1,503 @@
+//! STOMP 1.0, 1.1 and 1.2 frames and their codec.
+//!
+//! Header escaping follows the version: none in 1.0; `\\`, `\c` and `\n` in 1.1; `\r` too in
+//! 1.2; never in CONNECT and CONNECTED frames. A repeated header: the first one counts in 1.1
+//! and 1.2, the last one in 1.0. `content-length` gives the body length when present and
+//! non-empty; otherwise the body ends at the first NUL. EOLs between frames are heart-beats.
+
+use bytes::{Buf, BufMut, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+/// A protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    /// STOMP 1.0.
+    V1_0,
+    /// STOMP 1.1.
+    V1_1,
+    /// STOMP 1.2.
+    V1_2,
+}
+
+impl Version {
+    /// Parses `1.0`, `1.1` or `1.2`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "1.0" => Some(Version::V1_0),
+            "1.1" => Some(Version::V1_1),
+            "1.2" => Some(Version::V1_2),
+            _ => None,
+        }
+    }
+
+    /// As written in `accept-version`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V1_0 => "1.0",
+            Version::V1_1 => "1.1",
+            Version::V1_2 => "1.2",
+        }
+    }
+}
+
+/// One frame.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frame {
+    /// The command, e.g. `SEND`, `MESSAGE`.
+    pub command: String,
+    /// Headers in order, duplicates already resolved by the version's rule.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Frame {
+    /// A frame with no headers and no body.
+    pub fn new(command: &str) -> Self {
+        Frame {
+            command: command.to_string(),
+            ..Frame::default()
+        }
+    }
+
+    /// Adds a header (builder style).
+    pub fn header(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.headers.push((k.to_string(), v.into()));
+        self
+    }
+
+    /// The value of a header.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets a header, replacing any with that name.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.headers.iter_mut().find(|(k, _)| k == name) {
+            Some((_, v)) => *v = value,
+            None => self.headers.push((name.to_string(), value)),
+        }
+    }
+}
+
+/// What the decoder yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A frame.
+    Frame(Frame),
+    /// An EOL between frames: the peer is alive.
+    HeartBeat,
+}
+
+/// Why bytes could not be a frame.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The frame (or its headers so far) is larger than allowed.
+    #[error("frame larger than the maximum of {0} bytes")]
+    TooLarge(usize),
+    /// A header line without a colon.
+    #[error("malformed header line {0:?} in {1} frame")]
+    BadHeader(String, String),
+    /// An escape sequence the version does not define.
+    #[error("invalid escape sequence {0:?} in header of {1} frame")]
+    BadEscape(String, String),
+    /// A content-length that is not a number.
+    #[error("invalid content-length {0:?}")]
+    BadLength(String),
+    /// The byte after a content-length body is not NUL.
+    #[error("frame body is not followed by NUL (content-length {0})")]
+    NoNul(usize),
+    /// The command or a header is not UTF-8.
+    #[error("frame headers are not valid UTF-8")]
+    Utf8,
+    /// A frame with no command.
+    #[error("frame without a command")]
+    NoCommand,
+    /// The connection failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The codec, for one connection; `version` changes once CONNECTED arrives.
+#[derive(Debug, Clone)]
+pub struct Codec {
+    /// The negotiated version.
+    pub version: Version,
+    /// The largest frame accepted.
+    pub max_frame: usize,
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Codec {
+            version: Version::V1_0,
+            max_frame: 64 << 20,
+        }
+    }
+}
+
+fn escapes(version: Version, command: &str) -> bool {
+    version != Version::V1_0 && command != "CONNECT" && command != "CONNECTED"
+}
+
+fn unescape(s: &str, version: Version, command: &str) -> Result<String, FrameError> {
+    if !escapes(version, command) || !s.contains('\\') {
+        return Ok(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('\\') => out.push('\\'),
+            Some('c') => out.push(':'),
+            Some('n') => out.push('\n'),
+            Some('r') if version == Version::V1_2 => out.push('\r'),
+            other => {
+                return Err(FrameError::BadEscape(
+                    format!("\\{}", other.map(String::from).unwrap_or_default()),
+                    command.to_string(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn escape_into(dst: &mut BytesMut, s: &str, version: Version, command: &str) {
+    if !escapes(version, command) {
+        dst.put_slice(s.as_bytes());
+        return;
+    }
+    for b in s.bytes() {
+        match b {
+            b'\\' => dst.put_slice(b"\\\\"),
+            b':' => dst.put_slice(b"\\c"),
+            b'\n' => dst.put_slice(b"\\n"),
+            b'\r' if version == Version::V1_2 => dst.put_slice(b"\\r"),
+            b => dst.put_u8(b),
+        }
+    }
+}
+
+impl Decoder for Codec {
+    type Item = Item;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Item>, FrameError> {
+        // heart-beats: EOLs between frames
+        if src.first() == Some(&b'\n') {
+            src.advance(1);
+            return Ok(Some(Item::HeartBeat));
+        }
+        if src.starts_with(b"\r\n") {
+            src.advance(2);
+            return Ok(Some(Item::HeartBeat));
+        }
+        if src.as_ref() == b"\r" {
+            return Ok(None);
+        }
+        // the end of the headers: an empty line
+        let Some(hend) = find_blank_line(src) else {
+            if src.len() > self.max_frame {
+                return Err(FrameError::TooLarge(self.max_frame));
+            }
+            return Ok(None);
+        };
+        let (head_len, body_start) = hend;
+        let head = std::str::from_utf8(&src[..head_len]).map_err(|_| FrameError::Utf8)?;
+        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let command = lines.next().unwrap_or("").to_string();
+        if command.is_empty() {
+            return Err(FrameError::NoCommand);
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for line in lines {
+            let (k, v) = line
+                .split_once(':')
+                .ok_or_else(|| FrameError::BadHeader(line.to_string(), command.clone()))?;
+            let k = unescape(k, self.version, &command)?;
+            let v = unescape(v, self.version, &command)?;
+            match headers.iter_mut().find(|(ek, _)| *ek == k) {
+                // 1.0: the last one wins; 1.1 and 1.2: the first one
+                Some((_, ev)) if self.version == Version::V1_0 => *ev = v,
+                Some(_) => {}
+                None => headers.push((k, v)),
+            }
+        }
+        let length = match headers.iter().find(|(k, _)| k == "content-length") {
+            Some((_, v)) if !v.trim().is_empty() => Some(
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|_| FrameError::BadLength(v.clone()))?,
+            ),
+            _ => None,
+        };
+        let body_len = match length {
+            Some(n) => {
+                if body_start + n + 1 > self.max_frame {
+                    return Err(FrameError::TooLarge(self.max_frame));
+                }
+                if src.len() < body_start + n + 1 {
+                    src.reserve(body_start + n + 1 - src.len());
+                    return Ok(None);
+                }
+                if src[body_start + n] != 0 {
+                    return Err(FrameError::NoNul(n));
+                }
+                n
+            }
+            None => match src[body_start..].iter().position(|&b| b == 0) {
+                Some(n) => n,
+                None => {
+                    if src.len() > self.max_frame {
+                        return Err(FrameError::TooLarge(self.max_frame));
+                    }
+                    return Ok(None);
+                }
+            },
+        };
+        let mut frame_bytes = src.split_to(body_start + body_len + 1);
+        frame_bytes.advance(body_start);
+        frame_bytes.truncate(body_len);
+        Ok(Some(Item::Frame(Frame {
+            command,
+            headers,
+            body: frame_bytes.to_vec(),
+        })))
+    }
+}
+
+/// (length of the headers part without the blank line, offset of the body)
+fn find_blank_line(b: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while let Some(p) = b[i..].iter().position(|&c| c == b'\n') {
+        let nl = i + p;
+        // "\n\n" or "\n\r\n"
+        if b.get(nl + 1) == Some(&b'\n') {
+            let end = if nl > 0 && b[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            return Some((end, nl + 2));
+        }
+        if b.get(nl + 1) == Some(&b'\r') && b.get(nl + 2) == Some(&b'\n') {
+            let end = if nl > 0 && b[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            return Some((end, nl + 3));
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+impl Encoder<&Item> for Codec {
+    type Error = FrameError;
+
+    fn encode(&mut self, item: &Item, dst: &mut BytesMut) -> Result<(), FrameError> {
+        match item {
+            Item::HeartBeat => dst.put_u8(b'\n'),
+            Item::Frame(f) => {
+                dst.reserve(f.command.len() + f.body.len() + 64 + f.headers.len() * 32);
+                dst.put_slice(f.command.as_bytes());
+                dst.put_u8(b'\n');
+                for (k, v) in &f.headers {
+                    escape_into(dst, k, self.version, &f.command);
+                    dst.put_u8(b':');
+                    escape_into(dst, v, self.version, &f.command);
+                    dst.put_u8(b'\n');
+                }
+                dst.put_u8(b'\n');
+                dst.put_slice(&f.body);
+                dst.put_u8(0);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec(v: Version) -> Codec {
+        Codec {
+            version: v,
+            max_frame: 1 << 20,
+        }
+    }
+
+    fn decode_all(c: &mut Codec, bytes: &[u8]) -> Result<Vec<Item>, FrameError> {
+        let mut b = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(i) = c.decode(&mut b)? {
+            out.push(i);
+        }
+        Ok(out)
+    }
+
+    fn encode(c: &mut Codec, f: Frame) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        c.encode(&Item::Frame(f), &mut b).expect("encode");
+        b.to_vec()
+    }
+
+    #[test]
+    fn escaping_per_version() {
+        let f = Frame::new("SEND").header("k:1", "a\\b\nc\rd");
+        assert_eq!(
+            encode(&mut codec(Version::V1_0), f.clone()),
+            b"SEND\nk:1:a\\b\nc\rd\n\n\0"
+        );
+        assert_eq!(
+            encode(&mut codec(Version::V1_1), f.clone()),
+            b"SEND\nk\\c1:a\\\\b\\nc\rd\n\n\0"
+        );
+        assert_eq!(
+            encode(&mut codec(Version::V1_2), f.clone()),
+            b"SEND\nk\\c1:a\\\\b\\nc\\rd\n\n\0"
+        );
+        for v in [Version::V1_1, Version::V1_2] {
+            let bytes = encode(&mut codec(v), f.clone());
+            let got = decode_all(&mut codec(v), &bytes).expect("decode");
+            assert_eq!(got, vec![Item::Frame(f.clone())], "{v:?}");
+        }
+        // CONNECT and CONNECTED are never escaped
+        let c = Frame::new("CONNECT").header("passcode", "a:b\\c");
+        assert_eq!(
+            encode(&mut codec(Version::V1_2), c),
+            b"CONNECT\npasscode:a:b\\c\n\n\0"
+        );
+    }
+
+    #[test]
+    fn bad_escapes_are_errors() {
+        let e = decode_all(&mut codec(Version::V1_2), b"MESSAGE\nk:a\\tb\n\n\0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid escape sequence \"\\\\t\" in header of MESSAGE frame"
+        );
+        // \r is 1.2 only
+        assert!(decode_all(&mut codec(Version::V1_1), b"MESSAGE\nk:a\\rb\n\n\0").is_err());
+        // 1.0 takes backslashes literally
+        let ok = decode_all(&mut codec(Version::V1_0), b"MESSAGE\nk:a\\tb\n\n\0").expect("1.0");
+        assert_eq!(
+            ok,
+            vec![Item::Frame(Frame::new("MESSAGE").header("k", "a\\tb"))]
+        );
+    }
+
+    #[test]
+    fn repeated_headers() {
+        let bytes = b"MESSAGE\nk:first\nk:second\n\n\0";
+        let first = decode_all(&mut codec(Version::V1_2), bytes).expect("1.2");
+        assert_eq!(
+            first,
+            vec![Item::Frame(Frame::new("MESSAGE").header("k", "first"))]
+        );
+        let last = decode_all(&mut codec(Version::V1_0), bytes).expect("1.0");
+        assert_eq!(
+            last,
+            vec![Item::Frame(Frame::new("MESSAGE").header("k", "second"))]
+        );
+    }
+
+    #[test]
+    fn content_length_and_nul() {
+        // a body with NULs needs content-length
+        let bytes = b"MESSAGE\ncontent-length:3\n\na\0b\0";
+        let got = decode_all(&mut codec(Version::V1_2), bytes).expect("decode");
+        let Item::Frame(f) = &got[0] else {
+            panic!("frame")
+        };
+        assert_eq!(f.body, b"a\0b");
+        // empty content-length: up to the NUL
+        let got = decode_all(
+            &mut codec(Version::V1_2),
+            b"MESSAGE\ncontent-length:\n\nhello\0",
+        )
+        .expect("decode");
+        let Item::Frame(f) = &got[0] else {
+            panic!("frame")
+        };
+        assert_eq!(f.body, b"hello");
+        let e = decode_all(
+            &mut codec(Version::V1_2),
+            b"MESSAGE\ncontent-length:2\n\nabc\0",
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "frame body is not followed by NUL (content-length 2)"
+        );
+        let e = decode_all(
+            &mut codec(Version::V1_2),
+            b"MESSAGE\ncontent-length:x\n\n\0",
+        );
+        assert_eq!(e.unwrap_err().to_string(), "invalid content-length \"x\"");
+    }
+
+    #[test]
+    fn heart_beats_crlf_and_pipelining() {
+        let bytes = b"\n\r\nRECEIPT\r\nreceipt-id:1\r\n\r\n\0\nRECEIPT\nreceipt-id:2\n\n\0\n";
+        let got = decode_all(&mut codec(Version::V1_2), bytes).expect("decode");
+        assert_eq!(
+            got,
+            vec![
+                Item::HeartBeat,
+                Item::HeartBeat,
+                Item::Frame(Frame::new("RECEIPT").header("receipt-id", "1")),
+                Item::HeartBeat,
+                Item::Frame(Frame::new("RECEIPT").header("receipt-id", "2")),
+                Item::HeartBeat,
+            ]
+        );
+    }
+
+    #[test]
+    fn partial_input_waits_for_more() {
+        let whole = b"MESSAGE\ndestination:/queue/a\ncontent-length:5\n\nhello\0";
+        for cut in 0..whole.len() {
+            let mut c = codec(Version::V1_2);
+            let mut b = BytesMut::from(&whole[..cut]);
+            assert_eq!(c.decode(&mut b).expect("no error"), None, "cut at {cut}");
+            b.extend_from_slice(&whole[cut..]);
+            assert!(matches!(
+                c.decode(&mut b).expect("decodes"),
+                Some(Item::Frame(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn malformed_frames() {
+        let mut c = Codec {
+            version: Version::V1_2,
+            max_frame: 64,
+        };
+        let big = [b"MESSAGE\n\n".as_slice(), &[b'x'; 100]].concat();
+        assert_eq!(
+            decode_all(&mut c, &big).unwrap_err().to_string(),
+            "frame larger than the maximum of 64 bytes"
+        );
+        let e = decode_all(&mut codec(Version::V1_2), b"MESSAGE\nno-colon\n\n\0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "malformed header line \"no-colon\" in MESSAGE frame"
+        );
+        let e = decode_all(&mut codec(Version::V1_2), b"MESSAGE\nk:\xff\n\n\0").unwrap_err();
+        assert_eq!(e.to_string(), "frame headers are not valid UTF-8");
+        let e = decode_all(&mut codec(Version::V1_2), b"\r\n\r\n\0").map(|v| v.len());
+        assert_eq!(e.expect("two heart-beats then a lone NUL waits"), 2);
+    }
+}

@@ -1,0 +1,402 @@
+//! From a parsed command line to a finished transfer and an exit status.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use message::QueueOptions;
+use transfer::{
+    Engine, ErrorKind, QueueIncoming, QueueIncomingOptions, QueueOutgoing, Settings, StopFlag,
+};
+
+use crate::broker::{IncomingOptions, OutgoingOptions, StompIncoming, StompOutgoing};
+use crate::cli::{Cli, key_values};
+use crate::client::{BrokerType, ConnectOptions};
+
+/// Exit statuses (see [`crate::cli::EXIT_CODES`]).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// `--help`.
+    pub const HELP: i32 = 1;
+    /// Usage or configuration.
+    pub const USAGE: i32 = 2;
+    /// Cannot connect.
+    pub const CONNECT: i32 = 3;
+    /// The broker refused.
+    pub const BROKER: i32 = 4;
+    /// Protocol or connection failure.
+    pub const PROTOCOL: i32 = 5;
+    /// Incoming queue.
+    pub const INCOMING_QUEUE: i32 = 6;
+    /// Outgoing queue.
+    pub const OUTGOING_QUEUE: i32 = 7;
+    /// Unconfirmed messages at the end of linger.
+    pub const PENDING: i32 = 8;
+    /// Pidfile.
+    pub const PIDFILE: i32 = 9;
+}
+
+/// A failure: the one-line message and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit status.
+    pub code: i32,
+    /// The message (printed as `stompclt: MESSAGE`).
+    pub message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        message: message.into(),
+    }
+}
+
+impl From<transfer::Error> for Failure {
+    fn from(e: transfer::Error) -> Self {
+        let code = match e.kind {
+            ErrorKind::Config => exit::USAGE,
+            ErrorKind::Connect => exit::CONNECT,
+            ErrorKind::Broker => exit::BROKER,
+            ErrorKind::Protocol => exit::PROTOCOL,
+            ErrorKind::IncomingQueue => exit::INCOMING_QUEUE,
+            ErrorKind::OutgoingQueue => exit::OUTGOING_QUEUE,
+            ErrorKind::Pending => exit::PENDING,
+            ErrorKind::Pidfile => exit::PIDFILE,
+        };
+        Failure {
+            code,
+            message: e.message,
+        }
+    }
+}
+
+fn seconds(name: &str, v: Option<f64>) -> Result<Option<Duration>, Failure> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(usage(format!("option {name} is not positive: {s}"))),
+    }
+}
+
+/// `stomp://host:port`, `tcp://host:port`, IPv6 as `[::1]`.
+fn parse_uri(uri: &str, which: &str) -> Result<(String, u16), Failure> {
+    let bad = |why: &str| usage(format!("invalid {which}-broker-uri {uri:?}: {why}"));
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| bad("expected SCHEME://HOST:PORT"))?;
+    match scheme {
+        "stomp" | "tcp" => {}
+        s if s.contains("ssl") => return Err(bad("TLS is not supported yet")),
+        "failover" | "file" => return Err(bad("failover and file: URIs are not supported yet")),
+        "udp" => return Err(bad("udp:// is not supported")),
+        _ => return Err(bad("unknown scheme (stomp, tcp)")),
+    }
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+        let (h, p) = r
+            .split_once("]:")
+            .ok_or_else(|| bad("expected [IPV6]:PORT"))?;
+        (h.to_string(), p)
+    } else {
+        let (h, p) = rest.rsplit_once(':').ok_or_else(|| bad("missing port"))?;
+        (h.to_string(), p)
+    };
+    if host.is_empty() {
+        return Err(bad("missing host"));
+    }
+    let port = port.parse::<u16>().map_err(|_| bad("invalid port"))?;
+    Ok((host, port))
+}
+
+fn connect_options(
+    which: &str,
+    uri: &str,
+    auth: &[String],
+    connect: Option<&str>,
+    btype: Option<&str>,
+    cli: &Cli,
+) -> Result<ConnectOptions, Failure> {
+    let (host, port) = parse_uri(uri, which)?;
+    let mut o = ConnectOptions {
+        host,
+        port,
+        timeout_connect: seconds("timeout-connect", cli.timeout_connect)?,
+        ..ConnectOptions::default()
+    };
+    for a in auth {
+        let mut words = a.split_whitespace();
+        match words.next() {
+            Some("none") | None => {}
+            Some("plain") => {
+                for (k, v) in
+                    key_values(&words.collect::<Vec<_>>().join(" "), "auth").map_err(usage)?
+                {
+                    match k.as_str() {
+                        "name" => o.login = Some(v),
+                        "pass" => o.passcode = Some(v),
+                        _ => {
+                            return Err(usage(format!(
+                                "invalid {which}-broker-auth: unexpected {k:?}"
+                            )));
+                        }
+                    }
+                }
+            }
+            Some("x509") => {
+                return Err(usage(format!(
+                    "{which}-broker-auth x509 is not supported yet"
+                )));
+            }
+            Some(s) => {
+                return Err(usage(format!(
+                    "invalid {which}-broker-auth scheme {s:?} (none, plain)"
+                )));
+            }
+        }
+    }
+    if let Some(c) = connect {
+        for (k, v) in key_values(c, &format!("{which}-broker-connect")).map_err(usage)? {
+            if k == "version" {
+                o.accept_version = Some(v);
+            } else {
+                o.headers.push((k, v));
+            }
+        }
+    }
+    if let Some(t) = btype {
+        o.broker_type = Some(BrokerType::parse(t).ok_or_else(|| {
+            usage(format!(
+                "invalid {which}-broker-type {t:?} (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN)"
+            ))
+        })?);
+    }
+    if cli.heart_beat {
+        let ms = |s: f64| (s * 1000.0).round() as u64;
+        o.heart_beat = Some((ms(cli.timeout_client), ms(cli.timeout_server)));
+    }
+    Ok(o)
+}
+
+fn queue_options(s: &str, which: &str) -> Result<QueueOptions, Failure> {
+    s.parse::<QueueOptions>()
+        .map_err(|e| usage(format!("{which}-queue: {e}")))
+}
+
+/// Checks the reference's option rules.
+fn validate(cli: &Cli) -> Result<(), Failure> {
+    if cli.callback_code.is_some() || cli.callback_path.is_some() || cli.callback_data.is_some() {
+        return Err(usage(
+            "options callback-code, callback-path and callback-data run Perl code, which this stompclt cannot do",
+        ));
+    }
+    match (&cli.incoming_broker_uri, &cli.incoming_queue) {
+        (None, None) => {
+            return Err(usage(
+                "option incoming-broker or incoming-queue is required",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "options incoming-broker and incoming-queue are mutually exclusive",
+            ));
+        }
+        _ => {}
+    }
+    match (&cli.outgoing_broker_uri, &cli.outgoing_queue) {
+        (None, None) => {
+            return Err(usage(
+                "option outgoing-broker or outgoing-queue is required",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "options outgoing-broker and outgoing-queue are mutually exclusive",
+            ));
+        }
+        _ => {}
+    }
+    let inq = cli.incoming_queue.is_some();
+    if (cli.looping || cli.remove) && !inq {
+        return Err(usage("options loop and remove require an incoming queue"));
+    }
+    if inq && (cli.prefetch.is_some() || !cli.subscribe.is_empty() || !cli.unsubscribe.is_empty()) {
+        return Err(usage(
+            "options prefetch, subscribe and unsubscribe require an incoming broker",
+        ));
+    }
+    if !inq && cli.subscribe.is_empty() {
+        return Err(usage(
+            "option subscribe is required with an incoming broker",
+        ));
+    }
+    if cli.heart_beat && inq && cli.outgoing_queue.is_some() {
+        return Err(usage("option heart-beat requires a broker"));
+    }
+    for (name, v) in [
+        ("timeout-client", Some(cli.timeout_client)),
+        ("timeout-server", Some(cli.timeout_server)),
+        ("timeout-disconnect", Some(cli.timeout_disconnect)),
+        ("timeout-flush", Some(cli.timeout_flush)),
+        ("duration", cli.duration),
+    ] {
+        seconds(name, v)?;
+    }
+    Ok(())
+}
+
+/// The signal handling of the reference: INT, TERM and QUIT stop gracefully, HUP is
+/// ignored. (Rust already ignores SIGPIPE: a closed socket is an error, not a silent death.)
+fn signals() -> Result<StopFlag, Failure> {
+    let stop: StopFlag = Arc::new(AtomicBool::new(false));
+    let ignored = Arc::new(AtomicBool::new(false));
+    let reg = |sig, flag: &StopFlag| {
+        signal_hook::flag::register(sig, flag.clone())
+            .map(drop)
+            .map_err(|e| usage(format!("cannot handle signal {sig}: {e}")))
+    };
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGQUIT,
+    ] {
+        reg(sig, &stop)?;
+    }
+    reg(signal_hook::consts::SIGHUP, &ignored)?;
+    Ok(stop)
+}
+
+/// Runs one stompclt invocation; returns the statistics lines to print.
+pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
+    validate(&cli)?;
+    let reliable = cli.reliable;
+    let prefetch = cli.prefetch.or(match (reliable, cli.count) {
+        (true, Some(c)) => Some(c.min(100)),
+        _ => None,
+    });
+    let settings = Settings {
+        count: cli.count,
+        duration: seconds("duration", cli.duration)?,
+        timeout_inactivity: seconds("timeout-inactivity", cli.timeout_inactivity)?,
+        timeout_linger: seconds("timeout-linger", cli.timeout_linger)?,
+        window: cli.window.map(|w| w as usize),
+        lazy: cli.lazy,
+    };
+    let disconnect = Duration::from_secs_f64(cli.timeout_disconnect);
+    let incoming = match (&cli.incoming_broker_uri, &cli.incoming_queue) {
+        (Some(uri), _) => {
+            let mut subscribe = Vec::new();
+            for s in &cli.subscribe {
+                subscribe.push(key_values(s, "subscribe").map_err(usage)?);
+            }
+            let unsubscribe = if cli.unsubscribe.is_empty() {
+                None
+            } else {
+                let mut v = Vec::new();
+                for s in &cli.unsubscribe {
+                    v.push(key_values(s, "unsubscribe").map_err(usage)?);
+                }
+                Some(v)
+            };
+            In::Broker(StompIncoming::new(IncomingOptions {
+                connect: connect_options(
+                    "incoming",
+                    uri,
+                    &cli.incoming_broker_auth,
+                    cli.incoming_broker_connect.as_deref(),
+                    cli.incoming_broker_type.as_deref(),
+                    &cli,
+                )?,
+                subscribe,
+                unsubscribe,
+                reliable,
+                prefetch,
+                timeout_broker: seconds("timeout-broker", cli.timeout_broker)?,
+                timeout_disconnect: disconnect,
+            }))
+        }
+        (None, Some(q)) => In::Queue(QueueIncoming::new(QueueIncomingOptions {
+            queue: queue_options(q, "incoming")?,
+            remove: cli.remove,
+            looping: cli.looping,
+            reliable,
+        })),
+        (None, None) => unreachable!("validated"),
+    };
+    let outgoing = match (&cli.outgoing_broker_uri, &cli.outgoing_queue) {
+        (Some(uri), _) => Out::Broker(StompOutgoing::new(OutgoingOptions {
+            connect: connect_options(
+                "outgoing",
+                uri,
+                &cli.outgoing_broker_auth,
+                cli.outgoing_broker_connect.as_deref(),
+                cli.outgoing_broker_type.as_deref(),
+                &cli,
+            )?,
+            reliable,
+            timeout_disconnect: disconnect,
+        })),
+        (None, Some(q)) => Out::Queue(QueueOutgoing::new(queue_options(q, "outgoing")?)),
+        (None, None) => unreachable!("validated"),
+    };
+    let stop = signals()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
+    let stats = rt.block_on(async move {
+        let mut engine = Engine::new(settings, stop);
+        match (incoming, outgoing) {
+            (In::Broker(mut i), Out::Broker(mut o)) => engine.run(&mut i, &mut o).await,
+            (In::Broker(mut i), Out::Queue(mut o)) => engine.run(&mut i, &mut o).await,
+            (In::Queue(mut i), Out::Broker(mut o)) => engine.run(&mut i, &mut o).await,
+            (In::Queue(mut i), Out::Queue(mut o)) => engine.run(&mut i, &mut o).await,
+        }
+    })?;
+    Ok(if cli.statistics {
+        stats.lines()
+    } else {
+        Vec::new()
+    })
+}
+
+enum In {
+    Broker(StompIncoming),
+    Queue(QueueIncoming),
+}
+
+enum Out {
+    Broker(StompOutgoing),
+    Queue(QueueOutgoing),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris() {
+        assert_eq!(
+            parse_uri("stomp://localhost:61613", "x").expect("ok"),
+            ("localhost".into(), 61613)
+        );
+        assert_eq!(
+            parse_uri("tcp://127.0.0.1:61614/", "x").expect("ok"),
+            ("127.0.0.1".into(), 61614)
+        );
+        assert_eq!(
+            parse_uri("stomp://[::1]:61613", "x").expect("ok"),
+            ("::1".into(), 61613)
+        );
+        for bad in [
+            "localhost:61613",
+            "http://x:1",
+            "stomp://x",
+            "stomp://:1",
+            "stomp://x:99999",
+        ] {
+            assert!(parse_uri(bad, "incoming").is_err(), "{bad}");
+        }
+    }
+}

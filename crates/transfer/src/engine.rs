@@ -1,0 +1,186 @@
+//! The main loop: get, count, put, acknowledge what was confirmed; then linger.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Stats, Token};
+
+/// Set (by a signal handler, say) to stop the loop gracefully: what is in flight is still
+/// confirmed and acknowledged during linger.
+pub type StopFlag = Arc<AtomicBool>;
+
+/// What the loop obeys; the defaults are stompclt's.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Stop after this many messages.
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop when no message arrived for this long.
+    pub timeout_inactivity: Option<Duration>,
+    /// At stop, wait at most this long for outstanding confirmations (None: forever).
+    pub timeout_linger: Option<Duration>,
+    /// At most this many messages put and not yet confirmed (None or 0: unlimited).
+    pub window: Option<usize>,
+    /// Start the outgoing module only when the first message arrives.
+    pub lazy: bool,
+}
+
+/// Called once per loop turn (pidfile liveness and its `quit` action); `Ok(false)` stops.
+pub type Tick<'a> = Box<dyn FnMut() -> Result<bool> + 'a>;
+
+/// The engine: settings, a stop flag and an optional per-turn hook.
+pub struct Engine<'a> {
+    settings: Settings,
+    stop: StopFlag,
+    tick: Option<Tick<'a>>,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine with these settings, stopped when `stop` becomes true.
+    pub fn new(settings: Settings, stop: StopFlag) -> Self {
+        Engine {
+            settings,
+            stop,
+            tick: None,
+        }
+    }
+
+    /// Adds the per-turn hook.
+    pub fn with_tick(mut self, tick: Tick<'a>) -> Self {
+        self.tick = Some(tick);
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Runs the transfer to its end and returns the statistics. On error, the incoming
+    /// module is still stopped, so that nothing it holds stays locked.
+    pub async fn run<I: Incoming, O: Outgoing>(
+        &mut self,
+        inc: &mut I,
+        out: &mut O,
+    ) -> Result<Stats> {
+        let mut stats = Stats::default();
+        let mut out_started = false;
+        let r = self.main(inc, out, &mut stats, &mut out_started).await;
+        match r {
+            Ok(()) => {
+                let pending = out.pending();
+                let stopped_out = if out_started {
+                    out.stop().await
+                } else {
+                    Ok(())
+                };
+                let stopped_in = inc.stop().await;
+                if pending > 0 {
+                    return Err(Error::new(
+                        ErrorKind::Pending,
+                        format!("{pending} pending messages"),
+                    ));
+                }
+                stopped_out?;
+                stopped_in?;
+                Ok(stats)
+            }
+            Err(e) => {
+                // Best effort: give back what the source lent us; the first error is the one
+                // to report.
+                let _ = inc.stop().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn ack_confirmed<I: Incoming, O: Outgoing>(
+        inc: &mut I,
+        out: &mut O,
+        buf: &mut Vec<Token>,
+        wait: Duration,
+    ) -> Result<()> {
+        out.confirmed(buf, wait).await?;
+        for t in buf.drain(..) {
+            inc.ack(t).await?;
+        }
+        Ok(())
+    }
+
+    async fn main<I: Incoming, O: Outgoing>(
+        &mut self,
+        inc: &mut I,
+        out: &mut O,
+        stats: &mut Stats,
+        out_started: &mut bool,
+    ) -> Result<()> {
+        let s = self.settings.clone();
+        let start = Instant::now();
+        let mut last_message = start;
+        let mut confirmed = Vec::new();
+        if !s.lazy {
+            out.start().await?;
+            *out_started = true;
+        }
+        inc.start().await?;
+        loop {
+            if self.stopping()
+                || s.count.is_some_and(|c| stats.count >= c)
+                || s.duration.is_some_and(|d| start.elapsed() >= d)
+            {
+                break;
+            }
+            let window_full = s.window.is_some_and(|w| w > 0 && out.pending() >= w);
+            if window_full {
+                // Wait for confirmations instead of taking more.
+                Self::ack_confirmed(inc, out, &mut confirmed, Duration::from_millis(200)).await?;
+                inc.idle().await?;
+            } else {
+                match inc.get().await? {
+                    Got::Message(msg, token) => {
+                        last_message = Instant::now();
+                        stats.message(msg.size());
+                        if !*out_started {
+                            out.start().await?;
+                            *out_started = true;
+                        }
+                        out.put(&msg, token).await?;
+                        stats.handed_on();
+                    }
+                    Got::Idle => {
+                        if s.timeout_inactivity
+                            .is_some_and(|t| last_message.elapsed() >= t)
+                        {
+                            break;
+                        }
+                        inc.idle().await?;
+                    }
+                    Got::End => break,
+                }
+                Self::ack_confirmed(inc, out, &mut confirmed, Duration::ZERO).await?;
+            }
+            if let Some(tick) = self.tick.as_mut()
+                && !tick()?
+            {
+                break;
+            }
+        }
+        // Linger: keep confirming and acknowledging what is in flight.
+        let linger_start = Instant::now();
+        while out.pending() > 0 {
+            if s.timeout_linger
+                .is_some_and(|l| linger_start.elapsed() >= l)
+            {
+                break;
+            }
+            let wait = s.timeout_linger.map_or(Duration::from_millis(100), |l| {
+                (l / 10).min(Duration::from_millis(100))
+            });
+            Self::ack_confirmed(inc, out, &mut confirmed, wait).await?;
+            inc.idle().await?;
+        }
+        Self::ack_confirmed(inc, out, &mut confirmed, Duration::ZERO).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+//! Engine errors, by kind so that binaries can map them to documented exit codes.
+
+/// The class of a failure; each maps to one exit code of the agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Options or configuration that cannot work.
+    Config,
+    /// A connection could not be made (refused, unreachable, TLS).
+    Connect,
+    /// The broker refused us (bad credentials, an ERROR frame, a rejected message).
+    Broker,
+    /// The conversation went wrong (bad frame, lost connection, missing receipt, silence).
+    Protocol,
+    /// The incoming queue failed or holds a bad element.
+    IncomingQueue,
+    /// The outgoing queue failed (disk full, permissions).
+    OutgoingQueue,
+    /// Messages were still unconfirmed when the linger time ran out.
+    Pending,
+    /// The pidfile could not be used.
+    Pidfile,
+}
+
+/// A failure of the transfer, with what happened in one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    /// The class.
+    pub kind: ErrorKind,
+    /// The one-line explanation.
+    pub message: String,
+}
+
+impl Error {
+    /// An error of this kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

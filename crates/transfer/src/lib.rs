@@ -1,0 +1,67 @@
+//! The transfer engine: moves messages from one incoming module (a broker subscription or
+//! a directory queue) to one outgoing module (a broker or a directory queue), with
+//! at-least-once delivery. It knows no protocol: stompclt and amqpclt implement
+//! [`Incoming`] and [`Outgoing`] for their brokers; the queue modules live here.
+//!
+//! A source is acknowledged (a broker ACK, or the queue element removed) only once the
+//! destination confirmed the message (a broker receipt or accepted outcome, or a completed
+//! queue add). Stop conditions, the window, linger and statistics live here once.
+
+mod engine;
+mod error;
+mod queue;
+mod stats;
+
+pub use engine::{Engine, Settings, StopFlag};
+pub use error::{Error, ErrorKind, Result};
+pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
+pub use stats::Stats;
+
+use message::Message;
+
+/// An opaque handle with which the incoming module acknowledges a message later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Token(pub u64);
+
+/// What the incoming module has for the engine.
+#[derive(Debug)]
+pub enum Got {
+    /// A message, to be acknowledged with its token once the destination confirmed it.
+    Message(Message, Token),
+    /// Nothing arrived for a while (about a second).
+    Idle,
+    /// The source is exhausted (a queue read to its end without `--loop`).
+    End,
+}
+
+/// The source of messages.
+#[allow(async_fn_in_trait)]
+pub trait Incoming {
+    /// Connects or opens.
+    async fn start(&mut self) -> Result<()>;
+    /// The next message, or idle after about a second, or the end.
+    async fn get(&mut self) -> Result<Got>;
+    /// The destination confirmed (or a filter dropped) the message of this token.
+    async fn ack(&mut self, token: Token) -> Result<()>;
+    /// Called when there was nothing to do (heart-beats, periodic purge).
+    async fn idle(&mut self) -> Result<()>;
+    /// Disconnects or closes; messages not acknowledged go back to the source.
+    async fn stop(&mut self) -> Result<()>;
+}
+
+/// The destination of messages.
+#[allow(async_fn_in_trait)]
+pub trait Outgoing {
+    /// Connects or opens.
+    async fn start(&mut self) -> Result<()>;
+    /// Hands a message on; `token` comes back from [`Outgoing::confirmed`] once the
+    /// destination has it.
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()>;
+    /// Moves the tokens confirmed since the last call into `out`, waiting at most `wait`
+    /// for the first one when none is ready.
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: std::time::Duration) -> Result<()>;
+    /// How many messages were put and are not confirmed yet.
+    fn pending(&self) -> usize;
+    /// Disconnects or closes.
+    async fn stop(&mut self) -> Result<()>;
+}

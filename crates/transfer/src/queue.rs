@@ -1,0 +1,223 @@
+//! The directory queue modules: read messages from a queue, write messages to one.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use dirq::Names;
+use message::{Message, MessageQueue, QueueOptions};
+
+use crate::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Token};
+
+/// How often an incoming queue is purged while idle (the reference's 300 s).
+const PURGE_EVERY: Duration = Duration::from_secs(300);
+
+/// Options of the incoming queue module.
+#[derive(Debug, Clone)]
+pub struct QueueIncomingOptions {
+    /// The queue (`path=… type=…` and the dirq options, maxtemp/maxlock for purge).
+    pub queue: QueueOptions,
+    /// Remove elements once handed on (otherwise unlock them: browsing).
+    pub remove: bool,
+    /// Start again at the end of the queue instead of stopping.
+    pub looping: bool,
+    /// Keep elements locked until the destination confirmed them.
+    pub reliable: bool,
+}
+
+fn qerr(kind: ErrorKind, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(kind, format!("{what}: {e}"))
+}
+
+/// Reads messages from a directory queue, element by element, each locked while in flight.
+pub struct QueueIncoming {
+    opts: QueueIncomingOptions,
+    q: Option<MessageQueue>,
+    names: Option<Names>,
+    pending: HashMap<Token, String>,
+    next: u64,
+    locked_this_pass: usize,
+    last_purge: Instant,
+}
+
+impl QueueIncoming {
+    /// A module for this queue (opened by `start`).
+    pub fn new(opts: QueueIncomingOptions) -> Self {
+        QueueIncoming {
+            opts,
+            q: None,
+            names: None,
+            pending: HashMap::new(),
+            next: 1,
+            locked_this_pass: 0,
+            last_purge: Instant::now(),
+        }
+    }
+
+    fn queue(&self) -> Result<&MessageQueue> {
+        self.q
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::IncomingQueue, "incoming queue not started"))
+    }
+
+    fn purge(&mut self) -> Result<()> {
+        self.last_purge = Instant::now();
+        self.queue()?
+            .dirq()
+            .purge()
+            .map_err(|e| qerr(ErrorKind::IncomingQueue, "incoming queue", e))
+    }
+
+    /// Done with an element: remove it or unlock it. An element that is gone was purged
+    /// and handed on again meanwhile: the reference's "ignored duplicate ack".
+    fn finish(&self, name: &str) -> Result<()> {
+        let dq = self.queue()?.dirq();
+        let r = if self.opts.remove {
+            dq.remove(name)
+        } else {
+            dq.unlock_with(name, true).map(drop)
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() || matches!(e, dirq::Error::NotLocked { .. }) => {
+                eprintln!("warning: ignored duplicate ack of {name}");
+                Ok(())
+            }
+            Err(e) => Err(qerr(ErrorKind::IncomingQueue, "incoming queue", e)),
+        }
+    }
+}
+
+impl Incoming for QueueIncoming {
+    async fn start(&mut self) -> Result<()> {
+        let q = MessageQueue::open(&self.opts.queue)
+            .map_err(|e| qerr(ErrorKind::IncomingQueue, "incoming queue", e))?;
+        self.names = Some(q.names());
+        self.q = Some(q);
+        self.purge()
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        loop {
+            let next = self.names.as_mut().and_then(Iterator::next);
+            match next {
+                Some(Ok(name)) => {
+                    let locked = self
+                        .queue()?
+                        .dirq()
+                        .lock(&name)
+                        .map_err(|e| qerr(ErrorKind::IncomingQueue, "incoming queue", e))?;
+                    if !locked {
+                        continue;
+                    }
+                    self.locked_this_pass += 1;
+                    let q = self.queue()?;
+                    let msg = match q.get_message(&name) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            // left in place, unlocked, for a human to look at
+                            let _ = q.dirq().unlock_with(&name, true);
+                            return Err(qerr(ErrorKind::IncomingQueue, "incoming queue", e));
+                        }
+                    };
+                    if self.opts.reliable {
+                        let t = Token(self.next);
+                        self.next += 1;
+                        self.pending.insert(t, name);
+                        return Ok(Got::Message(msg, t));
+                    }
+                    self.finish(&name)?;
+                    return Ok(Got::Message(msg, Token(0)));
+                }
+                Some(Err(e)) => return Err(qerr(ErrorKind::IncomingQueue, "incoming queue", e)),
+                None => {
+                    if !self.opts.looping {
+                        return Ok(Got::End);
+                    }
+                    let idle = self.locked_this_pass == 0;
+                    self.locked_this_pass = 0;
+                    self.names = Some(self.queue()?.names());
+                    if idle {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        return Ok(Got::Idle);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        match self.pending.remove(&token) {
+            Some(name) => self.finish(&name),
+            None => Ok(()),
+        }
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        if self.last_purge.elapsed() >= PURGE_EVERY {
+            self.purge()?;
+        }
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        // Elements never confirmed go back to the queue at once, not after maxlock.
+        if let Some(q) = &self.q {
+            for (_, name) in self.pending.drain() {
+                let _ = q.dirq().unlock_with(&name, true);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes messages to a directory queue; an add that returned is confirmed at once.
+pub struct QueueOutgoing {
+    opts: QueueOptions,
+    q: Option<MessageQueue>,
+    done: Vec<Token>,
+}
+
+impl QueueOutgoing {
+    /// A module for this queue (opened by `start`).
+    pub fn new(opts: QueueOptions) -> Self {
+        QueueOutgoing {
+            opts,
+            q: None,
+            done: Vec::new(),
+        }
+    }
+}
+
+impl Outgoing for QueueOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.q = Some(
+            MessageQueue::open(&self.opts)
+                .map_err(|e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e))?,
+        );
+        Ok(())
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let q = self
+            .q
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::OutgoingQueue, "outgoing queue not started"))?;
+        q.add_message(msg)
+            .map_err(|e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e))?;
+        self.done.push(token);
+        Ok(())
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, _wait: Duration) -> Result<()> {
+        out.append(&mut self.done);
+        Ok(())
+    }
+
+    fn pending(&self) -> usize {
+        0
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+complete -c stompclt -l incoming-broker-uri -d 'URI of the broker to subscribe to: stomp://HOST:PORT or tcp://HOST:PORT' -r
+complete -c stompclt -l incoming-broker-auth -d 'Credential for the incoming broker: \'none\' or \'plain name=USER pass=PASSWORD\'' -r
+complete -c stompclt -l incoming-broker-connect -d 'Extra CONNECT headers for the incoming broker (KEY=VALUE...); \'version=1.1\' selects the protocol versions accepted, \'host=/\' sets the virtual host (RabbitMQ needs it)' -r
+complete -c stompclt -l incoming-broker-type -d 'Incoming broker type (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN); default: detected from the CONNECTED frame' -r
+complete -c stompclt -l incoming-broker-stomp-debug -d 'Debug flags of the STOMP client (accepted; frames are logged with --debug)' -r
+complete -c stompclt -l incoming-queue -d 'Directory queue to read: \'path=DIR type=DQS|DQN ...\' and any dirq option' -r
+complete -c stompclt -l outgoing-broker-uri -d 'URI of the broker to send to' -r
+complete -c stompclt -l outgoing-broker-auth -d 'Credential for the outgoing broker' -r
+complete -c stompclt -l outgoing-broker-connect -d 'Extra CONNECT headers for the outgoing broker (KEY=VALUE...)' -r
+complete -c stompclt -l outgoing-broker-type -d 'Outgoing broker type' -r
+complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client (accepted)' -r
+complete -c stompclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
+complete -c stompclt -l subscribe -d 'SUBSCRIBE headers (KEY=VALUE...), repeatable: \'destination=/queue/x\'; ack, id and receipt are added' -r
+complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
+complete -c stompclt -l prefetch -d 'Prefetch of the subscriptions, as the broker\'s header (activemq.prefetchSize, prefetch-count, credit, consumer-window-size); default min(count, 100) with --reliable and --count' -r
+complete -c stompclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r
+complete -c stompclt -l timeout-client -d 'Client heart-beat period, seconds' -r
+complete -c stompclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
+complete -c stompclt -l timeout-connect -d 'TCP connect timeout, also the wait for CONNECTED (default: 10 s for CONNECTED)' -r
+complete -c stompclt -l timeout-broker -d 'How long to wait for subscription receipts (default: forever)' -r
+complete -c stompclt -l timeout-disconnect -d 'How long to wait for the DISCONNECT receipt' -r
+complete -c stompclt -l timeout-flush -d 'Time to write the remaining output at stop' -r
+complete -c stompclt -l timeout-inactivity -d 'Stop when no message arrived for this long' -r
+complete -c stompclt -l timeout-linger -d 'At stop, how long to wait for outstanding confirmations (default: forever)' -r
+complete -c stompclt -l timeout-status -d 'With --status, retry this long' -r
+complete -c stompclt -s c -l count -d 'Process at most this many messages' -r
+complete -c stompclt -l duration -d 'Stop after this many seconds (fractional allowed)' -r
+complete -c stompclt -l callback-code -d 'Perl callback code: not supported (Perl cannot run here)' -r
+complete -c stompclt -l callback-path -d 'Perl callback file: not supported' -r -F
+complete -c stompclt -l callback-data -d 'Data for the Perl callback: not supported' -r
+complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
+complete -c stompclt -l reliable -d 'At-least-once: client acks sent only after the destination confirmed (a broker receipt, or a completed queue add); queue elements removed only then'
+complete -c stompclt -l no-reliable
+complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'
+complete -c stompclt -l no-heart-beat
+complete -c stompclt -l loop -d 'Incoming queue: start again at the end instead of stopping'
+complete -c stompclt -l no-loop
+complete -c stompclt -l remove -d 'Incoming queue: remove the elements handed on (otherwise only unlock them)'
+complete -c stompclt -l no-remove
+complete -c stompclt -l lazy -d 'Start the outgoing module only when the first message arrives'
+complete -c stompclt -l no-lazy
+complete -c stompclt -s s -l statistics -d 'Print statistics at the end'
+complete -c stompclt -l no-statistics
+complete -c stompclt -s d -l debug -d 'More output on stderr (repeatable)'
+complete -c stompclt -s V -l version -d 'Print version'

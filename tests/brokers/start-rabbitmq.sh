@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Adapted from the toolkit's shared broker scripts; carried here so that tests run anywhere.
+# Start RabbitMQ (Debian rabbitmq-server 3.10) as root, without systemd, on
+# loopback only, with the STOMP and AMQP 1.0 plugins enabled.
+#   AMQP 0-9-1 + AMQP 1.0 : 127.0.0.1:${RMQ_AMQP_PORT:-5672}
+#   STOMP                 : 127.0.0.1:${RMQ_STOMP_PORT:-61613}
+#   Erlang distribution   : 127.0.0.1:${RMQ_DIST_PORT:-25672}, epmd 127.0.0.1:4369
+# Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too).
+# All state lives in ${RMQ_DATA:-/tmp/brokers/rabbitmq}; RMQ_FRESH=1 wipes it first.
+# Idempotent: if the broker is already up (pidfile alive) it just re-checks ports.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    echo "installing rabbitmq-server from Debian..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+fi
+
+DATA=${RMQ_DATA:-/tmp/brokers/rabbitmq}
+AMQP_PORT=${RMQ_AMQP_PORT:-5672}
+STOMP_PORT=${RMQ_STOMP_PORT:-61613}
+DIST_PORT=${RMQ_DIST_PORT:-25672}
+NODENAME=${RMQ_NODENAME:-rabbit@localhost}
+PIDFILE=$DATA/rabbitmq.pid
+TIMEOUT=${RMQ_START_TIMEOUT:-120}
+
+if pid_alive "$PIDFILE"; then
+    echo "rabbitmq: already running (pid $(cat "$PIDFILE"))"
+else
+    [ "${RMQ_FRESH:-0}" = 1 ] && rm -rf "$DATA"
+    for p in "$AMQP_PORT" "$STOMP_PORT"; do
+        if port_busy "$p"; then
+            echo "rabbitmq: port $p already in use by something else; set RMQ_AMQP_PORT/RMQ_STOMP_PORT" >&2
+            exit 1
+        fi
+    done
+    mkdir -p "$DATA/mnesia" "$DATA/log" "$DATA/home"
+    cat > "$DATA/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
+stomp.listeners.tcp.1 = 127.0.0.1:$STOMP_PORT
+stomp.default_user = guest
+stomp.default_pass = guest
+amqp1_0.default_user = guest
+amqp1_0.default_vhost = /
+default_user = guest
+default_pass = guest
+log.console = false
+log.file.level = info
+CONF
+    echo '[rabbitmq_stomp,rabbitmq_amqp1_0].' > "$DATA/enabled_plugins"
+    # Own Erlang cookie under $DATA/home, so nothing in /root is touched.
+    [ -s "$DATA/home/.erlang.cookie" ] || {
+        head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/home/.erlang.cookie"
+        chmod 400 "$DATA/home/.erlang.cookie"
+    }
+    cat > "$DATA/env.sh" <<ENV
+export HOME=$DATA/home
+export RABBITMQ_NODENAME=$NODENAME
+export RABBITMQ_CONFIG_FILE=$DATA/rabbitmq.conf
+export RABBITMQ_ENABLED_PLUGINS_FILE=$DATA/enabled_plugins
+export RABBITMQ_MNESIA_BASE=$DATA/mnesia
+export RABBITMQ_LOG_BASE=$DATA/log
+export RABBITMQ_PID_FILE=$DATA/beam.pid
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+export RABBITMQ_NODE_PORT=$AMQP_PORT
+export RABBITMQ_DIST_PORT=$DIST_PORT
+export ERL_EPMD_ADDRESS=127.0.0.1
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+ENV
+    # shellcheck disable=SC1091
+    . "$DATA/env.sh"
+    start=$(date +%s.%N)
+    # The wrapper script traps TERM and stops the Erlang VM gracefully.
+    setsid nohup /usr/lib/rabbitmq/bin/rabbitmq-server \
+        >"$DATA/log/stdout.log" 2>&1 </dev/null &
+    echo $! > "$PIDFILE"
+    for p in "$AMQP_PORT" "$STOMP_PORT"; do
+        if ! wait_port 127.0.0.1 "$p" "$TIMEOUT" "$PIDFILE"; then
+            echo "rabbitmq: port $p did not open within ${TIMEOUT}s; see $DATA/log" >&2
+            tail -20 "$DATA/log/stdout.log" >&2 || true
+            exit 1
+        fi
+    done
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "rabbitmq: started in %.1fs\n", b - a }'
+fi
+beam=$(cat "$DATA/beam.pid" 2>/dev/null || true)
+echo "rabbitmq: wrapper pid $(cat "$PIDFILE"), beam pid ${beam:-?}, RSS $( [ -n "$beam" ] && rss_kib "$beam" ) KiB"
+echo "rabbitmq: AMQP 0-9-1/1.0 127.0.0.1:$AMQP_PORT  STOMP 127.0.0.1:$STOMP_PORT  user guest/guest  data $DATA"
+echo "rabbitmq: rabbitmqctl: (. $DATA/env.sh && /usr/lib/rabbitmq/bin/rabbitmqctl list_queues)"
+echo "rabbitmq: stop with: $here/stop-rabbitmq.sh"
