@@ -4,9 +4,13 @@
 #   1. formatting, clippy (warnings are errors), man page and completion drift;
 #   2. every unit and integration test, the cross-tests against the Python references
 #      included.
+#   3. the broker tests: RabbitMQ (STOMP 61613) and ActiveMQ (STOMP 61614) from Debian,
+#      installed if missing and started on loopback with data directories of their own
+#      (tests/brokers/), stopped at the end (KEEP_BROKERS=1 leaves them running).
 # Usage: scripts/test.sh [--offline]
-#   --offline  the explicitly chosen offline subset: installs nothing and leaves out the
-#              tests that need the references (named compat_*); it says so at the end.
+#   --offline  the explicitly chosen offline subset: installs and starts nothing and leaves
+#              out the tests that need the references or brokers (compat_*, broker_*); it says
+#              so at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 offline=0
@@ -24,14 +28,28 @@ fi
 step() { printf '\n=== %s\n' "$*"; }
 
 skip=()
+brokers=tests/brokers
+export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
+started_brokers=0
+stop_brokers() {
+  [ "$started_brokers" = 1 ] && [ "${KEEP_BROKERS:-0}" != 1 ] || return 0
+  "$brokers/stop-activemq.sh" > /dev/null 2>&1 || true
+  "$brokers/stop-rabbitmq.sh" > /dev/null 2>&1 || true
+}
 if [ "$offline" = 1 ]; then
-  skip=(-- --skip compat_)
+  skip=(-- --skip compat_ --skip broker_)
 else
   step "Python references (.venv)"
   scripts/setup-python.sh
   REF_PYTHON=$PWD/.venv/bin/python
   MESSAGING_COMPLIANCE=$PWD/.venv/refs/messaging-1.2/test/compliance
   export REF_PYTHON MESSAGING_COMPLIANCE
+  step "brokers (RabbitMQ, ActiveMQ) on loopback"
+  trap stop_brokers EXIT
+  started_brokers=1
+  RMQ_FRESH=1 "$brokers/start-rabbitmq.sh"
+  AMQ_FRESH=1 "$brokers/start-activemq.sh"
+  export STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
 fi
 
 step "cargo fmt --check"
@@ -42,7 +60,7 @@ step "man pages and completions up to date"
 cargo run --quiet -p xtask -- check
 step "cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; stop_brokers' EXIT
 status=0
 cargo test --workspace "${skip[@]}" 2>&1 | tee "$log" || status=$?
 # One closing line over all test binaries (cargo prints one per binary).
@@ -51,5 +69,5 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 [ "$status" = 0 ] || exit "$status"
 
 if [ "$offline" = 1 ]; then
-  printf '\nOFFLINE SUBSET: the compat_* cross-tests against the Python references were NOT run.\n'
+  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references) and broker_* tests (RabbitMQ,\nActiveMQ) were NOT run.\n'
 fi

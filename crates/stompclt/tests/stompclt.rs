@@ -1,0 +1,729 @@
+//! stompclt run as a process: every mode, reliability under SIGKILL, competing consumers
+//! and bad input, against the real RabbitMQ and ActiveMQ that scripts/test.sh starts.
+//! Broker tests are named `broker_*`; without brokers (STOMP_BROKERS unset) they fail,
+//! unless an offline run leaves them out explicitly (`-- --skip broker_`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dirq::DirQueue;
+use message::generator::Rng;
+use message::{Message, MessageQueue};
+
+struct Broker {
+    name: String,
+    uri: String,
+    args: Vec<String>,
+}
+
+/// STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
+fn brokers() -> Vec<Broker> {
+    let spec = std::env::var("STOMP_BROKERS").unwrap_or_else(|_| {
+        panic!(
+            "STOMP_BROKERS is not set: broker tests need RabbitMQ and ActiveMQ (scripts/test.sh \
+             starts them); leave them out explicitly with `-- --skip broker_`"
+        )
+    });
+    spec.split(',')
+        .map(|item| {
+            let (name, addr) = item.split_once('=').expect("NAME=HOST:PORT");
+            let mut args = vec!["plain name=guest pass=guest".to_string()];
+            if name == "rabbitmq" {
+                // RabbitMQ reads the host header as the virtual host
+                args.push("host=/".to_string());
+            }
+            Broker {
+                name: name.to_string(),
+                uri: format!("stomp://{addr}"),
+                args,
+            }
+        })
+        .collect()
+}
+
+impl Broker {
+    /// `--{dir}-broker-uri … --{dir}-broker-auth … [--{dir}-broker-connect host=/]`
+    fn opts(&self, dir: &str) -> Vec<String> {
+        let mut v = vec![
+            format!("--{dir}-broker-uri"),
+            self.uri.clone(),
+            format!("--{dir}-broker-auth"),
+            self.args[0].clone(),
+        ];
+        if let Some(c) = self.args.get(1) {
+            v.push(format!("--{dir}-broker-connect"));
+            v.push(c.clone());
+        }
+        v
+    }
+}
+
+fn unique_destination(tag: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    format!(
+        "/queue/msgtk.{tag}.{}.{t}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn stompclt() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stompclt"))
+}
+
+fn run(args: &[String]) -> Output {
+    stompclt().args(args).output().expect("run stompclt")
+}
+
+fn ok(args: &[String]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "stompclt {args:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// n messages: ASCII text, random binary, Unicode header and text, empty text, empty
+/// binary, and one 1 MiB binary body; each has an x-index header.
+fn mixed(n: usize, dest: &str) -> Vec<Message> {
+    let mut rng = Rng::new(n as u64);
+    (0..n)
+        .map(|i| {
+            let mut m = match i % 5 {
+                0 => Message::text(format!("text message {i} with some words")),
+                1 => Message::binary(
+                    (0..(i % 300))
+                        .map(|_| rng.next_u64() as u8)
+                        .collect::<Vec<_>>(),
+                ),
+                2 => Message::text(format!("Unicode ☺ é 中文 {i}"))
+                    .with_header("x-unicode", "valeur é ☺ 中")
+                    .with_header("x-colon:and\\backslash", "a:b\\c"),
+                3 => Message::text(""),
+                _ => Message::binary(Vec::new()),
+            };
+            if i == 7 {
+                m = Message::binary(
+                    (0..1 << 20)
+                        .map(|_| rng.next_u64() as u8)
+                        .collect::<Vec<_>>(),
+                );
+            }
+            m.with_header("destination", dest)
+                .with_header("x-index", i.to_string())
+        })
+        .collect()
+}
+
+fn fill(path: &Path, kind: &str, msgs: &[Message]) {
+    let q = MessageQueue::open_str(&format!("path={} type={kind}", path.display())).expect("open");
+    for m in msgs {
+        q.add_message(m).expect("add");
+    }
+}
+
+fn drain(path: &Path, kind: &str) -> Vec<Message> {
+    let q = MessageQueue::open_str(&format!("path={} type={kind}", path.display())).expect("open");
+    let mut out = Vec::new();
+    for n in q.names() {
+        let n = n.expect("name");
+        if q.dirq().lock(&n).expect("lock") {
+            out.push(q.get_message(&n).expect("message"));
+            q.dirq().remove(&n).expect("remove");
+        }
+    }
+    out
+}
+
+/// Every sent message arrived with its body, text flag and every header sent (the broker
+/// adds its own, and content-length is set on the way); returns the number of duplicates.
+fn compare(sent: &[Message], got: &[Message], ctx: &str) -> usize {
+    let mut by_index: HashMap<&str, Vec<&Message>> = HashMap::new();
+    for m in got {
+        let i = m.header.get("x-index").map(String::as_str).unwrap_or("?");
+        by_index.entry(i).or_default().push(m);
+    }
+    let mut dups = 0;
+    for m in sent {
+        let i = &m.header["x-index"];
+        let arrived = by_index.get(i.as_str()).unwrap_or_else(|| {
+            panic!(
+                "{ctx}: message {i} lost ({} of {} arrived)",
+                got.len(),
+                sent.len()
+            )
+        });
+        dups += arrived.len() - 1;
+        for a in arrived {
+            assert_eq!(a.is_text(), m.is_text(), "{ctx}: text flag of {i}");
+            assert_eq!(a.body.as_bytes(), m.body.as_bytes(), "{ctx}: body of {i}");
+            for (k, v) in &m.header {
+                if k == "content-length" {
+                    continue;
+                }
+                assert_eq!(a.header.get(k), Some(v), "{ctx}: header {k} of {i}");
+            }
+        }
+    }
+    assert!(
+        by_index
+            .keys()
+            .all(|k| sent.iter().any(|m| m.header["x-index"] == *k)),
+        "{ctx}: unknown messages arrived"
+    );
+    dups
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tmp")
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[test]
+fn queue_to_queue_converts_dqs_to_dqn() {
+    let d = tmp();
+    let sent = mixed(2000, "/queue/none");
+    fill(&d.path().join("in"), "DQS", &sent);
+    let stats = ok(&[
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+        "--outgoing-queue".into(),
+        format!("path={} type=DQN", p(&d.path().join("out"))),
+        "--remove".into(),
+        "--statistics".into(),
+    ]);
+    assert!(stats.starts_with("processed 2000 messages in "), "{stats}");
+    let got = drain(&d.path().join("out"), "DQN");
+    assert_eq!(compare(&sent, &got, "DQS→DQN"), 0);
+    assert_eq!(
+        MessageQueue::open_str(&format!("path={}", p(&d.path().join("in"))))
+            .expect("open")
+            .dirq()
+            .count()
+            .expect("count"),
+        0
+    );
+}
+
+#[test]
+fn usage_errors() {
+    for (args, code, msg) in [
+        (s(&["--bogus"]), 2, "unexpected argument '--bogus'"),
+        (
+            s(&["--outgoing-queue", "path=/tmp/x"]),
+            2,
+            "stompclt: option incoming-broker or incoming-queue is required",
+        ),
+        (
+            s(&[
+                "--incoming-queue",
+                "path=/x",
+                "--outgoing-queue",
+                "path=/y",
+                "--window",
+                "-1",
+            ]),
+            2,
+            "unexpected argument '-1'",
+        ),
+        (
+            s(&[
+                "--incoming-queue",
+                "path=/x",
+                "--outgoing-queue",
+                "path=/y",
+                "--subscribe",
+                "destination=/q",
+            ]),
+            2,
+            "require an incoming broker",
+        ),
+        (
+            s(&[
+                "--incoming-broker-uri",
+                "stomp://h:1",
+                "--outgoing-queue",
+                "path=/y",
+            ]),
+            2,
+            "option subscribe is required",
+        ),
+        (
+            s(&[
+                "--incoming-queue",
+                "path=/x",
+                "--outgoing-queue",
+                "path=/y",
+                "--callback-code",
+                "1",
+            ]),
+            2,
+            "run Perl code",
+        ),
+        (
+            s(&[
+                "--incoming-queue",
+                "path=/x type=XYZ",
+                "--outgoing-queue",
+                "path=/y",
+            ]),
+            2,
+            "unknown queue type",
+        ),
+        (
+            s(&[
+                "--incoming-broker-uri",
+                "http://h:1",
+                "--subscribe",
+                "destination=/q",
+                "--outgoing-queue",
+                "path=/y",
+            ]),
+            2,
+            "unknown scheme",
+        ),
+        (
+            s(&[
+                "--incoming-queue",
+                "path=/x",
+                "--outgoing-queue",
+                "path=/y",
+                "--duration",
+                "-5",
+            ]),
+            2,
+            "",
+        ),
+    ] {
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    assert_eq!(
+        run(&s(&["--help"])).status.code(),
+        Some(1),
+        "help exits 1, as the reference"
+    );
+    let v = run(&s(&["--version"]));
+    assert_eq!(v.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("stompclt "));
+}
+
+#[test]
+fn empty_or_corrupt_elements_stop_with_exit_6_and_stay() {
+    let d = tmp();
+    let q = d.path().join("in");
+    let lib = dirq::QueueSimple::new(&q).expect("open");
+    lib.add(br#"{"header":{"destination":"/q"},"body":"fine"}"#)
+        .expect("add");
+    let empty = lib.add(b"").expect("add");
+    let out = run(&[
+        "--incoming-queue".into(),
+        format!("path={}", p(&q)),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+        "--reliable".into(),
+        "--remove".into(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&empty) && err.contains("invalid JSON"),
+        "{err}"
+    );
+    assert_eq!(
+        lib.count().expect("count"),
+        1,
+        "the good one moved, the empty one stayed"
+    );
+    assert!(
+        !lib.is_locked(&empty).expect("locked?"),
+        "and it is unlocked"
+    );
+    let corrupt = lib
+        .add(b"{\"body\":\"x\",\"encoding\":\"base64+rot13\"}")
+        .expect("add");
+    let out = run(&[
+        "--incoming-queue".into(),
+        format!("path={}", p(&q)),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains(&empty) || err.contains(&corrupt), "{err}");
+}
+
+#[test]
+fn full_outgoing_queue_acks_nothing() {
+    // A read-only outgoing queue stands in for a full disk (a tmpfs that fills is part 2).
+    if unsafe_is_root() {
+        // root writes anyway; use a file where the queue's directory should be
+        let d = tmp();
+        let sent = mixed(10, "/q");
+        fill(&d.path().join("in"), "DQS", &sent);
+        std::fs::write(d.path().join("out"), b"").expect("blocker");
+        let out = run(&[
+            "--incoming-queue".into(),
+            format!("path={}", p(&d.path().join("in"))),
+            "--outgoing-queue".into(),
+            format!("path={}", p(&d.path().join("out"))),
+            "--reliable".into(),
+            "--remove".into(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            drain(&d.path().join("in"), "DQS").len(),
+            10,
+            "nothing removed"
+        );
+    }
+}
+
+fn unsafe_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn broker_every_mode_moves_10000_mixed_messages() {
+    let bs = brokers();
+    for b in &bs {
+        let d = tmp();
+        let dest = unique_destination(&b.name);
+        let sent = mixed(10_000, &dest);
+        fill(&d.path().join("in"), "DQS", &sent);
+        // queue → broker
+        let mut args = vec![
+            "--incoming-queue".into(),
+            format!("path={}", p(&d.path().join("in"))),
+            "--reliable".into(),
+            "--window".into(),
+            "500".into(),
+            "--remove".into(),
+            "-s".into(),
+        ];
+        args.extend(b.opts("outgoing"));
+        let stats = ok(&args);
+        assert!(stats.starts_with("processed 10000 messages"), "{stats}");
+        // broker → queue
+        let mut args = vec![
+            "--subscribe".into(),
+            format!("destination={dest}"),
+            "--outgoing-queue".into(),
+            format!("path={} type=DQN", p(&d.path().join("out"))),
+            "--reliable".into(),
+            "--count".into(),
+            "10000".into(),
+            "--timeout-inactivity".into(),
+            "20".into(),
+        ];
+        args.extend(b.opts("incoming"));
+        ok(&args);
+        let got = drain(&d.path().join("out"), "DQN");
+        assert_eq!(
+            compare(&sent, &got, &b.name),
+            0,
+            "{}: no duplicates without faults",
+            b.name
+        );
+        assert_eq!(got.len(), 10_000);
+    }
+}
+
+#[test]
+fn broker_to_broker_shovel() {
+    let bs = brokers();
+    assert!(bs.len() >= 2, "needs two brokers");
+    let (a, b) = (&bs[0], &bs[1]);
+    let d = tmp();
+    let dest = unique_destination("shovel");
+    let sent = mixed(2000, &dest);
+    fill(&d.path().join("in"), "DQS", &sent);
+    let mut args = vec![
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+        "--reliable".into(),
+        "--remove".into(),
+    ];
+    args.extend(a.opts("outgoing"));
+    ok(&args);
+    // a → b, same destination name on both
+    let mut args = vec![
+        "--subscribe".into(),
+        format!("destination={dest}"),
+        "--reliable".into(),
+        "--count".into(),
+        "2000".into(),
+        "--timeout-inactivity".into(),
+        "20".into(),
+        "-s".into(),
+    ];
+    args.extend(a.opts("incoming"));
+    args.extend(b.opts("outgoing"));
+    let stats = ok(&args);
+    assert!(stats.starts_with("processed 2000 messages"), "{stats}");
+    let mut args = vec![
+        "--subscribe".into(),
+        format!("destination={dest}"),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+        "--reliable".into(),
+        "--count".into(),
+        "2000".into(),
+        "--timeout-inactivity".into(),
+        "20".into(),
+    ];
+    args.extend(b.opts("incoming"));
+    ok(&args);
+    let got = drain(&d.path().join("out"), "DQS");
+    assert_eq!(compare(&sent, &got, &format!("{} → {}", a.name, b.name)), 0);
+}
+
+fn kill_at_random(mut cmd: Command, seed: u64, max_ms: u64) -> Option<i32> {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut rng = Rng::new(seed);
+    let wait = Duration::from_millis(50 + rng.below(max_ms as usize) as u64);
+    let start = Instant::now();
+    while start.elapsed() < wait {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn broker_reliable_survives_sigkill_in_both_directions() {
+    for b in &brokers() {
+        let d = tmp();
+        let dest = unique_destination(&format!("kill-{}", b.name));
+        let sent = mixed(5000, &dest);
+        let inq = d.path().join("in");
+        fill(&inq, "DQS", &sent);
+        // queue → broker, killed until the queue is empty; maxlock=1 lets purge release the
+        // locks a killed run left
+        let mut runs = 0;
+        loop {
+            let q = MessageQueue::open_str(&format!("path={}", p(&inq))).expect("open");
+            if q.dirq().count().expect("count") == 0 {
+                break;
+            }
+            runs += 1;
+            assert!(runs < 60, "{}: queue → broker does not finish", b.name);
+            std::thread::sleep(Duration::from_millis(1100));
+            let mut cmd = stompclt();
+            cmd.args([
+                "--incoming-queue".into(),
+                format!("path={} maxlock=1", p(&inq)),
+                "--reliable".into(),
+                "--window".into(),
+                "200".into(),
+                "--remove".into(),
+            ]);
+            cmd.args(b.opts("outgoing"));
+            kill_at_random(cmd, runs, 400);
+        }
+        // broker → queue, killed a few times, then run to the end
+        let outq = d.path().join("out");
+        for k in 0..4u64 {
+            let mut cmd = stompclt();
+            cmd.args([
+                "--subscribe".into(),
+                format!("destination={dest}"),
+                "--outgoing-queue".into(),
+                format!("path={}", p(&outq)),
+                "--reliable".into(),
+                "--prefetch".into(),
+                "100".into(),
+            ]);
+            cmd.args(b.opts("incoming"));
+            kill_at_random(cmd, 100 + k, 600);
+        }
+        let mut args = vec![
+            "--subscribe".into(),
+            format!("destination={dest}"),
+            "--outgoing-queue".into(),
+            format!("path={}", p(&outq)),
+            "--reliable".into(),
+            "--timeout-inactivity".into(),
+            "5".into(),
+        ];
+        args.extend(b.opts("incoming"));
+        ok(&args);
+        let got = drain(&outq, "DQS");
+        let dups = compare(&sent, &got, &format!("{} kill -9", b.name));
+        eprintln!(
+            "{}: {} runs killed sending, 4 receiving; {} messages received, {dups} duplicates, 0 lost",
+            b.name,
+            runs,
+            got.len()
+        );
+    }
+}
+
+#[test]
+fn broker_competing_consumers_share_one_queue() {
+    for b in &brokers() {
+        let d = tmp();
+        let dest = unique_destination(&format!("compete-{}", b.name));
+        let sent = mixed(4000, &dest);
+        fill(&d.path().join("in"), "DQS", &sent);
+        let mut args = vec![
+            "--incoming-queue".into(),
+            format!("path={}", p(&d.path().join("in"))),
+            "--reliable".into(),
+            "--remove".into(),
+        ];
+        args.extend(b.opts("outgoing"));
+        ok(&args);
+        let outq = d.path().join("out");
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                let mut cmd = stompclt();
+                cmd.args([
+                    "--subscribe".into(),
+                    format!("destination={dest}"),
+                    "--outgoing-queue".into(),
+                    format!("path={}", p(&outq)),
+                    "--reliable".into(),
+                    "--prefetch".into(),
+                    "50".into(),
+                    "--timeout-inactivity".into(),
+                    "4".into(),
+                    "-s".into(),
+                ]);
+                cmd.args(b.opts("incoming"));
+                cmd.stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        let mut counts = Vec::new();
+        for c in children {
+            let out = c.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            counts.push(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+        }
+        let got = drain(&outq, "DQS");
+        assert_eq!(
+            compare(&sent, &got, &format!("{} competing", b.name)),
+            0,
+            "{counts:?}"
+        );
+        assert_eq!(got.len(), 4000);
+    }
+}
+
+#[test]
+fn broker_bad_credentials_error_frames_and_refused_ports() {
+    for b in &brokers() {
+        let d = tmp();
+        let out = run(&[
+            "--incoming-broker-uri".into(),
+            b.uri.clone(),
+            "--incoming-broker-auth".into(),
+            "plain name=guest pass=wrong".into(),
+            "--incoming-broker-connect".into(),
+            "host=/".into(),
+            "--subscribe".into(),
+            "destination=/queue/x".into(),
+            "--outgoing-queue".into(),
+            format!("path={}", p(d.path())),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{}: {err}", b.name);
+        assert!(
+            err.starts_with("stompclt: unexpected ERROR frame received from "),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let out = run(&s(&[
+        "--incoming-broker-uri",
+        "stomp://127.0.0.1:1",
+        "--subscribe",
+        "destination=/q",
+        "--outgoing-queue",
+        "path=/tmp/unused-msgtk",
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(
+        err.trim(),
+        "stompclt: cannot connect to 127.0.0.1:1: Connection refused (os error 111)"
+    );
+    // a SEND the broker refuses: nothing is removed from the queue
+    let b = &brokers()[0];
+    let d = tmp();
+    let mut bad = mixed(3, "/nowhere/x");
+    for m in &mut bad {
+        m.header
+            .insert("destination".into(), "/bogus-prefix/x".into());
+    }
+    fill(&d.path().join("in"), "DQS", &bad);
+    let mut args = vec![
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+        "--reliable".into(),
+        "--remove".into(),
+    ];
+    args.extend(b.opts("outgoing"));
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if b.name == "rabbitmq" {
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(err.contains("ERROR frame"), "{err}");
+        assert_eq!(
+            drain(&d.path().join("in"), "DQS").len(),
+            3,
+            "nothing removed before a receipt"
+        );
+    }
+}
