@@ -1,50 +1,60 @@
 #!/usr/bin/env bash
-# The main job, in one command. For now a short dirq demo: producers spool messages into a
-# directory queue, a consumer drains it, purge tidies up; a Normal queue carries structured
-# elements as JSON. (Later: the full broker demo under simplevisor.)
+# The main job, in one command: messages travel producer → directory queue → stompclt →
+# RabbitMQ → stompclt → directory queue → consumer, with at-least-once delivery, and every
+# message is checked at the end. Installs and starts RabbitMQ on loopback if needed (Debian,
+# root) and stops it afterwards if it started it. (Later issues put the agents under
+# simplevisor.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release -p dirq-cli
-dirq=$PWD/target/release/dirq
-work=$(mktemp -d "${TMPDIR:-/tmp}/dirq-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-q=$work/spool
+cargo build --quiet --release -p dirq-cli -p stompclt
+bin=$PWD/target/release
+work=$(mktemp -d "${TMPDIR:-/tmp}/msgtk-demo.XXXXXX")
+export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq}
+started=0
+cleanup() {
+  [ "$started" = 1 ] && tests/brokers/stop-rabbitmq.sh > /dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 say() { printf '\n>>> %s\n' "$*"; }
 
-say "three producers add 1000 messages each, at the same time"
+say "RabbitMQ on 127.0.0.1:61613"
+if ! (exec 3<>/dev/tcp/127.0.0.1/61613) 2> /dev/null; then
+  tests/brokers/start-rabbitmq.sh | grep -E 'started|STOMP'
+  started=1
+else
+  echo "already listening"
+fi
+broker=(--outgoing-broker-uri stomp://127.0.0.1:61613 --outgoing-broker-auth "plain name=guest pass=guest" --outgoing-broker-connect host=/)
+from_broker=(--incoming-broker-uri stomp://127.0.0.1:61613 --incoming-broker-auth "plain name=guest pass=guest" --incoming-broker-connect host=/)
+dest=/queue/msgtk.demo.$$
+
+say "three producers spool 1000 messages each into a directory queue (DQS), at the same time"
 for p in 1 2 3; do
-  seq 1000 | sed "s/^/producer $p message /" | "$dirq" add --path "$q" --lines --quiet &
+  seq 1000 | awk -v p="$p" -v d="$dest" \
+    '{ printf "{\"header\":{\"destination\":\"%s\",\"producer\":\"%s\"},\"body\":\"producer %s message %s\",\"text\":true}\n", d, p, p, $1 }' |
+    "$bin/dirq" add --path "$work/outbox" --type dqs --lines --quiet &
 done
 wait
-echo "queue holds $("$dirq" count --path "$q") elements"
-echo "first three: $("$dirq" list --path "$q" | head -3 | tr '\n' ' ')"
+echo "outbox holds $("$bin/dirq" count --path "$work/outbox") messages"
 
-say "a consumer locks one element, another consumer cannot have it"
-first=$("$dirq" list --path "$q" | head -1)
-"$dirq" lock --path "$q" "$first"
-"$dirq" lock --path "$q" "$first" 2>&1 || echo "second lock refused with exit status $? (locked)"
-"$dirq" unlock --path "$q" "$first"
+say "stompclt sends the outbox to RabbitMQ (reliable: an element is removed only once the broker's receipt arrived)"
+"$bin/stompclt" --incoming-queue "path=$work/outbox" --remove --reliable --window 500 "${broker[@]}" --statistics
+echo "outbox now holds $("$bin/dirq" count --path "$work/outbox")"
 
-say "two consumers drain the queue concurrently"
-"$dirq" pop --path "$q" --count 0 --lines > "$work/a" &
-"$dirq" pop --path "$q" --count 0 --lines > "$work/b" &
-wait || true
-distinct=$(sort "$work/a" "$work/b" | uniq | wc -l)
-total=$(cat "$work/a" "$work/b" | wc -l)
-left=$("$dirq" count --path "$q")
-echo "consumer A got $(wc -l < "$work/a"), consumer B got $(wc -l < "$work/b"): $distinct distinct of 3000; left: $left"
-if [ "$distinct" != 3000 ] || [ "$total" != 3000 ] || [ "$left" != 0 ]; then
-  echo "demo FAILED: messages were lost or consumed twice" >&2
+say "stompclt drains RabbitMQ into an inbox (DQN), acknowledging each message once it is on disk"
+"$bin/stompclt" "${from_broker[@]}" --subscribe "destination=$dest" --reliable \
+  --outgoing-queue "path=$work/inbox type=DQN" --count 3000 --timeout-inactivity 10 --statistics
+
+say "a consumer pops the inbox"
+"$bin/dirq" pop --path "$work/inbox" --type dqn --count 0 > "$work/received"
+head -2 "$work/received" | cut -c1-160
+got=$(grep -c '"body":"producer' "$work/received" || true)
+distinct=$(grep -o '"body":"producer [0-9]* message [0-9]*"' "$work/received" | sort -u | wc -l)
+echo "received $got messages, $distinct distinct, inbox left: $("$bin/dirq" count --path "$work/inbox" --type dqn)"
+if [ "$got" != 3000 ] || [ "$distinct" != 3000 ]; then
+  echo "demo FAILED: messages were lost or duplicated" >&2
   exit 1
 fi
-"$dirq" pop --path "$q" || echo "pop on the empty queue: exit status $? (queue empty)"
-"$dirq" purge --path "$q"
-
-say "a Normal queue with a schema: structured elements in, JSON out"
-n=$work/normal
-s=(--type normal --schema 'body=binary,header=table?')
-printf '%s\n' '{"body":"aGVsbG8=","header":{"destination":"/queue/demo","priority":"4"}}' \
-  '{"body":"AP8="}' | "$dirq" add --path "$n" "${s[@]}" --lines
-"$dirq" pop --path "$n" "${s[@]}" --count 0
 echo
-echo "demo done: every message produced was consumed exactly once"
+echo "demo done: 3000 messages went through RabbitMQ and arrived exactly once"
