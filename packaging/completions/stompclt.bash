@@ -23,7 +23,7 @@ _stompclt() {
 
     case "${cmd}" in
         stompclt)
-            opts="-h -c -s -d -V --help --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --callback-code --callback-path --callback-data --statistics --no-statistics --debug --version"
+            opts="-h -c -s -d -V --help --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --batch --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --callback-code --callback-path --callback-data --statistics --no-statistics --debug --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,10 @@ _stompclt() {
                     return 0
                     ;;
                 --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

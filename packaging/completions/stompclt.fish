@@ -14,6 +14,7 @@ complete -c stompclt -l subscribe -d 'SUBSCRIBE headers (KEY=VALUE...), repeatab
 complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
 complete -c stompclt -l prefetch -d 'Prefetch of the subscriptions, as the broker\'s header (activemq.prefetchSize, prefetch-count, credit, consumer-window-size); default min(count, 100) with --reliable and --count' -r
 complete -c stompclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r
+complete -c stompclt -l batch -d 'Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the last before waiting), and acknowledge received messages with one cumulative \'ack:client\' ACK per N. Safe with brokers that process a connection\'s frames in order (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message)' -r
 complete -c stompclt -l timeout-client -d 'Client heart-beat period, seconds' -r
 complete -c stompclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
 complete -c stompclt -l timeout-connect -d 'TCP connect timeout, also the wait for CONNECTED (default: 10 s for CONNECTED)' -r

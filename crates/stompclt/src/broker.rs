@@ -31,6 +31,9 @@ pub struct IncomingOptions {
     pub timeout_broker: Option<Duration>,
     /// How long to wait for the DISCONNECT receipt.
     pub timeout_disconnect: Duration,
+    /// Above 1: `ack:client` and one cumulative ACK for up to this many messages (sent
+    /// sooner when idle), acknowledging only a prefix of confirmed messages.
+    pub batch: usize,
 }
 
 struct AckInfo {
@@ -47,6 +50,13 @@ pub struct StompIncoming {
     acks: HashMap<Token, AckInfo>,
     ids: Vec<String>,
     next: u64,
+    /// batch mode: per subscription, the tokens in delivery order and whether confirmed
+    order: HashMap<String, VecDeque<(Token, bool)>>,
+    /// batch mode: per subscription, the last message of the confirmed prefix not yet
+    /// acknowledged, and how many it covers
+    unsent: HashMap<String, (AckInfo, usize)>,
+    /// batch mode: ack information of confirmed messages still behind the prefix
+    pending_info: HashMap<Token, AckInfo>,
 }
 
 impl StompIncoming {
@@ -59,13 +69,43 @@ impl StompIncoming {
             acks: HashMap::new(),
             ids: Vec::new(),
             next: 1,
+            order: HashMap::new(),
+            unsent: HashMap::new(),
+            pending_info: HashMap::new(),
         }
+    }
+
+    fn batching(&self) -> bool {
+        self.o.reliable && self.o.batch > 1
     }
 
     fn client(&mut self) -> Result<&mut Client> {
         self.client
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::Protocol, "incoming broker not connected"))
+    }
+
+    async fn send_ack(&mut self, info: AckInfo) -> Result<()> {
+        let mut f = Frame::new("ACK");
+        if let Some(id) = info.ack {
+            f = f.header("id", id);
+        }
+        if let Some(m) = info.message_id {
+            f = f.header("message-id", m);
+        }
+        if let Some(s) = info.subscription {
+            f = f.header("subscription", s);
+        }
+        self.client()?.send(f).await
+    }
+
+    /// Batch mode: sends the cumulative ACKs held back.
+    async fn flush_acks(&mut self) -> Result<()> {
+        let held: Vec<(AckInfo, usize)> = self.unsent.drain().map(|(_, v)| v).collect();
+        for (info, _) in held {
+            self.send_ack(info).await?;
+        }
+        Ok(())
     }
 
     /// Sends frames that each carry a receipt and waits for all the receipts, keeping any
@@ -112,6 +152,10 @@ impl StompIncoming {
         let token = if self.o.reliable {
             let t = Token(self.next);
             self.next += 1;
+            if self.batching() {
+                let sub = f.get("subscription").unwrap_or("").to_string();
+                self.order.entry(sub).or_default().push_back((t, false));
+            }
             self.acks.insert(
                 t,
                 AckInfo {
@@ -136,6 +180,7 @@ impl Incoming for StompIncoming {
         self.client = Some(client);
         let ack = match (self.o.reliable, version) {
             (false, _) => "auto",
+            (true, _) if self.batching() => "client",
             (true, Version::V1_0) => "client",
             (true, _) => "client-individual",
         };
@@ -198,20 +243,42 @@ impl Incoming for StompIncoming {
         let Some(info) = self.acks.remove(&token) else {
             return Ok(());
         };
-        let mut f = Frame::new("ACK");
-        if let Some(id) = info.ack {
-            f = f.header("id", id);
+        if !self.batching() {
+            return self.send_ack(info).await;
         }
-        if let Some(m) = info.message_id {
-            f = f.header("message-id", m);
+        // Cumulative: acknowledge only the prefix of the subscription's deliveries that is
+        // wholly confirmed, whatever order confirmations come in.
+        let sub = info.subscription.clone().unwrap_or_default();
+        self.pending_info.insert(token, info);
+        let q = self.order.entry(sub.clone()).or_default();
+        if let Some(e) = q.iter_mut().find(|(t, _)| *t == token) {
+            e.1 = true;
         }
-        if let Some(s) = info.subscription {
-            f = f.header("subscription", s);
+        let mut last = None;
+        let mut n = 0;
+        while q.front().is_some_and(|(_, done)| *done) {
+            let (t, _) = q.pop_front().expect("checked");
+            if let Some(prev) = last.replace(t) {
+                self.pending_info.remove(&prev);
+            }
+            n += 1;
         }
-        self.client()?.send(f).await
+        let Some(info) = last.and_then(|t| self.pending_info.remove(&t)) else {
+            return Ok(());
+        };
+        // the latest of the prefix carries the ACK
+        let covered = self.unsent.get(&sub).map_or(0, |(_, c)| *c) + n;
+        if covered >= self.o.batch {
+            self.unsent.remove(&sub);
+            self.send_ack(info).await
+        } else {
+            self.unsent.insert(sub, (info, covered));
+            Ok(())
+        }
     }
 
     async fn idle(&mut self) -> Result<()> {
+        self.flush_acks().await?;
         // flushes queued ACKs and keeps heart-beats going
         if let Some(f) = self.client()?.recv(Duration::ZERO).await?
             && f.command == "MESSAGE"
@@ -225,6 +292,7 @@ impl Incoming for StompIncoming {
         if self.client.is_none() {
             return Ok(());
         }
+        self.flush_acks().await?;
         if let Some(unsub) = self.o.unsubscribe.clone() {
             let mut frames = Vec::new();
             for (i, id) in self.ids.clone().into_iter().enumerate() {
@@ -253,6 +321,9 @@ pub struct OutgoingOptions {
     pub reliable: bool,
     /// How long to wait for the DISCONNECT receipt.
     pub timeout_disconnect: Duration,
+    /// Above 1: a receipt on every Nth SEND only (and on the last one before waiting); a
+    /// RECEIPT then confirms every earlier SEND of the connection.
+    pub batch: usize,
 }
 
 /// Sends messages to a broker.
@@ -263,6 +334,8 @@ pub struct StompOutgoing {
     pending: BTreeMap<u64, Token>,
     done: Vec<Token>,
     next: u64,
+    /// batch mode: the last SEND, held back until we know whether it needs a receipt
+    held: Option<(u64, Frame)>,
 }
 
 impl StompOutgoing {
@@ -274,6 +347,7 @@ impl StompOutgoing {
             pending: BTreeMap::new(),
             done: Vec::new(),
             next: 1,
+            held: None,
         }
     }
 
@@ -281,6 +355,21 @@ impl StompOutgoing {
         self.client
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::Protocol, "outgoing broker not connected"))
+    }
+
+    fn batching(&self) -> bool {
+        self.o.reliable && self.o.batch > 1
+    }
+
+    /// Sends the held-back SEND, with a receipt when asked or when its number says so.
+    async fn release(&mut self, force_receipt: bool) -> Result<()> {
+        if let Some((n, mut f)) = self.held.take() {
+            if force_receipt || n % self.o.batch as u64 == 0 {
+                f.set("receipt", n.to_string());
+            }
+            self.client()?.send(f).await?;
+        }
+        Ok(())
     }
 }
 
@@ -292,6 +381,14 @@ impl Outgoing for StompOutgoing {
 
     async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
         let mut f = mapping::to_send(msg)?;
+        if self.batching() {
+            let n = self.next;
+            self.next += 1;
+            self.pending.insert(n, token);
+            self.release(false).await?;
+            self.held = Some((n, f));
+            return Ok(());
+        }
         if self.o.reliable {
             let n = self.next;
             self.next += 1;
@@ -322,9 +419,14 @@ impl Outgoing for StompOutgoing {
             if f.command != "RECEIPT" {
                 continue;
             }
-            if let Some(n) = f.get("receipt-id").and_then(|r| r.parse::<u64>().ok())
-                && let Some(t) = self.pending.remove(&n)
-            {
+            let Some(n) = f.get("receipt-id").and_then(|r| r.parse::<u64>().ok()) else {
+                continue;
+            };
+            if self.batching() {
+                // a receipt confirms every earlier SEND of the connection
+                let later = self.pending.split_off(&(n + 1));
+                out.extend(std::mem::replace(&mut self.pending, later).into_values());
+            } else if let Some(t) = self.pending.remove(&n) {
                 out.push(t);
             }
         }
@@ -334,7 +436,16 @@ impl Outgoing for StompOutgoing {
         self.pending.len()
     }
 
+    async fn idle(&mut self) -> Result<()> {
+        if self.client.is_some() && self.held.is_some() {
+            self.release(true).await?;
+            self.client()?.flush().await?;
+        }
+        Ok(())
+    }
+
     async fn stop(&mut self) -> Result<()> {
+        self.idle().await?;
         let Some(c) = self.client.take() else {
             return Ok(());
         };

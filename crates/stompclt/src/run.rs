@@ -314,6 +314,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
                 prefetch,
                 timeout_broker: seconds("timeout-broker", cli.timeout_broker)?,
                 timeout_disconnect: disconnect,
+                batch: cli.batch,
             }))
         }
         (None, Some(q)) => In::Queue(QueueIncoming::new(QueueIncomingOptions {
@@ -336,6 +337,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
             )?,
             reliable,
             timeout_disconnect: disconnect,
+            batch: cli.batch,
         })),
         (None, Some(q)) => Out::Queue(QueueOutgoing::new(queue_options(q, "outgoing")?)),
         (None, None) => unreachable!("validated"),

@@ -530,10 +530,19 @@ fn kill_at_random(mut cmd: Command, seed: u64, max_ms: u64) -> Option<i32> {
 
 #[test]
 fn broker_reliable_survives_sigkill_in_both_directions() {
+    kill_test(5000, "1");
+}
+
+#[test]
+fn broker_batched_receipts_and_acks_survive_sigkill() {
+    kill_test(3000, "100");
+}
+
+fn kill_test(n: usize, batch: &str) {
     for b in &brokers() {
         let d = tmp();
-        let dest = unique_destination(&format!("kill-{}", b.name));
-        let sent = mixed(5000, &dest);
+        let dest = unique_destination(&format!("kill-{}-{batch}", b.name));
+        let sent = mixed(n, &dest);
         let inq = d.path().join("in");
         fill(&inq, "DQS", &sent);
         // queue → broker, killed until the queue is empty; maxlock=1 lets purge release the
@@ -555,6 +564,8 @@ fn broker_reliable_survives_sigkill_in_both_directions() {
                 "--window".into(),
                 "200".into(),
                 "--remove".into(),
+                "--batch".into(),
+                batch.into(),
             ]);
             cmd.args(b.opts("outgoing"));
             kill_at_random(cmd, runs, 400);
@@ -571,6 +582,8 @@ fn broker_reliable_survives_sigkill_in_both_directions() {
                 "--reliable".into(),
                 "--prefetch".into(),
                 "100".into(),
+                "--batch".into(),
+                batch.into(),
             ]);
             cmd.args(b.opts("incoming"));
             kill_at_random(cmd, 100 + k, 600);
@@ -583,13 +596,15 @@ fn broker_reliable_survives_sigkill_in_both_directions() {
             "--reliable".into(),
             "--timeout-inactivity".into(),
             "5".into(),
+            "--batch".into(),
+            batch.into(),
         ];
         args.extend(b.opts("incoming"));
         ok(&args);
         let got = drain(&outq, "DQS");
-        let dups = compare(&sent, &got, &format!("{} kill -9", b.name));
+        let dups = compare(&sent, &got, &format!("{} kill -9 batch {batch}", b.name));
         eprintln!(
-            "{}: {} runs killed sending, 4 receiving; {} messages received, {dups} duplicates, 0 lost",
+            "{} (batch {batch}): {} runs killed sending, 4 receiving; {} messages received, {dups} duplicates, 0 lost",
             b.name,
             runs,
             got.len()
@@ -725,5 +740,104 @@ fn broker_bad_credentials_error_frames_and_refused_ports() {
             3,
             "nothing removed before a receipt"
         );
+    }
+}
+
+fn qq_args(d: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "--incoming-queue".to_string(),
+        format!("path={}", p(&d.join("in"))),
+        "--outgoing-queue".to_string(),
+        format!("path={}", p(&d.join("out"))),
+    ];
+    v.extend(extra.iter().map(|x| x.to_string()));
+    v
+}
+
+#[test]
+fn count_loop_duration_and_lazy() {
+    let d = tmp();
+    fill(&d.path().join("in"), "DQS", &mixed(50, "/q"));
+    let out = ok(&qq_args(d.path(), &["--count", "10", "--remove", "-s"]));
+    assert!(out.starts_with("processed 10 messages"), "{out}");
+    assert_eq!(drain(&d.path().join("out"), "DQS").len(), 10);
+    // without --remove the elements are only browsed: the queue keeps them
+    let out = ok(&qq_args(d.path(), &["-s"]));
+    assert!(out.starts_with("processed 40 messages"), "{out}");
+    let out = ok(&qq_args(d.path(), &["-s", "--count", "1"]));
+    assert_eq!(out, "processed only 1 message\n");
+    // --loop on an empty queue runs until --duration
+    let e = tmp();
+    std::fs::create_dir_all(e.path().join("in")).expect("mkdir");
+    let start = Instant::now();
+    let out = ok(&qq_args(
+        e.path(),
+        &["--loop", "--duration", "1.5", "-s", "--lazy"],
+    ));
+    assert_eq!(out, "processed no messages\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        !e.path().join("out").exists(),
+        "--lazy: no message, no outgoing queue"
+    );
+    // --timeout-inactivity ends a --loop run that has nothing to do
+    let start = Instant::now();
+    ok(&qq_args(e.path(), &["--loop", "--timeout-inactivity", "1"]));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn signals_stop_gracefully_and_hup_is_ignored() {
+    let d = tmp();
+    fill(&d.path().join("in"), "DQS", &mixed(20, "/q"));
+    let mut child = stompclt()
+        .args(qq_args(
+            d.path(),
+            &["--loop", "--remove", "--reliable", "-s"],
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "HUP must not stop stompclt"
+    );
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("processed 20 messages"));
+    assert_eq!(drain(&d.path().join("out"), "DQS").len(), 20);
+    for sig in ["-INT", "-QUIT"] {
+        let mut child = stompclt()
+            .args(qq_args(d.path(), &["--loop"]))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(500));
+        Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert_eq!(child.wait().expect("wait").code(), Some(0), "{sig}");
     }
 }

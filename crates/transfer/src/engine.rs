@@ -134,6 +134,7 @@ impl<'a> Engine<'a> {
             let window_full = s.window.is_some_and(|w| w > 0 && out.pending() >= w);
             if window_full {
                 // Wait for confirmations instead of taking more.
+                out.idle().await?;
                 Self::ack_confirmed(inc, out, &mut confirmed, Duration::from_millis(200)).await?;
                 inc.idle().await?;
             } else {
@@ -155,6 +156,7 @@ impl<'a> Engine<'a> {
                             break;
                         }
                         inc.idle().await?;
+                        out.idle().await?;
                     }
                     Got::End => break,
                 }
@@ -168,6 +170,9 @@ impl<'a> Engine<'a> {
         }
         // Linger: keep confirming and acknowledging what is in flight.
         let linger_start = Instant::now();
+        if out.pending() > 0 {
+            out.idle().await?;
+        }
         while out.pending() > 0 {
             if s.timeout_linger
                 .is_some_and(|l| linger_start.elapsed() >= l)

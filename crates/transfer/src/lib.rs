@@ -62,6 +62,11 @@ pub trait Outgoing {
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: std::time::Duration) -> Result<()>;
     /// How many messages were put and are not confirmed yet.
     fn pending(&self) -> usize;
+    /// Called when the engine waits (nothing came in, the window is full, linger): time to
+    /// ask for confirmations that batching held back.
+    async fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Disconnects or closes.
     async fn stop(&mut self) -> Result<()>;
 }
