@@ -299,7 +299,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
                 }
                 Some(v)
             };
-            In::Broker(StompIncoming::new(IncomingOptions {
+            In::Broker(Box::new(StompIncoming::new(IncomingOptions {
                 connect: connect_options(
                     "incoming",
                     uri,
@@ -315,18 +315,18 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
                 timeout_broker: seconds("timeout-broker", cli.timeout_broker)?,
                 timeout_disconnect: disconnect,
                 batch: cli.batch,
-            }))
+            })))
         }
-        (None, Some(q)) => In::Queue(QueueIncoming::new(QueueIncomingOptions {
+        (None, Some(q)) => In::Queue(Box::new(QueueIncoming::new(QueueIncomingOptions {
             queue: queue_options(q, "incoming")?,
             remove: cli.remove,
             looping: cli.looping,
             reliable,
-        })),
+        }))),
         (None, None) => unreachable!("validated"),
     };
     let outgoing = match (&cli.outgoing_broker_uri, &cli.outgoing_queue) {
-        (Some(uri), _) => Out::Broker(StompOutgoing::new(OutgoingOptions {
+        (Some(uri), _) => Out::Broker(Box::new(StompOutgoing::new(OutgoingOptions {
             connect: connect_options(
                 "outgoing",
                 uri,
@@ -338,8 +338,8 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
             reliable,
             timeout_disconnect: disconnect,
             batch: cli.batch,
-        })),
-        (None, Some(q)) => Out::Queue(QueueOutgoing::new(queue_options(q, "outgoing")?)),
+        }))),
+        (None, Some(q)) => Out::Queue(Box::new(QueueOutgoing::new(queue_options(q, "outgoing")?))),
         (None, None) => unreachable!("validated"),
     };
     let stop = signals()?;
@@ -350,10 +350,10 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
     let stats = rt.block_on(async move {
         let mut engine = Engine::new(settings, stop);
         match (incoming, outgoing) {
-            (In::Broker(mut i), Out::Broker(mut o)) => engine.run(&mut i, &mut o).await,
-            (In::Broker(mut i), Out::Queue(mut o)) => engine.run(&mut i, &mut o).await,
-            (In::Queue(mut i), Out::Broker(mut o)) => engine.run(&mut i, &mut o).await,
-            (In::Queue(mut i), Out::Queue(mut o)) => engine.run(&mut i, &mut o).await,
+            (In::Broker(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
+            (In::Broker(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
+            (In::Queue(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
+            (In::Queue(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
         }
     })?;
     Ok(if cli.statistics {
@@ -363,14 +363,15 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
     })
 }
 
+// Built once per run: boxed only to keep the enums small.
 enum In {
-    Broker(StompIncoming),
-    Queue(QueueIncoming),
+    Broker(Box<StompIncoming>),
+    Queue(Box<QueueIncoming>),
 }
 
 enum Out {
-    Broker(StompOutgoing),
-    Queue(QueueOutgoing),
+    Broker(Box<StompOutgoing>),
+    Queue(Box<QueueOutgoing>),
 }
 
 #[cfg(test)]
