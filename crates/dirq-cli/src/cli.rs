@@ -205,6 +205,9 @@ pub enum Command {
         /// Seed of the pseudo-random generator (same seed, same messages).
         #[arg(long, value_name = "N", default_value_t = 1)]
         seed: u64,
+        /// A header field every message gets (repeatable), e.g. destination=/queue/test.
+        #[arg(long = "header", value_name = "KEY=VALUE")]
+        fixed: Vec<String>,
     },
     /// Set an element's modification time to now, so that purge leaves its lock alone.
     Touch {

@@ -356,7 +356,15 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             header_value_length,
             header_value_entropy,
             seed,
+            fixed,
         } => {
+            let mut fixed_headers = Vec::new();
+            for f in &fixed {
+                let (k, v) = f
+                    .split_once('=')
+                    .ok_or_else(|| Failure::Usage(format!("--header {f:?} is not KEY=VALUE")))?;
+                fixed_headers.push((k.to_string(), v.to_string()));
+            }
             let mut g = Generator::default();
             for (k, v) in [
                 ("text", &text),
@@ -378,7 +386,11 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             };
             let mut rng = Rng::new(seed);
             for _ in 0..count {
-                q.add_message(&g.message(&mut rng))?;
+                let mut m = g.message(&mut rng);
+                for (k, v) in &fixed_headers {
+                    m.header.insert(k.clone(), v.clone());
+                }
+                q.add_message(&m)?;
             }
             Ok(())
         }

@@ -683,8 +683,14 @@ fn generate_fills_a_message_queue() {
         let m = message::decode(line.as_bytes()).expect("a message");
         assert!(!m.is_text());
         assert!((100..=200).contains(&m.body.as_bytes().len()));
-        assert_eq!(m.header.len(), 3);
-        assert!(m.header.keys().all(|k| k.starts_with("x-") && k.len() == 8));
+        assert_eq!(m.header.len(), 4);
+        assert_eq!(m.header["destination"], "/queue/gen");
+        assert!(
+            m.header
+                .keys()
+                .filter(|k| *k != "destination")
+                .all(|k| k.starts_with("x-") && k.len() == 8)
+        );
     }
     let r = run(&["generate", "-p", q.p(), "--header-count", "many"], b"");
     assert_eq!(r.code, 2);

@@ -85,16 +85,24 @@ impl StompIncoming {
             .ok_or_else(|| Error::new(ErrorKind::Protocol, "incoming broker not connected"))
     }
 
+    /// The ACK each version defines: `id` (the MESSAGE's `ack` header) in 1.2,
+    /// `message-id` and `subscription` in 1.1, `message-id` in 1.0. (Sending more confuses
+    /// ActiveMQ, which then stops dispatching after a few prefetch windows.)
     async fn send_ack(&mut self, info: AckInfo) -> Result<()> {
+        let version = self.client()?.version;
         let mut f = Frame::new("ACK");
-        if let Some(id) = info.ack {
-            f = f.header("id", id);
-        }
-        if let Some(m) = info.message_id {
-            f = f.header("message-id", m);
-        }
-        if let Some(s) = info.subscription {
-            f = f.header("subscription", s);
+        match (version, info.ack) {
+            (Version::V1_2, Some(id)) => f = f.header("id", id),
+            _ => {
+                if let Some(m) = info.message_id {
+                    f = f.header("message-id", m);
+                }
+                if version >= Version::V1_1
+                    && let Some(s) = info.subscription
+                {
+                    f = f.header("subscription", s);
+                }
+            }
         }
         self.client()?.send(f).await
     }

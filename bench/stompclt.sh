@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmark: stompclt against a minimal raw STOMP client (the broker's ceiling) and a Python
+# peer (stomp.py + python messaging), in one run, on RabbitMQ and ActiveMQ: queue → broker and
+# broker → queue of N persistent 1 KiB messages in reliable mode, the queue on tmpfs.
+# Usage: bench/stompclt.sh [-n N] [-b "rabbitmq activemq"]
+# Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s and the
+# ratios stompclt/raw and stompclt/python, without and with --batch 100.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=100000 which="rabbitmq activemq"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) n=$2; shift 2 ;;
+    -b) which=$2; shift 2 ;;
+    *) echo "usage: $0 [-n N] [-b BROKERS]" >&2; exit 2 ;;
+  esac
+done
+scripts/setup-python.sh >&2
+py=.venv/bin/python
+cargo build -q --release -p stompclt -p dirq-cli --examples --bins
+bin=target/release
+export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
+started=()
+work=$(mktemp -d /dev/shm/stompclt-bench.XXXXXX)
+cleanup() {
+  rm -rf "$work"
+  for b in "${started[@]}"; do "tests/brokers/stop-$b.sh" > /dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
+stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
+printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
+printf '%-9s %-18s %10s %10s %10s %8s %8s\n' broker direction raw stompclt python "st/raw" "st/py"
+for b in $which; do
+  case $b in
+    rabbitmq) port=61613 vhost=/ ;;
+    activemq) port=61614 vhost=localhost ;;
+    *) echo "unknown broker $b" >&2; exit 2 ;;
+  esac
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+    "tests/brokers/start-$b.sh" > /dev/null
+    started+=("$b")
+  fi
+  conn=(--outgoing-broker-uri "stomp://127.0.0.1:$port" --outgoing-broker-auth "plain name=guest pass=guest" --outgoing-broker-connect "host=$vhost")
+  iconn=(--incoming-broker-uri "stomp://127.0.0.1:$port" --incoming-broker-auth "plain name=guest pass=guest" --incoming-broker-connect "host=$vhost")
+  for batch in 1 100; do
+    dest=/queue/bench.$$.$b.$batch
+    "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+      --header "destination=$dest" --header persistent=true
+    # raw ceiling, both directions (its own destination)
+    raw_send=$("$bin/examples/raw" send "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1024 1000 "$batch" | rate)
+    raw_recv=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1000 "$batch" | rate)
+    # stompclt
+    cp -a "$work/spool" "$work/spool.py"
+    st_send=$("$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+      --batch "$batch" "${conn[@]}" --statistics | stats_rate)
+    st_recv=$("$bin/stompclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+      --batch "$batch" --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
+    rm -rf "$work/inbox"
+    if [ "$batch" = 1 ]; then
+      py_send=$("$py" bench/stomp_peer.py send 127.0.0.1 "$port" "$vhost" "$work/spool.py" 1000 | rate)
+      py_recv=$("$py" bench/stomp_peer.py recv 127.0.0.1 "$port" "$vhost" "$dest" "$n" "$work/inbox" 1000 | rate)
+      rm -rf "$work/inbox"
+    else
+      py_send=- py_recv=-
+    fi
+    rm -rf "$work/spool" "$work/spool.py"
+    for dir in send recv; do
+      eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir"
+      label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
+      [ "$batch" != 1 ] && label="$label b100"
+      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" 'BEGIN {
+        pr = (p == "-") ? "-" : sprintf("%.2f", s / p)
+        ps = (p == "-") ? "-" : sprintf("%.0f", p)
+        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s\n", b, l, r, s, ps, 100 * s / r, pr }'
+    done
+  done
+done
