@@ -217,7 +217,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__generate)
-            opts="-p -t -c -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --text --body-length --body-entropy --header-count --header-name-prefix --header-name-length --header-name-entropy --header-value-prefix --header-value-length --header-value-entropy --seed --help"
+            opts="-p -t -c -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --text --body-length --body-entropy --header-count --header-name-prefix --header-name-length --header-name-entropy --header-value-prefix --header-value-length --header-value-entropy --seed --header --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,6 +312,10 @@ _dirq() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

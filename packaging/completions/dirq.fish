@@ -185,6 +185,7 @@ complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-value-pref
 complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-value-length -d 'Length of header field values after the prefix' -r
 complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header-value-entropy -d 'Entropy of header field values (0-4)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand generate" -l seed -d 'Seed of the pseudo-random generator (same seed, same messages)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand generate" -l header -d 'A header field every message gets (repeatable), e.g. destination=/queue/test' -r
 complete -c dirq -n "__fish_dirq_using_subcommand generate" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand touch" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F

@@ -69,7 +69,7 @@ async fn main() {
                     .header("destination", dest.clone())
                     .header("persistent", "true")
                     .header("content-length", size.to_string());
-                if sent % batch == 0 || sent == n || sent - confirmed == inflight {
+                if sent.is_multiple_of(batch) || sent == n || sent - confirmed == inflight {
                     f = f.header("receipt", sent.to_string());
                 }
                 f.body = body.clone();
@@ -106,11 +106,11 @@ async fn main() {
                 continue;
             }
             got += 1;
-            if got % batch == 0 || got == n {
+            if got.is_multiple_of(batch) || got == n {
                 let ack = Frame::new("ACK").header("id", f.get("ack").unwrap_or("").to_string());
                 c.feed(&Item::Frame(ack)).await.expect("ack");
             }
-            if got % 64 == 0 || got == n {
+            if got.is_multiple_of(64) || got == n {
                 c.flush().await.expect("flush");
             }
         }
