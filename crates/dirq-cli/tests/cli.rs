@@ -674,6 +674,8 @@ fn generate_fills_a_message_queue() {
             "2",
             "--header-value-length",
             "8",
+            "--header",
+            "destination=/queue/gen",
         ],
         b"",
     );
