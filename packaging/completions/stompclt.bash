@@ -23,7 +23,7 @@ _stompclt() {
 
     case "${cmd}" in
         stompclt)
-            opts="-h -c -s -d -V --help --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --batch --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --callback-code --callback-path --callback-data --statistics --no-statistics --debug --version"
+            opts="-h -c -s -d -V --help --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --batch --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --statistics --no-statistics --debug --conf --cfg --config --config-general --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +154,26 @@ _stompclt() {
                     return 0
                     ;;
                 --callback-data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pidfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cfg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-general)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,6 +29,9 @@ complete -c stompclt -l duration -d 'Stop after this many seconds (fractional al
 complete -c stompclt -l callback-code -d 'Perl callback code: not supported (Perl cannot run here)' -r
 complete -c stompclt -l callback-path -d 'Perl callback file: not supported' -r -F
 complete -c stompclt -l callback-data -d 'Data for the Perl callback: not supported' -r
+complete -c stompclt -l pidfile -d 'Pid file: created exclusively (a stale one is replaced), touched while running, removed at exit; also how --quit and --status find the process' -r -F
+complete -c stompclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional <stompclt> wrapper. The command line overrides the file' -r -F
+complete -c stompclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c stompclt -l reliable -d 'At-least-once: client acks sent only after the destination confirmed (a broker receipt, or a completed queue add); queue elements removed only then'
 complete -c stompclt -l no-reliable
@@ -40,6 +43,10 @@ complete -c stompclt -l remove -d 'Incoming queue: remove the elements handed on
 complete -c stompclt -l no-remove
 complete -c stompclt -l lazy -d 'Start the outgoing module only when the first message arrives'
 complete -c stompclt -l no-lazy
+complete -c stompclt -l daemon -d 'Detach and run in the background; errors go to syslog. Incompatible with --statistics'
+complete -c stompclt -l no-daemon
+complete -c stompclt -l quit -d 'Tell the stompclt of --pidfile to quit (it lingers, then TERM, then KILL)'
+complete -c stompclt -l status -d 'Report the status of the stompclt of --pidfile: exit 0 running, 1 dead, 3 not running, 4 stale or unknown'
 complete -c stompclt -s s -l statistics -d 'Print statistics at the end'
 complete -c stompclt -l no-statistics
 complete -c stompclt -s d -l debug -d 'More output on stderr (repeatable)'

@@ -28,7 +28,8 @@ With --status: 0 running, 1 dead, 3 not running (no pidfile), 4 stale or unknown
     version,
     after_help = EXIT_CODES,
     max_term_width = 100,
-    disable_help_flag = true
+    disable_help_flag = true,
+    args_override_self = true
 )]
 pub struct Cli {
     /// Print help and exit with status 1, as the reference does.
@@ -170,6 +171,23 @@ pub struct Cli {
     #[arg(long, value_name = "KEY=VALUE...")]
     pub callback_data: Option<String>,
 
+    /// Detach and run in the background; errors go to syslog. Incompatible with --statistics.
+    #[arg(long, overrides_with = "no_daemon")]
+    pub daemon: bool,
+    #[arg(long, overrides_with = "daemon", hide = true)]
+    pub no_daemon: bool,
+    /// Pid file: created exclusively (a stale one is replaced), touched while running,
+    /// removed at exit; also how --quit and --status find the process.
+    #[arg(long, value_name = "PATH")]
+    pub pidfile: Option<PathBuf>,
+    /// Tell the stompclt of --pidfile to quit (it lingers, then TERM, then KILL).
+    #[arg(long)]
+    pub quit: bool,
+    /// Report the status of the stompclt of --pidfile: exit 0 running, 1 dead, 3 not
+    /// running, 4 stale or unknown.
+    #[arg(long)]
+    pub status: bool,
+
     /// Print statistics at the end.
     #[arg(short = 's', long, overrides_with = "no_statistics")]
     pub statistics: bool,
@@ -178,6 +196,15 @@ pub struct Cli {
     /// More output on stderr (repeatable).
     #[arg(short = 'd', long, action = ArgAction::Count)]
     pub debug: u8,
+
+    /// Configuration file (Config::General syntax): option names as on the command line,
+    /// blocks as dashed prefixes, repeated <subscribe> blocks, an optional <stompclt> wrapper.
+    /// The command line overrides the file.
+    #[arg(long, visible_aliases = ["conf", "cfg"], value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub config_general: Option<String>,
 }
 
 /// Splits a `KEY=VALUE…` option string on blanks; keys and values are URI-unescaped (`%20`).

@@ -5,6 +5,8 @@
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod frame;
 pub mod mapping;
 pub mod run;
+pub mod syslog;

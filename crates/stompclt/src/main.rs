@@ -1,8 +1,8 @@
 use clap::Parser;
 use stompclt::run::{exit, run};
 
-fn main() {
-    let cli = match stompclt::cli::Cli::try_parse() {
+fn parse(args: &[std::ffi::OsString]) -> stompclt::cli::Cli {
+    match stompclt::cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = match e.kind() {
@@ -13,7 +13,22 @@ fn main() {
             let _ = e.print();
             std::process::exit(code);
         }
-    };
+    }
+}
+
+fn main() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = parse(&argv);
+    if cli.config.is_some() {
+        // the file's options first, the command line after: the command line wins
+        match stompclt::config::merge(&cli, &argv) {
+            Ok(args) => cli = parse(&args),
+            Err(e) => {
+                eprintln!("stompclt: {e}");
+                std::process::exit(exit::USAGE);
+            }
+        }
+    }
     match run(cli) {
         Ok(lines) => {
             for l in lines {
@@ -21,6 +36,9 @@ fn main() {
             }
         }
         Err(f) => {
+            if stompclt::syslog::is_open() {
+                stompclt::syslog::error(&f.message);
+            }
             eprintln!("stompclt: {}", f.message);
             std::process::exit(f.code);
         }

@@ -186,6 +186,18 @@ fn queue_options(s: &str, which: &str) -> Result<QueueOptions, Failure> {
 
 /// Checks the reference's option rules.
 fn validate(cli: &Cli) -> Result<(), Failure> {
+    if cli.quit && cli.status {
+        return Err(usage("options quit and status are mutually exclusive"));
+    }
+    if (cli.quit || cli.status) && cli.pidfile.is_none() {
+        return Err(usage("options quit and status require option pidfile"));
+    }
+    if cli.quit || cli.status {
+        return Ok(());
+    }
+    if cli.daemon && cli.statistics {
+        return Err(usage("options daemon and statistics are mutually exclusive"));
+    }
     if cli.callback_code.is_some() || cli.callback_path.is_some() || cli.callback_data.is_some() {
         return Err(usage(
             "options callback-code, callback-path and callback-data run Perl code, which this stompclt cannot do",
@@ -267,9 +279,118 @@ fn signals() -> Result<StopFlag, Failure> {
     Ok(stop)
 }
 
+/// What `--status` and `--quit` do: the lines to print and the exit status.
+fn control(cli: &Cli) -> Result<Option<(Vec<String>, i32)>, Failure> {
+    let Some(path) = cli.pidfile.as_deref() else {
+        return Ok(None);
+    };
+    if cli.status {
+        let deadline = std::time::Instant::now()
+            + seconds("timeout-status", cli.timeout_status)?.unwrap_or_default();
+        loop {
+            let (code, line) = transfer::pidfile::status(path, "stompclt");
+            if code == 0 || std::time::Instant::now() >= deadline {
+                return Ok(Some((vec![line], code)));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    if cli.quit {
+        let linger = cli.timeout_linger.unwrap_or(1.0);
+        let grace = Duration::from_secs_f64(linger + cli.timeout_flush + 10.0);
+        let lines = transfer::pidfile::quit(path, "stompclt", grace)?;
+        return Ok(Some((lines, exit::OK)));
+    }
+    Ok(None)
+}
+
+/// Detaches: the parent waits for the child to report that it started (pidfile created)
+/// and prints `stompclt (pid N) started`, or the child's error.
+fn daemonize(cli: &Cli) -> Result<Option<transfer::pidfile::Pidfile>, Failure> {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe(2) fills the two descriptors.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(usage("cannot create a pipe to daemonize"));
+    }
+    // SAFETY: no thread has been started yet (the runtime comes later), so fork is safe.
+    match unsafe { libc::fork() } {
+        -1 => Err(usage("cannot fork to daemonize")),
+        0 => {
+            // SAFETY: the read end belongs to the parent; setsid detaches from the terminal.
+            unsafe {
+                libc::close(fds[0]);
+                libc::setsid();
+            }
+            // SAFETY: a second fork so that the daemon can never reacquire a terminal.
+            match unsafe { libc::fork() } {
+                -1 => std::process::exit(exit::USAGE),
+                0 => {}
+                _ => std::process::exit(0),
+            }
+            // SAFETY: the write end was created above and is owned here now.
+            let mut w = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+            let pid = match cli.pidfile.as_deref() {
+                Some(p) => match transfer::pidfile::Pidfile::create(p, "stompclt") {
+                    Ok(pf) => Some(pf),
+                    Err(e) => {
+                        let _ = writeln!(w, "error {}", e.message);
+                        std::process::exit(exit::PIDFILE);
+                    }
+                },
+                None => None,
+            };
+            let _ = writeln!(w, "ok {}", std::process::id());
+            drop(w);
+            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+                use std::os::fd::AsRawFd;
+                // SAFETY: replacing the standard descriptors by /dev/null.
+                unsafe {
+                    libc::dup2(null.as_raw_fd(), 0);
+                    libc::dup2(null.as_raw_fd(), 1);
+                    libc::dup2(null.as_raw_fd(), 2);
+                }
+            }
+            crate::syslog::open();
+            Ok(pid)
+        }
+        child => {
+            // SAFETY: the write end belongs to the child.
+            unsafe { libc::close(fds[1]) };
+            // SAFETY: the read end was created above.
+            let mut r = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+            let mut msg = String::new();
+            let _ = r.read_to_string(&mut msg);
+            // SAFETY: reap the first child (it exits at once).
+            unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+            match msg.trim().split_once(' ') {
+                Some(("ok", pid)) => {
+                    println!("stompclt (pid {pid}) started");
+                    std::process::exit(exit::OK)
+                }
+                Some(("error", e)) => Err(Failure {
+                    code: exit::PIDFILE,
+                    message: e.to_string(),
+                }),
+                _ => Err(usage("the daemon did not start")),
+            }
+        }
+    }
+}
+
 /// Runs one stompclt invocation; returns the statistics lines to print.
 pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
     validate(&cli)?;
+    if let Some((lines, code)) = control(&cli)? {
+        if code == exit::OK {
+            return Ok(lines);
+        }
+        for l in lines {
+            println!("{l}");
+        }
+        std::process::exit(code);
+    }
     let reliable = cli.reliable;
     let prefetch = cli.prefetch.or(match (reliable, cli.count) {
         (true, Some(c)) => Some(c.min(100)),
@@ -342,6 +463,14 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         (None, Some(q)) => Out::Queue(Box::new(QueueOutgoing::new(queue_options(q, "outgoing")?))),
         (None, None) => unreachable!("validated"),
     };
+    let mut pidfile = if cli.daemon {
+        daemonize(&cli)?
+    } else {
+        match cli.pidfile.as_deref() {
+            Some(p) => Some(transfer::pidfile::Pidfile::create(p, "stompclt")?),
+            None => None,
+        }
+    };
     let stop = signals()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -349,6 +478,9 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
     let stats = rt.block_on(async move {
         let mut engine = Engine::new(settings, stop);
+        if let Some(pf) = pidfile.as_mut() {
+            engine = engine.with_tick(Box::new(move || pf.tick()));
+        }
         match (incoming, outgoing) {
             (In::Broker(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
             (In::Broker(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
