@@ -49,7 +49,12 @@ pub fn merge(cli: &Cli, cmdline: &[OsString]) -> Result<Vec<OsString>, String> {
         .filter_map(|a| a.strip_prefix("--"))
         .map(|a| a.split('=').next().unwrap_or(a).to_string())
         .collect();
-    let mut args: Vec<OsString> = vec![cmdline.first().cloned().unwrap_or_else(|| "stompclt".into())];
+    let mut args: Vec<OsString> = vec![
+        cmdline
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "stompclt".into()),
+    ];
     // options whose value is KEY=VALUE pairs: as blocks, they are kept whole
     let maps = [
         "subscribe",
@@ -82,7 +87,14 @@ pub fn merge(cli: &Cli, cmdline: &[OsString]) -> Result<Vec<OsString>, String> {
             (FlatValue::Scalar(v), ArgAction::SetTrue) => {
                 let b = parse_bool(v)
                     .ok_or_else(|| format!("{}: invalid boolean for {name}: {v:?}", flat.at))?;
-                args.push(if b { format!("--{name}") } else { format!("--no-{name}") }.into());
+                args.push(
+                    if b {
+                        format!("--{name}")
+                    } else {
+                        format!("--no-{name}")
+                    }
+                    .into(),
+                );
             }
             (FlatValue::Scalar(v), ArgAction::Count) => {
                 let n: usize = v
@@ -96,7 +108,10 @@ pub fn merge(cli: &Cli, cmdline: &[OsString]) -> Result<Vec<OsString>, String> {
             (FlatValue::Scalar(v), _) => args.push(format!("--{name}={v}").into()),
             (FlatValue::Map(m), _) => {
                 // an <auth> block: `scheme` first, as in `plain name=… pass=…`
-                let scheme = m.iter().find(|(k, _)| k == "scheme").map(|(_, v)| v.clone());
+                let scheme = m
+                    .iter()
+                    .find(|(k, _)| k == "scheme")
+                    .map(|(_, v)| v.clone());
                 let mut words: Vec<String> = scheme.into_iter().collect();
                 words.extend(
                     m.iter()

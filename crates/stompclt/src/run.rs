@@ -196,7 +196,9 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
         return Ok(());
     }
     if cli.daemon && cli.statistics {
-        return Err(usage("options daemon and statistics are mutually exclusive"));
+        return Err(usage(
+            "options daemon and statistics are mutually exclusive",
+        ));
     }
     if cli.callback_code.is_some() || cli.callback_path.is_some() || cli.callback_data.is_some() {
         return Err(usage(
@@ -343,7 +345,11 @@ fn daemonize(cli: &Cli) -> Result<Option<transfer::pidfile::Pidfile>, Failure> {
             };
             let _ = writeln!(w, "ok {}", std::process::id());
             drop(w);
-            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
                 use std::os::fd::AsRawFd;
                 // SAFETY: replacing the standard descriptors by /dev/null.
                 unsafe {

@@ -862,7 +862,13 @@ fn a_config_file_drives_the_same_run_as_the_command_line() {
     assert!(out.starts_with("processed 10 messages"), "{out}");
     assert_eq!(drain(&d.path().join("out"), "DQN").len(), 10);
     // the command line overrides the file
-    let out = ok(&["--conf".into(), p(&conf), "--count".into(), "5".into(), "--no-statistics".into()]);
+    let out = ok(&[
+        "--conf".into(),
+        p(&conf),
+        "--count".into(),
+        "5".into(),
+        "--no-statistics".into(),
+    ]);
     assert_eq!(out, "");
     assert_eq!(drain(&d.path().join("out"), "DQN").len(), 5);
     // an unknown key names the file and line
@@ -870,10 +876,16 @@ fn a_config_file_drives_the_same_run_as_the_command_line() {
     let r = run(&["--cfg".into(), p(&conf)]);
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim(), format!("stompclt: {}:2: unknown option \"bogus\"", p(&conf)));
+    assert_eq!(
+        err.trim(),
+        format!("stompclt: {}:2: unknown option \"bogus\"", p(&conf))
+    );
     std::fs::write(&conf, "<incoming-queue>\npath = /x\n").expect("write");
     let err = String::from_utf8_lossy(&run(&["--cfg".into(), p(&conf)]).stderr).into_owned();
-    assert!(err.contains(":1: block <incoming-queue> is not closed"), "{err}");
+    assert!(
+        err.contains(":1: block <incoming-queue> is not closed"),
+        "{err}"
+    );
 }
 
 /// Running, not a zombie (an orphaned daemon may wait a while for init to reap it).
@@ -896,7 +908,10 @@ fn daemon_pidfile_status_quit_lifecycle() {
         line
     };
     assert_eq!(status(3).trim(), "stompclt is not running");
-    let out = ok(&qq_args(d.path(), &["--loop", "--remove", "--daemon", "--pidfile", &pf]));
+    let out = ok(&qq_args(
+        d.path(),
+        &["--loop", "--remove", "--daemon", "--pidfile", &pf],
+    ));
     let pid = out
         .trim()
         .strip_prefix("stompclt (pid ")
@@ -916,9 +931,17 @@ fn daemon_pidfile_status_quit_lifecycle() {
     assert_eq!(moved, 5, "the daemon moves what is spooled");
     // a second instance on the same pidfile is refused
     let second = run(&qq_args(d.path(), &["--loop", "--pidfile", &pf]));
-    assert_eq!(second.status.code(), Some(9), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(
+        second.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     let out = ok(&["--quit".into(), "--pidfile".into(), pf.clone()]);
-    assert!(out.contains("is being told to quit") && out.contains("has quit"), "{out}");
+    assert!(
+        out.contains("is being told to quit") && out.contains("has quit"),
+        "{out}"
+    );
     assert!(!pid_alive(&pid));
     assert!(!Path::new(&pf).exists());
     status(3);
@@ -932,7 +955,7 @@ fn daemon_pidfile_status_quit_lifecycle() {
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     assert!(status(1).contains("is dead"));
-    let mut again = stompclt()
+    let again = stompclt()
         .args(qq_args(d.path(), &["--loop", "--pidfile", &pf]))
         .stderr(Stdio::piped())
         .spawn()

@@ -36,7 +36,10 @@ fn read(path: &Path) -> std::io::Result<(Option<i32>, Option<String>)> {
     File::open(path)?.read_to_string(&mut s)?;
     let mut lines = s.lines();
     let pid = lines.next().and_then(|l| l.trim().parse().ok());
-    let action = lines.next().map(|l| l.trim().to_string()).filter(|a| !a.is_empty());
+    let action = lines
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|a| !a.is_empty());
     Ok((pid, action))
 }
 
@@ -56,39 +59,44 @@ impl Pidfile {
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(path) {
                 Ok(mut f) => {
-                    f.write_all(format!("{pid}\n").as_bytes())
-                        .map_err(|e| perr(format!("cannot write pid file {}: {e}", path.display())))?;
+                    f.write_all(format!("{pid}\n").as_bytes()).map_err(|e| {
+                        perr(format!("cannot write pid file {}: {e}", path.display()))
+                    })?;
                     return Ok(Pidfile {
                         path: path.to_path_buf(),
                         pid,
                         last_touch: Instant::now(),
                     });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    match read(path) {
-                        Ok((Some(other), _)) if alive(other) => {
-                            return Err(perr(format!(
-                                "pid file {} exists: {program} (pid {other}) is running",
-                                path.display()
-                            )));
-                        }
-                        Ok((other, _)) => {
-                            eprintln!(
-                                "{program}: removing stale pid file {} (pid {} is gone)",
-                                path.display(),
-                                other.map_or("?".to_string(), |p| p.to_string())
-                            );
-                            let _ = fs::remove_file(path);
-                        }
-                        Err(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match read(path) {
+                    Ok((Some(other), _)) if alive(other) => {
+                        return Err(perr(format!(
+                            "pid file {} exists: {program} (pid {other}) is running",
+                            path.display()
+                        )));
                     }
-                }
+                    Ok((other, _)) => {
+                        eprintln!(
+                            "{program}: removing stale pid file {} (pid {} is gone)",
+                            path.display(),
+                            other.map_or("?".to_string(), |p| p.to_string())
+                        );
+                        let _ = fs::remove_file(path);
+                    }
+                    Err(_) => {}
+                },
                 Err(e) => {
-                    return Err(perr(format!("cannot create pid file {}: {e}", path.display())));
+                    return Err(perr(format!(
+                        "cannot create pid file {}: {e}",
+                        path.display()
+                    )));
                 }
             }
         }
-        Err(perr(format!("cannot create pid file {}: it keeps coming back", path.display())))
+        Err(perr(format!(
+            "cannot create pid file {}: it keeps coming back",
+            path.display()
+        )))
     }
 
     /// Once per loop turn: checks that the file is still ours, obeys a `quit` action
@@ -111,7 +119,12 @@ impl Pidfile {
         }
         File::open(&self.path)
             .and_then(|f| f.set_modified(SystemTime::now()))
-            .map_err(|e| perr(format!("cannot touch pid file {}: {e}", self.path.display())))?;
+            .map_err(|e| {
+                perr(format!(
+                    "cannot touch pid file {}: {e}",
+                    self.path.display()
+                ))
+            })?;
         Ok(true)
     }
 }
@@ -129,12 +142,24 @@ impl Drop for Pidfile {
 /// What `--status` found: the LSB code and the line to print.
 pub fn status(path: &Path, program: &str) -> (i32, String) {
     match read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (3, format!("{program} is not running")),
-        Err(e) => (4, format!("{program} status is unknown: {e}")),
-        Ok((None, _)) => (4, format!("{program} status is unknown: empty pid file {}", path.display())),
-        Ok((Some(pid), _)) if !alive(pid) => {
-            (1, format!("{program} (pid {pid}) is dead but its pid file {} exists", path.display()))
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (3, format!("{program} is not running"))
         }
+        Err(e) => (4, format!("{program} status is unknown: {e}")),
+        Ok((None, _)) => (
+            4,
+            format!(
+                "{program} status is unknown: empty pid file {}",
+                path.display()
+            ),
+        ),
+        Ok((Some(pid), _)) if !alive(pid) => (
+            1,
+            format!(
+                "{program} (pid {pid}) is dead but its pid file {} exists",
+                path.display()
+            ),
+        ),
         Ok((Some(pid), _)) => {
             let age = fs::metadata(path)
                 .and_then(|m| m.modified())
@@ -142,7 +167,13 @@ pub fn status(path: &Path, program: &str) -> (i32, String) {
                 .and_then(|t| t.elapsed().ok())
                 .unwrap_or_default();
             if age > Duration::from_secs(60) {
-                (4, format!("{program} (pid {pid}) is stale: pid file not touched for {}s", age.as_secs()))
+                (
+                    4,
+                    format!(
+                        "{program} (pid {pid}) is stale: pid file not touched for {}s",
+                        age.as_secs()
+                    ),
+                )
             } else {
                 (0, format!("{program} (pid {pid}) is running"))
             }
@@ -154,13 +185,16 @@ pub fn status(path: &Path, program: &str) -> (i32, String) {
 /// TERM, then KILL. Returns the lines to print; an error when there was nothing to stop.
 pub fn quit(path: &Path, program: &str, grace: Duration) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let (pid, _) = read(path).map_err(|e| perr(format!("cannot read pid file {}: {e}", path.display())))?;
+    let (pid, _) =
+        read(path).map_err(|e| perr(format!("cannot read pid file {}: {e}", path.display())))?;
     let Some(pid) = pid else {
         return Err(perr(format!("empty pid file {}", path.display())));
     };
     if !alive(pid) {
         let _ = fs::remove_file(path);
-        out.push(format!("{program} (pid {pid}) was not running; removed its stale pid file"));
+        out.push(format!(
+            "{program} (pid {pid}) was not running; removed its stale pid file"
+        ));
         return Ok(out);
     }
     {
@@ -189,7 +223,10 @@ pub fn quit(path: &Path, program: &str, grace: Duration) -> Result<Vec<String>> 
     } else {
         // SAFETY: plain kill(2) on the pid the pidfile names.
         unsafe { libc::kill(pid, libc::SIGTERM) };
-        out.push(format!("{program} (pid {pid}) did not quit in {}s, sent TERM", grace.as_secs()));
+        out.push(format!(
+            "{program} (pid {pid}) did not quit in {}s, sent TERM",
+            grace.as_secs()
+        ));
         if !wait(Duration::from_secs(5)) {
             // SAFETY: as above.
             unsafe { libc::kill(pid, libc::SIGKILL) };
