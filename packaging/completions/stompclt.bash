@@ -23,7 +23,7 @@ _stompclt() {
 
     case "${cmd}" in
         stompclt)
-            opts="-h -c -s -d -V --help --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --batch --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --statistics --no-statistics --debug --conf --cfg --config --config-general --version"
+            opts="-h -c -s -d -V --help --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --batch --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --statistics --no-statistics --debug --conf --cfg --config --config-general --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,6 +142,30 @@ _stompclt() {
                     return 0
                     ;;
                 --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-delete)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-rename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-if)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drop-if)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tap)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -26,7 +26,13 @@ complete -c stompclt -l timeout-linger -d 'At stop, how long to wait for outstan
 complete -c stompclt -l timeout-status -d 'With --status, retry this long' -r
 complete -c stompclt -s c -l count -d 'Process at most this many messages' -r
 complete -c stompclt -l duration -d 'Stop after this many seconds (fractional allowed)' -r
-complete -c stompclt -l callback-code -d 'Perl callback code: not supported (Perl cannot run here)' -r
+complete -c stompclt -l header-delete -d 'Built-in filter: delete this header (repeatable)' -r
+complete -c stompclt -l header-rename -d 'Built-in filter: rename a header, OLD=NEW (repeatable)' -r
+complete -c stompclt -l header-set -d 'Built-in filter: set a header, NAME=VALUE (repeatable), e.g. destination=/queue/x' -r
+complete -c stompclt -l keep-if -d 'Built-in filter: pass on only messages whose header (or \'body\') matches the regex, FIELD=REGEX (repeatable: all must match). Dropped messages are acknowledged' -r
+complete -c stompclt -l drop-if -d 'Built-in filter: drop messages whose header (or \'body\') matches the regex, FIELD=REGEX (repeatable: any drops)' -r
+complete -c stompclt -l tap -d 'Built-in filter: also add every message passed on to this queue (\'path=DIR type=DQS\')' -r
+complete -c stompclt -l callback-code -d 'Perl callback code: not supported (Perl cannot run here; see the built-in filters)' -r
 complete -c stompclt -l callback-path -d 'Perl callback file: not supported' -r -F
 complete -c stompclt -l callback-data -d 'Data for the Perl callback: not supported' -r
 complete -c stompclt -l pidfile -d 'Pid file: created exclusively (a stale one is replaced), touched while running, removed at exit; also how --quit and --status find the process' -r -F
@@ -43,6 +49,7 @@ complete -c stompclt -l remove -d 'Incoming queue: remove the elements handed on
 complete -c stompclt -l no-remove
 complete -c stompclt -l lazy -d 'Start the outgoing module only when the first message arrives'
 complete -c stompclt -l no-lazy
+complete -c stompclt -l strip-broker-headers -d 'Built-in filter: remove the headers a broker adds on delivery (message-id, subscription, ack, content-length, receipt, redelivered, timestamp, expires), e.g. before sending received messages on'
 complete -c stompclt -l daemon -d 'Detach and run in the background; errors go to syslog. Incompatible with --statistics'
 complete -c stompclt -l no-daemon
 complete -c stompclt -l quit -d 'Tell the stompclt of --pidfile to quit (it lingers, then TERM, then KILL)'

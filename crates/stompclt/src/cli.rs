@@ -161,7 +161,33 @@ pub struct Cli {
     #[arg(long, overrides_with = "lazy", hide = true)]
     pub no_lazy: bool,
 
-    /// Perl callback code: not supported (Perl cannot run here).
+    /// Built-in filter: remove the headers a broker adds on delivery (message-id,
+    /// subscription, ack, content-length, receipt, redelivered, timestamp, expires), e.g.
+    /// before sending received messages on.
+    #[arg(long)]
+    pub strip_broker_headers: bool,
+    /// Built-in filter: delete this header (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub header_delete: Vec<String>,
+    /// Built-in filter: rename a header, OLD=NEW (repeatable).
+    #[arg(long, value_name = "OLD=NEW")]
+    pub header_rename: Vec<String>,
+    /// Built-in filter: set a header, NAME=VALUE (repeatable), e.g. destination=/queue/x.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub header_set: Vec<String>,
+    /// Built-in filter: pass on only messages whose header (or 'body') matches the regex,
+    /// FIELD=REGEX (repeatable: all must match). Dropped messages are acknowledged.
+    #[arg(long, value_name = "FIELD=REGEX")]
+    pub keep_if: Vec<String>,
+    /// Built-in filter: drop messages whose header (or 'body') matches the regex,
+    /// FIELD=REGEX (repeatable: any drops).
+    #[arg(long, value_name = "FIELD=REGEX")]
+    pub drop_if: Vec<String>,
+    /// Built-in filter: also add every message passed on to this queue ('path=DIR type=DQS').
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub tap: Option<String>,
+
+    /// Perl callback code: not supported (Perl cannot run here; see the built-in filters).
     #[arg(long, value_name = "CODE")]
     pub callback_code: Option<String>,
     /// Perl callback file: not supported.

@@ -184,6 +184,35 @@ fn queue_options(s: &str, which: &str) -> Result<QueueOptions, Failure> {
         .map_err(|e| usage(format!("{which}-queue: {e}")))
 }
 
+fn pair(s: &str, what: &str) -> Result<(String, String), Failure> {
+    s.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .ok_or_else(|| usage(format!("invalid {what} {s:?}: expected A=B")))
+}
+
+fn filters(cli: &Cli) -> Result<transfer::filter::Filters, Failure> {
+    use transfer::filter::{Filters, Test};
+    let mut f = Filters::default();
+    f.strip_broker_headers = cli.strip_broker_headers;
+    f.delete = cli.header_delete.clone();
+    for r in &cli.header_rename {
+        f.rename.push(pair(r, "header-rename")?);
+    }
+    for r in &cli.header_set {
+        f.set.push(pair(r, "header-set")?);
+    }
+    for t in &cli.keep_if {
+        f.keep_if.push(Test::parse(t)?);
+    }
+    for t in &cli.drop_if {
+        f.drop_if.push(Test::parse(t)?);
+    }
+    if let Some(t) = &cli.tap {
+        f.tap = Some(queue_options(t, "tap")?);
+    }
+    Ok(f)
+}
+
 /// Checks the reference's option rules.
 fn validate(cli: &Cli) -> Result<(), Failure> {
     if cli.quit && cli.status {
@@ -202,7 +231,7 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
     }
     if cli.callback_code.is_some() || cli.callback_path.is_some() || cli.callback_data.is_some() {
         return Err(usage(
-            "options callback-code, callback-path and callback-data run Perl code, which this stompclt cannot do",
+            "options callback-code, callback-path and callback-data run Perl code, which this stompclt cannot do; use the built-in filters (--header-set, --header-delete, --header-rename, --keep-if, --drop-if, --tap, --strip-broker-headers)",
         ));
     }
     match (&cli.incoming_broker_uri, &cli.incoming_queue) {
@@ -469,6 +498,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         (None, Some(q)) => Out::Queue(Box::new(QueueOutgoing::new(queue_options(q, "outgoing")?))),
         (None, None) => unreachable!("validated"),
     };
+    let filters = filters(&cli)?;
     let mut pidfile = if cli.daemon {
         daemonize(&cli)?
     } else {
@@ -483,7 +513,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         .build()
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
     let stats = rt.block_on(async move {
-        let mut engine = Engine::new(settings, stop);
+        let mut engine = Engine::new(settings, stop).with_filters(filters);
         if let Some(pf) = pidfile.as_mut() {
             engine = engine.with_tick(Box::new(move || pf.tick()));
         }

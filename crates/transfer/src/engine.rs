@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::filter::Filters;
 use crate::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Stats, Token};
 
 /// Set (by a signal handler, say) to stop the loop gracefully: what is in flight is still
@@ -35,6 +36,7 @@ pub struct Engine<'a> {
     settings: Settings,
     stop: StopFlag,
     tick: Option<Tick<'a>>,
+    filters: Filters,
 }
 
 impl<'a> Engine<'a> {
@@ -44,7 +46,14 @@ impl<'a> Engine<'a> {
             settings,
             stop,
             tick: None,
+            filters: Filters::default(),
         }
+    }
+
+    /// Adds the built-in filters.
+    pub fn with_filters(mut self, filters: Filters) -> Self {
+        self.filters = filters;
+        self
     }
 
     /// Adds the per-turn hook.
@@ -141,12 +150,24 @@ impl<'a> Engine<'a> {
                 match inc.get().await? {
                     Got::Message(msg, token) => {
                         last_message = Instant::now();
+                        // counted before filtering, as the reference counts dropped ones
                         stats.message(msg.size());
-                        if !*out_started {
-                            out.start().await?;
-                            *out_started = true;
+                        let msg = if self.filters.is_empty() {
+                            Some(msg)
+                        } else {
+                            self.filters.apply(msg)?
+                        };
+                        match msg {
+                            Some(msg) => {
+                                if !*out_started {
+                                    out.start().await?;
+                                    *out_started = true;
+                                }
+                                out.put(&msg, token).await?;
+                            }
+                            // dropped: nothing will confirm it, acknowledge it now
+                            None => inc.ack(token).await?,
                         }
-                        out.put(&msg, token).await?;
                         stats.handed_on();
                     }
                     Got::Idle => {

@@ -9,6 +9,7 @@
 
 mod engine;
 mod error;
+pub mod filter;
 pub mod pidfile;
 mod queue;
 mod stats;
