@@ -9,8 +9,8 @@
 #      (tests/brokers/), stopped at the end (KEEP_BROKERS=1 leaves them running).
 # Usage: scripts/test.sh [--offline]
 #   --offline  the explicitly chosen offline subset: installs and starts nothing and leaves
-#              out the tests that need the references or brokers (compat_*, broker_*); it says
-#              so at the end.
+#              out the tests that need the references, brokers or root (compat_*, broker_*,
+#              root_*: a tmpfs is mounted to fill a disk); it says so at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 offline=0
@@ -37,7 +37,7 @@ stop_brokers() {
   "$brokers/stop-rabbitmq.sh" > /dev/null 2>&1 || true
 }
 if [ "$offline" = 1 ]; then
-  skip=(-- --skip compat_ --skip broker_)
+  skip=(-- --skip compat_ --skip broker_ --skip root_)
 else
   step "Python references (.venv)"
   scripts/setup-python.sh
@@ -69,5 +69,5 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 [ "$status" = 0 ] || exit "$status"
 
 if [ "$offline" = 1 ]; then
-  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references) and broker_* tests (RabbitMQ,\nActiveMQ) were NOT run.\n'
+  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references), broker_* tests (RabbitMQ,\nActiveMQ) and root_* tests (full disk) were NOT run.\n'
 fi

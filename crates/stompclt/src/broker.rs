@@ -182,7 +182,7 @@ impl StompIncoming {
 
 impl Incoming for StompIncoming {
     async fn start(&mut self) -> Result<()> {
-        let client = Client::connect(&self.o.connect).await?;
+        let client = Client::connect_any(&self.o.connect).await?;
         let version = client.version;
         let broker = client.broker;
         self.client = Some(client);
@@ -383,7 +383,7 @@ impl StompOutgoing {
 
 impl Outgoing for StompOutgoing {
     async fn start(&mut self) -> Result<()> {
-        self.client = Some(Client::connect(&self.o.connect).await?);
+        self.client = Some(Client::connect_any(&self.o.connect).await?);
         Ok(())
     }
 

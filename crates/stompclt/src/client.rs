@@ -89,6 +89,41 @@ pub struct ConnectOptions {
     pub timeout_connect: Option<Duration>,
     /// Forced broker type; detected from CONNECTED otherwise.
     pub broker_type: Option<BrokerType>,
+    /// `failover:` URIs: the servers to try and how.
+    pub failover: Option<Failover>,
+}
+
+/// ActiveMQ-style failover for the initial connection (milliseconds in the URI).
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// The servers, in the URI's order.
+    pub servers: Vec<(String, u16)>,
+    /// `initialReconnectDelay` (10 ms).
+    pub initial: Duration,
+    /// `maxReconnectDelay` (30 s).
+    pub max: Duration,
+    /// `backOffMultiplier` (2).
+    pub multiplier: f64,
+    /// `useExponentialBackOff` (true).
+    pub exponential: bool,
+    /// `randomize` (true): the list is shuffled.
+    pub randomize: bool,
+    /// `maxReconnectAttempts` (unlimited).
+    pub max_attempts: Option<u64>,
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Failover {
+            servers: Vec::new(),
+            initial: Duration::from_millis(10),
+            max: Duration::from_secs(30),
+            multiplier: 2.0,
+            exponential: true,
+            randomize: true,
+            max_attempts: None,
+        }
+    }
 }
 
 /// A connected client.
@@ -142,6 +177,54 @@ pub fn error_frame(f: &Frame, peer: &str) -> Error {
 }
 
 impl Client {
+    /// Connects to the server, or with failover to the first of the servers that accepts,
+    /// retrying with the backoff the URI asks for. Only connection failures are retried; a
+    /// broker that refuses us (an ERROR frame) is final.
+    pub async fn connect_any(o: &ConnectOptions) -> Result<Client> {
+        let Some(f) = &o.failover else {
+            return Client::connect(o).await;
+        };
+        let mut servers = f.servers.clone();
+        if f.randomize && servers.len() > 1 {
+            let seed = std::process::id() as u64
+                ^ std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos() as u64;
+            let mut rng = message::generator::Rng::new(seed);
+            for i in (1..servers.len()).rev() {
+                servers.swap(i, rng.below(i + 1));
+            }
+        }
+        let mut delay = f.initial;
+        let mut attempts = 0u64;
+        loop {
+            for (host, port) in &servers {
+                let mut one = o.clone();
+                one.host = host.clone();
+                one.port = *port;
+                one.failover = None;
+                match Client::connect(&one).await {
+                    Ok(c) => return Ok(c),
+                    Err(e) if e.kind == ErrorKind::Connect => {
+                        attempts += 1;
+                        if f.max_attempts.is_some_and(|m| attempts > m) {
+                            return Err(Error::new(
+                                ErrorKind::Connect,
+                                format!("{} (after {attempts} failover attempts)", e.message),
+                            ));
+                        }
+                        tokio::time::sleep(delay).await;
+                        if f.exponential {
+                            delay = delay.mul_f64(f.multiplier).min(f.max);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
     /// Opens the TCP connection, sends CONNECT and waits for CONNECTED.
     pub async fn connect(o: &ConnectOptions) -> Result<Client> {
         let peer = if o.host.contains(':') {

@@ -11,7 +11,7 @@ use transfer::{
 
 use crate::broker::{IncomingOptions, OutgoingOptions, StompIncoming, StompOutgoing};
 use crate::cli::{Cli, key_values};
-use crate::client::{BrokerType, ConnectOptions};
+use crate::client::{BrokerType, ConnectOptions, Failover};
 
 /// Exit statuses (see [`crate::cli::EXIT_CODES`]).
 pub mod exit {
@@ -89,7 +89,6 @@ fn parse_uri(uri: &str, which: &str) -> Result<(String, u16), Failure> {
     match scheme {
         "stomp" | "tcp" => {}
         s if s.contains("ssl") => return Err(bad("TLS is not supported yet")),
-        "failover" | "file" => return Err(bad("failover and file: URIs are not supported yet")),
         "udp" => return Err(bad("udp:// is not supported")),
         _ => return Err(bad("unknown scheme (stomp, tcp)")),
     }
@@ -110,6 +109,96 @@ fn parse_uri(uri: &str, which: &str) -> Result<(String, u16), Failure> {
     Ok((host, port))
 }
 
+/// Servers (host, port) and, for `failover:`, how to go through them.
+type Servers = (Vec<(String, u16)>, Option<Failover>);
+
+/// A broker URI: one server, `failover:(uri,…)?options` or `failover:uri,…`, or
+/// `file:/path` holding one URI a line (`#` comments), whose single line may be a failover.
+fn parse_broker_uri(uri: &str, which: &str) -> Result<Servers, Failure> {
+    let bad = |why: String| usage(format!("invalid {which}-broker-uri {uri:?}: {why}"));
+    if let Some(path) = uri.strip_prefix("file:") {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .filter(|l| !l.is_empty())
+            .collect();
+        return match lines.as_slice() {
+            [] => Err(bad("the file holds no URI".into())),
+            [one] => parse_broker_uri(one, which),
+            many => {
+                let mut servers = Vec::new();
+                for l in many {
+                    servers.push(parse_uri(l, which)?);
+                }
+                Ok((
+                    servers.clone(),
+                    Some(Failover {
+                        servers,
+                        ..Failover::default()
+                    }),
+                ))
+            }
+        };
+    }
+    let Some(rest) = uri.strip_prefix("failover:") else {
+        return Ok((vec![parse_uri(uri, which)?], None));
+    };
+    let (list, query) = if let Some(r) = rest.strip_prefix('(') {
+        let (l, q) = r.split_once(')').ok_or_else(|| bad("missing ')'".into()))?;
+        (l, q.strip_prefix('?').unwrap_or(""))
+    } else {
+        match rest.split_once('?') {
+            Some((l, q)) => (l, q),
+            None => (rest, ""),
+        }
+    };
+    let mut f = Failover::default();
+    for u in list.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        f.servers.push(parse_uri(u, which)?);
+    }
+    if f.servers.is_empty() {
+        return Err(bad("no URI in the failover list".into()));
+    }
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{kv:?} is not KEY=VALUE")))?;
+        let ms = || {
+            v.parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| bad(format!("{k}: {v:?} is not a number of milliseconds")))
+        };
+        let flag = || match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad(format!("{k}: {v:?} is not true or false"))),
+        };
+        match k {
+            "initialReconnectDelay" => f.initial = ms()?,
+            "maxReconnectDelay" => f.max = ms()?,
+            "backOffMultiplier" => {
+                f.multiplier = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|m| *m >= 1.0)
+                    .ok_or_else(|| bad(format!("{k}: {v:?} is not a number >= 1")))?
+            }
+            "useExponentialBackOff" => f.exponential = flag()?,
+            "randomize" => f.randomize = flag()?,
+            "maxReconnectAttempts" => {
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| bad(format!("{k}: {v:?} is not a number")))?;
+                f.max_attempts = (n >= 0).then_some(n as u64);
+            }
+            _ => return Err(bad(format!("unknown failover option {k:?}"))),
+        }
+    }
+    Ok((f.servers.clone(), Some(f)))
+}
+
 fn connect_options(
     which: &str,
     uri: &str,
@@ -118,10 +207,12 @@ fn connect_options(
     btype: Option<&str>,
     cli: &Cli,
 ) -> Result<ConnectOptions, Failure> {
-    let (host, port) = parse_uri(uri, which)?;
+    let (servers, failover) = parse_broker_uri(uri, which)?;
+    let (host, port) = servers[0].clone();
     let mut o = ConnectOptions {
         host,
         port,
+        failover,
         timeout_connect: seconds("timeout-connect", cli.timeout_connect)?,
         ..ConnectOptions::default()
     };

@@ -1034,3 +1034,193 @@ fn built_in_filters_replace_the_callback_one_liners() {
     let out = run(&qq_args(d.path(), &["--keep-if", "body=("]));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn broker_failover_skips_dead_servers() {
+    let b = &brokers()[0];
+    let d = tmp();
+    let dest = unique_destination("failover");
+    let sent = mixed(100, &dest);
+    fill(&d.path().join("in"), "DQS", &sent);
+    let addr = b.uri.trim_start_matches("stomp://");
+    let mut args = vec![
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+        "--reliable".into(),
+        "--remove".into(),
+    ];
+    let mut o = b.opts("outgoing");
+    o[1] = format!(
+        "failover:(tcp://127.0.0.1:1,tcp://{addr})?randomize=false&initialReconnectDelay=50"
+    );
+    args.extend(o);
+    ok(&args);
+    let mut args = vec![
+        "--subscribe".into(),
+        format!("destination={dest}"),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+        "--reliable".into(),
+        "--count".into(),
+        "100".into(),
+    ];
+    let mut i = b.opts("incoming");
+    i[1] = format!("failover:tcp://127.0.0.1:1,tcp://{addr}");
+    args.extend(i);
+    ok(&args);
+    assert_eq!(
+        compare(&sent, &drain(&d.path().join("out"), "DQS"), "failover"),
+        0
+    );
+    // nobody there: gives up after maxReconnectAttempts
+    let start = Instant::now();
+    let out = run(&s(&[
+        "--incoming-broker-uri",
+        "failover:(tcp://127.0.0.1:1,tcp://127.0.0.1:2)?maxReconnectAttempts=3&initialReconnectDelay=10",
+        "--subscribe",
+        "destination=/q",
+        "--outgoing-queue",
+        "path=/tmp/unused-msgtk",
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("after 4 failover attempts"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+/// A small tmpfs, mounted for the test and unmounted after (needs root: tests named
+/// `root_*`; an offline run can leave them out with `--skip root_`).
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    fn mount(dir: &Path, size: &str) -> SmallFs {
+        assert!(
+            unsafe_is_root(),
+            "root_* tests mount a tmpfs and need root; leave them out with `--skip root_`"
+        );
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount");
+        assert!(st.success(), "mount tmpfs on {}", dir.display());
+        SmallFs(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn root_full_outgoing_queue_loses_nothing_and_resumes() {
+    let d = tmp();
+    let fs = SmallFs::mount(&d.path().join("small"), "512k");
+    let outq = fs.0.join("out");
+    let sent: Vec<Message> = (0..300)
+        .map(|i| {
+            Message::binary(vec![b'x'; 4000])
+                .with_header("destination", "/q")
+                .with_header("x-index", i.to_string())
+        })
+        .collect();
+    fill(&d.path().join("in"), "DQS", &sent);
+    let args = vec![
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&outq)),
+        "--reliable".into(),
+        "--remove".into(),
+    ];
+    let mut received = Vec::new();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 20, "does not finish");
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            break;
+        }
+        assert_eq!(out.status.code(), Some(7), "{err}");
+        assert!(err.contains("No space left on device"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // a consumer frees the space, then the transfer resumes
+        received.extend(drain(&outq, "DQS"));
+        MessageQueue::open_str(&format!("path={}", p(&outq)))
+            .expect("open")
+            .dirq()
+            .purge_with(1, 0)
+            .expect("purge");
+    }
+    received.extend(drain(&outq, "DQS"));
+    assert!(runs > 1, "the disk did fill up");
+    assert_eq!(
+        compare(&sent, &received, "full disk"),
+        0,
+        "nothing lost, nothing twice"
+    );
+}
+
+#[test]
+fn root_broker_full_outgoing_queue_acks_nothing_early() {
+    let b = &brokers()[0];
+    let d = tmp();
+    let fs = SmallFs::mount(&d.path().join("small"), "512k");
+    let outq = fs.0.join("out");
+    let dest = unique_destination("full");
+    let sent: Vec<Message> = (0..300)
+        .map(|i| {
+            Message::binary(vec![b'x'; 4000])
+                .with_header("destination", &dest)
+                .with_header("x-index", i.to_string())
+        })
+        .collect();
+    fill(&d.path().join("in"), "DQS", &sent);
+    let mut args = vec![
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+        "--reliable".into(),
+        "--remove".into(),
+    ];
+    args.extend(b.opts("outgoing"));
+    ok(&args);
+    let mut args = vec![
+        "--subscribe".into(),
+        format!("destination={dest}"),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&outq)),
+        "--reliable".into(),
+        "--prefetch".into(),
+        "20".into(),
+        "--timeout-inactivity".into(),
+        "3".into(),
+    ];
+    args.extend(b.opts("incoming"));
+    let mut received = Vec::new();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 20, "does not finish");
+        let out = run(&args);
+        if out.status.success() {
+            break;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{err}");
+        received.extend(drain(&outq, "DQS"));
+        MessageQueue::open_str(&format!("path={}", p(&outq)))
+            .expect("open")
+            .dirq()
+            .purge_with(1, 0)
+            .expect("purge");
+    }
+    received.extend(drain(&outq, "DQS"));
+    assert!(runs > 1, "the disk did fill up");
+    let dups = compare(&sent, &received, "broker → full disk");
+    eprintln!("full disk: {runs} runs, {dups} duplicates");
+}
