@@ -1224,3 +1224,91 @@ fn root_broker_full_outgoing_queue_acks_nothing_early() {
     let dups = compare(&sent, &received, "broker → full disk");
     eprintln!("full disk: {runs} runs, {dups} duplicates");
 }
+
+/// A TCP proxy to a real broker that can stop passing the broker's bytes on: a broker that
+/// went silent (no heart-beats), for fault injection.
+struct SilencingProxy {
+    port: u16,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilencingProxy {
+    fn start(upstream: &str) -> SilencingProxy {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = silent.clone();
+        let upstream = upstream.to_string();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(broker) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let (mut c_in, mut c_out) = (client.try_clone().expect("clone"), client);
+                let (mut b_in, mut b_out) = (broker.try_clone().expect("clone"), broker);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = c_in.read(&mut buf) {
+                        if n == 0 || b_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let flag = flag.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = b_in.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if !flag.load(Ordering::Relaxed) && c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        SilencingProxy { port, silent }
+    }
+}
+
+#[test]
+fn broker_silent_broker_is_detected_by_heart_beats() {
+    let b = &brokers()[0];
+    let proxy = SilencingProxy::start(b.uri.trim_start_matches("stomp://"));
+    let d = tmp();
+    let mut cmd = stompclt();
+    let mut i = b.opts("incoming");
+    i[1] = format!("stomp://127.0.0.1:{}", proxy.port);
+    cmd.args(i).args([
+        "--subscribe".into(),
+        format!("destination={}", unique_destination("silent")),
+        "--outgoing-queue".into(),
+        format!("path={}", p(d.path())),
+        "--heart-beat".into(),
+        "--timeout-client".into(),
+        "1".into(),
+        "--timeout-server".into(),
+        "1".into(),
+    ]);
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_secs(3));
+    proxy.silent.store(true, Ordering::Relaxed);
+    let start = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("silent"), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "noticed in {:?}",
+        start.elapsed()
+    );
+}
