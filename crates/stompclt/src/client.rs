@@ -390,24 +390,28 @@ impl Client {
     /// The next frame within `wait` (zero: only what has already arrived). ERROR frames are
     /// fatal errors. Heart-beats are sent and checked meanwhile.
     pub async fn recv(&mut self, wait: Duration) -> Result<Option<Frame>> {
-        self.flush().await?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             self.beat().await?;
-            let tick = self
-                .send_every
-                .map_or(wait, |e| (e / 4).max(Duration::from_millis(10)));
-            let until = deadline.min(tokio::time::Instant::now() + tick);
-            let next = if wait.is_zero() {
-                // only frames already buffered or readable right now
-                match futures_util::FutureExt::now_or_never(self.framed.next()) {
-                    Some(n) => Some(n),
-                    None => return Ok(None),
+            // Frames already here are handed out before anything is written: the ACKs and
+            // SENDs they cause queue up and leave in batches (every 64 frames, or below,
+            // before we wait), not one write each.
+            let next = match futures_util::FutureExt::now_or_never(self.framed.next()) {
+                Some(n) => Some(n),
+                None => {
+                    // about to wait, or to return empty-handed: what is queued goes out first
+                    self.flush().await?;
+                    if wait.is_zero() {
+                        return Ok(None);
+                    }
+                    let tick = self
+                        .send_every
+                        .map_or(wait, |e| (e / 4).max(Duration::from_millis(10)));
+                    let until = deadline.min(tokio::time::Instant::now() + tick);
+                    tokio::time::timeout_at(until, self.framed.next())
+                        .await
+                        .ok()
                 }
-            } else {
-                tokio::time::timeout_at(until, self.framed.next())
-                    .await
-                    .ok()
             };
             match next {
                 None if tokio::time::Instant::now() >= deadline => return Ok(None),
@@ -422,11 +426,7 @@ impl Client {
                 Some(Some(Ok(item))) => {
                     self.last_recv = Instant::now();
                     match item {
-                        Item::HeartBeat => {
-                            if wait.is_zero() {
-                                continue;
-                            }
-                        }
+                        Item::HeartBeat => continue,
                         Item::Frame(f) if f.command == "ERROR" => {
                             return Err(error_frame(&f, &self.peer));
                         }

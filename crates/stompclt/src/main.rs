@@ -31,8 +31,13 @@ fn main() {
     }
     match run(cli) {
         Ok(lines) => {
+            // a closed stdout (`stompclt -s | head -1`) is no reason to panic
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
             for l in lines {
-                println!("{l}");
+                if writeln!(out, "{l}").is_err() {
+                    break;
+                }
             }
         }
         Err(f) => {

@@ -492,7 +492,8 @@ fn daemonize(cli: &Cli) -> Result<Option<transfer::pidfile::Pidfile>, Failure> {
             unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
             match msg.trim().split_once(' ') {
                 Some(("ok", pid)) => {
-                    println!("stompclt (pid {pid}) started");
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stdout(), "stompclt (pid {pid}) started");
                     std::process::exit(exit::OK)
                 }
                 Some(("error", e)) => Err(Failure {
@@ -512,9 +513,12 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         if code == exit::OK {
             return Ok(lines);
         }
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         for l in lines {
-            println!("{l}");
+            let _ = writeln!(out, "{l}");
         }
+        let _ = out.flush();
         std::process::exit(code);
     }
     let reliable = cli.reliable;
