@@ -330,6 +330,47 @@ impl Encoder<&Item> for Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // the decoder's fuzz target: any bytes, fed whole or in two pieces, give frames or a
+        // clean error, never a panic
+        #[test]
+        fn decoding_any_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400), cut in any::<usize>(), v in 0usize..3) {
+            let version = [Version::V1_0, Version::V1_1, Version::V1_2][v];
+            let mut c = Codec { version, max_frame: 256 };
+            let cut = cut % (bytes.len() + 1);
+            let mut b = BytesMut::from(&bytes[..cut]);
+            let mut ok = true;
+            while ok {
+                match c.decode(&mut b) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => ok = false,
+                }
+            }
+            if ok {
+                b.extend_from_slice(&bytes[cut..]);
+                while let Ok(Some(_)) = c.decode(&mut b) {}
+            }
+        }
+
+        #[test]
+        fn frames_round_trip(cmd in "[A-Z]{1,10}", headers in proptest::collection::vec(("[a-z:\\\n-]{1,8}", "[ -~\n\r\\:é]{0,12}"), 0..5), body in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut f = Frame::new(&cmd);
+            for (k, v) in &headers {
+                if f.get(k).is_none() {
+                    f.headers.push((k.clone(), v.clone()));
+                }
+            }
+            f.headers.push(("content-length".into(), body.len().to_string()));
+            f.body = body;
+            let mut c = codec(Version::V1_2);
+            let mut b = BytesMut::new();
+            c.encode(&Item::Frame(f.clone()), &mut b).expect("encode");
+            prop_assert_eq!(c.decode(&mut b).expect("decode"), Some(Item::Frame(f)));
+        }
+    }
 
     fn codec(v: Version) -> Codec {
         Codec {

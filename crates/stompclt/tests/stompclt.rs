@@ -1312,3 +1312,20 @@ fn broker_silent_broker_is_detected_by_heart_beats() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let d = tmp();
+    fill(&d.path().join("in"), "DQS", &mixed(5, "/q"));
+    let mut child = stompclt()
+        .args(qq_args(d.path(), &["-s"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take()); // the reader went away, like `| head -0`
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
