@@ -30,6 +30,8 @@ step() { printf '\n=== %s\n' "$*"; }
 skip=()
 brokers=tests/brokers
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
+# the 100 000-message soak keeps that many non-persistent messages in the broker's memory
+export AMQ_HEAP=${AMQ_HEAP:-1G}
 started_brokers=0
 stop_brokers() {
   [ "$started_brokers" = 1 ] && [ "${KEEP_BROKERS:-0}" != 1 ] || return 0

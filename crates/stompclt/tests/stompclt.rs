@@ -179,10 +179,10 @@ fn compare(sent: &[Message], got: &[Message], ctx: &str) -> usize {
             }
         }
     }
+    let sent_ids: std::collections::HashSet<&str> =
+        sent.iter().map(|m| m.header["x-index"].as_str()).collect();
     assert!(
-        by_index
-            .keys()
-            .all(|k| sent.iter().any(|m| m.header["x-index"] == *k)),
+        by_index.keys().all(|k| sent_ids.contains(k)),
         "{ctx}: unknown messages arrived"
     );
     dups
@@ -529,34 +529,25 @@ fn kill_at_random(mut cmd: Command, seed: u64, max_ms: u64) -> Option<i32> {
 }
 
 #[test]
-fn broker_reliable_survives_sigkill_in_both_directions() {
-    kill_test(5000, "1");
+fn broker_reliable_survives_20_sigkills_in_each_direction_of_100000_messages() {
+    kill_test(100_000, "1", 20);
 }
 
 #[test]
 fn broker_batched_receipts_and_acks_survive_sigkill() {
-    kill_test(3000, "100");
+    kill_test(3000, "100", 5);
 }
 
-fn kill_test(n: usize, batch: &str) {
+fn kill_test(n: usize, batch: &str, kills: u64) {
     for b in &brokers() {
         let d = tmp();
         let dest = unique_destination(&format!("kill-{}-{batch}", b.name));
         let sent = mixed(n, &dest);
         let inq = d.path().join("in");
         fill(&inq, "DQS", &sent);
-        // queue → broker, killed until the queue is empty; maxlock=1 lets purge release the
-        // locks a killed run left
-        let mut runs = 0;
-        loop {
-            let q = MessageQueue::open_str(&format!("path={}", p(&inq))).expect("open");
-            if q.dirq().count().expect("count") == 0 {
-                break;
-            }
-            runs += 1;
-            assert!(runs < 60, "{}: queue → broker does not finish", b.name);
-            std::thread::sleep(Duration::from_millis(1100));
-            let mut cmd = stompclt();
+        // queue → broker: killed `kills` times at random moments, then run to the end;
+        // maxlock=1 lets purge release the locks a killed run left
+        let send_args = |cmd: &mut Command| {
             cmd.args([
                 "--incoming-queue".into(),
                 format!("path={} maxlock=1", p(&inq)),
@@ -568,11 +559,43 @@ fn kill_test(n: usize, batch: &str) {
                 batch.into(),
             ]);
             cmd.args(b.opts("outgoing"));
-            kill_at_random(cmd, runs, 400);
+        };
+        let mut runs = 0;
+        for k in 0..kills {
+            std::thread::sleep(Duration::from_millis(1100));
+            let mut cmd = stompclt();
+            send_args(&mut cmd);
+            runs += 1;
+            if kill_at_random(cmd, k, 1000).is_some() {
+                break; // it finished before its kill
+            }
         }
+        // then runs without kills until the spool is empty: locks are dated in whole
+        // seconds, so a lock a killed run took may need two seconds to count as stale
+        let q = MessageQueue::open_str(&format!("path={}", p(&inq))).expect("open");
+        for _ in 0..5 {
+            if q.dirq().count().expect("count") == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2100));
+            let mut cmd = stompclt();
+            send_args(&mut cmd);
+            let out = cmd.output().expect("final send");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(
+            q.dirq().count().expect("count"),
+            0,
+            "{}: spool sent",
+            b.name
+        );
         // broker → queue, killed a few times, then run to the end
         let outq = d.path().join("out");
-        for k in 0..4u64 {
+        for k in 0..kills {
             let mut cmd = stompclt();
             cmd.args([
                 "--subscribe".into(),
@@ -586,7 +609,7 @@ fn kill_test(n: usize, batch: &str) {
                 batch.into(),
             ]);
             cmd.args(b.opts("incoming"));
-            kill_at_random(cmd, 100 + k, 600);
+            kill_at_random(cmd, 100 + k, 1000);
         }
         let mut args = vec![
             "--subscribe".into(),
@@ -604,7 +627,7 @@ fn kill_test(n: usize, batch: &str) {
         let got = drain(&outq, "DQS");
         let dups = compare(&sent, &got, &format!("{} kill -9 batch {batch}", b.name));
         eprintln!(
-            "{} (batch {batch}): {} runs killed sending, 4 receiving; {} messages received, {dups} duplicates, 0 lost",
+            "{} (batch {batch}): {} runs killed sending, {kills} receiving; {} messages received, {dups} duplicates, 0 lost",
             b.name,
             runs,
             got.len()
