@@ -39,6 +39,7 @@ complete -c stompclt -l pidfile -d 'Pid file: created exclusively (a stale one i
 complete -c stompclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional <stompclt> wrapper. The command line overrides the file' -r -F
 complete -c stompclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
+complete -c stompclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c stompclt -l reliable -d 'At-least-once: client acks sent only after the destination confirmed (a broker receipt, or a completed queue add); queue elements removed only then'
 complete -c stompclt -l no-reliable
 complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'

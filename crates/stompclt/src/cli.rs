@@ -35,6 +35,9 @@ pub struct Cli {
     /// Print help and exit with status 1, as the reference does.
     #[arg(short = 'h', long = "help", short_alias = '?', action = ArgAction::Help)]
     pub help: Option<bool>,
+    /// Print the whole manual (every option with its full description) and exit 0.
+    #[arg(short = 'm', long)]
+    pub manual: bool,
 
     /// URI of the broker to subscribe to: stomp://HOST:PORT or tcp://HOST:PORT.
     #[arg(long, value_name = "URI")]

@@ -19,6 +19,13 @@ fn parse(args: &[std::ffi::OsString]) -> stompclt::cli::Cli {
 fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut cli = parse(&argv);
+    if cli.manual {
+        use clap::CommandFactory;
+        use std::io::Write;
+        let text = stompclt::cli::Cli::command().render_long_help().to_string();
+        let _ = writeln!(std::io::stdout(), "{text}");
+        std::process::exit(exit::OK);
+    }
     if cli.config.is_some() {
         // the file's options first, the command line after: the command line wins
         match stompclt::config::merge(&cli, &argv) {
