@@ -188,6 +188,18 @@ fn compare(sent: &[Message], got: &[Message], ctx: &str) -> usize {
     dups
 }
 
+/// Sends a DQS spool to the broker, reliably, removing what was sent.
+fn send_spool(b: &Broker, spool: &Path) {
+    let mut args = vec![
+        "--incoming-queue".into(),
+        format!("path={}", p(spool)),
+        "--reliable".into(),
+        "--remove".into(),
+    ];
+    args.extend(b.opts("outgoing"));
+    ok(&args);
+}
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tmp")
 }
@@ -468,14 +480,7 @@ fn broker_to_broker_shovel() {
     let dest = unique_destination("shovel");
     let sent = mixed(2000, &dest);
     fill(&d.path().join("in"), "DQS", &sent);
-    let mut args = vec![
-        "--incoming-queue".into(),
-        format!("path={}", p(&d.path().join("in"))),
-        "--reliable".into(),
-        "--remove".into(),
-    ];
-    args.extend(a.opts("outgoing"));
-    ok(&args);
+    send_spool(a, &d.path().join("in"));
     // a → b, same destination name on both
     let mut args = vec![
         "--subscribe".into(),
@@ -642,14 +647,7 @@ fn broker_competing_consumers_share_one_queue() {
         let dest = unique_destination(&format!("compete-{}", b.name));
         let sent = mixed(4000, &dest);
         fill(&d.path().join("in"), "DQS", &sent);
-        let mut args = vec![
-            "--incoming-queue".into(),
-            format!("path={}", p(&d.path().join("in"))),
-            "--reliable".into(),
-            "--remove".into(),
-        ];
-        args.extend(b.opts("outgoing"));
-        ok(&args);
+        send_spool(b, &d.path().join("in"));
         let outq = d.path().join("out");
         let children: Vec<_> = (0..2)
             .map(|_| {
@@ -1204,14 +1202,7 @@ fn root_broker_full_outgoing_queue_acks_nothing_early() {
         })
         .collect();
     fill(&d.path().join("in"), "DQS", &sent);
-    let mut args = vec![
-        "--incoming-queue".into(),
-        format!("path={}", p(&d.path().join("in"))),
-        "--reliable".into(),
-        "--remove".into(),
-    ];
-    args.extend(b.opts("outgoing"));
-    ok(&args);
+    send_spool(b, &d.path().join("in"));
     let mut args = vec![
         "--subscribe".into(),
         format!("destination={dest}"),
