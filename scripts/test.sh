@@ -52,6 +52,8 @@ else
   RMQ_FRESH=1 "$brokers/start-rabbitmq.sh"
   AMQ_FRESH=1 "$brokers/start-activemq.sh"
   export STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
+  # RabbitMQ's STOMP over TLS, with the test PKI start-rabbitmq.sh made
+  export STOMP_TLS="rabbitmq=127.0.0.1:61615" STOMP_TLS_DIR="$RMQ_DATA/tls"
 fi
 
 step "cargo fmt --check"

@@ -1,14 +1,16 @@
-complete -c stompclt -l incoming-broker-uri -d 'URI of the broker to subscribe to: stomp://HOST:PORT or tcp://HOST:PORT' -r
-complete -c stompclt -l incoming-broker-auth -d 'Credential for the incoming broker: \'none\' or \'plain name=USER pass=PASSWORD\'' -r
+complete -c stompclt -l incoming-broker-uri -d 'URI of the broker to subscribe to: stomp://HOST:PORT, tcp://HOST:PORT, ssl://HOST:PORT, stomp+ssl://HOST:PORT, failover:(URI,...)?OPTIONS or file:PATH' -r
+complete -c stompclt -l incoming-broker-auth -d 'Credential for the incoming broker, repeatable: \'none\', \'plain name=USER pass=PASSWORD\', \'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]\' (a TLS client certificate; X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults)' -r
 complete -c stompclt -l incoming-broker-connect -d 'Extra CONNECT headers for the incoming broker (KEY=VALUE...); \'version=1.1\' selects the protocol versions accepted, \'host=/\' sets the virtual host (RabbitMQ needs it)' -r
 complete -c stompclt -l incoming-broker-type -d 'Incoming broker type (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN); default: detected from the CONNECTED frame' -r
-complete -c stompclt -l incoming-broker-stomp-debug -d 'Debug flags of the STOMP client (accepted; frames are logged with --debug)' -r
+complete -c stompclt -l incoming-broker-sockopts -d 'Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd, SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key turns TLS on; others are ignored with a warning' -r
+complete -c stompclt -l incoming-broker-stomp-debug -d 'Debug flags of the STOMP client (api, command, header, body, io, connection, all): frames are logged as with -dd (-ddd with body, io, all)' -r
 complete -c stompclt -l incoming-queue -d 'Directory queue to read: \'path=DIR type=DQS|DQN ...\' and any dirq option' -r
 complete -c stompclt -l outgoing-broker-uri -d 'URI of the broker to send to' -r
 complete -c stompclt -l outgoing-broker-auth -d 'Credential for the outgoing broker' -r
 complete -c stompclt -l outgoing-broker-connect -d 'Extra CONNECT headers for the outgoing broker (KEY=VALUE...)' -r
 complete -c stompclt -l outgoing-broker-type -d 'Outgoing broker type' -r
-complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client (accepted)' -r
+complete -c stompclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd, SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key turns TLS on; others are ignored with a warning' -r
+complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client, as for the incoming broker' -r
 complete -c stompclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
 complete -c stompclt -l subscribe -d 'SUBSCRIBE headers (KEY=VALUE...), repeatable: \'destination=/queue/x\'; ack, id and receipt are added' -r
 complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
@@ -40,6 +42,7 @@ complete -c stompclt -l config -l conf -l cfg -d 'Configuration file (Config::Ge
 complete -c stompclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c stompclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
+complete -c stompclt -s l -l list -d 'List the options, one per line, and exit 0'
 complete -c stompclt -l reliable -d 'At-least-once: client acks sent only after the destination confirmed (a broker receipt, or a completed queue add); queue elements removed only then'
 complete -c stompclt -l no-reliable
 complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'
@@ -57,5 +60,5 @@ complete -c stompclt -l quit -d 'Tell the stompclt of --pidfile to quit (it ling
 complete -c stompclt -l status -d 'Report the status of the stompclt of --pidfile: exit 0 running, 1 dead, 3 not running, 4 stale or unknown'
 complete -c stompclt -s s -l statistics -d 'Print statistics at the end'
 complete -c stompclt -l no-statistics
-complete -c stompclt -s d -l debug -d 'More output on stderr (repeatable)'
+complete -c stompclt -s d -l debug -d 'Debug output on stderr (syslog with --daemon), repeatable: -d connections and subscriptions, -dd every frame\'s command and headers, -ddd body sizes, -dddd the configuration'
 complete -c stompclt -s V -l version -d 'Print version'

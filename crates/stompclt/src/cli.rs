@@ -38,11 +38,17 @@ pub struct Cli {
     /// Print the whole manual (every option with its full description) and exit 0.
     #[arg(short = 'm', long)]
     pub manual: bool,
+    /// List the options, one per line, and exit 0.
+    #[arg(short = 'l', long)]
+    pub list: bool,
 
-    /// URI of the broker to subscribe to: stomp://HOST:PORT or tcp://HOST:PORT.
+    /// URI of the broker to subscribe to: stomp://HOST:PORT, tcp://HOST:PORT, ssl://HOST:PORT,
+    /// stomp+ssl://HOST:PORT, failover:(URI,...)?OPTIONS or file:PATH.
     #[arg(long, value_name = "URI")]
     pub incoming_broker_uri: Option<String>,
-    /// Credential for the incoming broker: 'none' or 'plain name=USER pass=PASSWORD'.
+    /// Credential for the incoming broker, repeatable: 'none', 'plain name=USER pass=PASSWORD',
+    /// 'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]' (a TLS client certificate;
+    /// X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults).
     #[arg(long, value_name = "STRING")]
     pub incoming_broker_auth: Vec<String>,
     /// Extra CONNECT headers for the incoming broker (KEY=VALUE...); 'version=1.1' selects the
@@ -53,7 +59,14 @@ pub struct Cli {
     /// from the CONNECTED frame.
     #[arg(long, value_name = "STRING")]
     pub incoming_broker_type: Option<String>,
-    /// Debug flags of the STOMP client (accepted; frames are logged with --debug).
+    /// Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to
+    /// rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd,
+    /// SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key
+    /// turns TLS on; others are ignored with a warning.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub incoming_broker_sockopts: Option<String>,
+    /// Debug flags of the STOMP client (api, command, header, body, io, connection, all): frames
+    /// are logged as with -dd (-ddd with body, io, all).
     #[arg(long, value_name = "STRING")]
     pub incoming_broker_stomp_debug: Option<String>,
     /// Directory queue to read: 'path=DIR type=DQS|DQN ...' and any dirq option.
@@ -72,7 +85,13 @@ pub struct Cli {
     /// Outgoing broker type.
     #[arg(long, value_name = "STRING")]
     pub outgoing_broker_type: Option<String>,
-    /// Debug flags of the STOMP client (accepted).
+    /// Socket options of the outgoing broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to
+    /// rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd,
+    /// SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key
+    /// turns TLS on; others are ignored with a warning.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub outgoing_broker_sockopts: Option<String>,
+    /// Debug flags of the STOMP client, as for the incoming broker.
     #[arg(long, value_name = "STRING")]
     pub outgoing_broker_stomp_debug: Option<String>,
     /// Directory queue to write: 'path=DIR type=DQS|DQN compression=zlib ...'.
@@ -222,7 +241,9 @@ pub struct Cli {
     pub statistics: bool,
     #[arg(long, overrides_with = "statistics", hide = true)]
     pub no_statistics: bool,
-    /// More output on stderr (repeatable).
+    /// Debug output on stderr (syslog with --daemon), repeatable: -d connections and
+    /// subscriptions, -dd every frame's command and headers, -ddd body sizes, -dddd the
+    /// configuration.
     #[arg(short = 'd', long, action = ArgAction::Count)]
     pub debug: u8,
 
@@ -234,6 +255,22 @@ pub struct Cli {
     /// Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables.
     #[arg(long, value_name = "KEY=VALUE...")]
     pub config_general: Option<String>,
+}
+
+/// The lines `--list` prints: every option's long name (and short name), one per line.
+pub fn option_list() -> Vec<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    cmd.get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| {
+            let long = a.get_long()?;
+            Some(match a.get_short() {
+                Some(c) => format!("--{long} -{c}"),
+                None => format!("--{long}"),
+            })
+        })
+        .collect()
 }
 
 /// Splits a `KEY=VALUE…` option string on blanks; keys and values are URI-unescaped (`%20`).

@@ -9,6 +9,11 @@ use tokio_util::codec::Framed;
 use transfer::{Error, ErrorKind, Result};
 
 use crate::frame::{Codec, Frame, FrameError, Item, Version};
+use crate::tls::Tls;
+
+/// The byte stream under the codec: plain TCP or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 /// The broker flavours whose headers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +80,10 @@ pub struct ConnectOptions {
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// TLS on this server (an `ssl` scheme or `SSL_*` socket options).
+    pub tls: bool,
+    /// The TLS configuration, built when any of the servers needs it.
+    pub tls_config: Option<Tls>,
     /// `login` (from a plain credential).
     pub login: Option<String>,
     /// `passcode`.
@@ -96,8 +105,8 @@ pub struct ConnectOptions {
 /// ActiveMQ-style failover for the initial connection (milliseconds in the URI).
 #[derive(Debug, Clone)]
 pub struct Failover {
-    /// The servers, in the URI's order.
-    pub servers: Vec<(String, u16)>,
+    /// The servers (host, port, TLS), in the URI's order.
+    pub servers: Vec<(String, u16, bool)>,
     /// `initialReconnectDelay` (10 ms).
     pub initial: Duration,
     /// `maxReconnectDelay` (30 s).
@@ -128,7 +137,7 @@ impl Default for Failover {
 
 /// A connected client.
 pub struct Client {
-    framed: Framed<TcpStream, Codec>,
+    framed: Framed<Box<dyn Io>, Codec>,
     /// The negotiated version.
     pub version: Version,
     /// The broker type, forced or detected.
@@ -140,6 +149,25 @@ pub struct Client {
     last_sent: Instant,
     last_recv: Instant,
     unflushed: usize,
+}
+
+/// `--debug --debug`: each frame's command and headers (`-ddd`: and body size).
+fn trace(dir: char, f: &Frame, peer: &str) {
+    if !crate::log::enabled(2) {
+        return;
+    }
+    let mut line = format!("{dir} {peer} {}", f.command);
+    for (k, v) in &f.headers {
+        if k == "passcode" {
+            line.push_str(" passcode=*");
+        } else {
+            line.push_str(&format!(" {k}={v}"));
+        }
+    }
+    if crate::log::enabled(3) {
+        line.push_str(&format!(" [{} bytes]", f.body.len()));
+    }
+    crate::log::debug(2, format_args!("{line}"));
 }
 
 fn proto(e: FrameError, peer: &str) -> Error {
@@ -199,10 +227,11 @@ impl Client {
         let mut delay = f.initial;
         let mut attempts = 0u64;
         loop {
-            for (host, port) in &servers {
+            for (host, port, tls) in &servers {
                 let mut one = o.clone();
                 one.host = host.clone();
                 one.port = *port;
+                one.tls = *tls;
                 one.failover = None;
                 match Client::connect(&one).await {
                     Ok(c) => return Ok(c),
@@ -244,6 +273,35 @@ impl Client {
         }
         .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect to {peer}: {e}")))?;
         let _ = stream.set_nodelay(true);
+        let stream: Box<dyn Io> = match (&o.tls_config, o.tls) {
+            (Some(tls), true) => {
+                let handshake = tls.handshake(&o.host, stream);
+                let t = o.timeout_connect.unwrap_or(Duration::from_secs(60));
+                let s = tokio::time::timeout(t, handshake)
+                    .await
+                    .map_err(|_| {
+                        Error::new(
+                            ErrorKind::Connect,
+                            format!("TLS handshake with {peer}: timed out"),
+                        )
+                    })?
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::Connect,
+                            format!("TLS handshake with {peer}: {e}"),
+                        )
+                    })?;
+                crate::log::debug(1, format_args!("TLS established with {peer}"));
+                Box::new(s)
+            }
+            (None, true) => {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    format!("{peer} needs TLS and none is configured"),
+                ));
+            }
+            _ => Box::new(stream),
+        };
         let mut framed = Framed::new(stream, Codec::default());
         let mut f = Frame::new("CONNECT").header(
             "accept-version",
@@ -323,6 +381,15 @@ impl Client {
                 silent_after = Some(Duration::from_millis(cy.max(sx)) * 2);
             }
         }
+        crate::log::debug(
+            1,
+            format_args!(
+                "connected to {peer}: STOMP {}, broker type {broker:?}, heart-beats {:?}/{:?}",
+                version.as_str(),
+                send_every,
+                silent_after.map(|s| s / 2)
+            ),
+        );
         Ok(Client {
             framed,
             version,
@@ -338,6 +405,7 @@ impl Client {
 
     /// Queues a frame; it is written at the next flush (or when enough are queued).
     pub async fn send(&mut self, f: Frame) -> Result<()> {
+        trace('>', &f, &self.peer);
         self.framed
             .feed(&Item::Frame(f))
             .await
@@ -428,9 +496,13 @@ impl Client {
                     match item {
                         Item::HeartBeat => continue,
                         Item::Frame(f) if f.command == "ERROR" => {
+                            trace('<', &f, &self.peer);
                             return Err(error_frame(&f, &self.peer));
                         }
-                        Item::Frame(f) => return Ok(Some(f)),
+                        Item::Frame(f) => {
+                            trace('<', &f, &self.peer);
+                            return Ok(Some(f));
+                        }
                     }
                 }
             }

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod frame;
+pub mod log;
 pub mod mapping;
 pub mod run;
 pub mod syslog;
+pub mod tls;

@@ -26,6 +26,16 @@ fn main() {
         let _ = writeln!(std::io::stdout(), "{text}");
         std::process::exit(exit::OK);
     }
+    if cli.list {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for l in stompclt::cli::option_list() {
+            if writeln!(out, "{l}").is_err() {
+                break;
+            }
+        }
+        std::process::exit(exit::OK);
+    }
     if cli.config.is_some() {
         // the file's options first, the command line after: the command line wins
         match stompclt::config::merge(&cli, &argv) {

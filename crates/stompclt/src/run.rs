@@ -12,6 +12,7 @@ use transfer::{
 use crate::broker::{IncomingOptions, OutgoingOptions, StompIncoming, StompOutgoing};
 use crate::cli::{Cli, key_values};
 use crate::client::{BrokerType, ConnectOptions, Failover};
+use crate::tls::TlsSettings;
 
 /// Exit statuses (see [`crate::cli::EXIT_CODES`]).
 pub mod exit {
@@ -80,18 +81,19 @@ fn seconds(name: &str, v: Option<f64>) -> Result<Option<Duration>, Failure> {
     }
 }
 
-/// `stomp://host:port`, `tcp://host:port`, IPv6 as `[::1]`.
-fn parse_uri(uri: &str, which: &str) -> Result<(String, u16), Failure> {
+/// `stomp://host:port`, `tcp://host:port`, `ssl://` and `stomp+ssl://` (any scheme with
+/// `ssl` means TLS), IPv6 as `[::1]`. Returns (host, port, TLS).
+fn parse_uri(uri: &str, which: &str) -> Result<(String, u16, bool), Failure> {
     let bad = |why: &str| usage(format!("invalid {which}-broker-uri {uri:?}: {why}"));
     let (scheme, rest) = uri
         .split_once("://")
         .ok_or_else(|| bad("expected SCHEME://HOST:PORT"))?;
-    match scheme {
-        "stomp" | "tcp" => {}
-        s if s.contains("ssl") => return Err(bad("TLS is not supported yet")),
+    let tls = match scheme {
+        "stomp" | "tcp" => false,
+        "ssl" | "stomp+ssl" | "stomp+tls" | "tls" => true,
         "udp" => return Err(bad("udp:// is not supported")),
-        _ => return Err(bad("unknown scheme (stomp, tcp)")),
-    }
+        _ => return Err(bad("unknown scheme (stomp, tcp, ssl, stomp+ssl)")),
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = if let Some(r) = rest.strip_prefix('[') {
         let (h, p) = r
@@ -106,11 +108,11 @@ fn parse_uri(uri: &str, which: &str) -> Result<(String, u16), Failure> {
         return Err(bad("missing host"));
     }
     let port = port.parse::<u16>().map_err(|_| bad("invalid port"))?;
-    Ok((host, port))
+    Ok((host, port, tls))
 }
 
-/// Servers (host, port) and, for `failover:`, how to go through them.
-type Servers = (Vec<(String, u16)>, Option<Failover>);
+/// Servers (host, port, TLS) and, for `failover:`, how to go through them.
+type Servers = (Vec<(String, u16, bool)>, Option<Failover>);
 
 /// A broker URI: one server, `failover:(uri,…)?options` or `failover:uri,…`, or
 /// `file:/path` holding one URI a line (`#` comments), whose single line may be a failover.
@@ -199,19 +201,76 @@ fn parse_broker_uri(uri: &str, which: &str) -> Result<Servers, Failure> {
     Ok((f.servers.clone(), Some(f)))
 }
 
-fn connect_options(
-    which: &str,
-    uri: &str,
-    auth: &[String],
-    connect: Option<&str>,
-    btype: Option<&str>,
-    cli: &Cli,
-) -> Result<ConnectOptions, Failure> {
-    let (servers, failover) = parse_broker_uri(uri, which)?;
-    let (host, port) = servers[0].clone();
+/// What one side's `--X-broker-*` options say.
+struct BrokerArgs<'a> {
+    which: &'a str,
+    uri: &'a str,
+    auth: &'a [String],
+    connect: Option<&'a str>,
+    sockopts: Option<&'a str>,
+    btype: Option<&'a str>,
+}
+
+fn connect_options(b: BrokerArgs<'_>, cli: &Cli) -> Result<ConnectOptions, Failure> {
+    let BrokerArgs {
+        which,
+        uri,
+        auth,
+        connect,
+        sockopts,
+        btype,
+    } = b;
+    let (mut servers, mut failover) = parse_broker_uri(uri, which)?;
+    let mut tls = TlsSettings::default();
+    if let Some(so) = sockopts {
+        for (k, v) in key_values(so, &format!("{which}-broker-sockopts")).map_err(usage)? {
+            match tls.sockopt(&k, &v) {
+                Ok(None) => {}
+                Ok(Some(w)) => crate::log::warn(format_args!("{which}-broker-sockopts: {w}")),
+                Err(e) => return Err(usage(format!("invalid {which}-broker-sockopts: {e}"))),
+            }
+        }
+    }
+    let mut x509 = false;
+    for a in auth {
+        if a.split_whitespace().next() == Some("x509") {
+            if x509 {
+                return Err(usage(format!(
+                    "invalid {which}-broker-auth: at most one x509 credential"
+                )));
+            }
+            x509 = true;
+            let rest = a.trim_start().trim_start_matches("x509");
+            let pairs = key_values(rest, "auth").map_err(usage)?;
+            tls.x509(&pairs)
+                .map_err(|e| usage(format!("invalid {which}-broker-auth: {e}")))?;
+        }
+    }
+    if tls.forced || x509 {
+        // SSL_* options or a client certificate: TLS whatever the scheme said
+        for s in &mut servers {
+            s.2 = true;
+        }
+        if let Some(f) = failover.as_mut() {
+            for s in &mut f.servers {
+                s.2 = true;
+            }
+        }
+    }
+    let tls_config = if servers.iter().any(|s| s.2) {
+        Some(
+            tls.build()
+                .map_err(|e| usage(format!("{which} broker TLS: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let (host, port, use_tls) = servers[0].clone();
     let mut o = ConnectOptions {
         host,
         port,
+        tls: use_tls,
+        tls_config,
         failover,
         timeout_connect: seconds("timeout-connect", cli.timeout_connect)?,
         ..ConnectOptions::default()
@@ -235,14 +294,10 @@ fn connect_options(
                     }
                 }
             }
-            Some("x509") => {
-                return Err(usage(format!(
-                    "{which}-broker-auth x509 is not supported yet"
-                )));
-            }
+            Some("x509") => {}
             Some(s) => {
                 return Err(usage(format!(
-                    "invalid {which}-broker-auth scheme {s:?} (none, plain)"
+                    "invalid {which}-broker-auth scheme {s:?} (none, plain, x509)"
                 )));
             }
         }
@@ -508,6 +563,38 @@ fn daemonize(cli: &Cli) -> Result<Option<transfer::pidfile::Pidfile>, Failure> {
 
 /// Runs one stompclt invocation; returns the statistics lines to print.
 pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
+    // -stomp-debug flags are Net::STOMP::Client's frame tracing: the same as -dd (-ddd for
+    // bodies) here
+    let stomp_debug = [
+        &cli.incoming_broker_stomp_debug,
+        &cli.outgoing_broker_stomp_debug,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|f| {
+        if f.contains("body") || f.contains("all") || f.contains("io") {
+            3
+        } else if f.trim().is_empty() {
+            0
+        } else {
+            2
+        }
+    })
+    .max()
+    .unwrap_or(0);
+    crate::log::set_level(cli.debug.max(stomp_debug));
+    if cli.debug > 3 {
+        // credentials are not for logs
+        let mut shown = cli.clone();
+        for a in shown
+            .incoming_broker_auth
+            .iter_mut()
+            .chain(shown.outgoing_broker_auth.iter_mut())
+        {
+            *a = a.split_whitespace().next().unwrap_or("").to_string() + " …";
+        }
+        crate::log::debug(4, format_args!("configuration: {shown:?}"));
+    }
     validate(&cli)?;
     if let Some((lines, code)) = control(&cli)? {
         if code == exit::OK {
@@ -552,11 +639,14 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
             };
             In::Broker(Box::new(StompIncoming::new(IncomingOptions {
                 connect: connect_options(
-                    "incoming",
-                    uri,
-                    &cli.incoming_broker_auth,
-                    cli.incoming_broker_connect.as_deref(),
-                    cli.incoming_broker_type.as_deref(),
+                    BrokerArgs {
+                        which: "incoming",
+                        uri,
+                        auth: &cli.incoming_broker_auth,
+                        connect: cli.incoming_broker_connect.as_deref(),
+                        sockopts: cli.incoming_broker_sockopts.as_deref(),
+                        btype: cli.incoming_broker_type.as_deref(),
+                    },
                     &cli,
                 )?,
                 subscribe,
@@ -579,11 +669,14 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
     let outgoing = match (&cli.outgoing_broker_uri, &cli.outgoing_queue) {
         (Some(uri), _) => Out::Broker(Box::new(StompOutgoing::new(OutgoingOptions {
             connect: connect_options(
-                "outgoing",
-                uri,
-                &cli.outgoing_broker_auth,
-                cli.outgoing_broker_connect.as_deref(),
-                cli.outgoing_broker_type.as_deref(),
+                BrokerArgs {
+                    which: "outgoing",
+                    uri,
+                    auth: &cli.outgoing_broker_auth,
+                    connect: cli.outgoing_broker_connect.as_deref(),
+                    sockopts: cli.outgoing_broker_sockopts.as_deref(),
+                    btype: cli.outgoing_broker_type.as_deref(),
+                },
                 &cli,
             )?,
             reliable,
@@ -645,15 +738,23 @@ mod tests {
     fn uris() {
         assert_eq!(
             parse_uri("stomp://localhost:61613", "x").expect("ok"),
-            ("localhost".into(), 61613)
+            ("localhost".into(), 61613, false)
         );
         assert_eq!(
             parse_uri("tcp://127.0.0.1:61614/", "x").expect("ok"),
-            ("127.0.0.1".into(), 61614)
+            ("127.0.0.1".into(), 61614, false)
         );
         assert_eq!(
             parse_uri("stomp://[::1]:61613", "x").expect("ok"),
-            ("::1".into(), 61613)
+            ("::1".into(), 61613, false)
+        );
+        assert_eq!(
+            parse_uri("stomp+ssl://broker.example.org:61612", "x").expect("ok"),
+            ("broker.example.org".into(), 61612, true)
+        );
+        assert_eq!(
+            parse_uri("ssl://[::1]:61612", "x").expect("ok"),
+            ("::1".into(), 61612, true)
         );
         for bad in [
             "localhost:61613",
@@ -661,6 +762,7 @@ mod tests {
             "stomp://x",
             "stomp://:1",
             "stomp://x:99999",
+            "udp://x:1",
         ] {
             assert!(parse_uri(bad, "incoming").is_err(), "{bad}");
         }

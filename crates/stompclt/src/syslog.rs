@@ -19,9 +19,14 @@ pub fn is_open() -> bool {
 
 /// Logs an error line.
 pub fn error(msg: &str) {
+    log(libc::LOG_ERR, msg);
+}
+
+/// Logs a line at a syslog priority (`libc::LOG_*`).
+pub fn log(priority: libc::c_int, msg: &str) {
     let Ok(c) = CString::new(msg.replace('\0', " ")) else {
         return;
     };
     // SAFETY: a constant format and a NUL-terminated argument.
-    unsafe { libc::syslog(libc::LOG_ERR, c"%s".as_ptr(), c.as_ptr()) };
+    unsafe { libc::syslog(priority, c"%s".as_ptr(), c.as_ptr()) };
 }
