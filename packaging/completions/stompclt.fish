@@ -45,6 +45,8 @@ complete -c stompclt -s m -l manual -d 'Print the whole manual (every option wit
 complete -c stompclt -s l -l list -d 'List the options, one per line, and exit 0'
 complete -c stompclt -l reliable -d 'At-least-once: client acks sent only after the destination confirmed (a broker receipt, or a completed queue add); queue elements removed only then'
 complete -c stompclt -l no-reliable
+complete -c stompclt -l reconnect -d 'Beyond the reference: when a broker connection is lost during the transfer (socket error, bad frame, missed heart-beats), connect again with the failover backoff and go on. With --reliable nothing is lost: unconfirmed messages are sent again and unacknowledged ones redelivered (possible duplicates, counted in --statistics)'
+complete -c stompclt -l no-reconnect
 complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'
 complete -c stompclt -l no-heart-beat
 complete -c stompclt -l loop -d 'Incoming queue: start again at the end instead of stopping'

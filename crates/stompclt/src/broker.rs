@@ -14,6 +14,20 @@ use crate::mapping;
 /// Header pairs (`KEY=VALUE…` strings split).
 pub type Headers = Vec<(String, String)>;
 
+/// Whether `--reconnect` may recover from this error: a lost or broken connection, or a
+/// broker that went silent. ERROR frames (bad credentials, a refused destination) and local
+/// errors are final: retrying would only repeat them.
+fn recoverable(e: &Error) -> bool {
+    e.kind == ErrorKind::Protocol
+}
+
+/// `--reconnect`: how to reconnect and where to count what it cost.
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    /// Shared with the other module and printed with the statistics.
+    pub recovery: std::sync::Arc<transfer::Recovery>,
+}
+
 /// Options of the incoming broker module.
 #[derive(Debug, Clone, Default)]
 pub struct IncomingOptions {
@@ -34,6 +48,8 @@ pub struct IncomingOptions {
     /// Above 1: `ack:client` and one cumulative ACK for up to this many messages (sent
     /// sooner when idle), acknowledging only a prefix of confirmed messages.
     pub batch: usize,
+    /// Reconnect and subscribe again when the connection is lost (`--reconnect`).
+    pub reconnect: Option<Reconnect>,
 }
 
 struct AckInfo {
@@ -157,6 +173,17 @@ impl StompIncoming {
     }
 
     fn deliver(&mut self, f: Frame) -> Got {
+        if let Some(r) = &self.o.reconnect {
+            use std::sync::atomic::Ordering::Relaxed;
+            // RabbitMQ says redelivered:true, ActiveMQ redeliveries:N
+            let again = f.get("redelivered") == Some("true")
+                || f.get("redeliveries")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 0);
+            if again && r.recovery.reconnects.load(Relaxed) > 0 {
+                r.recovery.redelivered.fetch_add(1, Relaxed);
+            }
+        }
         let token = if self.o.reliable {
             let t = Token(self.next);
             self.next += 1;
@@ -180,9 +207,15 @@ impl StompIncoming {
     }
 }
 
-impl Incoming for StompIncoming {
-    async fn start(&mut self) -> Result<()> {
-        let client = Client::connect_any(&self.o.connect).await?;
+impl StompIncoming {
+    /// Connects and subscribes.
+    async fn connect(&mut self, retrying: bool) -> Result<()> {
+        let client = if retrying {
+            Client::connect_any(&self.o.connect.retrying()).await?
+        } else {
+            Client::connect_any(&self.o.connect).await?
+        };
+        self.ids.clear();
         let version = client.version;
         let broker = client.broker;
         self.client = Some(client);
@@ -231,7 +264,37 @@ impl Incoming for StompIncoming {
         self.with_receipts(frames, "subscription").await
     }
 
-    async fn get(&mut self) -> Result<Got> {
+    /// `--reconnect`: after a lost connection, connects and subscribes again. What was
+    /// received and not acknowledged is redelivered by the broker (its tokens are
+    /// forgotten, so their late confirmations are ignored); redeliveries are counted.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        let Some(r) = self.o.reconnect.clone() else {
+            return Err(e);
+        };
+        if !recoverable(&e) {
+            return Err(e);
+        }
+        crate::log::warn(format_args!("incoming broker: {e}; reconnecting"));
+        self.client = None;
+        self.acks.clear();
+        self.pending_info.clear();
+        self.unsent.clear();
+        self.order.clear();
+        // MESSAGE frames kept from the old connection would be acknowledged on the new one,
+        // which knows nothing of them: the broker redelivers them anyway
+        self.buffered.clear();
+        self.connect(true).await?;
+        r.recovery
+            .reconnects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::log::warn(format_args!(
+            "incoming broker: reconnected to {}",
+            self.client.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
+    }
+
+    async fn get_once(&mut self) -> Result<Got> {
         if let Some(f) = self.buffered.pop_front() {
             return Ok(self.deliver(f));
         }
@@ -247,7 +310,7 @@ impl Incoming for StompIncoming {
         Ok(Got::Idle)
     }
 
-    async fn ack(&mut self, token: Token) -> Result<()> {
+    async fn ack_once(&mut self, token: Token) -> Result<()> {
         let Some(info) = self.acks.remove(&token) else {
             return Ok(());
         };
@@ -285,7 +348,7 @@ impl Incoming for StompIncoming {
         }
     }
 
-    async fn idle(&mut self) -> Result<()> {
+    async fn idle_once(&mut self) -> Result<()> {
         self.flush_acks().await?;
         // flushes queued ACKs and keeps heart-beats going
         if let Some(f) = self.client()?.recv(Duration::ZERO).await?
@@ -294,6 +357,35 @@ impl Incoming for StompIncoming {
             self.buffered.push_back(f);
         }
         Ok(())
+    }
+}
+
+impl Incoming for StompIncoming {
+    async fn start(&mut self) -> Result<()> {
+        self.connect(false).await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        loop {
+            match self.get_once().await {
+                Err(e) => self.recover(e).await?,
+                r => return r,
+            }
+        }
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        match self.ack_once(token).await {
+            Err(e) => self.recover(e).await,
+            r => r,
+        }
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        match self.idle_once().await {
+            Err(e) => self.recover(e).await,
+            r => r,
+        }
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -332,6 +424,9 @@ pub struct OutgoingOptions {
     /// Above 1: a receipt on every Nth SEND only (and on the last one before waiting); a
     /// RECEIPT then confirms every earlier SEND of the connection.
     pub batch: usize,
+    /// Reconnect when the connection is lost and send the unconfirmed messages again
+    /// (`--reconnect`).
+    pub reconnect: Option<Reconnect>,
 }
 
 /// Sends messages to a broker.
@@ -344,6 +439,8 @@ pub struct StompOutgoing {
     next: u64,
     /// batch mode: the last SEND, held back until we know whether it needs a receipt
     held: Option<(u64, Frame)>,
+    /// `--reconnect` with `--reliable`: copies of the unconfirmed SENDs, to send again
+    unconfirmed: BTreeMap<u64, Frame>,
 }
 
 impl StompOutgoing {
@@ -356,7 +453,52 @@ impl StompOutgoing {
             done: Vec::new(),
             next: 1,
             held: None,
+            unconfirmed: BTreeMap::new(),
         }
+    }
+
+    fn keeps_copies(&self) -> bool {
+        self.o.reliable && self.o.reconnect.is_some()
+    }
+
+    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
+    /// message again, in order (counted: the broker may have had some of them).
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        let Some(r) = self.o.reconnect.clone() else {
+            return Err(e);
+        };
+        if !recoverable(&e) {
+            return Err(e);
+        }
+        crate::log::warn(format_args!("outgoing broker: {e}; reconnecting"));
+        self.client = None;
+        self.held = None;
+        self.client = Some(Client::connect_any(&self.o.connect.retrying()).await?);
+        let again: Vec<(u64, Frame)> = self
+            .unconfirmed
+            .iter()
+            .map(|(n, f)| (*n, f.clone()))
+            .collect();
+        let last = again.last().map(|(n, _)| *n);
+        for (n, mut f) in again {
+            if Some(n) == last {
+                // batch mode: the receipt that confirms them all
+                f.set("receipt", n.to_string());
+            }
+            self.client()?.send(f).await?;
+        }
+        self.client()?.flush().await?;
+        use std::sync::atomic::Ordering::Relaxed;
+        r.recovery.reconnects.fetch_add(1, Relaxed);
+        r.recovery
+            .resent
+            .fetch_add(self.unconfirmed.len() as u64, Relaxed);
+        crate::log::warn(format_args!(
+            "outgoing broker: reconnected to {}, {} unconfirmed messages sent again",
+            self.client.as_ref().map_or("?", |c| c.peer.as_str()),
+            self.unconfirmed.len()
+        ));
+        Ok(())
     }
 
     fn client(&mut self) -> Result<&mut Client> {
@@ -379,20 +521,17 @@ impl StompOutgoing {
         }
         Ok(())
     }
-}
 
-impl Outgoing for StompOutgoing {
-    async fn start(&mut self) -> Result<()> {
-        self.client = Some(Client::connect_any(&self.o.connect).await?);
-        Ok(())
-    }
-
-    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
-        let mut f = mapping::to_send(msg)?;
+    async fn put_frame(&mut self, f: Frame, token: Token) -> Result<()> {
+        let mut f = f;
         if self.batching() {
             let n = self.next;
             self.next += 1;
             self.pending.insert(n, token);
+            if self.keeps_copies() {
+                self.unconfirmed.insert(n, f.clone());
+            }
+            // a failed release leaves both frames to recover(), which sends all copies
             self.release(false).await?;
             self.held = Some((n, f));
             return Ok(());
@@ -402,13 +541,16 @@ impl Outgoing for StompOutgoing {
             self.next += 1;
             f.set("receipt", n.to_string());
             self.pending.insert(n, token);
+            if self.keeps_copies() {
+                self.unconfirmed.insert(n, f.clone());
+            }
         } else {
             self.done.push(token);
         }
         self.client()?.send(f).await
     }
 
-    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+    async fn confirmed_once(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
         if !self.o.reliable {
             self.client()?.flush().await?;
             out.append(&mut self.done);
@@ -434,9 +576,42 @@ impl Outgoing for StompOutgoing {
                 // a receipt confirms every earlier SEND of the connection
                 let later = self.pending.split_off(&(n + 1));
                 out.extend(std::mem::replace(&mut self.pending, later).into_values());
+                let later = self.unconfirmed.split_off(&(n + 1));
+                self.unconfirmed = later;
             } else if let Some(t) = self.pending.remove(&n) {
+                self.unconfirmed.remove(&n);
                 out.push(t);
             }
+        }
+    }
+
+    async fn idle_once(&mut self) -> Result<()> {
+        if self.client.is_some() && self.held.is_some() {
+            self.release(true).await?;
+            self.client()?.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Outgoing for StompOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.client = Some(Client::connect_any(&self.o.connect).await?);
+        Ok(())
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let f = mapping::to_send(msg)?;
+        match self.put_frame(f, token).await {
+            Err(e) => self.recover(e).await,
+            r => r,
+        }
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+        match self.confirmed_once(out, wait).await {
+            Err(e) => self.recover(e).await,
+            r => r,
         }
     }
 
@@ -445,11 +620,10 @@ impl Outgoing for StompOutgoing {
     }
 
     async fn idle(&mut self) -> Result<()> {
-        if self.client.is_some() && self.held.is_some() {
-            self.release(true).await?;
-            self.client()?.flush().await?;
+        match self.idle_once().await {
+            Err(e) => self.recover(e).await,
+            r => r,
         }
-        Ok(())
     }
 
     async fn stop(&mut self) -> Result<()> {

@@ -128,6 +128,15 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub batch: usize,
 
+    /// Beyond the reference: when a broker connection is lost during the transfer (socket
+    /// error, bad frame, missed heart-beats), connect again with the failover backoff and go
+    /// on. With --reliable nothing is lost: unconfirmed messages are sent again and
+    /// unacknowledged ones redelivered (possible duplicates, counted in --statistics).
+    #[arg(long, overrides_with = "no_reconnect")]
+    pub reconnect: bool,
+    #[arg(long, overrides_with = "reconnect", hide = true)]
+    pub no_reconnect: bool,
+
     /// STOMP heart-beats (1.1 and later).
     #[arg(long, overrides_with = "no_heart_beat")]
     pub heart_beat: bool,

@@ -100,6 +100,30 @@ pub struct ConnectOptions {
     pub broker_type: Option<BrokerType>,
     /// `failover:` URIs: the servers to try and how.
     pub failover: Option<Failover>,
+    /// Set by INT/TERM: a retrying connect gives up between attempts.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ConnectOptions {
+    /// The same servers, retried with the failover backoff (the URI's, or the defaults
+    /// for a single server): how a lost connection is re-established with `--reconnect`.
+    pub fn retrying(&self) -> ConnectOptions {
+        let mut o = self.clone();
+        if o.failover.is_none() {
+            o.failover = Some(Failover {
+                servers: vec![(o.host.clone(), o.port, o.tls)],
+                randomize: false,
+                ..Failover::default()
+            });
+        }
+        o
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// ActiveMQ-style failover for the initial connection (milliseconds in the URI).
@@ -228,6 +252,12 @@ impl Client {
         let mut attempts = 0u64;
         loop {
             for (host, port, tls) in &servers {
+                if o.stopped() {
+                    return Err(Error::new(
+                        ErrorKind::Connect,
+                        "stopped by a signal while connecting",
+                    ));
+                }
                 let mut one = o.clone();
                 one.host = host.clone();
                 one.port = *port;
@@ -243,7 +273,16 @@ impl Client {
                                 format!("{} (after {attempts} failover attempts)", e.message),
                             ));
                         }
-                        tokio::time::sleep(delay).await;
+                        crate::log::debug(
+                            1,
+                            format_args!("{}; next attempt in {delay:?}", e.message),
+                        );
+                        // in slices, so that INT/TERM is obeyed during a long backoff
+                        let until = Instant::now() + delay;
+                        while Instant::now() < until && !o.stopped() {
+                            let left = until.saturating_duration_since(Instant::now());
+                            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+                        }
                         if f.exponential {
                             delay = delay.mul_f64(f.multiplier).min(f.max);
                         }

@@ -211,7 +211,11 @@ struct BrokerArgs<'a> {
     btype: Option<&'a str>,
 }
 
-fn connect_options(b: BrokerArgs<'_>, cli: &Cli) -> Result<ConnectOptions, Failure> {
+fn connect_options(
+    b: BrokerArgs<'_>,
+    cli: &Cli,
+    stop: &StopFlag,
+) -> Result<ConnectOptions, Failure> {
     let BrokerArgs {
         which,
         uri,
@@ -267,6 +271,7 @@ fn connect_options(b: BrokerArgs<'_>, cli: &Cli) -> Result<ConnectOptions, Failu
     };
     let (host, port, use_tls) = servers[0].clone();
     let mut o = ConnectOptions {
+        stop: Some(stop.clone()),
         host,
         port,
         tls: use_tls,
@@ -437,8 +442,7 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
 
 /// The signal handling of the reference: INT, TERM and QUIT stop gracefully, HUP is
 /// ignored. (Rust already ignores SIGPIPE: a closed socket is an error, not a silent death.)
-fn signals() -> Result<StopFlag, Failure> {
-    let stop: StopFlag = Arc::new(AtomicBool::new(false));
+fn signals(stop: StopFlag) -> Result<StopFlag, Failure> {
     let ignored = Arc::new(AtomicBool::new(false));
     let reg = |sig, flag: &StopFlag| {
         signal_hook::flag::register(sig, flag.clone())
@@ -622,6 +626,12 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         lazy: cli.lazy,
     };
     let disconnect = Duration::from_secs_f64(cli.timeout_disconnect);
+    // registered with the signals later (after a --daemon fork); reconnect loops watch it
+    let stop: StopFlag = Arc::new(AtomicBool::new(false));
+    let recovery = Arc::new(transfer::Recovery::default());
+    let reconnect = cli.reconnect.then(|| crate::broker::Reconnect {
+        recovery: recovery.clone(),
+    });
     let incoming = match (&cli.incoming_broker_uri, &cli.incoming_queue) {
         (Some(uri), _) => {
             let mut subscribe = Vec::new();
@@ -648,6 +658,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
                         btype: cli.incoming_broker_type.as_deref(),
                     },
                     &cli,
+                    &stop,
                 )?,
                 subscribe,
                 unsubscribe,
@@ -656,6 +667,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
                 timeout_broker: seconds("timeout-broker", cli.timeout_broker)?,
                 timeout_disconnect: disconnect,
                 batch: cli.batch,
+                reconnect: reconnect.clone(),
             })))
         }
         (None, Some(q)) => In::Queue(Box::new(QueueIncoming::new(QueueIncomingOptions {
@@ -678,10 +690,12 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
                     btype: cli.outgoing_broker_type.as_deref(),
                 },
                 &cli,
+                &stop,
             )?,
             reliable,
             timeout_disconnect: disconnect,
             batch: cli.batch,
+            reconnect: reconnect.clone(),
         }))),
         (None, Some(q)) => Out::Queue(Box::new(QueueOutgoing::new(queue_options(q, "outgoing")?))),
         (None, None) => unreachable!("validated"),
@@ -695,7 +709,7 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
             None => None,
         }
     };
-    let stop = signals()?;
+    let stop = signals(stop)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -713,7 +727,9 @@ pub fn run(cli: Cli) -> Result<Vec<String>, Failure> {
         }
     })?;
     Ok(if cli.statistics {
-        stats.lines()
+        let mut lines = stats.lines();
+        lines.extend(recovery.lines());
+        lines
     } else {
         Vec::new()
     })

@@ -1587,3 +1587,187 @@ fn list_prints_every_option_and_debug_traces_frames() {
     assert!(err.contains("debug: configuration: Cli {"), "{err}");
     assert!(!err.contains("topsecret"), "{err}");
 }
+
+/// A RabbitMQ of its own (other ports, node name and data directory), so that restarting it
+/// disturbs no other test; stopped and removed when dropped.
+struct OwnRabbit {
+    env: Vec<(String, String)>,
+    stomp: u16,
+}
+
+impl OwnRabbit {
+    fn script(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/brokers")
+            .join(name)
+    }
+
+    fn start_new() -> OwnRabbit {
+        let base = std::env::var("RMQ_DATA")
+            .unwrap_or_else(|_| panic!("RMQ_DATA is not set: this test starts its own RabbitMQ beside the one of scripts/test.sh"));
+        let data = format!("{base}-restart-{}", std::process::id());
+        let r = OwnRabbit {
+            env: vec![
+                ("RMQ_DATA".into(), data),
+                ("RMQ_AMQP_PORT".into(), "5674".into()),
+                ("RMQ_STOMP_PORT".into(), "61633".into()),
+                ("RMQ_STOMPS_PORT".into(), "61635".into()),
+                ("RMQ_DIST_PORT".into(), "25674".into()),
+                (
+                    "RMQ_NODENAME".into(),
+                    format!("restart{}@localhost", std::process::id()),
+                ),
+            ],
+            stomp: 61633,
+        };
+        r.sh("start-rabbitmq.sh", true);
+        r
+    }
+
+    fn sh(&self, script: &str, fresh: bool) {
+        let mut c = Command::new("bash");
+        c.arg(Self::script(script)).envs(self.env.iter().cloned());
+        if fresh {
+            c.env("RMQ_FRESH", "1");
+        }
+        let out = c.output().expect("broker script");
+        assert!(
+            out.status.success(),
+            "{script}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the broker and starts it again, keeping its data (persistent messages survive).
+    fn restart(&self) {
+        self.sh("stop-rabbitmq.sh", false);
+        self.sh("start-rabbitmq.sh", false);
+    }
+}
+
+impl Drop for OwnRabbit {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(Self::script("stop-rabbitmq.sh"))
+            .envs(self.env.iter().cloned())
+            .env("RMQ_CLEAN", "1")
+            .output();
+    }
+}
+
+fn queue_count(path: &Path) -> usize {
+    MessageQueue::open_str(&format!("path={}", p(path)))
+        .expect("open")
+        .dirq()
+        .count()
+        .expect("count")
+}
+
+#[test]
+fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
+    let rabbit = OwnRabbit::start_new();
+    let d = tmp();
+    let dest = unique_destination("restart");
+    let n = 20_000;
+    // persistent, or the broker itself would drop them at its restart
+    let sent: Vec<Message> = mixed(n, &dest)
+        .into_iter()
+        .map(|m| m.with_header("persistent", "true"))
+        .collect();
+    fill(&d.path().join("in"), "DQS", &sent);
+    let uri = format!(
+        "failover:(stomp://127.0.0.1:{})?maxReconnectDelay=500",
+        rabbit.stomp
+    );
+    let common = |dir: &str| {
+        s(&[
+            &format!("--{dir}-broker-uri"),
+            &uri,
+            &format!("--{dir}-broker-auth"),
+            "plain name=guest pass=guest",
+            &format!("--{dir}-broker-connect"),
+            "host=/",
+            "--reliable",
+            "--reconnect",
+            "--statistics",
+        ])
+    };
+    // queue → broker, the broker restarted once some messages went out
+    let send = stompclt()
+        .args(common("outgoing"))
+        .args([
+            "--incoming-queue",
+            &format!("path={}", p(&d.path().join("in"))),
+        ])
+        .args(["--remove", "--window", "500"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t = Instant::now();
+    while queue_count(&d.path().join("in")) > n - 3000 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        queue_count(&d.path().join("in")) > 0,
+        "sent everything before the restart"
+    );
+    rabbit.restart();
+    let out = send.wait_with_output().expect("wait");
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{so}{se}");
+    assert!(se.contains("reconnecting"), "{se}");
+    assert!(so.contains("reconnected 1 times"), "{so}");
+    assert_eq!(queue_count(&d.path().join("in")), 0);
+
+    // broker → queue, the broker restarted mid-way again
+    let recv = stompclt()
+        .args(common("incoming"))
+        .args(["--subscribe", &format!("destination={dest}")])
+        .args([
+            "--outgoing-queue",
+            &format!("path={}", p(&d.path().join("out"))),
+        ])
+        .args(["--prefetch", "1000", "--timeout-inactivity", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t = Instant::now();
+    while queue_count(&d.path().join("out")) < 3000 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        queue_count(&d.path().join("out")) < n,
+        "received everything before the restart"
+    );
+    rabbit.restart();
+    let out = recv.wait_with_output().expect("wait");
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{so}{se}");
+    assert!(so.contains("reconnected 1 times"), "{so}");
+    let got = drain(&d.path().join("out"), "DQS");
+    let dups = compare(&sent, &got, "broker restart");
+    eprintln!(
+        "broker restarts: {n} messages, {dups} duplicates; {}",
+        so.trim()
+    );
+    // every duplicate is one the broker marked as redelivered
+    let redelivered: usize = so
+        .split("messages sent again, ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .expect("the reconnect statistics line");
+    assert!(
+        dups <= redelivered,
+        "{dups} duplicates, {redelivered} redelivered"
+    );
+}

@@ -17,7 +17,7 @@ mod stats;
 pub use engine::{Engine, Settings, StopFlag};
 pub use error::{Error, ErrorKind, Result};
 pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
-pub use stats::Stats;
+pub use stats::{Recovery, Stats};
 
 use message::Message;
 

@@ -56,6 +56,37 @@ impl Stats {
     }
 }
 
+/// What reconnections during the run cost, shared by the broker modules (`--reconnect`).
+/// Messages sent again or redelivered may arrive twice; nothing is lost.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// Connections re-established after a failure.
+    pub reconnects: std::sync::atomic::AtomicU64,
+    /// Unconfirmed messages sent again on a new connection (duplicates if the broker had
+    /// them already).
+    pub resent: std::sync::atomic::AtomicU64,
+    /// Messages the broker marked as redelivered after a reconnection (an acknowledgement
+    /// lost with the connection): the destination may have them twice.
+    pub redelivered: std::sync::atomic::AtomicU64,
+}
+
+impl Recovery {
+    /// Lines added to the statistics when there was any reconnection.
+    pub fn lines(&self) -> Vec<String> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.reconnects.load(Relaxed);
+        if n == 0 {
+            return Vec::new();
+        }
+        vec![format!(
+            "reconnected {n} times: {} messages sent again, {} messages redelivered \
+             (possible duplicates)",
+            self.resent.load(Relaxed),
+            self.redelivered.load(Relaxed)
+        )]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
