@@ -11,7 +11,11 @@ use clap_complete::Shell;
 
 /// Every binary of the workspace whose documentation is generated.
 fn commands() -> Vec<Command> {
-    vec![dirq_cli::cli::Cli::command(), stompclt::cli::Cli::command()]
+    vec![
+        dirq_cli::cli::Cli::command(),
+        stompclt::cli::Cli::command(),
+        simplevisor::cli::Cli::command(),
+    ]
 }
 
 fn root() -> PathBuf {

@@ -1,0 +1,20 @@
+use clap::Parser;
+
+fn main() {
+    let cli = match simplevisor::cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let r = simplevisor::run::main(cli);
+    if !r.message.is_empty() {
+        eprintln!("simplevisor: {}", r.message);
+    }
+    std::process::exit(r.code);
+}

@@ -1,0 +1,722 @@
+//! The commands and the supervision loop.
+//!
+//! The loop is event-driven: it sleeps in `poll(2)` on a self-pipe that signal handlers
+//! write to (SIGCHLD among them) and on the control socket, so that the death of a child
+//! simplevisor runs itself is handled at once, not at the next cycle; cycles still run
+//! every `interval` seconds for the command-driven services, and the pidfile is polled every
+//! half second as the reference's control protocol requires.
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config, Global};
+use crate::error::Error;
+use crate::pidfile::{self, Action, Pidfile};
+use crate::process;
+use crate::store;
+use crate::supervisor::{Counts, Node};
+
+/// A run's end: the exit status and, for errors, the one-line message.
+#[derive(Debug)]
+pub struct Exit {
+    /// The exit status.
+    pub code: i32,
+    /// Printed on stderr when not empty.
+    pub message: String,
+}
+
+fn fail(message: impl Into<String>) -> Exit {
+    Exit {
+        code: 1,
+        message: message.into(),
+    }
+}
+
+fn done(code: i32) -> Exit {
+    Exit {
+        code,
+        message: String::new(),
+    }
+}
+
+impl From<Error> for Exit {
+    fn from(e: Error) -> Self {
+        fail(e.to_string())
+    }
+}
+
+/// Settings after merging: defaults, then the file, then the command line.
+#[derive(Debug, Clone)]
+struct Settings {
+    store: Option<PathBuf>,
+    pidfile: Option<PathBuf>,
+    interval: Duration,
+    daemon: bool,
+}
+
+fn merge(cli: &Cli, g: &Global) -> (Settings, String, Option<PathBuf>, String, String) {
+    let s = Settings {
+        store: cli.store.clone().or_else(|| g.store.clone()),
+        pidfile: cli.pidfile.clone().or_else(|| g.pidfile.clone()),
+        interval: Duration::from_secs(cli.interval.or(g.interval).unwrap_or(60)),
+        daemon: cli.daemon || g.daemon.unwrap_or(false),
+    };
+    let log = cli
+        .log
+        .clone()
+        .or_else(|| g.log.clone())
+        .unwrap_or_else(|| "stdout".into());
+    let logfile = cli.logfile.clone().or_else(|| g.logfile.clone());
+    let level = cli
+        .loglevel
+        .clone()
+        .or_else(|| g.loglevel.clone())
+        .unwrap_or_else(|| "warning".into());
+    let name = cli
+        .logname
+        .clone()
+        .or_else(|| g.logname.clone())
+        .unwrap_or_else(|| "simplevisor".into());
+    (s, log, logfile, level, name)
+}
+
+fn socket_path(pidfile: &Path) -> PathBuf {
+    let mut s = pidfile.as_os_str().to_owned();
+    s.push(".sock");
+    PathBuf::from(s)
+}
+
+/// Runs one invocation of the command line.
+pub fn main(cli: Cli) -> Exit {
+    if matches!(cli.command, Command::Help | Command::Pod | Command::Rst) {
+        use clap::CommandFactory;
+        let _ = writeln!(std::io::stdout(), "{}", Cli::command().render_long_help());
+        return done(0);
+    }
+    let cfg = match &cli.conf {
+        Some(path) => {
+            // made absolute, as the reference does, so that a daemon in / still finds it
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            match config::load(&path, cli.conftype) {
+                Ok(c) => c,
+                Err(e) => return fail(format!("invalid configuration: {e}")),
+            }
+        }
+        None => Config {
+            global: Global::default(),
+            root: None,
+        },
+    };
+    let (settings, log, logfile, level, name) = merge(&cli, &cfg.global);
+    if let Err(e) = crate::log::init(&log, logfile.as_deref(), &level, &name) {
+        return fail(e);
+    }
+    let Some(root_spec) = cfg.root.clone() else {
+        return fail("no entry found in the configuration (--conf)");
+    };
+    let mut root = match Node::build(&root_spec) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("invalid configuration: {e}")),
+    };
+    if cli.command == Command::CheckConfiguration {
+        println!("the configuration file is valid");
+        return done(0);
+    }
+    let path_mode = cli.path.is_some() || matches!(root, Node::Service(_));
+    if path_mode && !matches!(cli.command, Command::RestartChild) {
+        return path_command(&cli, &mut root);
+    }
+    if let Some(s) = &settings.store
+        && let Err(e) = store::load(s, &mut root)
+    {
+        return fail(e.to_string());
+    }
+    match cli.command {
+        Command::Status => status(&cli, &settings),
+        Command::Check => {
+            let mut lines = Vec::new();
+            let ok = root.check(0, &mut lines);
+            for l in lines {
+                println!("{l}");
+            }
+            done(if ok { 0 } else { 1 })
+        }
+        Command::Restart => fail("restart command is accepted only with a path"),
+        Command::Stop => stop(&settings, "quit"),
+        Command::StopSupervisor => stop(&settings, "stop_supervisor"),
+        Command::StopChildren => send(&settings, "stop_children"),
+        Command::WakeUp => send(&settings, "wake_up"),
+        Command::RestartChild => match &cli.path {
+            Some(p) => {
+                let parts: Vec<&str> = p.split('/').collect();
+                if root.find(&parts).is_none() {
+                    return fail(format!("given path is invalid: {p}"));
+                }
+                send(&settings, &format!("restart_child {p}"))
+            }
+            None => fail("restart_child needs a PATH"),
+        },
+        Command::Start | Command::Single => {
+            supervise(cli.command, &cli, settings, root, cfg.root.clone())
+        }
+        Command::CheckConfiguration | Command::Help | Command::Pod | Command::Rst => done(0),
+    }
+}
+
+/// Commands addressed to one node (or a root that is a service), run in this process.
+fn path_command(cli: &Cli, root: &mut Node) -> Exit {
+    let path = cli.path.clone().unwrap_or_else(|| root.name().to_string());
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let Some(node) = root.find(&parts) else {
+        return fail(format!("given path is invalid: {path}"));
+    };
+    match (cli.command, node) {
+        (Command::Check, n) => {
+            let mut lines = Vec::new();
+            let ok = n.check(0, &mut lines);
+            for l in lines {
+                println!("{l}");
+            }
+            done(if ok { 0 } else { 1 })
+        }
+        (Command::Status, Node::Supervisor(_)) => fail(
+            "status command not supported on a supervisor node, look at \"check\" command instead",
+        ),
+        (Command::Start, Node::Supervisor(s)) => match s.start() {
+            Ok(()) => done(0),
+            Err(e) => fail(e.to_string()),
+        },
+        (Command::Stop, Node::Supervisor(s)) => {
+            s.stop();
+            done(0)
+        }
+        (Command::Restart, Node::Supervisor(s)) => {
+            s.stop();
+            match s.start() {
+                Ok(()) => done(0),
+                Err(e) => fail(e.to_string()),
+            }
+        }
+        (
+            c @ (Command::Start | Command::Stop | Command::Status | Command::Restart),
+            Node::Service(s),
+        ) => {
+            let o = match c {
+                Command::Start => s.start(),
+                Command::Stop => s.stop(),
+                Command::Status => s.status(),
+                _ => s.restart(),
+            };
+            if !o.stdout.is_empty() {
+                println!("stdout: {}", o.stdout.trim_end());
+            }
+            if !o.stderr.is_empty() {
+                println!("stderr: {}", o.stderr.trim_end());
+            }
+            done(o.rc)
+        }
+        _ => fail("command must be one of: start, stop, status, check, restart"),
+    }
+}
+
+fn need_pidfile<'a>(s: &'a Settings, what: &str) -> Result<&'a Path, Exit> {
+    s.pidfile
+        .as_deref()
+        .ok_or_else(|| fail(format!("{what} requires a pidfile")))
+}
+
+fn status(cli: &Cli, s: &Settings) -> Exit {
+    let pf = match need_pidfile(s, "status") {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    if cli.json {
+        let sock = socket_path(pf);
+        let mut out = String::new();
+        match UnixStream::connect(&sock).and_then(|mut c| {
+            c.set_read_timeout(Some(Duration::from_secs(30)))?;
+            c.read_to_string(&mut out)
+        }) {
+            Ok(_) => {
+                println!("{}", out.trim_end());
+                return done(0);
+            }
+            Err(e) => {
+                println!(
+                    "{{\"running\":false,\"error\":{}}}",
+                    serde_json::Value::String(format!("{}: {e}", sock.display()))
+                );
+                return done(3);
+            }
+        }
+    }
+    let (code, msg) = pidfile::status(pf, Duration::from_secs(60));
+    println!("{msg}");
+    done(code)
+}
+
+fn send(s: &Settings, action: &str) -> Exit {
+    let pf = match need_pidfile(s, action) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    match pidfile::send(pf, action) {
+        Ok(Some(pid)) if pidfile::process_alive(pid) => {
+            println!("simplevisor (pid {pid}) is being told to {action}...");
+            done(0)
+        }
+        Ok(_) => {
+            println!("simplevisor does not seem to be running anymore");
+            done(0)
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// `stop` / `stop_supervisor`: the action, then waiting; TERM after 60 s (the daemon may be
+/// in a long cycle), then KILL after 30 more.
+fn stop(s: &Settings, action: &str) -> Exit {
+    let pf = match need_pidfile(s, action) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let pid = match pidfile::send(pf, action) {
+        Ok(Some(pid)) if pidfile::process_alive(pid) => pid,
+        Ok(_) => {
+            println!("simplevisor does not seem to be running anymore");
+            let _ = std::fs::remove_file(pf);
+            return done(0);
+        }
+        Err(e) => return fail(e.to_string()),
+    };
+    println!("simplevisor (pid {pid}) is being told to {action}...");
+    let gone = |limit: Duration| {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if !pidfile::process_alive(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    if gone(Duration::from_secs(60)) {
+        return done(0);
+    }
+    if action == "quit" {
+        warning!("simplevisor (pid {pid}) still running, sending TERM");
+        // SAFETY: kill with the daemon's pid.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        if gone(Duration::from_secs(30)) {
+            return done(0);
+        }
+    }
+    warning!("simplevisor (pid {pid}) still running, sending KILL");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = gone(Duration::from_secs(5));
+    let _ = std::fs::remove_file(pf);
+    done(0)
+}
+
+/// Signal flags and the self-pipe that wakes the loop.
+struct Signals {
+    term: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
+    usr: Arc<AtomicBool>,
+    quit: Arc<AtomicBool>,
+    wake: UnixStream,
+}
+
+fn signals() -> Result<Signals, String> {
+    use signal_hook::consts::*;
+    let (wake, notify) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+    wake.set_nonblocking(true)
+        .map_err(|e| format!("socketpair: {e}"))?;
+    notify
+        .set_nonblocking(true)
+        .map_err(|e| format!("socketpair: {e}"))?;
+    let s = Signals {
+        term: Arc::new(AtomicBool::new(false)),
+        hup: Arc::new(AtomicBool::new(false)),
+        usr: Arc::new(AtomicBool::new(false)),
+        quit: Arc::new(AtomicBool::new(false)),
+        wake,
+    };
+    let reg = |sig: i32, flag: Option<&Arc<AtomicBool>>| -> Result<(), String> {
+        if let Some(f) = flag {
+            signal_hook::flag::register(sig, f.clone()).map_err(|e| e.to_string())?;
+        }
+        let n = notify.try_clone().map_err(|e| e.to_string())?;
+        signal_hook::low_level::pipe::register(sig, n).map_err(|e| e.to_string())?;
+        Ok(())
+    };
+    reg(SIGTERM, Some(&s.term))?;
+    reg(SIGINT, Some(&s.term))?;
+    reg(SIGHUP, Some(&s.hup))?;
+    reg(SIGUSR1, Some(&s.usr))?;
+    reg(SIGUSR2, Some(&s.usr))?;
+    reg(SIGQUIT, Some(&s.quit))?;
+    reg(SIGCHLD, None)?;
+    Ok(s)
+}
+
+/// Double fork and setsid; the original process waits on a pipe for the daemon to say it
+/// holds the pidfile and has started its children, and exits 0, or 1 with its error.
+fn daemonize() -> Result<Option<std::fs::File>, Exit> {
+    use nix::unistd::{ForkResult, fork, pipe2, setsid};
+    // close-on-exec: the services the daemon starts must not hold the parent's pipe open
+    let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| fail(format!("pipe: {e}")))?;
+    // SAFETY: single-threaded at this point (no thread has been started yet).
+    match unsafe { fork() }.map_err(|e| fail(format!("fork: {e}")))? {
+        ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut msg);
+            let _ = nix::sys::wait::waitpid(child, None);
+            let msg = msg.trim();
+            if let Some(ok) = msg.strip_prefix("ok ") {
+                println!("simplevisor (pid {ok}) started");
+                Err(done(0))
+            } else if msg.is_empty() {
+                Err(fail("the daemon died while starting"))
+            } else {
+                Err(fail(msg.to_string()))
+            }
+        }
+        ForkResult::Child => {
+            drop(r);
+            setsid().map_err(|e| fail(format!("setsid: {e}")))?;
+            // SAFETY: as above, still single-threaded.
+            match unsafe { fork() }.map_err(|e| fail(format!("fork: {e}")))? {
+                ForkResult::Parent { .. } => std::process::exit(0),
+                ForkResult::Child => {}
+            }
+            let _ = std::env::set_current_dir("/");
+            // stdin, and stdout/stderr unless they are regular files, go to /dev/null
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let regular = |fd: i32| {
+                    nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+                        .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
+                        .unwrap_or(false)
+                };
+                // SAFETY: dup2 onto the standard descriptors.
+                unsafe {
+                    libc::dup2(null.as_raw_fd(), 0);
+                    if !regular(1) {
+                        libc::dup2(null.as_raw_fd(), 1);
+                    }
+                    if !regular(2) {
+                        libc::dup2(null.as_raw_fd(), 2);
+                    }
+                }
+            }
+            Ok(Some(std::fs::File::from(w)))
+        }
+    }
+}
+
+fn report(ready: &mut Option<std::fs::File>, msg: &str) {
+    if let Some(mut f) = ready.take() {
+        let _ = f.write_all(msg.as_bytes());
+    }
+}
+
+/// Moves the running state of unchanged services from the old tree to the new one (HUP);
+/// what is left in the old tree is stopped.
+fn carry_over(old: &mut Node, new: &mut Node) {
+    match (old, new) {
+        (Node::Service(o), Node::Service(n)) if o.spec == n.spec => {
+            std::mem::swap(o, n);
+            // the fresh copy left behind must not stop what now belongs to the new tree
+            o.detached = true;
+        }
+        (Node::Supervisor(o), Node::Supervisor(n)) => {
+            n.cycles = o.cycles.clone();
+            for nc in &mut n.children {
+                if let Some(oc) = o.children.iter_mut().find(|c| c.name() == nc.name()) {
+                    carry_over(oc, nc);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `start` and `single`.
+fn supervise(
+    command: Command,
+    cli: &Cli,
+    s: Settings,
+    mut root: Node,
+    _spec: Option<config::EntrySpec>,
+) -> Exit {
+    let single = command == Command::Single;
+    let mut ready = None;
+    if s.daemon && !single {
+        match daemonize() {
+            Ok(r) => ready = r,
+            Err(e) => return e,
+        }
+    }
+    process::become_subreaper();
+    // the pidfile before any child: a second simplevisor must not start a second set
+    let mut pf = match &s.pidfile {
+        Some(p) => match Pidfile::create(p) {
+            Ok(pf) => Some(pf),
+            Err(e) => {
+                report(&mut ready, &e.to_string());
+                return fail(e.to_string());
+            }
+        },
+        None => None,
+    };
+    let sigs = match signals() {
+        Ok(x) => x,
+        Err(e) => {
+            report(&mut ready, &e);
+            return fail(e);
+        }
+    };
+    let listener = s.pidfile.as_deref().and_then(|p| {
+        let path = socket_path(p);
+        let _ = std::fs::remove_file(&path);
+        match UnixListener::bind(&path) {
+            Ok(l) => {
+                let _ = l.set_nonblocking(true);
+                Some((l, path))
+            }
+            Err(e) => {
+                warning!("control socket {}: {e}", path.display());
+                None
+            }
+        }
+    });
+    let cleanup = |pf: Option<Pidfile>, listener: &Option<(UnixListener, PathBuf)>| {
+        if let Some(p) = pf {
+            p.remove();
+        }
+        if let Some((_, path)) = listener {
+            let _ = std::fs::remove_file(path);
+        }
+    };
+    let Node::Supervisor(_) = &root else {
+        unreachable!("a service root is a path command");
+    };
+    info!("supervisor started");
+    if !single && let Err(e) = root.start(false) {
+        // as the reference: the remaining siblings start at the next cycle
+        error!("{e}");
+    }
+    report(&mut ready, &format!("ok {}\n", std::process::id()));
+    let save = |root: &Node| {
+        if let Some(st) = &s.store
+            && let Err(e) = store::save(st, root)
+        {
+            error!("{e}");
+        }
+    };
+    let mut next_cycle = if single {
+        Instant::now()
+    } else {
+        Instant::now() + s.interval
+    };
+    let mut next_poll = Instant::now();
+    let mut stop_children_too = true;
+    let mut failed = false;
+    loop {
+        if sigs.term.swap(false, Ordering::Relaxed) {
+            info!("caught SIGTERM or SIGINT, stopping");
+            break;
+        }
+        if sigs.usr.swap(false, Ordering::Relaxed) {
+            info!("caught SIGUSR1 or SIGUSR2, ignoring it");
+        }
+        if sigs.quit.swap(false, Ordering::Relaxed) {
+            warning!("caught SIGQUIT, ignoring it (TERM or INT stop simplevisor)");
+        }
+        if sigs.hup.swap(false, Ordering::Relaxed) {
+            reload(cli, &mut root);
+        }
+        process::reap();
+        if !root.handle_exits() {
+            failed = true;
+            break;
+        }
+        let now = Instant::now();
+        let next_restart = root.due_restarts(now);
+        if now >= next_poll {
+            next_poll = now + Duration::from_millis(500);
+            if let Some(p) = pf.as_mut() {
+                match p.poll() {
+                    Ok(None) => {}
+                    Ok(Some(Action::Quit)) => {
+                        info!("asked to quit");
+                        break;
+                    }
+                    Ok(Some(Action::StopSupervisor)) => {
+                        info!("asked to stop_supervisor");
+                        stop_children_too = false;
+                        break;
+                    }
+                    Ok(Some(Action::StopChildren)) => {
+                        info!("stopping all the children");
+                        if let Node::Supervisor(sup) = &mut root {
+                            sup.stop();
+                        }
+                    }
+                    Ok(Some(Action::WakeUp)) => {
+                        info!("asked to wake up");
+                        next_cycle = now;
+                    }
+                    Ok(Some(Action::RestartChild(path))) => {
+                        let parts: Vec<&str> = path.split('/').collect();
+                        match root.find(&parts) {
+                            Some(Node::Service(svc)) => {
+                                svc.restart();
+                            }
+                            Some(Node::Supervisor(sup)) => {
+                                sup.stop();
+                                if let Err(e) = sup.start() {
+                                    error!("{e}");
+                                }
+                                info!("supervisor {} restarted", sup.spec.name);
+                            }
+                            None => warning!("restart_child: given path is invalid: {path}"),
+                        }
+                    }
+                    Ok(Some(Action::Unknown(a))) => warning!("unknown action: {a}"),
+                    Err(e) => {
+                        error!("{e}");
+                        stop_children_too = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((l, _)) = &listener {
+            while let Ok((mut c, _)) = l.accept() {
+                let state = serde_json::json!({
+                    "running": true,
+                    "pid": std::process::id(),
+                    "tree": root.state_json(),
+                });
+                let _ = c.set_write_timeout(Some(Duration::from_secs(5)));
+                let _ = c.write_all(format!("{state}\n").as_bytes());
+            }
+        }
+        if Instant::now() >= next_cycle {
+            let mut counts = Counts::default();
+            let ok = match &mut root {
+                Node::Supervisor(sup) => sup.supervise(&mut counts),
+                Node::Service(_) => true,
+            };
+            info!(
+                "{} services OK, {} services needed adjustment, {} services failed",
+                counts.ok, counts.adjusted, counts.failed
+            );
+            save(&root);
+            if !ok {
+                failed = true;
+                break;
+            }
+            if single {
+                break;
+            }
+            next_cycle = Instant::now() + s.interval;
+        }
+        // sleep until something happens or something is due
+        let now = Instant::now();
+        let mut until = next_cycle.min(next_poll);
+        if let Some(r) = next_restart {
+            until = until.min(r);
+        }
+        let wait = until.saturating_duration_since(now);
+        let mut fds = vec![libc::pollfd {
+            fd: sigs.wake.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if let Some((l, _)) = &listener {
+            fds.push(libc::pollfd {
+                fd: l.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: a valid array of pollfd for its length.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms.max(0)) };
+        let mut buf = [0u8; 256];
+        while (&sigs.wake).read(&mut buf).is_ok_and(|n| n > 0) {}
+    }
+    if failed {
+        // the failed supervisor stopped its children already
+        error!("supervision interrupted/failed");
+        save(&root);
+        cleanup(pf, &listener);
+        return fail("supervision interrupted/failed");
+    }
+    if stop_children_too && !single {
+        info!("stopping all the children");
+        if let Node::Supervisor(sup) = &mut root {
+            sup.stop();
+        }
+    }
+    info!("stopping the supervisor");
+    save(&root);
+    cleanup(pf, &listener);
+    done(0)
+}
+
+/// SIGHUP: reads the configuration again and applies the difference: unchanged services
+/// keep running untouched, removed or changed ones are stopped, new or changed ones
+/// started. A bad configuration is logged and the running tree kept.
+fn reload(cli: &Cli, root: &mut Node) {
+    let Some(path) = &cli.conf else {
+        warning!("caught SIGHUP, but there is no configuration file to reload");
+        return;
+    };
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    let cfg = match config::load(&path, cli.conftype) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("caught SIGHUP, configuration not reloaded: {e}");
+            return;
+        }
+    };
+    let Some(spec) = cfg.root else {
+        error!("caught SIGHUP, configuration not reloaded: no entry found");
+        return;
+    };
+    let mut new = match Node::build(&spec) {
+        Ok(n) => n,
+        Err(e) => {
+            error!("caught SIGHUP, configuration not reloaded: {e}");
+            return;
+        }
+    };
+    if !matches!(new, Node::Supervisor(_)) {
+        error!("caught SIGHUP, configuration not reloaded: the root must stay a supervisor");
+        return;
+    }
+    carry_over(root, &mut new);
+    let mut old = std::mem::replace(root, new);
+    if let Node::Supervisor(o) = &mut old {
+        o.stop();
+    }
+    if let Err(e) = root.start(false) {
+        error!("{e}");
+    }
+    info!("caught SIGHUP, configuration reloaded");
+}
