@@ -103,7 +103,7 @@ impl Pidfile {
                 }
                 if let Some(p) = other
                     && p != pid as i32
-                    && alive(p)
+                    && process_alive(p)
                 {
                     return Err(err(
                         path,

@@ -134,6 +134,9 @@ pub struct ExecOptions {
     pub user: Option<(u32, u32, Vec<u32>)>,
     /// Limit for one command.
     pub timeout: Duration,
+    /// Owned programs: send their output to /dev/null instead of simplevisor's (`single`
+    /// from cron must not leave its caller's pipes open in programs that outlive it).
+    pub quiet: bool,
 }
 
 /// Looks up a user for [`ExecOptions::user`].
@@ -193,7 +196,12 @@ pub fn spawn(argv: &[String], o: &ExecOptions) -> Result<i32, String> {
     if argv.is_empty() {
         return Err("empty command".into());
     }
-    let child = command(argv, o)
+    let mut c = command(argv, o);
+    if o.quiet {
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    }
+    let child = c
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
     let pid = child.id() as i32;

@@ -118,7 +118,15 @@ pub fn main(cli: Cli) -> Exit {
         return fail(e);
     }
     let Some(root_spec) = cfg.root.clone() else {
-        return fail("no entry found in the configuration (--conf)");
+        // commands that only talk to the running simplevisor need nothing but its pidfile
+        return match cli.command {
+            Command::Status => status(&cli, &settings),
+            Command::Stop => stop(&settings, "quit"),
+            Command::StopSupervisor => stop(&settings, "stop_supervisor"),
+            Command::StopChildren => send(&settings, "stop_children"),
+            Command::WakeUp => send(&settings, "wake_up"),
+            _ => fail("no entry found in the configuration (--conf)"),
+        };
     };
     let mut root = match Node::build(&root_spec) {
         Ok(r) => r,
@@ -127,6 +135,12 @@ pub fn main(cli: Cli) -> Exit {
     if cli.command == Command::CheckConfiguration {
         println!("the configuration file is valid");
         return done(0);
+    }
+    if matches!(cli.command, Command::Check | Command::Status)
+        && let Some(tree) = remote_tree(&settings)
+        && tree.get("name").and_then(|n| n.as_str()) == Some(root.name())
+    {
+        apply_remote(&mut root, &tree);
     }
     let path_mode = cli.path.is_some() || matches!(root, Node::Service(_));
     if path_mode && !matches!(cli.command, Command::RestartChild) {
@@ -166,6 +180,44 @@ pub fn main(cli: Cli) -> Exit {
             supervise(cli.command, &cli, settings, root, cfg.root.clone())
         }
         Command::CheckConfiguration | Command::Help | Command::Pod | Command::Rst => done(0),
+    }
+}
+
+/// The running simplevisor's view of the tree, from its control socket.
+fn remote_tree(s: &Settings) -> Option<serde_json::Value> {
+    let sock = socket_path(s.pidfile.as_deref()?);
+    let mut c = UnixStream::connect(sock).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+    v.get("tree").cloned()
+}
+
+/// Gives owned services the running simplevisor's status of them (the command line does not
+/// own those children).
+fn apply_remote(node: &mut Node, tree: &serde_json::Value) {
+    match node {
+        Node::Service(svc) => {
+            svc.remote = tree
+                .get("status_rc")
+                .and_then(|v| v.as_i64())
+                .map(|rc| rc as i32);
+            svc.finished = tree.get("finished").and_then(|f| f.as_bool()) == Some(true);
+        }
+        Node::Supervisor(sup) => {
+            let Some(children) = tree.get("children").and_then(|c| c.as_array()) else {
+                return;
+            };
+            for c in &mut sup.children {
+                if let Some(t) = children
+                    .iter()
+                    .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(c.name()))
+                {
+                    apply_remote(c, t);
+                }
+            }
+        }
     }
 }
 
@@ -462,6 +514,9 @@ fn supervise(
     _spec: Option<config::EntrySpec>,
 ) -> Exit {
     let single = command == Command::Single;
+    if single {
+        root.set_quiet();
+    }
     let mut ready = None;
     if s.daemon && !single {
         match daemonize() {

@@ -35,6 +35,9 @@ pub struct Service {
     backoff: Duration,
     /// Owned services that ended for good (temporary, or transient after a clean exit).
     pub finished: bool,
+    /// Owned services seen from the command line: the running simplevisor's status of it
+    /// (its child, not ours).
+    pub remote: Option<i32>,
     /// Left behind in an old tree by a reload: its running state moved to the new tree,
     /// so stopping the old tree must not touch it.
     pub detached: bool,
@@ -119,6 +122,7 @@ impl Service {
                 cwd: spec.cwd.clone(),
                 user,
                 timeout: spec.timeout,
+                quiet: false,
             },
             pattern,
             child: None,
@@ -128,8 +132,14 @@ impl Service {
             backoff: spec.backoff,
             finished: false,
             detached: false,
+            remote: None,
             spec,
         })
+    }
+
+    /// Owned programs' output goes to /dev/null (for `single`).
+    pub fn set_quiet(&mut self) {
+        self.exec.quiet = true;
     }
 
     /// The store id.
@@ -204,7 +214,20 @@ impl Service {
         };
         if self.owned() {
             self.poll_exit();
-            return ok(if self.child.is_some() { 0 } else { 3 });
+            if self.child.is_some() {
+                return ok(0);
+            }
+            if let Some(rc) = self.remote {
+                return ok(rc);
+            }
+            // daemon = PIDFILE: the pidfile tells, for tools and for the command line
+            if let Mode::Owned { pidfile: Some(p) } = &self.spec.mode
+                && let Some(pid) = crate::pidfile::read_pid(p)
+                && crate::pidfile::process_alive(pid)
+            {
+                return ok(0);
+            }
+            return ok(3);
         }
         if let Some(re) = &self.pattern {
             return ok(if process::pidof(re).is_empty() { 3 } else { 0 });
@@ -278,6 +301,22 @@ impl Service {
         if self.owned() {
             self.poll_exit();
             let Some(c) = self.child else {
+                // not our child (another simplevisor's, or an earlier run's): the pidfile
+                // names it, and it leads its own process group
+                if let Mode::Owned { pidfile: Some(p) } = &self.spec.mode
+                    && let Some(pid) = crate::pidfile::read_pid(p)
+                    && crate::pidfile::process_alive(pid)
+                {
+                    process::kill_group(pid, self.spec.stop_signal);
+                    let deadline = Instant::now() + self.spec.timeout;
+                    while crate::pidfile::process_alive(pid) && Instant::now() < deadline {
+                        process::reap();
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    process::kill_group(pid, libc::SIGKILL);
+                    let _ = std::fs::remove_file(p);
+                    return done(format!("stopped (pid {pid})"));
+                }
                 return done(String::new());
             };
             process::kill_group(c.pid, self.spec.stop_signal);

@@ -74,6 +74,14 @@ impl Node {
         })
     }
 
+    /// Every service's owned programs write to /dev/null (for `single`).
+    pub fn set_quiet(&mut self) {
+        match self {
+            Node::Service(s) => s.set_quiet(),
+            Node::Supervisor(s) => s.children.iter_mut().for_each(Node::set_quiet),
+        }
+    }
+
     /// The name.
     pub fn name(&self) -> &str {
         match self {
