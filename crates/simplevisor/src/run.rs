@@ -672,13 +672,20 @@ fn supervise(
         }
         if Instant::now() >= next_cycle {
             let mut counts = Counts::default();
+            let t = Instant::now();
             let ok = match &mut root {
                 Node::Supervisor(sup) => sup.supervise(&mut counts),
                 Node::Service(_) => true,
             };
+            // the reference's line
             info!(
-                "{} services OK, {} services needed adjustment, {} services failed",
-                counts.ok, counts.adjusted, counts.failed
+                "supervision cycle executed {} in {:.3}s: {} services OK, {} services needed \
+                 adjustment, {} services failed adjustment",
+                if ok { "successfully" } else { "with a failure" },
+                t.elapsed().as_secs_f64(),
+                counts.ok,
+                counts.adjusted,
+                counts.failed
             );
             save(&root);
             if !ok {
