@@ -854,3 +854,191 @@ fn a_stompclt_transfer_under_simplevisor_survives_sigkill() {
     assert_eq!(count(&inq), 0);
     assert!(!alive(old));
 }
+
+#[test]
+fn pidfile_actions_wake_up_stop_children_restart_child_and_stop_supervisor() {
+    let sv = Sv::new();
+    let ctl = sv.ctl();
+    // JSON this time, the reference's other format
+    let conf = serde_json::json!({
+        "simplevisor": {
+            "pidfile": sv.p("sv.pid"), "store": sv.p("store.json"), "interval": "3600",
+            "log": "file", "logfile": sv.p("sv.log"), "loglevel": "debug"
+        },
+        "entry": {"type": "supervisor", "name": "top", "adjustments": "100", "children": {"entry": [
+            {"type": "service", "name": "x", "control": format!("{ctl} x")},
+            {"type": "service", "name": "y", "control": format!("{ctl} y")}
+        ]}}
+    });
+    std::fs::write(sv.path("sv.json"), conf.to_string()).expect("json");
+    let run = |args: &[&str]| {
+        simplevisor()
+            .args(["--conftype", "json", "--conf"])
+            .arg(sv.path("sv.json"))
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let out = run(&["--daemon", "start"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    wait_until("x and y started", Duration::from_secs(10), || {
+        sv.events().len() >= 2
+    });
+    // the interval is an hour: only wake_up can make the next cycle come now
+    // SAFETY: a pid of our own test's tree.
+    unsafe { libc::kill(sv.ctl_pid("x"), libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(sv.events().len(), 2, "{:?}", sv.events());
+    assert_eq!(run(&["wake_up"]).status.code(), Some(0));
+    wait_until("x restarted by the cycle", Duration::from_secs(5), || {
+        sv.events().last().map(String::as_str) == Some("start x")
+    });
+    std::fs::remove_file(sv.path("events")).expect("rm");
+    assert_eq!(run(&["restart_child", "top/y"]).status.code(), Some(0));
+    wait_until("y restarted", Duration::from_secs(5), || {
+        sv.events().len() >= 2
+    });
+    assert_eq!(sv.events(), ["stop y", "start y"]);
+    std::fs::remove_file(sv.path("events")).expect("rm");
+    assert_eq!(run(&["stop_children"]).status.code(), Some(0));
+    wait_until("children stopped", Duration::from_secs(5), || {
+        sv.events().len() >= 2
+    });
+    assert_eq!(sv.events(), ["stop x", "stop y"]);
+    assert_eq!(run(&["check"]).status.code(), Some(1));
+    assert_eq!(run(&["wake_up"]).status.code(), Some(0));
+    wait_until("children started again", Duration::from_secs(5), || {
+        sv.events().len() >= 4
+    });
+    assert_eq!(run(&["check"]).status.code(), Some(0));
+    std::fs::remove_file(sv.path("events")).expect("rm");
+    // stop_supervisor: simplevisor goes, the children stay; a new start adopts them
+    let pid = std::fs::read_to_string(sv.path("sv.pid")).expect("pidfile");
+    let pid: i32 = pid.trim().parse().expect("pid");
+    assert_eq!(run(&["stop_supervisor"]).status.code(), Some(0));
+    assert!(!alive(pid));
+    assert!(alive(sv.ctl_pid("x")) && alive(sv.ctl_pid("y")));
+    assert!(sv.events().is_empty(), "{:?}", sv.events());
+    assert_eq!(run(&["--daemon", "start"]).status.code(), Some(0));
+    assert!(
+        sv.events().is_empty(),
+        "adopted, not restarted: {:?}",
+        sv.events()
+    );
+    assert_eq!(run(&["stop"]).status.code(), Some(0));
+    assert_eq!(sv.events(), ["stop x", "stop y"]);
+    let out = run(&["status"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
+
+/// python simplevisor 1.3 from PyPI (in the .venv scripts/setup-python.sh makes), which on
+/// Python 3 works with JSON configurations in the foreground without a pidfile.
+fn python_simplevisor() -> (String, String) {
+    let py = std::env::var("REF_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "REF_PYTHON is not set: compat tests need the .venv of scripts/setup-python.sh \
+             (or leave them out with --skip compat_)"
+        )
+    });
+    let script = Path::new(&py).with_file_name("simplevisor");
+    assert!(
+        script.exists(),
+        "{} missing: pip install simplevisor==1.3",
+        script.display()
+    );
+    (py, script.display().to_string())
+}
+
+#[test]
+fn compat_the_store_is_shared_with_python_simplevisor() {
+    let (py, script) = python_simplevisor();
+    let sv = Sv::new();
+    let ctl = sv.ctl();
+    let conf = serde_json::json!({
+        "simplevisor": {"store": sv.p("store.json"), "interval": "1", "log": "null"},
+        "entry": {"type": "supervisor", "name": "top", "children": {"entry": [
+            {"type": "service", "name": "x", "control": format!("{ctl} x")},
+            {"type": "supervisor", "name": "sub", "strategy": "rest_for_one", "children": {"entry": [
+                {"type": "service", "name": "a", "start": format!("{ctl} a start"),
+                 "status": format!("{ctl} a status"), "stop": format!("{ctl} a stop")}
+            ]}}
+        ]}}
+    });
+    std::fs::write(sv.path("sv.json"), conf.to_string()).expect("json");
+    let python = |cmd: &str| {
+        let out = Command::new(&py)
+            .arg(&script)
+            .args(["--conftype", "json", "--conf"])
+            .arg(sv.path("sv.json"))
+            .arg(cmd)
+            .output()
+            .expect("python simplevisor");
+        assert!(
+            out.status.success(),
+            "python simplevisor {cmd}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let rust = |cmd: &str| {
+        let out = simplevisor()
+            .args(["--conftype", "json", "--conf"])
+            .arg(sv.path("sv.json"))
+            .args(cmd.split(' '))
+            .output()
+            .expect("simplevisor");
+        assert!(out.status.success(), "simplevisor {cmd}: {out:?}");
+    };
+    let store = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(sv.path("store.json")).expect("store"))
+            .expect("json store")
+    };
+    python("single");
+    let after_python = store();
+    // the same ids: md5 of the names for supervisors, of name|expected|start for services
+    let top = &after_python["b28354b543375bfa94dabaeda722927f"];
+    assert_eq!(top["name"], "top", "{after_python}");
+    let py_cycles = top["cycles"].as_array().expect("cycles").clone();
+    assert!(!py_cycles.is_empty());
+    rust("single");
+    let after_rust = store();
+    let top = &after_rust["b28354b543375bfa94dabaeda722927f"];
+    let cycles = top["cycles"].as_array().expect("cycles");
+    assert_eq!(
+        cycles.len(),
+        py_cycles.len() + 1,
+        "python's history kept: {after_rust}"
+    );
+    assert_eq!(cycles[0], py_cycles[0]);
+    let child_ids: Vec<&String> = top["children"]
+        .as_object()
+        .expect("children")
+        .keys()
+        .collect();
+    let py_ids: Vec<&String> = after_python["b28354b543375bfa94dabaeda722927f"]["children"]
+        .as_object()
+        .expect("children")
+        .keys()
+        .collect();
+    assert_eq!(child_ids, py_ids, "the same node ids");
+    // and python reads what we wrote
+    python("single");
+    assert!(
+        store()["b28354b543375bfa94dabaeda722927f"]["cycles"]
+            .as_array()
+            .is_some_and(|c| c.len() == py_cycles.len() + 2)
+    );
+    // the whole tree, directly (no daemon runs)
+    rust("stop top");
+    assert_eq!(
+        simplevisor()
+            .args(["--conftype", "json", "--conf"])
+            .arg(sv.path("sv.json"))
+            .arg("check")
+            .output()
+            .expect("check")
+            .status
+            .code(),
+        Some(1)
+    );
+}
