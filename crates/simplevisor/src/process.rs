@@ -102,6 +102,11 @@ pub fn reap() -> usize {
     }
 }
 
+/// Whether a watched pid has been reaped (its exit waits for [`take`]).
+pub fn has_exited(pid: i32) -> bool {
+    with(|r| r.exits.contains_key(&pid))
+}
+
 /// The exit of a watched pid, once reaped.
 pub fn take(pid: i32) -> Option<Exit> {
     with(|r| r.exits.remove(&pid))
@@ -137,6 +142,10 @@ pub struct ExecOptions {
     /// Owned programs: send their output to /dev/null instead of simplevisor's (`single`
     /// from cron must not leave its caller's pipes open in programs that outlive it).
     pub quiet: bool,
+    /// Owned programs without a pidfile (`foreground`): they get SIGTERM if simplevisor
+    /// itself dies, since nothing could adopt them afterwards and a new simplevisor would
+    /// start a second copy.
+    pub die_with_parent: bool,
 }
 
 /// Looks up a user for [`ExecOptions::user`].
@@ -168,9 +177,18 @@ fn command(argv: &[String], o: &ExecOptions) -> std::process::Command {
     }
     c.stdin(std::process::Stdio::null());
     let user = o.user.clone();
+    let die_with_parent = o.die_with_parent;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         c.pre_exec(move || {
+            if die_with_parent {
+                let parent = libc::getppid();
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
+                // the parent may have died before prctl: then nobody will signal us
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+            }
             // its own process group: stop and timeouts reach every process of it
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());

@@ -516,6 +516,7 @@ fn supervise(
     let single = command == Command::Single;
     if single {
         root.set_quiet();
+        root.warn_foreground_in_single();
     }
     let mut ready = None;
     if s.daemon && !single {

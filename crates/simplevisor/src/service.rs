@@ -123,6 +123,7 @@ impl Service {
                 user,
                 timeout: spec.timeout,
                 quiet: false,
+                die_with_parent: matches!(spec.mode, Mode::Owned { pidfile: None }),
             },
             pattern,
             child: None,
@@ -213,9 +214,10 @@ impl Service {
             stderr: String::new(),
         };
         if self.owned() {
-            self.poll_exit();
-            if self.child.is_some() {
-                return ok(0);
+            // the exit itself is left to the main loop, which decides on the restart
+            process::reap();
+            if let Some(c) = self.child {
+                return ok(if process::has_exited(c.pid) { 3 } else { 0 });
             }
             if let Some(rc) = self.remote {
                 return ok(rc);
@@ -243,6 +245,12 @@ impl Service {
         self.next_start = None;
         self.finished = false;
         if self.owned() {
+            if let Some(c) = self.child
+                && process::has_exited(c.pid)
+            {
+                // ended and not yet seen by the main loop: this start replaces it
+                self.poll_exit();
+            }
             if self.child.is_some() {
                 return Outcome {
                     rc: 0,

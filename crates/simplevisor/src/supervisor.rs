@@ -82,6 +82,23 @@ impl Node {
         }
     }
 
+    /// `single` and `foreground` services: they live only as long as the simplevisor that
+    /// started them, so a one-shot run cannot keep them.
+    pub fn warn_foreground_in_single(&self) {
+        match self {
+            Node::Service(s) => {
+                if matches!(s.spec.mode, crate::config::Mode::Owned { pidfile: None }) {
+                    warning!(
+                        "service {}: foreground services need a running simplevisor (start); \
+                         single stops them when it exits (daemon = PIDFILE survives it)",
+                        s.name()
+                    );
+                }
+            }
+            Node::Supervisor(s) => s.children.iter().for_each(Node::warn_foreground_in_single),
+        }
+    }
+
     /// The name.
     pub fn name(&self) -> &str {
         match self {

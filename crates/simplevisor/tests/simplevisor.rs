@@ -235,6 +235,49 @@ fn a_killed_foreground_child_is_restarted_at_once_not_at_the_next_cycle() {
 }
 
 #[test]
+fn foreground_children_do_not_outlive_a_killed_simplevisor() {
+    let sv = Sv::new();
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[
+                service("fg", "start = /bin/sleep 1000\nforeground = yes"),
+                service(
+                    "kept",
+                    &format!("start = /bin/sleep 1000\ndaemon = {}", sv.p("kept.pid")),
+                ),
+            ],
+        ),
+    );
+    let mut child = sv.start();
+    let fg = sv.pid(&["fg"]).expect("fg");
+    let kept = sv.pid(&["kept"]).expect("kept");
+    // SIGKILL: no cleanup possible, yet the foreground child, which nobody could adopt,
+    // goes with it; the daemon = PIDFILE one stays for the next simplevisor to adopt
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    wait_until("the foreground child gone", Duration::from_secs(5), || {
+        !alive(fg)
+    });
+    assert!(alive(kept));
+    let child = sv.start();
+    assert_eq!(
+        sv.pid(&["kept"]),
+        None,
+        "adopted, not ours: no pid in the tree"
+    );
+    let out = sv.cmd(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    stop(&sv, child);
+    assert!(
+        !alive(kept),
+        "stop reaches the adopted program through its pidfile"
+    );
+}
+
+#[test]
 fn stop_and_timeouts_kill_whole_process_groups() {
     let sv = Sv::new();
     // durations no other process uses, to find leftovers by command line
