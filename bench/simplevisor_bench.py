@@ -119,21 +119,24 @@ def stop(proc):
 
 
 def latencies(proc, marker, kills, limit):
-    pid = wait_for(marker, None, 30)
-    if pid is None:
-        raise SystemExit("the service never started (%s)" % marker)
-    out = []
-    for _ in range(kills):
-        time.sleep(0.3)  # let a restart settle, as a real crash would not come in a burst
-        os.kill(pid, signal.SIGKILL)
-        t0 = time.monotonic()
-        new = wait_for(marker, pid, limit)
-        if new is None:
-            raise SystemExit("no restart within %ss (%s)" % (limit, marker))
-        out.append(time.monotonic() - t0)
-        pid = new
-    stop(proc)
-    return out
+    try:
+        pid = wait_for(marker, None, 30)
+        if pid is None:
+            raise SystemExit("the service never started (%s)" % marker)
+        out = []
+        for _ in range(kills):
+            time.sleep(0.3)  # let a restart settle, as a real crash would not come in a burst
+            os.kill(pid, signal.SIGKILL)
+            t0 = time.monotonic()
+            new = wait_for(marker, pid, limit)
+            if new is None:
+                raise SystemExit("no restart within %ss (%s)" % (limit, marker))
+            out.append(time.monotonic() - t0)
+            pid = new
+        return out
+    finally:
+        # a failed run must not leave its supervisor (and its sleep) behind
+        stop(proc)
 
 
 def rss_kib(pid):

@@ -89,6 +89,19 @@ fn which(cmd: &str) -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
+/// A process found by pattern: its whole group when it leads one (a daemon that called
+/// setsid), so that its own children go with it; otherwise just the process.
+fn signal_tree(pid: i32, sig: i32) {
+    // SAFETY: getpgid and kill on a pid just found in /proc.
+    unsafe {
+        if libc::getpgid(pid) == pid {
+            libc::kill(-pid, sig);
+        } else {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
 fn show(o: &Outcome) -> String {
     format!(
         "({}, {:?}, {:?})",
@@ -355,15 +368,13 @@ impl Service {
                 return done(String::new());
             }
             for p in &pids {
-                // SAFETY: kill with a pid we just found.
-                unsafe { libc::kill(*p, self.spec.stop_signal) };
+                signal_tree(*p, self.spec.stop_signal);
             }
             let deadline = Instant::now() + self.spec.timeout;
             while !process::pidof(&re).is_empty() {
                 if Instant::now() >= deadline {
                     for p in process::pidof(&re) {
-                        // SAFETY: as above.
-                        unsafe { libc::kill(p, libc::SIGKILL) };
+                        signal_tree(p, libc::SIGKILL);
                     }
                     break;
                 }

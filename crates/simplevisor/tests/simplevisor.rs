@@ -1085,3 +1085,73 @@ fn compat_the_store_is_shared_with_python_simplevisor() {
         Some(1)
     );
 }
+
+#[test]
+fn pattern_services_are_found_and_stopped_through_proc() {
+    let sv = Sv::new();
+    // a duration no other process uses: the pattern finds exactly this program
+    let d = format!("{}.75", 6000 + std::process::id() % 1000);
+    let pat = d.replace('.', "\\.");
+    // a program that daemonizes itself keeping its command line, as the reference expects
+    // of pattern services; its own child goes with it at stop (its process group)
+    let selfd = sv.path("selfd.sh");
+    std::fs::write(
+        &selfd,
+        "#!/bin/sh\nif [ -z \"$DAEMONIZED\" ]; then DAEMONIZED=1 setsid \"$0\" \"$@\" </dev/null >/dev/null 2>&1 & exit 0; fi\nsleep \"$1\" & wait\n",
+    )
+    .expect("script");
+    let _ = Command::new("chmod").arg("+x").arg(&selfd).status();
+    sv.conf(
+        "interval = 1",
+        &supervisor(
+            "top",
+            "",
+            &[
+                service(
+                    "p",
+                    &format!(
+                        "start = /usr/bin/setsid -f /bin/sleep {d}\npattern = ^/bin/sleep {pat}$"
+                    ),
+                ),
+                // without a pattern the start command itself is the pattern
+                service("q", &format!("start = {} {d}1", selfd.display())),
+            ],
+        ),
+    );
+    let find = |arg: &str| -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .filter_map(|e| {
+                let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+                let c = std::fs::read(e.path().join("cmdline")).ok()?;
+                (String::from_utf8_lossy(&c).split('\0').any(|a| a == arg) && alive(pid))
+                    .then_some(pid)
+            })
+            .collect()
+    };
+    assert_eq!(sv.cmd(&["check"]).status.code(), Some(1));
+    let child = sv.start();
+    wait_until("both running", Duration::from_secs(10), || {
+        // p: the sleep; q: the script and its sleep
+        find(&d).len() == 1 && find(&format!("{d}1")).len() == 2
+    });
+    assert_eq!(sv.cmd(&["check"]).status.code(), Some(0));
+    let old = find(&d)[0];
+    // SAFETY: a pid of our own test's tree.
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    wait_until("restarted by a cycle", Duration::from_secs(10), || {
+        find(&d).iter().any(|p| *p != old)
+    });
+    stop(&sv, child);
+    wait_until(
+        "both stopped through /proc",
+        Duration::from_secs(10),
+        || find(&d).is_empty() && find(&format!("{d}1")).is_empty(),
+    );
+    assert!(
+        sv.log().contains("killed by killing processes"),
+        "{}",
+        sv.log()
+    );
+}
