@@ -30,6 +30,8 @@ step() { printf '\n=== %s\n' "$*"; }
 skip=()
 brokers=tests/brokers
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
+# one test PKI for both brokers' TLS listeners (made once by tests/brokers/make-test-ca.sh)
+export MSGTK_PKI=${MSGTK_PKI:-/tmp/msgtk-brokers/pki}
 # the 100 000-message soak keeps that many non-persistent messages in the broker's memory
 export AMQ_HEAP=${AMQ_HEAP:-1G}
 started_brokers=0
@@ -52,8 +54,8 @@ else
   RMQ_FRESH=1 "$brokers/start-rabbitmq.sh"
   AMQ_FRESH=1 "$brokers/start-activemq.sh"
   export STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
-  # RabbitMQ's STOMP over TLS, with the test PKI start-rabbitmq.sh made
-  export STOMP_TLS="rabbitmq=127.0.0.1:61615" STOMP_TLS_DIR="$RMQ_DATA/tls"
+  # STOMP over TLS on both, with the test PKI the start scripts made
+  export STOMP_TLS="rabbitmq=127.0.0.1:61615,activemq=127.0.0.1:61617" STOMP_TLS_DIR="$MSGTK_PKI"
 fi
 
 step "cargo fmt --check"

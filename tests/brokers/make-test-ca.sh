@@ -6,10 +6,12 @@
 #   client-enc.key             the same key, PKCS#8 encrypted with the pass "secret"
 #   other-ca.pem               an unrelated CA (a client trusting only it must fail)
 #   cadir/                     ca.pem under its OpenSSL hash name, as in /etc/grid-security
+#   server.p12, ca.p12         the broker's key store and trust store for Java (ActiveMQ),
+#                              PKCS#12, password "changeit"
 # Idempotent: an existing, complete DIR is kept.
 set -euo pipefail
 dir=${1:-${RMQ_DATA:-/tmp/brokers/rabbitmq}/tls}
-if [ -s "$dir/client-enc.key" ] && [ -s "$dir/other-ca.pem" ]; then
+if [ -s "$dir/client-enc.key" ] && [ -s "$dir/other-ca.pem" ] && [ -s "$dir/ca.p12" ]; then
     exit 0
 fi
 mkdir -p "$dir"
@@ -31,6 +33,15 @@ ossl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:secret -in client.key -out clien
 mkdir -p cadir
 cp ca.pem "cadir/$(openssl x509 -hash -noout -in ca.pem).0"
 printf 'policy file, not a certificate\n' > cadir/msgtk.signing_policy
+ossl pkcs12 -export -in server.pem -inkey server.key -name broker -passout pass:changeit -out server.p12
+if command -v keytool > /dev/null; then
+    rm -f ca.p12
+    keytool -importcert -noprompt -alias msgtk-ca -file ca.pem -keystore ca.p12 \
+        -storetype PKCS12 -storepass changeit > /dev/null 2>&1
+else
+    # no Java, no ActiveMQ: an empty marker keeps the script idempotent
+    : > ca.p12
+fi
 rm -f ./*.csr ./*.ext ./*.srl
 chmod 644 ./*.key
 echo "test PKI in $dir"

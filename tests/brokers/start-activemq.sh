@@ -4,6 +4,8 @@
 # on loopback only, with its own config and data dir.
 #   OpenWire : 127.0.0.1:${AMQ_OPENWIRE_PORT:-61616}
 #   STOMP    : 127.0.0.1:${AMQ_STOMP_PORT:-61614}   (61614, so it can run beside RabbitMQ's 61613)
+#   STOMP+TLS: 127.0.0.1:${AMQ_STOMPS_PORT:-61617}, test PKI of make-test-ca.sh in
+#              ${MSGTK_PKI:-$AMQ_DATA/tls}; client certificates required
 #   AMQP 1.0 : only when AMQ_AMQP_PORT is set (e.g. 5673) AND the activemq-amqp module is on the
 #              classpath -- Debian's package does NOT ship it (no activemq-amqp.jar, no proton-j),
 #              so by default no AMQP connector is configured. See ../spec/brokers.md.
@@ -23,6 +25,7 @@ fi
 DATA=${AMQ_DATA:-/tmp/brokers/activemq}
 OW_PORT=${AMQ_OPENWIRE_PORT:-61616}
 STOMP_PORT=${AMQ_STOMP_PORT:-61614}
+STOMPS_PORT=${AMQ_STOMPS_PORT:-61617}
 AMQP_PORT=${AMQ_AMQP_PORT:-}
 PIDFILE=$DATA/activemq.pid
 TIMEOUT=${AMQ_START_TIMEOUT:-120}
@@ -32,13 +35,15 @@ if pid_alive "$PIDFILE"; then
     echo "activemq: already running (pid $(cat "$PIDFILE"))"
 else
     [ "${AMQ_FRESH:-0}" = 1 ] && rm -rf "$DATA"
-    for p in "$OW_PORT" "$STOMP_PORT" $AMQP_PORT; do
+    for p in "$OW_PORT" "$STOMP_PORT" "$STOMPS_PORT" $AMQP_PORT; do
         if port_busy "$p"; then
             echo "activemq: port $p already in use; set AMQ_OPENWIRE_PORT/AMQ_STOMP_PORT/AMQ_AMQP_PORT" >&2
             exit 1
         fi
     done
     mkdir -p "$DATA/conf" "$DATA/data" "$DATA/tmp"
+    PKI=${MSGTK_PKI:-$DATA/tls}
+    "$here/make-test-ca.sh" "$PKI" >/dev/null
     amqp_connector=""
     [ -n "$AMQP_PORT" ] && amqp_connector="<transportConnector name=\"amqp\" uri=\"amqp://127.0.0.1:$AMQP_PORT?maximumConnections=1000\"/>"
     auth=""
@@ -71,9 +76,14 @@ else
             </systemUsage>
         </systemUsage>
         $auth
+        <sslContext>
+            <sslContext keyStore="file:$PKI/server.p12" keyStorePassword="changeit" keyStoreType="PKCS12"
+                        trustStore="file:$PKI/ca.p12" trustStorePassword="changeit" trustStoreType="PKCS12"/>
+        </sslContext>
         <transportConnectors>
             <transportConnector name="openwire" uri="tcp://127.0.0.1:$OW_PORT?maximumConnections=1000"/>
             <transportConnector name="stomp" uri="stomp://127.0.0.1:$STOMP_PORT?maximumConnections=1000"/>
+            <transportConnector name="stomp+ssl" uri="stomp+ssl://127.0.0.1:$STOMPS_PORT?maximumConnections=1000&amp;needClientAuth=true"/>
             $amqp_connector
         </transportConnectors>
     </broker>
@@ -91,7 +101,7 @@ XML
         -jar /usr/share/activemq/bin/activemq.jar start "xbean:file:$DATA/conf/activemq.xml" \
         >"$DATA/stdout.log" 2>&1 </dev/null &
     echo $! > "$PIDFILE"
-    for p in "$OW_PORT" "$STOMP_PORT" $AMQP_PORT; do
+    for p in "$OW_PORT" "$STOMP_PORT" "$STOMPS_PORT" $AMQP_PORT; do
         if ! wait_port 127.0.0.1 "$p" "$TIMEOUT" "$PIDFILE"; then
             echo "activemq: port $p did not open within ${TIMEOUT}s; see $DATA/stdout.log" >&2
             grep -E 'ERROR|WARN|Exception' "$DATA/stdout.log" | head -5 >&2 || true
@@ -103,5 +113,5 @@ XML
 fi
 pid=$(cat "$PIDFILE")
 echo "activemq: pid $pid, RSS $(rss_kib "$pid") KiB"
-echo "activemq: OpenWire 127.0.0.1:$OW_PORT  STOMP 127.0.0.1:$STOMP_PORT  AMQP ${AMQP_PORT:+127.0.0.1:$AMQP_PORT}${AMQP_PORT:-none}  users admin/admin guest/guest  data $DATA"
+echo "activemq: OpenWire 127.0.0.1:$OW_PORT  STOMP 127.0.0.1:$STOMP_PORT  STOMP+TLS 127.0.0.1:$STOMPS_PORT  AMQP ${AMQP_PORT:+127.0.0.1:$AMQP_PORT}${AMQP_PORT:-none}  users admin/admin guest/guest  data $DATA"
 echo "activemq: stop with: $here/stop-activemq.sh"

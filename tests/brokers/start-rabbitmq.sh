@@ -5,7 +5,7 @@
 #   AMQP 0-9-1 + AMQP 1.0 : 127.0.0.1:${RMQ_AMQP_PORT:-5672}
 #   STOMP                 : 127.0.0.1:${RMQ_STOMP_PORT:-61613}
 #   STOMP over TLS        : 127.0.0.1:${RMQ_STOMPS_PORT:-61615}, test PKI from make-test-ca.sh in
-#                           $RMQ_DATA/tls; client certificates required (verify_peer)
+#                           ${MSGTK_PKI:-$RMQ_DATA/tls}; client certificates required (verify_peer)
 #   Erlang distribution   : 127.0.0.1:${RMQ_DIST_PORT:-25672}, epmd 127.0.0.1:4369
 # Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too).
 # All state lives in ${RMQ_DATA:-/tmp/brokers/rabbitmq}; RMQ_FRESH=1 wipes it first.
@@ -40,14 +40,15 @@ else
         fi
     done
     mkdir -p "$DATA/mnesia" "$DATA/log" "$DATA/home"
-    "$here/make-test-ca.sh" "$DATA/tls" >/dev/null
+    PKI=${MSGTK_PKI:-$DATA/tls}
+    "$here/make-test-ca.sh" "$PKI" >/dev/null
     cat > "$DATA/rabbitmq.conf" <<CONF
 listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
 stomp.listeners.tcp.1 = 127.0.0.1:$STOMP_PORT
 stomp.listeners.ssl.1 = 127.0.0.1:$STOMPS_PORT
-ssl_options.cacertfile = $DATA/tls/ca.pem
-ssl_options.certfile = $DATA/tls/server.pem
-ssl_options.keyfile = $DATA/tls/server.key
+ssl_options.cacertfile = $PKI/ca.pem
+ssl_options.certfile = $PKI/server.pem
+ssl_options.keyfile = $PKI/server.key
 ssl_options.verify = verify_peer
 ssl_options.fail_if_no_peer_cert = true
 stomp.default_user = guest
