@@ -73,6 +73,10 @@ pub struct StompIncoming {
     unsent: HashMap<String, (AckInfo, usize)>,
     /// batch mode: ack information of confirmed messages still behind the prefix
     pending_info: HashMap<Token, AckInfo>,
+    /// `--reconnect`: ACKs sent with a receipt not yet received → how many messages each
+    /// covers; what a lost connection leaves here may be delivered again
+    ack_receipts: HashMap<String, usize>,
+    next_ack_receipt: u64,
 }
 
 impl StompIncoming {
@@ -88,6 +92,8 @@ impl StompIncoming {
             order: HashMap::new(),
             unsent: HashMap::new(),
             pending_info: HashMap::new(),
+            ack_receipts: HashMap::new(),
+            next_ack_receipt: 1,
         }
     }
 
@@ -104,9 +110,16 @@ impl StompIncoming {
     /// The ACK each version defines: `id` (the MESSAGE's `ack` header) in 1.2,
     /// `message-id` and `subscription` in 1.1, `message-id` in 1.0. (Sending more confuses
     /// ActiveMQ, which then stops dispatching after a few prefetch windows.)
-    async fn send_ack(&mut self, info: AckInfo) -> Result<()> {
+    async fn send_ack(&mut self, info: AckInfo, covers: usize) -> Result<()> {
         let version = self.client()?.version;
         let mut f = Frame::new("ACK");
+        if self.o.reconnect.is_some() {
+            // with a receipt, so that a lost connection tells which ACKs the broker had
+            let id = format!("ack-{}", self.next_ack_receipt);
+            self.next_ack_receipt += 1;
+            f = f.header("receipt", id.clone());
+            self.ack_receipts.insert(id, covers);
+        }
         match (version, info.ack) {
             (Version::V1_2, Some(id)) => f = f.header("id", id),
             _ => {
@@ -126,8 +139,8 @@ impl StompIncoming {
     /// Batch mode: sends the cumulative ACKs held back.
     async fn flush_acks(&mut self) -> Result<()> {
         let held: Vec<(AckInfo, usize)> = self.unsent.drain().map(|(_, v)| v).collect();
-        for (info, _) in held {
-            self.send_ack(info).await?;
+        for (info, n) in held {
+            self.send_ack(info, n).await?;
         }
         Ok(())
     }
@@ -146,6 +159,7 @@ impl StompIncoming {
         }
         let start = Instant::now();
         let mut keep = Vec::new();
+        let mut seen = Vec::new();
         while !missing.is_empty() {
             let left = match timeout {
                 Some(t) if start.elapsed() >= t => break,
@@ -156,6 +170,7 @@ impl StompIncoming {
                 Some(f) if f.command == "RECEIPT" => {
                     if let Some(id) = f.get("receipt-id") {
                         missing.retain(|m| m != id);
+                        seen.push(id.to_string());
                     }
                 }
                 Some(f) if f.command == "MESSAGE" => keep.push(f),
@@ -163,6 +178,9 @@ impl StompIncoming {
             }
         }
         self.buffered.extend(keep);
+        for id in seen {
+            self.ack_receipts.remove(&id);
+        }
         if !missing.is_empty() {
             return Err(Error::new(
                 ErrorKind::Broker,
@@ -173,17 +191,6 @@ impl StompIncoming {
     }
 
     fn deliver(&mut self, f: Frame) -> Got {
-        if let Some(r) = &self.o.reconnect {
-            use std::sync::atomic::Ordering::Relaxed;
-            // RabbitMQ says redelivered:true, ActiveMQ redeliveries:N
-            let again = f.get("redelivered") == Some("true")
-                || f.get("redeliveries")
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .is_some_and(|n| n > 0);
-            if again && r.recovery.reconnects.load(Relaxed) > 0 {
-                r.recovery.redelivered.fetch_add(1, Relaxed);
-            }
-        }
         let token = if self.o.reliable {
             let t = Token(self.next);
             self.next += 1;
@@ -265,8 +272,9 @@ impl StompIncoming {
     }
 
     /// `--reconnect`: after a lost connection, connects and subscribes again. What was
-    /// received and not acknowledged is redelivered by the broker (its tokens are
-    /// forgotten, so their late confirmations are ignored); redeliveries are counted.
+    /// received and not acknowledged (or acknowledged without the broker's receipt) may be
+    /// delivered again: counted as possible duplicates; the old tokens are forgotten, so
+    /// their late confirmations are ignored.
     async fn recover(&mut self, e: Error) -> Result<()> {
         let Some(r) = self.o.reconnect.clone() else {
             return Err(e);
@@ -276,6 +284,15 @@ impl StompIncoming {
         }
         crate::log::warn(format_args!("incoming broker: {e}; reconnecting"));
         self.client = None;
+        // what the destination has or will have but the broker may not know it acknowledged:
+        // delivered again after the reconnection
+        let unacked = self.acks.len()
+            + self.pending_info.len()
+            + self.unsent.values().map(|(_, n)| *n).sum::<usize>()
+            + self.ack_receipts.drain().map(|(_, n)| n).sum::<usize>();
+        r.recovery
+            .unacked
+            .fetch_add(unacked as u64, std::sync::atomic::Ordering::Relaxed);
         self.acks.clear();
         self.pending_info.clear();
         self.unsent.clear();
@@ -294,6 +311,15 @@ impl StompIncoming {
         Ok(())
     }
 
+    /// A RECEIPT for one of our ACKs: the broker has it.
+    fn note_receipt(&mut self, f: &Frame) {
+        if f.command == "RECEIPT"
+            && let Some(id) = f.get("receipt-id")
+        {
+            self.ack_receipts.remove(id);
+        }
+    }
+
     async fn get_once(&mut self) -> Result<Got> {
         if let Some(f) = self.buffered.pop_front() {
             return Ok(self.deliver(f));
@@ -303,7 +329,7 @@ impl StompIncoming {
             let left = Duration::from_secs(1).saturating_sub(start.elapsed());
             match self.client()?.recv(left).await? {
                 Some(f) if f.command == "MESSAGE" => return Ok(self.deliver(f)),
-                Some(_) => {} // a late receipt: nothing to do
+                Some(f) => self.note_receipt(&f),
                 None => break,
             }
         }
@@ -315,7 +341,7 @@ impl StompIncoming {
             return Ok(());
         };
         if !self.batching() {
-            return self.send_ack(info).await;
+            return self.send_ack(info, 1).await;
         }
         // Cumulative: acknowledge only the prefix of the subscription's deliveries that is
         // wholly confirmed, whatever order confirmations come in.
@@ -341,7 +367,7 @@ impl StompIncoming {
         let covered = self.unsent.get(&sub).map_or(0, |(_, c)| *c) + n;
         if covered >= self.o.batch {
             self.unsent.remove(&sub);
-            self.send_ack(info).await
+            self.send_ack(info, covered).await
         } else {
             self.unsent.insert(sub, (info, covered));
             Ok(())
@@ -351,10 +377,12 @@ impl StompIncoming {
     async fn idle_once(&mut self) -> Result<()> {
         self.flush_acks().await?;
         // flushes queued ACKs and keeps heart-beats going
-        if let Some(f) = self.client()?.recv(Duration::ZERO).await?
-            && f.command == "MESSAGE"
-        {
-            self.buffered.push_back(f);
+        if let Some(f) = self.client()?.recv(Duration::ZERO).await? {
+            if f.command == "MESSAGE" {
+                self.buffered.push_back(f);
+            } else {
+                self.note_receipt(&f);
+            }
         }
         Ok(())
     }

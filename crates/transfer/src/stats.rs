@@ -65,9 +65,9 @@ pub struct Recovery {
     /// Unconfirmed messages sent again on a new connection (duplicates if the broker had
     /// them already).
     pub resent: std::sync::atomic::AtomicU64,
-    /// Messages the broker marked as redelivered after a reconnection (an acknowledgement
-    /// lost with the connection): the destination may have them twice.
-    pub redelivered: std::sync::atomic::AtomicU64,
+    /// Messages received whose acknowledgement the broker had not confirmed when the
+    /// connection was lost: it may deliver them again, so the destination may have them twice.
+    pub unacked: std::sync::atomic::AtomicU64,
 }
 
 impl Recovery {
@@ -79,10 +79,10 @@ impl Recovery {
             return Vec::new();
         }
         vec![format!(
-            "reconnected {n} times: {} messages sent again, {} messages redelivered \
-             (possible duplicates)",
+            "reconnected {n} times: {} messages sent again, {} received messages not known to \
+             be acknowledged (possible duplicates)",
             self.resent.load(Relaxed),
-            self.redelivered.load(Relaxed)
+            self.unacked.load(Relaxed)
         )]
     }
 }
