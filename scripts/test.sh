@@ -64,6 +64,19 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "man pages and completions up to date"
 cargo run --quiet -p xtask -- check
+step "packaging (systemd units, RPM spec)"
+if [ "$offline" = 1 ] && ! command -v rpmspec > /dev/null; then
+  echo "skipped in the offline subset: rpmspec is not installed"
+else
+  if ! command -v rpmspec > /dev/null; then
+    echo "installing rpm (for rpmspec) from Debian..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null 2>&1 || {
+      apt-get update -qq > /dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null
+    }
+  fi
+  scripts/check-packaging.sh
+fi
 step "cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"; stop_brokers' EXIT
