@@ -212,6 +212,30 @@ pub fn parse_str(text: &str, opts: &Options) -> Result<Block> {
     parse::Parser::new(opts).text(text, Path::new("<string>"))
 }
 
+/// `%XX` decoding of the option strings both tools split on blanks (`hello%20world`), as
+/// Perl's URI::Escape and python's `urllib.parse.unquote` do: a `%` not followed by two hex
+/// digits stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 3 <= b.len()
+            && let Some(h) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|x| u8::from_str_radix(x, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Config::General's boolean words, for callers to interpret values: true/false, yes/no,
 /// on/off, 1/0, in any case.
 pub fn parse_bool(s: &str) -> Option<bool> {

@@ -673,24 +673,7 @@ pub fn split_command(cmd: &str) -> Vec<String> {
 
 /// `%XX` decoding (python's `urllib.parse.unquote`).
 pub fn unquote(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 3 <= b.len()
-            && let Some(h) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|x| u8::from_str_radix(x, 16).ok())
-        {
-            out.push(h);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    config_general::percent_decode(s)
 }
 
 #[cfg(test)]

@@ -167,6 +167,28 @@ impl Sv {
         path.display().to_string()
     }
 
+    /// SIGKILLs the control script's program of a service, waits for `n` events, returns
+    /// them and starts a fresh event list.
+    fn kill_and_events(&self, name: &str, n: usize, what: &str) -> Vec<String> {
+        // SAFETY: a pid of our own test's tree.
+        unsafe { libc::kill(self.ctl_pid(name), libc::SIGKILL) };
+        let t = Instant::now();
+        while self.events().len() < n {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{what} not applied: {:?}\n{}",
+                self.events(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // a moment for anything unexpected to show up too
+        std::thread::sleep(Duration::from_millis(100));
+        let ev = self.events();
+        std::fs::remove_file(self.path("events")).expect("rm");
+        ev
+    }
+
     fn ctl_pid(&self, name: &str) -> i32 {
         std::fs::read_to_string(self.path(&format!("{name}.pid")))
             .expect("pid file")
@@ -379,43 +401,17 @@ fn strategies_restart_in_order_and_sigterm_stops_in_reverse() {
     );
     std::fs::remove_file(sv.path("events")).expect("rm");
     // rest_for_one: a dies → b stopped (a, dead, needs no stop), a and b started again
-    // SAFETY: a pid of our own test's tree.
-    unsafe { libc::kill(sv.ctl_pid("a"), libc::SIGKILL) };
-    let t = Instant::now();
-    while sv.events().len() < 3 {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "rest_for_one not applied: {:?}\n{}",
-            sv.events(),
-            sv.log()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert_eq!(sv.events(), ["stop b", "start a", "start b"]);
-    std::fs::remove_file(sv.path("events")).expect("rm");
+    assert_eq!(
+        sv.kill_and_events("a", 3, "rest_for_one"),
+        ["stop b", "start a", "start b"]
+    );
     // one_for_all: p dies → q stopped, p and q started in order
-    // SAFETY: a pid of our own test's tree.
-    unsafe { libc::kill(sv.ctl_pid("p"), libc::SIGKILL) };
-    let t = Instant::now();
-    while sv.events().len() < 3 {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "one_for_all not applied: {:?}\n{}",
-            sv.events(),
-            sv.log()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert_eq!(sv.events(), ["stop q", "start p", "start q"]);
-    std::fs::remove_file(sv.path("events")).expect("rm");
+    assert_eq!(
+        sv.kill_and_events("p", 3, "one_for_all"),
+        ["stop q", "start p", "start q"]
+    );
     // one_for_one: x dies → only x
-    unsafe { libc::kill(sv.ctl_pid("x"), libc::SIGKILL) };
-    wait_until("one_for_one applied", Duration::from_secs(10), || {
-        !sv.events().is_empty()
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(sv.events(), ["start x"]);
-    std::fs::remove_file(sv.path("events")).expect("rm");
+    assert_eq!(sv.kill_and_events("x", 1, "one_for_one"), ["start x"]);
     // SIGTERM: one_for_one in declaration order, the dependent ones in reverse
     // SAFETY: our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
