@@ -1151,3 +1151,63 @@ fn pattern_services_are_found_and_stopped_through_proc() {
         sv.log()
     );
 }
+
+#[test]
+fn simplevisor_control_runs_it_as_a_service_with_the_reference_codes() {
+    let sv = Sv::new();
+    let ctl = sv.ctl();
+    sv.conf(
+        "interval = 1",
+        &supervisor("top", "", &[service("c", &format!("control = {ctl} c"))]),
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/simplevisor-control");
+    let control = |args: &[&str], extra: &[(&str, String)]| {
+        let mut c = Command::new("sh");
+        c.arg(&script)
+            .args(args)
+            .env("SIMPLEVISOR_NAME", "svtest")
+            .env("SIMPLEVISOR_CMD", env!("CARGO_BIN_EXE_simplevisor"))
+            .env("SIMPLEVISOR_CONF", sv.path("sv.conf"))
+            .env("SIMPLEVISOR_PIDFILE", sv.path("control.pid"))
+            .env("SIMPLEVISOR_LOCKFILE", sv.path("lock/svtest"));
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c.output().expect("simplevisor-control")
+    };
+    let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(control(&["configtest"], &[]).status.code(), Some(0));
+    let out = control(&["start"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(text(&out).contains("started"));
+    assert!(sv.path("lock/svtest").exists(), "the lock file");
+    let out = control(&["status"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // a pidfile older than MAXAGE minutes: stuck, 4
+    let out = control(&["status"], &[("SIMPLEVISOR_MAXAGE", "0".into())]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(text(&out).contains("stuck since"), "{}", text(&out));
+    assert_eq!(control(&["check"], &[]).status.code(), Some(0));
+    assert_eq!(control(&["wake-up"], &[]).status.code(), Some(0));
+    assert_eq!(
+        control(&["restart-child", "top/c"], &[]).status.code(),
+        Some(0)
+    );
+    wait_until("c restarted", Duration::from_secs(5), || {
+        sv.events().iter().filter(|e| *e == "start c").count() >= 2
+    });
+    assert_eq!(control(&["status", "top/c"], &[]).status.code(), Some(0));
+    let out = control(&["stop"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!sv.path("lock/svtest").exists());
+    let out = control(&["status"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(text(&out).contains("not running with return code 3"));
+    // the reference's codes for what is missing, and usage
+    let out = control(&["status"], &[("SIMPLEVISOR_CONF", sv.p("nope.conf"))]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let out = control(&["status"], &[("SIMPLEVISOR_CMD", sv.p("nope"))]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(control(&["dance"], &[]).status.code(), Some(1));
+    assert_eq!(sv.events().last().map(String::as_str), Some("stop c"));
+}
