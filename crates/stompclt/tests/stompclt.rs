@@ -1058,41 +1058,42 @@ fn built_in_filters_replace_the_callback_one_liners() {
 
 #[test]
 fn broker_failover_skips_dead_servers() {
-    let b = &brokers()[0];
-    let d = tmp();
-    let dest = unique_destination("failover");
-    let sent = mixed(100, &dest);
-    fill(&d.path().join("in"), "DQS", &sent);
-    let addr = b.uri.trim_start_matches("stomp://");
-    let mut args = vec![
-        "--incoming-queue".into(),
-        format!("path={}", p(&d.path().join("in"))),
-        "--reliable".into(),
-        "--remove".into(),
-    ];
-    let mut o = b.opts("outgoing");
-    o[1] = format!(
-        "failover:(tcp://127.0.0.1:1,tcp://{addr})?randomize=false&initialReconnectDelay=50"
-    );
-    args.extend(o);
-    ok(&args);
-    let mut args = vec![
-        "--subscribe".into(),
-        format!("destination={dest}"),
-        "--outgoing-queue".into(),
-        format!("path={}", p(&d.path().join("out"))),
-        "--reliable".into(),
-        "--count".into(),
-        "100".into(),
-    ];
-    let mut i = b.opts("incoming");
-    i[1] = format!("failover:tcp://127.0.0.1:1,tcp://{addr}");
-    args.extend(i);
-    ok(&args);
-    assert_eq!(
-        compare(&sent, &drain(&d.path().join("out"), "DQS"), "failover"),
-        0
-    );
+    for b in &brokers() {
+        let d = tmp();
+        let dest = unique_destination("failover");
+        let sent = mixed(100, &dest);
+        fill(&d.path().join("in"), "DQS", &sent);
+        let addr = b.uri.trim_start_matches("stomp://");
+        let mut args = vec![
+            "--incoming-queue".into(),
+            format!("path={}", p(&d.path().join("in"))),
+            "--reliable".into(),
+            "--remove".into(),
+        ];
+        let mut o = b.opts("outgoing");
+        o[1] = format!(
+            "failover:(tcp://127.0.0.1:1,tcp://{addr})?randomize=false&initialReconnectDelay=50"
+        );
+        args.extend(o);
+        ok(&args);
+        let mut args = vec![
+            "--subscribe".into(),
+            format!("destination={dest}"),
+            "--outgoing-queue".into(),
+            format!("path={}", p(&d.path().join("out"))),
+            "--reliable".into(),
+            "--count".into(),
+            "100".into(),
+        ];
+        let mut i = b.opts("incoming");
+        i[1] = format!("failover:tcp://127.0.0.1:1,tcp://{addr}");
+        args.extend(i);
+        ok(&args);
+        assert_eq!(
+            compare(&sent, &drain(&d.path().join("out"), "DQS"), "failover"),
+            0
+        );
+    }
     // nobody there: gives up after maxReconnectAttempts
     let start = Instant::now();
     let out = run(&s(&[
@@ -1291,40 +1292,41 @@ impl SilencingProxy {
 
 #[test]
 fn broker_silent_broker_is_detected_by_heart_beats() {
-    let b = &brokers()[0];
-    let proxy = SilencingProxy::start(b.uri.trim_start_matches("stomp://"));
-    let d = tmp();
-    let mut cmd = stompclt();
-    let mut i = b.opts("incoming");
-    i[1] = format!("stomp://127.0.0.1:{}", proxy.port);
-    cmd.args(i).args([
-        "--subscribe".into(),
-        format!("destination={}", unique_destination("silent")),
-        "--outgoing-queue".into(),
-        format!("path={}", p(d.path())),
-        "--heart-beat".into(),
-        "--timeout-client".into(),
-        "1".into(),
-        "--timeout-server".into(),
-        "1".into(),
-    ]);
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_secs(3));
-    proxy.silent.store(true, Ordering::Relaxed);
-    let start = Instant::now();
-    let out = child.wait_with_output().expect("wait");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(err.contains("silent"), "{err}");
-    assert!(
-        start.elapsed() < Duration::from_secs(10),
-        "noticed in {:?}",
-        start.elapsed()
-    );
+    for b in &brokers() {
+        let proxy = SilencingProxy::start(b.uri.trim_start_matches("stomp://"));
+        let d = tmp();
+        let mut cmd = stompclt();
+        let mut i = b.opts("incoming");
+        i[1] = format!("stomp://127.0.0.1:{}", proxy.port);
+        cmd.args(i).args([
+            "--subscribe".into(),
+            format!("destination={}", unique_destination("silent")),
+            "--outgoing-queue".into(),
+            format!("path={}", p(d.path())),
+            "--heart-beat".into(),
+            "--timeout-client".into(),
+            "1".into(),
+            "--timeout-server".into(),
+            "1".into(),
+        ]);
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_secs(3));
+        proxy.silent.store(true, Ordering::Relaxed);
+        let start = Instant::now();
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{err}");
+        assert!(err.contains("silent"), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "noticed in {:?}",
+            start.elapsed()
+        );
+    }
 }
 
 #[test]
