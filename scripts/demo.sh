@@ -48,12 +48,14 @@ cat > "$work/sv.conf" <<CONF
             type       = service
             name       = sender
             foreground = yes
+            output     = $work/sender.log
             start      = \${var_bin}/stompclt --incoming-queue path=$work/outbox --loop --remove --reliable --window 500 --outgoing-broker-uri stomp://127.0.0.1:61613 --outgoing-broker-auth \${var_auth} --outgoing-broker-connect host=/
         </entry>
         <entry>
             type       = service
             name       = receiver
             foreground = yes
+            output     = $work/receiver.log
             start      = \${var_bin}/stompclt --incoming-broker-uri stomp://127.0.0.1:61613 --incoming-broker-auth \${var_auth} --incoming-broker-connect host=/ --subscribe destination=$dest --reliable --outgoing-queue path=$work/inbox%20type=DQN
         </entry>
     </children>

@@ -196,6 +196,9 @@ pub struct ServiceSpec {
     pub env: Vec<(String, String)>,
     /// New: `cwd`.
     pub cwd: Option<PathBuf>,
+    /// New: `output`: a file the program's standard output and error are appended to
+    /// (services simplevisor runs itself; otherwise they share simplevisor's).
+    pub output: Option<PathBuf>,
     /// New: `user` to run the commands as (needs root).
     pub user: Option<String>,
     /// New: `stop_signal` for owned services and pattern stops (TERM).
@@ -524,6 +527,7 @@ fn service(m: &[(String, Val)], at: &str, forced_expected: Option<&str>) -> Resu
         path: text("path")?,
         env: Vec::new(),
         cwd: text("cwd")?.map(PathBuf::from),
+        output: text("output")?.map(PathBuf::from),
         user: text("user")?,
         stop_signal: libc::SIGTERM,
         restart_type: RestartType::Permanent,
@@ -543,7 +547,7 @@ fn service(m: &[(String, Val)], at: &str, forced_expected: Option<&str>) -> Resu
     for (k, v) in m {
         match k.as_str() {
             "type" | "name" | "start" | "control" | "stop" | "status" | "restart" | "daemon"
-            | "path" | "cwd" | "user" => {}
+            | "path" | "cwd" | "user" | "output" => {}
             "expected" => {
                 let e = scalar(v, k)?.to_string();
                 s.expected_running = e == "running";
@@ -640,6 +644,11 @@ fn service(m: &[(String, Val)], at: &str, forced_expected: Option<&str>) -> Resu
         ));
     }
     let owned = foreground || has(&s.daemon);
+    if s.output.is_some() && !owned {
+        return Err(ctx(
+            "output needs a service simplevisor runs itself (daemon or foreground)".into(),
+        ));
+    }
     if restart_type_given && !owned {
         return Err(ctx(
             "restart_type needs a service simplevisor runs itself (daemon or foreground)".into(),

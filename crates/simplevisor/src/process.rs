@@ -135,6 +135,8 @@ pub struct ExecOptions {
     pub env: Vec<(String, String)>,
     /// Working directory.
     pub cwd: Option<PathBuf>,
+    /// Owned programs: append their standard output and error to this file.
+    pub output: Option<PathBuf>,
     /// User to run as (needs root): uid, gid, supplementary groups.
     pub user: Option<(u32, u32, Vec<u32>)>,
     /// Limit for one command.
@@ -215,7 +217,18 @@ pub fn spawn(argv: &[String], o: &ExecOptions) -> Result<i32, String> {
         return Err("empty command".into());
     }
     let mut c = command(argv, o);
-    if o.quiet {
+    if let Some(path) = &o.output {
+        // opened at each start, so a rotated file (copytruncate or rename) is picked up
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open output {}: {e}", path.display()))?;
+        let g = f
+            .try_clone()
+            .map_err(|e| format!("cannot open output {}: {e}", path.display()))?;
+        c.stdout(f).stderr(g);
+    } else if o.quiet {
         c.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
     }

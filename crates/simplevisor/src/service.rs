@@ -133,6 +133,7 @@ impl Service {
                 path: spec.path.clone(),
                 env: spec.env.clone(),
                 cwd: spec.cwd.clone(),
+                output: spec.output.clone(),
                 user,
                 timeout: spec.timeout,
                 quiet: false,

@@ -662,8 +662,9 @@ fn environment_is_merged_and_cwd_and_path_apply() {
             &[service(
                 "env",
                 &format!(
-                    "start = /bin/sh -c echo%20\"\\$FOO|\\$HOME|\\$PWD|\\$PATH\"%20>%20out;%20exec%20sleep%201000\nforeground = yes\nenv = FOO=bar%20baz\npath = /usr/bin:/bin:/opt/x\ncwd = {}",
-                    sv.p("work")
+                    "start = /bin/sh -c echo%20\"\\$FOO|\\$HOME|\\$PWD|\\$PATH\"%20>%20out;%20echo%20to-stdout;%20echo%20to-stderr%20>&2;%20exec%20sleep%201000\nforeground = yes\nenv = FOO=bar%20baz\npath = /usr/bin:/bin:/opt/x\ncwd = {}\noutput = {}",
+                    sv.p("work"),
+                    sv.p("env.out")
                 ),
             )],
         ),
@@ -678,6 +679,14 @@ fn environment_is_merged_and_cwd_and_path_apply() {
     assert_eq!(
         out.trim(),
         format!("bar baz|{home}|{}|/usr/bin:/bin:/opt/x", sv.p("work"))
+    );
+    // output = FILE: both streams of the program, appended
+    wait_until("the program's output", Duration::from_secs(5), || {
+        std::fs::read_to_string(sv.path("env.out")).is_ok_and(|t| t.contains("to-stderr"))
+    });
+    assert_eq!(
+        std::fs::read_to_string(sv.path("env.out")).expect("output"),
+        "to-stdout\nto-stderr\n"
     );
     stop(&sv, child);
 }
