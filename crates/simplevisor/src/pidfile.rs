@@ -161,7 +161,14 @@ impl Pidfile {
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .map(Action::parse);
-        self.rewrite(None)?;
+        if action.is_some() || first.is_empty() {
+            self.rewrite(None)?;
+        } else {
+            // only the heartbeat: rewriting would race with a command line writing an action
+            self.file
+                .set_modified(SystemTime::now())
+                .map_err(|e| err(&self.path, format!("cannot touch: {e}")))?;
+        }
         Ok(action)
     }
 
@@ -181,8 +188,10 @@ pub fn send(path: &Path, action: &str) -> Result<Option<i32>> {
         .write(true)
         .open(path)
         .map_err(|e| err(path, format!("cannot open: {e}")))?;
-    f.set_len(0)
-        .and_then(|_| f.write_all(format!("{pid}\n{action}\n").as_bytes()))
+    // written over the pid line, then cut to length: the file is never seen empty
+    let text = format!("{pid}\n{action}\n");
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.set_len(text.len() as u64))
         .map_err(|e| err(path, format!("cannot write: {e}")))?;
     Ok(Some(pid))
 }

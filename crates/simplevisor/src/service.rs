@@ -552,6 +552,12 @@ impl Service {
     /// One supervision step: start, stop or stop+start according to status and expected.
     pub fn cond_adjust(&mut self, careful: bool) -> Result<Option<&'static str>> {
         let rc = self.status().rc;
+        self.cond_adjust_after(rc, careful)
+    }
+
+    /// [`Service::cond_adjust`] with the status already taken (statuses of one_for_one
+    /// siblings are taken concurrently).
+    pub fn cond_adjust_after(&mut self, rc: i32, careful: bool) -> Result<Option<&'static str>> {
         let (changed, o) = match rc {
             0 if !self.wanted() => {
                 let o = self.stop();

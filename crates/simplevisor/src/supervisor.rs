@@ -380,8 +380,24 @@ impl Supervisor {
     }
 
     fn supervise_one_for_one(&mut self, counts: &mut Counts) -> bool {
+        // the services' status commands run at the same time, so that one slow command does
+        // not hold up its siblings (nor the cycle's heartbeat) for its whole timeout
+        let statuses: Vec<Option<i32>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .children
+                .iter_mut()
+                .map(|c| match c {
+                    Node::Service(s) => Some(scope.spawn(move || s.status().rc)),
+                    Node::Supervisor(_) => None,
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.map(|h| h.join().unwrap_or(1)))
+                .collect()
+        });
         let mut logged = false;
-        for i in 0..self.children.len() {
+        for (i, status) in statuses.into_iter().enumerate() {
             let adjusted = match &mut self.children[i] {
                 Node::Supervisor(sub) => {
                     if sub.supervise(counts) {
@@ -394,7 +410,7 @@ impl Supervisor {
                         true
                     }
                 }
-                Node::Service(s) => match s.cond_adjust(false) {
+                Node::Service(s) => match s.cond_adjust_after(status.unwrap_or(1), false) {
                     Ok(Some(_)) => {
                         counts.adjusted += 1;
                         true

@@ -1220,3 +1220,29 @@ fn simplevisor_control_runs_it_as_a_service_with_the_reference_codes() {
     assert_eq!(control(&["dance"], &[]).status.code(), Some(1));
     assert_eq!(sv.events().last().map(String::as_str), Some("stop c"));
 }
+
+#[test]
+fn status_commands_of_siblings_run_concurrently() {
+    let sv = Sv::new();
+    // four services whose status command takes 2 s each: one after the other, a cycle would
+    // take 8 s
+    let slow = |n: &str| service(n, "start = /bin/true\nstatus = /bin/sh -c sleep%202");
+    sv.conf(
+        "interval = 3600",
+        &supervisor("top", "", &[slow("a"), slow("b"), slow("c"), slow("d")]),
+    );
+    let out = sv.cmd(&["single"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let log = sv.log();
+    let secs: f64 = log
+        .split("supervision cycle executed successfully in ")
+        .nth(1)
+        .and_then(|r| r.split('s').next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no cycle line: {log}"));
+    assert!(
+        secs < 6.0,
+        "a cycle of four 2-second status commands took {secs}s"
+    );
+    assert!(log.contains("4 services OK"), "{log}");
+}
