@@ -88,5 +88,5 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 [ "$status" = 0 ] || exit "$status"
 
 if [ "$offline" = 1 ]; then
-  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references), broker_* tests (RabbitMQ,\nActiveMQ) and root_* tests (full disk) were NOT run.\n'
+  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references), broker_* tests (RabbitMQ,\nActiveMQ) and root_* tests (full disk, service users) were NOT run.\n'
 fi
