@@ -1835,3 +1835,77 @@ fn counted(stats: &str, after: &str) -> usize {
         .and_then(|x| x.parse().ok())
         .unwrap_or_else(|| panic!("no number after {after:?} in {stats}"))
 }
+
+#[test]
+fn broker_unsubscribe_broker_type_and_stomp_debug() {
+    for b in &brokers() {
+        let d = tmp();
+        let dest = unique_destination("unsub");
+        let sent = mixed(5, &dest);
+        fill(&d.path().join("in"), "DQS", &sent);
+        send_spool(b, &d.path().join("in"));
+        let (ty, prefetch_header) = if b.name == "rabbitmq" {
+            ("RabbitMQ", "prefetch-count=")
+        } else {
+            ("ActiveMQ", "activemq.prefetchSize=")
+        };
+        let mut args = b.opts("incoming");
+        args.extend(s(&[
+            "--incoming-broker-type",
+            ty,
+            "--incoming-broker-stomp-debug",
+            "command,header",
+            "--subscribe",
+            &format!("destination={dest}"),
+            "--unsubscribe",
+            "",
+            "--prefetch",
+            "3",
+            "--reliable",
+            "--count",
+            "5",
+            "--outgoing-queue",
+            &format!("path={}", p(&d.path().join("out"))),
+        ]));
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {err}", b.name);
+        // -stomp-debug traces each frame: the SUBSCRIBE with the forced type's prefetch
+        // header, and the UNSUBSCRIBE of the same id at the end
+        let sub = err
+            .lines()
+            .find(|l| l.contains(" SUBSCRIBE "))
+            .unwrap_or_else(|| panic!("{}: no SUBSCRIBE traced: {err}", b.name));
+        assert!(sub.contains(&format!("{prefetch_header}3")), "{sub}");
+        let id = sub
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("id="))
+            .expect("subscription id");
+        assert!(
+            err.lines()
+                .any(|l| l.contains(" UNSUBSCRIBE ") && l.contains(&format!("id={id}"))),
+            "{}: no UNSUBSCRIBE of {id}: {err}",
+            b.name
+        );
+        assert!(
+            !err.contains("pass=guest") && !err.contains("passcode=guest"),
+            "{err}"
+        );
+        assert_eq!(
+            compare(&sent, &drain(&d.path().join("out"), "DQS"), "unsub"),
+            0
+        );
+    }
+    let out = run(&s(&[
+        "--incoming-broker-uri",
+        "stomp://127.0.0.1:1",
+        "--incoming-broker-type",
+        "Kafka",
+        "--subscribe",
+        "destination=/q",
+        "--outgoing-queue",
+        "path=/tmp/unused-msgtk",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid incoming-broker-type"));
+}
