@@ -575,6 +575,7 @@ fn supervise(
         error!("{e}");
     }
     report(&mut ready, &format!("ok {}\n", std::process::id()));
+    notify(&format!("READY=1\nMAINPID={}", std::process::id()));
     let save = |root: &Node| {
         if let Some(st) = &s.store
             && let Err(e) = store::save(st, root)
@@ -593,6 +594,7 @@ fn supervise(
     loop {
         if sigs.term.swap(false, Ordering::Relaxed) {
             info!("caught SIGTERM or SIGINT, stopping");
+            notify("STOPPING=1");
             break;
         }
         if sigs.usr.swap(false, Ordering::Relaxed) {
@@ -602,7 +604,9 @@ fn supervise(
             warning!("caught SIGQUIT, ignoring it (TERM or INT stop simplevisor)");
         }
         if sigs.hup.swap(false, Ordering::Relaxed) {
+            notify("RELOADING=1");
             reload(cli, &mut root);
+            notify("READY=1");
         }
         process::reap();
         if !root.handle_exits() {
@@ -618,10 +622,12 @@ fn supervise(
                     Ok(None) => {}
                     Ok(Some(Action::Quit)) => {
                         info!("asked to quit");
+                        notify("STOPPING=1");
                         break;
                     }
                     Ok(Some(Action::StopSupervisor)) => {
                         info!("asked to stop_supervisor");
+                        notify("STOPPING=1");
                         stop_children_too = false;
                         break;
                     }
@@ -740,6 +746,31 @@ fn supervise(
     save(&root);
     cleanup(pf, &listener);
     done(0)
+}
+
+/// systemd's readiness protocol (`Type=notify`): a datagram to `$NOTIFY_SOCKET` (a path, or
+/// `@name` in the abstract namespace); nothing when it is not set.
+fn notify(state: &str) {
+    let Some(addr) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = addr.as_encoded_bytes();
+    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|a| sock.send_to_addr(state.as_bytes(), &a))
+    } else {
+        sock.send_to(state.as_bytes(), std::path::Path::new(&addr))
+    };
+    if let Err(e) = sent {
+        warning!(
+            "cannot notify systemd through {}: {e}",
+            addr.to_string_lossy()
+        );
+    }
 }
 
 /// SIGHUP: reads the configuration again and applies the difference: unchanged services

@@ -1322,3 +1322,42 @@ fn root_syslog_gets_the_reference_lines_with_facility_daemon() {
     assert!(started.starts_with("<30>"), "{started}");
     assert!(started.contains("svtest["), "{started}");
 }
+
+#[test]
+fn systemd_notify_ready_reloading_and_stopping() {
+    let sv = Sv::new();
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[service("fg", "start = /bin/sleep 1000\nforeground = yes")],
+        ),
+    );
+    let sock = std::os::unix::net::UnixDatagram::bind(sv.path("notify")).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut child = simplevisor()
+        .arg("--conf")
+        .arg(sv.path("sv.conf"))
+        .arg("start")
+        .env("NOTIFY_SOCKET", sv.path("notify"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        let n = sock.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    // READY only once the children were started
+    assert_eq!(next(), format!("READY=1\nMAINPID={}", child.id()));
+    assert!(sv.pid(&["fg"]).is_some());
+    // SAFETY: our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), "READY=1");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(next(), "STOPPING=1");
+    assert!(child.wait().expect("wait").success());
+}
