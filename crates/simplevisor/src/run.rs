@@ -117,7 +117,7 @@ pub fn main(cli: Cli) -> Exit {
     if let Err(e) = crate::log::init(&log, logfile.as_deref(), &level, &name) {
         return fail(e);
     }
-    let Some(root_spec) = cfg.root.clone() else {
+    let Some(root_spec) = cfg.root.as_ref() else {
         // commands that only talk to the running simplevisor need nothing but its pidfile
         return match cli.command {
             Command::Status => status(&cli, &settings),
@@ -128,7 +128,7 @@ pub fn main(cli: Cli) -> Exit {
             _ => fail("no entry found in the configuration (--conf)"),
         };
     };
-    let mut root = match Node::build(&root_spec) {
+    let mut root = match Node::build(root_spec) {
         Ok(r) => r,
         Err(e) => return fail(format!("invalid configuration: {e}")),
     };
@@ -176,9 +176,7 @@ pub fn main(cli: Cli) -> Exit {
             }
             None => fail("restart_child needs a PATH"),
         },
-        Command::Start | Command::Single => {
-            supervise(cli.command, &cli, settings, root, cfg.root.clone())
-        }
+        Command::Start | Command::Single => supervise(cli.command, &cli, settings, root),
         Command::CheckConfiguration | Command::Help | Command::Pod | Command::Rst => done(0),
     }
 }
@@ -506,13 +504,7 @@ fn carry_over(old: &mut Node, new: &mut Node) {
 }
 
 /// `start` and `single`.
-fn supervise(
-    command: Command,
-    cli: &Cli,
-    s: Settings,
-    mut root: Node,
-    _spec: Option<config::EntrySpec>,
-) -> Exit {
+fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     let single = command == Command::Single;
     if single {
         root.set_quiet();
