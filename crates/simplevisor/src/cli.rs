@@ -30,11 +30,13 @@ pub enum Command {
     Status,
     /// Compare each service's status with its expected state; print the tree.
     Check,
-    /// Start everything, run one supervision cycle, save the store, exit (for cron).
+    /// Run one supervision cycle (it starts what should run, counted for the intensity), save
+    /// the store, exit (for cron).
     Single,
     /// Tell the running simplevisor to run a cycle now.
     WakeUp,
-    /// Tell the running simplevisor to exit, leaving its children running.
+    /// Tell the running simplevisor to exit, leaving its children running (foreground = yes
+    /// programs end with it; daemon = PIDFILE ones are adopted by the next start).
     StopSupervisor,
     /// Tell the running simplevisor to stop its children (they start again next cycle).
     StopChildren,
