@@ -77,8 +77,9 @@ def command_service(work, name, marker):
     }
 
 
-def start_rust(work, services, interval):
-    conf = os.path.join(work, "rust.json")
+def start(kind, work, services, interval, python=None):
+    """A supervisor over these services: kind "rust", or "python" (simplevisor 1.3)."""
+    conf = os.path.join(work, "%s.json" % kind)
     with open(conf, "w") as f:
         json.dump(
             {
@@ -88,25 +89,20 @@ def start_rust(work, services, interval):
             },
             f,
         )
-    exe = os.path.join(ROOT, "target/release/simplevisor")
-    return subprocess.Popen([exe, "--conftype", "json", "--conf", conf, "start"],
+    if kind == "rust":
+        cmd = [os.path.join(ROOT, "target/release/simplevisor")]
+    else:
+        cmd = [python, os.path.join(os.path.dirname(python), "simplevisor")]
+    return subprocess.Popen(cmd + ["--conftype", "json", "--conf", conf, "start"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_rust(work, services, interval):
+    return start("rust", work, services, interval)
 
 
 def start_python(work, services, interval, python):
-    conf = os.path.join(work, "py.json")
-    with open(conf, "w") as f:
-        json.dump(
-            {
-                "simplevisor": {"interval": str(interval), "log": "null"},
-                "entry": {"type": "supervisor", "name": "top", "window": "1000",
-                          "adjustments": "1000", "children": {"entry": services}},
-            },
-            f,
-        )
-    exe = os.path.join(os.path.dirname(python), "simplevisor")
-    return subprocess.Popen([python, exe, "--conftype", "json", "--conf", conf, "start"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start("python", work, services, interval, python)
 
 
 def stop(proc):

@@ -198,6 +198,14 @@ impl Sv {
     }
 }
 
+/// root_ tests fail loudly without root; an offline run leaves them out with --skip root_.
+fn need_root() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        panic!("needs root (scripts/test.sh runs as root); leave it out with --skip root_");
+    }
+}
+
 fn stop(sv: &Sv, mut child: Child) -> Output {
     let out = sv.cmd(&["stop"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -693,10 +701,7 @@ fn environment_is_merged_and_cwd_and_path_apply() {
 
 #[test]
 fn root_user_option_runs_the_service_as_that_user() {
-    // SAFETY: getuid has no preconditions.
-    if unsafe { libc::getuid() } != 0 {
-        panic!("needs root (scripts/test.sh runs as root); leave it out with --skip root_");
-    }
+    need_root();
     let sv = Sv::new();
     sv.conf(
         "interval = 3600",
@@ -1249,10 +1254,7 @@ fn status_commands_of_siblings_run_concurrently() {
 
 #[test]
 fn root_syslog_gets_the_reference_lines_with_facility_daemon() {
-    // SAFETY: getuid has no preconditions.
-    if unsafe { libc::getuid() } != 0 {
-        panic!("needs root (scripts/test.sh runs as root); leave it out with --skip root_");
-    }
+    need_root();
     let sv = Sv::new();
     sv.conf(
         "",
