@@ -52,6 +52,11 @@ struct Reaped {
 
 static REAPED: Mutex<Option<Reaped>> = Mutex::new(None);
 
+/// Held while a child is forked and registered, and while children are reaped: otherwise a
+/// thread reaping could collect a quick child of another thread between its fork and its
+/// registration, and that thread would wait for an exit already gone.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
 fn with<R>(f: impl FnOnce(&mut Reaped) -> R) -> R {
     let mut g = REAPED.lock().unwrap_or_else(|e| e.into_inner());
     let r = g.get_or_insert_with(|| Reaped {
@@ -78,6 +83,7 @@ pub fn watch(pid: i32) {
 /// Reaps every child that has exited; exits of watched pids are kept for [`take`], others
 /// (orphans adopted as subreaper) are just reaped. Returns how many watched pids ended.
 pub fn reap() -> usize {
+    let _guard = SPAWNING.lock().unwrap_or_else(|e| e.into_inner());
     let mut n = 0;
     loop {
         let mut status = 0;
@@ -232,11 +238,13 @@ pub fn spawn(argv: &[String], o: &ExecOptions) -> Result<i32, String> {
         c.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
     }
+    let guard = SPAWNING.lock().unwrap_or_else(|e| e.into_inner());
     let child = c
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
     let pid = child.id() as i32;
     watch(pid);
+    drop(guard);
     Ok(pid)
 }
 
@@ -297,13 +305,15 @@ pub fn run(argv: &[String], o: &ExecOptions) -> Outcome {
         }
         (Err(e), _) | (_, Err(e)) => return Outcome::failed(format!("memfd: {e}")),
     }
+    let guard = SPAWNING.lock().unwrap_or_else(|e| e.into_inner());
     let child = match c.spawn() {
         Ok(c) => c,
         Err(e) => return Outcome::failed(format!("cannot run {}: {e}", argv[0])),
     };
-    drop(c);
     let pid = child.id() as i32;
     watch(pid);
+    drop(guard);
+    drop(c);
     let deadline = Instant::now() + o.timeout;
     let mut nap = Duration::from_micros(200);
     let mut timed_out = false;

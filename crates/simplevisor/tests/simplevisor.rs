@@ -1363,3 +1363,36 @@ fn systemd_notify_ready_reloading_and_stopping() {
     assert_eq!(next(), "STOPPING=1");
     assert!(child.wait().expect("wait").success());
 }
+
+#[test]
+fn many_quick_status_commands_at_once_never_lose_an_exit() {
+    // sixteen siblings whose status commands end at once, taken concurrently: every exit
+    // must reach the thread waiting for it, however the reaping interleaves
+    let sv = Sv::new();
+    let quick: Vec<String> = (0..16)
+        .map(|i| service(&format!("s{i}"), "start = /bin/true\nstatus = /bin/true"))
+        .collect();
+    sv.conf("interval = 3600", &supervisor("top", "", &quick));
+    for round in 0..15 {
+        let mut child = simplevisor()
+            .arg("--conf")
+            .arg(sv.path("sv.conf"))
+            .arg("single")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let t = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if t.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("round {round}: single hung (a status exit was lost)");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(status.success(), "round {round}: {status:?}");
+    }
+}
