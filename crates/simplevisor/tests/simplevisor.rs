@@ -78,19 +78,20 @@ impl Sv {
         std::fs::write(self.path("sv.conf"), text).expect("conf");
     }
 
+    /// simplevisor with this test's configuration.
+    fn command(&self) -> Command {
+        let mut c = simplevisor();
+        c.arg("--conf").arg(self.path("sv.conf"));
+        c
+    }
+
     fn cmd(&self, args: &[&str]) -> Output {
-        simplevisor()
-            .arg("--conf")
-            .arg(self.path("sv.conf"))
-            .args(args)
-            .output()
-            .expect("run simplevisor")
+        self.command().args(args).output().expect("run simplevisor")
     }
 
     fn start(&self) -> Child {
-        let child = simplevisor()
-            .arg("--conf")
-            .arg(self.path("sv.conf"))
+        let child = self
+            .command()
             .arg("start")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -1374,9 +1375,8 @@ fn many_quick_status_commands_at_once_never_lose_an_exit() {
         .collect();
     sv.conf("interval = 3600", &supervisor("top", "", &quick));
     for round in 0..15 {
-        let mut child = simplevisor()
-            .arg("--conf")
-            .arg(sv.path("sv.conf"))
+        let mut child = sv
+            .command()
             .arg("single")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

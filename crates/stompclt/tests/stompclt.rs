@@ -1110,6 +1110,16 @@ fn broker_failover_skips_dead_servers() {
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
+/// A consumer takes everything out of the full queue and purges it, freeing the space.
+fn free_space(outq: &Path, received: &mut Vec<Message>) {
+    received.extend(drain(outq, "DQS"));
+    MessageQueue::open_str(&format!("path={}", p(outq)))
+        .expect("open")
+        .dirq()
+        .purge_with(1, 0)
+        .expect("purge");
+}
+
 /// A small tmpfs, mounted for the test and unmounted after (needs root: tests named
 /// `root_*`; an offline run can leave them out with `--skip root_`).
 struct SmallFs(std::path::PathBuf);
@@ -1172,12 +1182,7 @@ fn root_full_outgoing_queue_loses_nothing_and_resumes() {
         assert!(err.contains("No space left on device"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         // a consumer frees the space, then the transfer resumes
-        received.extend(drain(&outq, "DQS"));
-        MessageQueue::open_str(&format!("path={}", p(&outq)))
-            .expect("open")
-            .dirq()
-            .purge_with(1, 0)
-            .expect("purge");
+        free_space(&outq, &mut received);
     }
     received.extend(drain(&outq, "DQS"));
     assert!(runs > 1, "the disk did fill up");
@@ -1227,12 +1232,7 @@ fn root_broker_full_outgoing_queue_acks_nothing_early() {
         }
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(7), "{err}");
-        received.extend(drain(&outq, "DQS"));
-        MessageQueue::open_str(&format!("path={}", p(&outq)))
-            .expect("open")
-            .dirq()
-            .purge_with(1, 0)
-            .expect("purge");
+        free_space(&outq, &mut received);
     }
     received.extend(drain(&outq, "DQS"));
     assert!(runs > 1, "the disk did fill up");
