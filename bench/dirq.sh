@@ -21,8 +21,8 @@ while [ $# -gt 0 ]; do
 done
 scripts/setup-python.sh >&2
 py=.venv/bin/python
-cargo build -q --release -p dirq --example bench
-rust=target/release/examples/bench
+cargo build -q --release -p dirq --example dirq_bench
+rust=target/release/examples/dirq_bench
 work=$(mktemp -d "${dir:-${TMPDIR:-/tmp}}/dirq-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fs=$(stat -f -c %T "$work")

@@ -20,8 +20,8 @@ while [ $# -gt 0 ]; do
 done
 scripts/setup-python.sh >&2
 py=.venv/bin/python
-cargo build -q --release -p message --example bench
-rust=target/release/examples/bench
+cargo build -q --release -p message --example message_bench
+rust=target/release/examples/message_bench
 work=$(mktemp -d "${dir:-${TMPDIR:-/tmp}}/message-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "# message benchmark: N=$n, runs=$runs, queues on $(stat -f -c %T "$work") ($work)"

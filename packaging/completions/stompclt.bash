@@ -23,7 +23,7 @@ _stompclt() {
 
     case "${cmd}" in
         stompclt)
-            opts="-h -m -l -c -s -d -V --help --manual --list --incoming-broker-uri --incoming-broker-auth --incoming-broker-connect --incoming-broker-type --incoming-broker-sockopts --incoming-broker-stomp-debug --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-sockopts --outgoing-broker-stomp-debug --outgoing-queue --subscribe --unsubscribe --reliable --no-reliable --prefetch --window --batch --reconnect --no-reconnect --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --statistics --no-statistics --debug --conf --cfg --config --config-general --version"
+            opts="-h -m -l -c -s -d -V --help --manual --list --incoming-broker-uri --incoming-broker-auth --incoming-broker-sockopts --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-sockopts --outgoing-queue --subscribe --reliable --no-reliable --prefetch --window --reconnect --no-reconnect --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --statistics --no-statistics --debug --conf --cfg --config --config-general --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --unsubscribe --batch --heart-beat --no-heart-beat --timeout-client --timeout-server --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -37,19 +37,7 @@ _stompclt() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --incoming-broker-connect)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --incoming-broker-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --incoming-broker-sockopts)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --incoming-broker-stomp-debug)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -65,19 +53,7 @@ _stompclt() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --outgoing-broker-connect)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --outgoing-broker-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --outgoing-broker-sockopts)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --outgoing-broker-stomp-debug)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -89,27 +65,11 @@ _stompclt() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --unsubscribe)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --prefetch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --window)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --batch)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout-client)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout-server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -206,6 +166,46 @@ _stompclt() {
                     return 0
                     ;;
                 --config-general)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incoming-broker-connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incoming-broker-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incoming-broker-stomp-debug)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outgoing-broker-connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outgoing-broker-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outgoing-broker-stomp-debug)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unsubscribe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,27 +1,17 @@
-complete -c stompclt -l incoming-broker-uri -d 'URI of the broker to subscribe to: stomp://HOST:PORT, tcp://HOST:PORT, ssl://HOST:PORT, stomp+ssl://HOST:PORT, failover:(URI,...)?OPTIONS or file:PATH' -r
+complete -c stompclt -l incoming-broker-uri -d 'URI of the broker to receive from: SCHEME://HOST:PORT (see the schemes below), failover:(URI,...)?OPTIONS or file:PATH' -r
 complete -c stompclt -l incoming-broker-auth -d 'Credential for the incoming broker, repeatable: \'none\', \'plain name=USER pass=PASSWORD\', \'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]\' (a TLS client certificate; X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults)' -r
-complete -c stompclt -l incoming-broker-connect -d 'Extra CONNECT headers for the incoming broker (KEY=VALUE...); \'version=1.1\' selects the protocol versions accepted, \'host=/\' sets the virtual host (RabbitMQ needs it)' -r
-complete -c stompclt -l incoming-broker-type -d 'Incoming broker type (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN); default: detected from the CONNECTED frame' -r
 complete -c stompclt -l incoming-broker-sockopts -d 'Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd, SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key turns TLS on; others are ignored with a warning' -r
-complete -c stompclt -l incoming-broker-stomp-debug -d 'Debug flags of the STOMP client (api, command, header, body, io, connection, all): frames are logged as with -dd (-ddd with body, io, all)' -r
 complete -c stompclt -l incoming-queue -d 'Directory queue to read: \'path=DIR type=DQS|DQN ...\' and any dirq option' -r
 complete -c stompclt -l outgoing-broker-uri -d 'URI of the broker to send to' -r
 complete -c stompclt -l outgoing-broker-auth -d 'Credential for the outgoing broker' -r
-complete -c stompclt -l outgoing-broker-connect -d 'Extra CONNECT headers for the outgoing broker (KEY=VALUE...)' -r
-complete -c stompclt -l outgoing-broker-type -d 'Outgoing broker type' -r
-complete -c stompclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd, SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key turns TLS on; others are ignored with a warning' -r
-complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client, as for the incoming broker' -r
+complete -c stompclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...), as for the incoming broker' -r
 complete -c stompclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
-complete -c stompclt -l subscribe -d 'SUBSCRIBE headers (KEY=VALUE...), repeatable: \'destination=/queue/x\'; ack, id and receipt are added' -r
-complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
-complete -c stompclt -l prefetch -d 'Prefetch of the subscriptions, as the broker\'s header (activemq.prefetchSize, prefetch-count, credit, consumer-window-size); default min(count, 100) with --reliable and --count' -r
+complete -c stompclt -l subscribe -d 'Subscription (KEY=VALUE...), repeatable: \'destination=ADDRESS\' and the protocol\'s own keys' -r
+complete -c stompclt -l prefetch -d 'Prefetch of the subscriptions (the broker\'s own header or link credit); default min(count, 100) with --reliable and --count' -r
 complete -c stompclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r
-complete -c stompclt -l batch -d 'Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the last before waiting), and acknowledge received messages with one cumulative \'ack:client\' ACK per N. Safe with brokers that process a connection\'s frames in order (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message)' -r
-complete -c stompclt -l timeout-client -d 'Client heart-beat period, seconds' -r
-complete -c stompclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
-complete -c stompclt -l timeout-connect -d 'TCP connect timeout, also the wait for CONNECTED (default: 10 s for CONNECTED)' -r
+complete -c stompclt -l timeout-connect -d 'TCP connect timeout, also the wait for the broker\'s answer to the connection (default: 10 s for that answer)' -r
 complete -c stompclt -l timeout-broker -d 'How long to wait for subscription receipts (default: forever)' -r
-complete -c stompclt -l timeout-disconnect -d 'How long to wait for the DISCONNECT receipt' -r
+complete -c stompclt -l timeout-disconnect -d 'How long to wait for the broker to confirm the disconnection' -r
 complete -c stompclt -l timeout-flush -d 'Time to write the remaining output at stop' -r
 complete -c stompclt -l timeout-inactivity -d 'Stop when no message arrived for this long' -r
 complete -c stompclt -l timeout-linger -d 'At stop, how long to wait for outstanding confirmations (default: forever)' -r
@@ -38,29 +28,39 @@ complete -c stompclt -l callback-code -d 'Perl callback code: not supported (Per
 complete -c stompclt -l callback-path -d 'Perl callback file: not supported' -r -F
 complete -c stompclt -l callback-data -d 'Data for the Perl callback: not supported' -r
 complete -c stompclt -l pidfile -d 'Pid file: created exclusively (a stale one is replaced), touched while running, removed at exit; also how --quit and --status find the process' -r -F
-complete -c stompclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional <stompclt> wrapper. The command line overrides the file' -r -F
+complete -c stompclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional wrapper block named after the program. The command line overrides the file' -r -F
 complete -c stompclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
+complete -c stompclt -l incoming-broker-connect -d 'Extra CONNECT headers for the incoming broker (KEY=VALUE...); \'version=1.1\' selects the protocol versions accepted, \'host=/\' sets the virtual host (RabbitMQ needs it)' -r
+complete -c stompclt -l incoming-broker-type -d 'Incoming broker type (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN); default: detected from the CONNECTED frame' -r
+complete -c stompclt -l incoming-broker-stomp-debug -d 'Debug flags of the STOMP client (api, command, header, body, io, connection, all): frames are logged as with -dd (-ddd with body, io, all)' -r
+complete -c stompclt -l outgoing-broker-connect -d 'Extra CONNECT headers for the outgoing broker (KEY=VALUE...)' -r
+complete -c stompclt -l outgoing-broker-type -d 'Outgoing broker type' -r
+complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client, as for the incoming broker' -r
+complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
+complete -c stompclt -l batch -d 'Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the last before waiting), and acknowledge received messages with one cumulative \'ack:client\' ACK per N. Safe with brokers that process a connection\'s frames in order (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message)' -r
+complete -c stompclt -l timeout-client -d 'Client heart-beat period, seconds' -r
+complete -c stompclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c stompclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c stompclt -s l -l list -d 'List the options, one per line, and exit 0'
-complete -c stompclt -l reliable -d 'At-least-once: client acks sent only after the destination confirmed (a broker receipt, or a completed queue add); queue elements removed only then'
+complete -c stompclt -l reliable -d 'At-least-once: an incoming message is acknowledged only after the destination confirmed it (a broker receipt or accepted outcome, or a completed queue add); queue elements are removed only then'
 complete -c stompclt -l no-reliable
 complete -c stompclt -l reconnect -d 'Beyond the reference: when a broker connection is lost during the transfer (socket error, bad frame, missed heart-beats), connect again with the failover backoff and go on. With --reliable nothing is lost: unconfirmed messages are sent again and unacknowledged ones redelivered (possible duplicates, counted in --statistics)'
 complete -c stompclt -l no-reconnect
-complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'
-complete -c stompclt -l no-heart-beat
 complete -c stompclt -l loop -d 'Incoming queue: start again at the end instead of stopping'
 complete -c stompclt -l no-loop
 complete -c stompclt -l remove -d 'Incoming queue: remove the elements handed on (otherwise only unlock them)'
 complete -c stompclt -l no-remove
 complete -c stompclt -l lazy -d 'Start the outgoing module only when the first message arrives'
 complete -c stompclt -l no-lazy
-complete -c stompclt -l strip-broker-headers -d 'Built-in filter: remove the headers a broker adds on delivery (message-id, subscription, ack, content-length, receipt, redelivered, timestamp, expires), e.g. before sending received messages on'
+complete -c stompclt -l strip-broker-headers -d 'Built-in filter: remove the headers the broker adds on delivery (listed below), e.g. before sending received messages on'
 complete -c stompclt -l daemon -d 'Detach and run in the background; errors go to syslog. Incompatible with --statistics'
 complete -c stompclt -l no-daemon
-complete -c stompclt -l quit -d 'Tell the stompclt of --pidfile to quit (it lingers, then TERM, then KILL)'
-complete -c stompclt -l status -d 'Report the status of the stompclt of --pidfile: exit 0 running, 1 dead, 3 not running, 4 stale or unknown'
+complete -c stompclt -l quit -d 'Tell the agent of --pidfile to quit (it lingers, then TERM, then KILL)'
+complete -c stompclt -l status -d 'Report the status of the agent of --pidfile: exit 0 running, 1 dead, 3 not running, 4 stale or unknown'
 complete -c stompclt -s s -l statistics -d 'Print statistics at the end'
 complete -c stompclt -l no-statistics
 complete -c stompclt -s d -l debug -d 'Debug output on stderr (syslog with --daemon), repeatable: -d connections and subscriptions, -dd every frame\'s command and headers, -ddd body sizes, -dddd the configuration'
+complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'
+complete -c stompclt -l no-heart-beat
 complete -c stompclt -s V -l version -d 'Print version'

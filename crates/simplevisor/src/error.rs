@@ -28,6 +28,31 @@ pub enum Error {
     /// Anything else: usage, I/O.
     #[error("{0}")]
     Other(String),
+    /// A system call failed.
+    #[error("{what}")]
+    Io {
+        /// What was done.
+        what: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Logging could not be set up.
+    #[error(transparent)]
+    Log(#[from] crate::log::LogError),
+    /// A signal handler could not be installed.
+    #[error(transparent)]
+    Signal(#[from] procctl::SignalError),
+    /// The process could not daemonize.
+    #[error(transparent)]
+    Daemon(#[from] procctl::DaemonError),
+}
+
+impl Error {
+    /// The one line printed: the error and its sources.
+    pub fn line(&self) -> String {
+        procctl::error_line(self)
+    }
 }
 
 /// This crate's result.

@@ -4,6 +4,28 @@
 use std::io::Write;
 use std::sync::Mutex;
 
+use procctl::syslog::{self, Facility, Priority};
+
+/// Logging could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// `log = file` without a `logfile`.
+    #[error("log = file needs a logfile")]
+    NoFile,
+    /// The log file cannot be opened.
+    #[error("cannot open log file {}", .path.display())]
+    Open {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An unknown `log` value.
+    #[error("invalid log {0:?} (stdout, file, syslog, null)")]
+    Target(String),
+}
+
 /// Log levels, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -41,13 +63,13 @@ impl Level {
         }
     }
 
-    fn syslog_priority(self) -> libc::c_int {
+    fn syslog_priority(self) -> Priority {
         match self {
-            Level::Debug => libc::LOG_DEBUG,
-            Level::Info => libc::LOG_INFO,
-            Level::Warning => libc::LOG_WARNING,
-            Level::Error => libc::LOG_ERR,
-            Level::Critical => libc::LOG_CRIT,
+            Level::Debug => Priority::Debug,
+            Level::Info => Priority::Info,
+            Level::Warning => Priority::Warning,
+            Level::Error => Priority::Error,
+            Level::Critical => Priority::Critical,
         }
     }
 }
@@ -79,32 +101,27 @@ pub fn init(
     logfile: Option<&std::path::Path>,
     level: &str,
     name: &str,
-) -> Result<(), String> {
+) -> Result<(), LogError> {
     let target = match log {
         "stdout" => Target::Stdout,
         "null" => Target::Null,
         "syslog" => {
-            let ident = std::ffi::CString::new(name).map_err(|_| "bad logname".to_string())?;
-            // openlog keeps the pointer: the ident must live for the whole process
-            let ident: &'static std::ffi::CStr = Box::leak(ident.into_boxed_c_str());
-            // SAFETY: a NUL-terminated string that lives forever.
-            unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
+            syslog::open(name, Facility::Daemon);
             Target::Syslog
         }
         "file" => {
-            let path = logfile.ok_or("log = file needs a logfile")?;
+            let path = logfile.ok_or(LogError::NoFile)?;
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+                .map_err(|source| LogError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             Target::File(f)
         }
-        other => {
-            return Err(format!(
-                "invalid log {other:?} (stdout, file, syslog, null)"
-            ));
-        }
+        other => return Err(LogError::Target(other.to_string())),
     };
     let mut g = LOGGER.lock().unwrap_or_else(|e| e.into_inner());
     *g = Some(Logger {
@@ -175,11 +192,10 @@ pub fn log(level: Level, msg: std::fmt::Arguments<'_>) {
             let _ = f.write_all(line.as_bytes());
         }
         Target::Syslog => {
-            let text = format!("[{}] {msg}", level.name()).replace('\0', " ");
-            if let Ok(c) = std::ffi::CString::new(text) {
-                // SAFETY: a constant format and a NUL-terminated argument.
-                unsafe { libc::syslog(level.syslog_priority(), c"%s".as_ptr(), c.as_ptr()) };
-            }
+            syslog::log(
+                level.syslog_priority(),
+                &format!("[{}] {msg}", level.name()),
+            );
         }
     }
 }

@@ -59,18 +59,7 @@ pub struct Pidfile {
     pid: u32,
 }
 
-/// The pid in a pidfile, if it holds one.
-pub fn read_pid(path: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().next()?.trim().parse().ok()
-}
-
-fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks; EPERM means it exists.
-    pid > 0
-        && (unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
-}
+pub use procctl::pidfile::read_pid;
 
 impl Pidfile {
     /// Creates the pidfile for this process. An existing one whose lock nobody holds, and
@@ -103,7 +92,7 @@ impl Pidfile {
                 }
                 if let Some(p) = other
                     && p != pid as i32
-                    && process_alive(p)
+                    && procctl::alive(p)
                 {
                     return Err(err(
                         path,
@@ -181,19 +170,7 @@ impl Pidfile {
 /// The command line's side: writes an action for the daemon, in place (the daemon's lock
 /// is on this file, not on a replacement).
 pub fn send(path: &Path, action: &str) -> Result<Option<i32>> {
-    let Some(pid) = read_pid(path) else {
-        return Ok(None);
-    };
-    let mut f = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| err(path, format!("cannot open: {e}")))?;
-    // written over the pid line, then cut to length: the file is never seen empty
-    let text = format!("{pid}\n{action}\n");
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.set_len(text.len() as u64))
-        .map_err(|e| err(path, format!("cannot write: {e}")))?;
-    Ok(Some(pid))
+    procctl::pidfile::send_action(path, action).map_err(|e| err(path, format!("cannot write: {e}")))
 }
 
 /// `status`: (exit code, message): 0 alive and fresh, 1 alive but stuck, 3 not running.
@@ -206,7 +183,7 @@ pub fn status(path: &Path, fresh: Duration) -> (i32, String) {
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let date = crate::log::asctime(mtime);
     let date = date.split(',').next().unwrap_or("").to_string();
-    if !alive(pid) || zombie(pid) {
+    if !procctl::alive(pid) {
         return (
             3,
             format!("simplevisor (pid {pid}) does not seem to be running anymore"),
@@ -221,21 +198,6 @@ pub fn status(path: &Path, fresh: Duration) -> (i32, String) {
     } else {
         (0, format!("simplevisor (pid {pid}) was active on {date}"))
     }
-}
-
-fn zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next().map(|st| st == "Z"))
-        })
-        .unwrap_or(false)
-}
-
-/// Whether a process lives (for `stop`).
-pub fn process_alive(pid: i32) -> bool {
-    alive(pid) && !zombie(pid)
 }
 
 #[cfg(test)]

@@ -120,17 +120,10 @@ pub fn take(pid: i32) -> Option<Exit> {
 
 /// Sends a signal to a whole process group (ignored if it is gone).
 pub fn kill_group(pgid: i32, sig: i32) {
-    if pgid > 1 {
-        // SAFETY: kill with a negative pid targets the group.
-        unsafe { libc::kill(-pgid, sig) };
-    }
+    procctl::signal(procctl::Target::Group(pgid), sig);
 }
 
-/// Whether any process of the group is alive.
-pub fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks.
-    pgid > 1 && unsafe { libc::kill(-pgid, 0) } == 0
-}
+pub use procctl::group_alive;
 
 /// Who runs a command, where and with what environment.
 #[derive(Debug, Clone, Default)]
@@ -156,14 +149,58 @@ pub struct ExecOptions {
     pub die_with_parent: bool,
 }
 
+/// A program that cannot be started, or a user that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// An empty command line.
+    #[error("empty command")]
+    Empty,
+    /// The output file cannot be opened.
+    #[error("cannot open output {}", .path.display())]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// fork/exec failed.
+    #[error("cannot run {program}")]
+    Run {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The user database could not be read.
+    #[error("cannot look up user {name}")]
+    Lookup {
+        /// The user.
+        name: String,
+        /// Why.
+        #[source]
+        source: nix::Error,
+    },
+    /// No such user.
+    #[error("no such user: {0}")]
+    NoUser(String),
+    /// A user name with a NUL byte.
+    #[error("bad user name {0:?}")]
+    BadName(String),
+}
+
 /// Looks up a user for [`ExecOptions::user`].
-pub fn lookup_user(name: &str) -> Result<(u32, u32, Vec<u32>), String> {
+pub fn lookup_user(name: &str) -> Result<(u32, u32, Vec<u32>), SpawnError> {
+    let lookup = |source| SpawnError::Lookup {
+        name: name.to_string(),
+        source,
+    };
     let u = nix::unistd::User::from_name(name)
-        .map_err(|e| format!("cannot look up user {name}: {e}"))?
-        .ok_or_else(|| format!("no such user: {name}"))?;
-    let cname = std::ffi::CString::new(name).map_err(|_| format!("bad user name {name:?}"))?;
-    let groups = nix::unistd::getgrouplist(&cname, u.gid)
-        .map_err(|e| format!("cannot list the groups of {name}: {e}"))?;
+        .map_err(lookup)?
+        .ok_or_else(|| SpawnError::NoUser(name.to_string()))?;
+    let cname = std::ffi::CString::new(name).map_err(|_| SpawnError::BadName(name.to_string()))?;
+    let groups = nix::unistd::getgrouplist(&cname, u.gid).map_err(lookup)?;
     Ok((
         u.uid.as_raw(),
         u.gid.as_raw(),
@@ -218,30 +255,33 @@ fn command(argv: &[String], o: &ExecOptions) -> std::process::Command {
 
 /// Starts a long-running program (an owned service) in its own process group; its output
 /// goes where simplevisor's goes. Returns its pid, watched for [`take`].
-pub fn spawn(argv: &[String], o: &ExecOptions) -> Result<i32, String> {
+pub fn spawn(argv: &[String], o: &ExecOptions) -> Result<i32, SpawnError> {
     if argv.is_empty() {
-        return Err("empty command".into());
+        return Err(SpawnError::Empty);
     }
     let mut c = command(argv, o);
     if let Some(path) = &o.output {
         // opened at each start, so a rotated file (copytruncate or rename) is picked up
+        let output = |source| SpawnError::Output {
+            path: path.clone(),
+            source,
+        };
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open output {}: {e}", path.display()))?;
-        let g = f
-            .try_clone()
-            .map_err(|e| format!("cannot open output {}: {e}", path.display()))?;
+            .map_err(output)?;
+        let g = f.try_clone().map_err(output)?;
         c.stdout(f).stderr(g);
     } else if o.quiet {
         c.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
     }
     let guard = SPAWNING.lock().unwrap_or_else(|e| e.into_inner());
-    let child = c
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    let child = c.spawn().map_err(|source| SpawnError::Run {
+        program: argv[0].clone(),
+        source,
+    })?;
     let pid = child.id() as i32;
     watch(pid);
     drop(guard);

@@ -47,7 +47,7 @@ fn done(code: i32) -> Exit {
 
 impl From<Error> for Exit {
     fn from(e: Error) -> Self {
-        fail(e.to_string())
+        fail(e.line())
     }
 }
 
@@ -115,7 +115,7 @@ pub fn main(cli: Cli) -> Exit {
     };
     let (settings, log, logfile, level, name) = merge(&cli, &cfg.global);
     if let Err(e) = crate::log::init(&log, logfile.as_deref(), &level, &name) {
-        return fail(e);
+        return Error::from(e).into();
     }
     let Some(root_spec) = cfg.root.as_ref() else {
         // commands that only talk to the running simplevisor need nothing but its pidfile
@@ -317,7 +317,7 @@ fn send(s: &Settings, action: &str) -> Exit {
         Err(e) => return e,
     };
     match pidfile::send(pf, action) {
-        Ok(Some(pid)) if pidfile::process_alive(pid) => {
+        Ok(Some(pid)) if procctl::alive(pid) => {
             println!("simplevisor (pid {pid}) is being told to {action}...");
             done(0)
         }
@@ -337,7 +337,7 @@ fn stop(s: &Settings, action: &str) -> Exit {
         Err(e) => return e,
     };
     let pid = match pidfile::send(pf, action) {
-        Ok(Some(pid)) if pidfile::process_alive(pid) => pid,
+        Ok(Some(pid)) if procctl::alive(pid) => pid,
         Ok(_) => {
             println!("simplevisor does not seem to be running anymore");
             let _ = std::fs::remove_file(pf);
@@ -346,32 +346,26 @@ fn stop(s: &Settings, action: &str) -> Exit {
         Err(e) => return fail(e.to_string()),
     };
     println!("simplevisor (pid {pid}) is being told to {action}...");
-    let gone = |limit: Duration| {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if !pidfile::process_alive(pid) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    };
-    if gone(Duration::from_secs(60)) {
-        return done(0);
-    }
+    // TERM after 60 s (the daemon may be in a long cycle), then KILL after 30 more; a
+    // stop_supervisor that did not work goes to KILL at once
+    let mut steps = vec![(None, Duration::from_secs(60))];
     if action == "quit" {
-        warning!("simplevisor (pid {pid}) still running, sending TERM");
-        // SAFETY: kill with the daemon's pid.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        if gone(Duration::from_secs(30)) {
-            return done(0);
-        }
+        steps.push((Some(libc::SIGTERM), Duration::from_secs(30)));
     }
-    warning!("simplevisor (pid {pid}) still running, sending KILL");
-    // SAFETY: as above.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    let _ = gone(Duration::from_secs(5));
-    let _ = std::fs::remove_file(pf);
+    steps.push((Some(libc::SIGKILL), Duration::from_secs(5)));
+    let went = procctl::escalate(
+        procctl::Target::Pid(pid),
+        &steps,
+        &mut |sig| match sig {
+            Some(libc::SIGTERM) => warning!("simplevisor (pid {pid}) still running, sending TERM"),
+            Some(_) => warning!("simplevisor (pid {pid}) still running, sending KILL"),
+            None => {}
+        },
+        &mut || {},
+    );
+    if went != Some(0) {
+        let _ = std::fs::remove_file(pf);
+    }
     done(0)
 }
 
@@ -384,14 +378,18 @@ struct Signals {
     wake: UnixStream,
 }
 
-fn signals() -> Result<Signals, String> {
-    use signal_hook::consts::*;
-    let (wake, notify) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-    wake.set_nonblocking(true)
-        .map_err(|e| format!("socketpair: {e}"))?;
-    notify
-        .set_nonblocking(true)
-        .map_err(|e| format!("socketpair: {e}"))?;
+fn signals() -> Result<Signals, Error> {
+    use libc::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    let pair = || -> std::io::Result<(UnixStream, UnixStream)> {
+        let (wake, notify) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        notify.set_nonblocking(true)?;
+        Ok((wake, notify))
+    };
+    let (wake, notify) = pair().map_err(|source| Error::Io {
+        what: "socketpair".into(),
+        source,
+    })?;
     let s = Signals {
         term: Arc::new(AtomicBool::new(false)),
         hup: Arc::new(AtomicBool::new(false)),
@@ -399,86 +397,44 @@ fn signals() -> Result<Signals, String> {
         quit: Arc::new(AtomicBool::new(false)),
         wake,
     };
-    let reg = |sig: i32, flag: Option<&Arc<AtomicBool>>| -> Result<(), String> {
-        if let Some(f) = flag {
-            signal_hook::flag::register(sig, f.clone()).map_err(|e| e.to_string())?;
-        }
-        let n = notify.try_clone().map_err(|e| e.to_string())?;
-        signal_hook::low_level::pipe::register(sig, n).map_err(|e| e.to_string())?;
-        Ok(())
-    };
-    reg(SIGTERM, Some(&s.term))?;
-    reg(SIGINT, Some(&s.term))?;
-    reg(SIGHUP, Some(&s.hup))?;
-    reg(SIGUSR1, Some(&s.usr))?;
-    reg(SIGUSR2, Some(&s.usr))?;
-    reg(SIGQUIT, Some(&s.quit))?;
-    reg(SIGCHLD, None)?;
+    procctl::signals::flag(&[SIGTERM, SIGINT], &s.term)?;
+    procctl::signals::flag(&[SIGHUP], &s.hup)?;
+    procctl::signals::flag(&[SIGUSR1, SIGUSR2], &s.usr)?;
+    procctl::signals::flag(&[SIGQUIT], &s.quit)?;
+    procctl::signals::wake(
+        &[SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT, SIGCHLD],
+        &notify,
+    )?;
     Ok(s)
 }
 
-/// Double fork and setsid; the original process waits on a pipe for the daemon to say it
-/// holds the pidfile and has started its children, and exits 0, or 1 with its error.
-fn daemonize() -> Result<Option<std::fs::File>, Exit> {
-    use nix::unistd::{ForkResult, fork, pipe2, setsid};
-    // close-on-exec: the services the daemon starts must not hold the parent's pipe open
-    let (r, w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| fail(format!("pipe: {e}")))?;
-    // SAFETY: single-threaded at this point (no thread has been started yet).
-    match unsafe { fork() }.map_err(|e| fail(format!("fork: {e}")))? {
-        ForkResult::Parent { child } => {
-            drop(w);
-            let mut msg = String::new();
-            let _ = std::fs::File::from(r).read_to_string(&mut msg);
-            let _ = nix::sys::wait::waitpid(child, None);
-            let msg = msg.trim();
-            if let Some(ok) = msg.strip_prefix("ok ") {
-                println!("simplevisor (pid {ok}) started");
-                Err(done(0))
-            } else if msg.is_empty() {
-                Err(fail("the daemon died while starting"))
-            } else {
-                Err(fail(msg.to_string()))
-            }
+/// Detaches (double fork, setsid, chdir /); the original process waits on a pipe for the
+/// daemon to say it holds the pidfile and has started its children, and exits 0, or 1
+/// with its error.
+fn daemonize() -> Result<procctl::Readiness, Exit> {
+    let opts = procctl::DaemonOptions {
+        chdir_root: true,
+        keep_regular_output: true,
+    };
+    match procctl::daemonize(opts).map_err(|e| Exit::from(Error::from(e)))? {
+        procctl::Daemonized::Daemon(ready) => Ok(ready),
+        procctl::Daemonized::Parent(procctl::Report::Started(pid)) => {
+            println!("simplevisor (pid {pid}) started");
+            Err(done(0))
         }
-        ForkResult::Child => {
-            drop(r);
-            setsid().map_err(|e| fail(format!("setsid: {e}")))?;
-            // SAFETY: as above, still single-threaded.
-            match unsafe { fork() }.map_err(|e| fail(format!("fork: {e}")))? {
-                ForkResult::Parent { .. } => std::process::exit(0),
-                ForkResult::Child => {}
-            }
-            let _ = std::env::set_current_dir("/");
-            // stdin, and stdout/stderr unless they are regular files, go to /dev/null
-            if let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
-                let regular = |fd: i32| {
-                    nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
-                        .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
-                        .unwrap_or(false)
-                };
-                // SAFETY: dup2 onto the standard descriptors.
-                unsafe {
-                    libc::dup2(null.as_raw_fd(), 0);
-                    if !regular(1) {
-                        libc::dup2(null.as_raw_fd(), 1);
-                    }
-                    if !regular(2) {
-                        libc::dup2(null.as_raw_fd(), 2);
-                    }
-                }
-            }
-            Ok(Some(std::fs::File::from(w)))
+        procctl::Daemonized::Parent(procctl::Report::Failed(e)) => Err(fail(e)),
+        procctl::Daemonized::Parent(procctl::Report::Died) => {
+            Err(fail("the daemon died while starting"))
         }
     }
 }
 
-fn report(ready: &mut Option<std::fs::File>, msg: &str) {
-    if let Some(mut f) = ready.take() {
-        let _ = f.write_all(msg.as_bytes());
+fn report(ready: &mut Option<procctl::Readiness>, error: Option<&str>) {
+    if let Some(r) = ready.take() {
+        match error {
+            None => r.ready(),
+            Some(e) => r.failed(e),
+        }
     }
 }
 
@@ -513,7 +469,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     let mut ready = None;
     if s.daemon && !single {
         match daemonize() {
-            Ok(r) => ready = r,
+            Ok(r) => ready = Some(r),
             Err(e) => return e,
         }
     }
@@ -523,7 +479,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
         Some(p) => match Pidfile::create(p) {
             Ok(pf) => Some(pf),
             Err(e) => {
-                report(&mut ready, &e.to_string());
+                report(&mut ready, Some(&e.to_string()));
                 return fail(e.to_string());
             }
         },
@@ -532,8 +488,9 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     let sigs = match signals() {
         Ok(x) => x,
         Err(e) => {
-            report(&mut ready, &e);
-            return fail(e);
+            let e = Exit::from(e);
+            report(&mut ready, Some(&e.message));
+            return e;
         }
     };
     let listener = s.pidfile.as_deref().and_then(|p| {
@@ -566,7 +523,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
         // as the reference: the remaining siblings start at the next cycle
         error!("{e}");
     }
-    report(&mut ready, &format!("ok {}\n", std::process::id()));
+    report(&mut ready, None);
     notify(&format!("READY=1\nMAINPID={}", std::process::id()));
     let save = |root: &Node| {
         if let Some(st) = &s.store

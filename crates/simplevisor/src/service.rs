@@ -116,10 +116,13 @@ impl Service {
     /// configuration error).
     pub fn new(spec: ServiceSpec) -> Result<Service> {
         let user = match &spec.user {
-            Some(u) => Some(
-                process::lookup_user(u)
-                    .map_err(|e| Error::Config(format!("service {}: {e}", spec.name)))?,
-            ),
+            Some(u) => Some(process::lookup_user(u).map_err(|e| {
+                Error::Config(format!(
+                    "service {}: {}",
+                    spec.name,
+                    procctl::error_line(&e)
+                ))
+            })?),
             None => None,
         };
         let pattern = match &spec.mode {
@@ -239,7 +242,7 @@ impl Service {
             // daemon = PIDFILE: the pidfile tells, for tools and for the command line
             if let Mode::Owned { pidfile: Some(p) } = &self.spec.mode
                 && let Some(pid) = crate::pidfile::read_pid(p)
-                && crate::pidfile::process_alive(pid)
+                && procctl::alive(pid)
             {
                 return ok(0);
             }
@@ -297,7 +300,7 @@ impl Service {
                 Err(e) => Outcome {
                     rc: 1,
                     stdout: String::new(),
-                    stderr: e,
+                    stderr: procctl::error_line(&e),
                 },
             };
         }
@@ -327,15 +330,16 @@ impl Service {
                 // names it, and it leads its own process group
                 if let Mode::Owned { pidfile: Some(p) } = &self.spec.mode
                     && let Some(pid) = crate::pidfile::read_pid(p)
-                    && crate::pidfile::process_alive(pid)
+                    && procctl::alive(pid)
                 {
-                    process::kill_group(pid, self.spec.stop_signal);
-                    let deadline = Instant::now() + self.spec.timeout;
-                    while crate::pidfile::process_alive(pid) && Instant::now() < deadline {
+                    // its group: the stop signal, then KILL (its leader may be gone already)
+                    let group = procctl::Target::Group(pid);
+                    procctl::signal(group, self.spec.stop_signal);
+                    let alive = procctl::Target::Pid(pid);
+                    procctl::wait_gone(alive, self.spec.timeout, &mut || {
                         process::reap();
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    process::kill_group(pid, libc::SIGKILL);
+                    });
+                    procctl::signal(group, libc::SIGKILL);
                     let _ = std::fs::remove_file(p);
                     return done(format!("stopped (pid {pid})"));
                 }

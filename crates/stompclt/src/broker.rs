@@ -21,15 +21,12 @@ fn recoverable(e: &Error) -> bool {
     e.kind == ErrorKind::Protocol
 }
 
-/// `--reconnect`: how to reconnect and where to count what it cost.
-#[derive(Debug, Clone)]
-pub struct Reconnect {
-    /// Shared with the other module and printed with the statistics.
-    pub recovery: std::sync::Arc<transfer::Recovery>,
-}
+/// `--reconnect`: where to count what reconnecting cost (shared with the other module and
+/// printed with the statistics).
+pub type Reconnect = std::sync::Arc<transfer::Recovery>;
 
 /// Options of the incoming broker module.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IncomingOptions {
     /// How to connect.
     pub connect: ConnectOptions,
@@ -217,11 +214,7 @@ impl StompIncoming {
 impl StompIncoming {
     /// Connects and subscribes.
     async fn connect(&mut self, retrying: bool) -> Result<()> {
-        let client = if retrying {
-            Client::connect_any(&self.o.connect.retrying()).await?
-        } else {
-            Client::connect_any(&self.o.connect).await?
-        };
+        let client = Client::connect_any(&self.o.connect, retrying).await?;
         self.ids.clear();
         let version = client.version;
         let broker = client.broker;
@@ -282,7 +275,7 @@ impl StompIncoming {
         if !recoverable(&e) {
             return Err(e);
         }
-        crate::log::warn(format_args!("incoming broker: {e}; reconnecting"));
+        agent::log::warn(format_args!("incoming broker: {e}; reconnecting"));
         self.client = None;
         // what the destination has or will have but the broker may not know it acknowledged:
         // delivered again after the reconnection
@@ -290,8 +283,7 @@ impl StompIncoming {
             + self.pending_info.len()
             + self.unsent.values().map(|(_, n)| *n).sum::<usize>()
             + self.ack_receipts.drain().map(|(_, n)| n).sum::<usize>();
-        r.recovery
-            .unacked
+        r.unacked
             .fetch_add(unacked as u64, std::sync::atomic::Ordering::Relaxed);
         self.acks.clear();
         self.pending_info.clear();
@@ -301,10 +293,9 @@ impl StompIncoming {
         // which knows nothing of them: the broker redelivers them anyway
         self.buffered.clear();
         self.connect(true).await?;
-        r.recovery
-            .reconnects
+        r.reconnects
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        crate::log::warn(format_args!(
+        agent::log::warn(format_args!(
             "incoming broker: reconnected to {}",
             self.client.as_ref().map_or("?", |c| c.peer.as_str())
         ));
@@ -441,7 +432,7 @@ impl Incoming for StompIncoming {
 }
 
 /// Options of the outgoing broker module.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct OutgoingOptions {
     /// How to connect.
     pub connect: ConnectOptions,
@@ -498,10 +489,10 @@ impl StompOutgoing {
         if !recoverable(&e) {
             return Err(e);
         }
-        crate::log::warn(format_args!("outgoing broker: {e}; reconnecting"));
+        agent::log::warn(format_args!("outgoing broker: {e}; reconnecting"));
         self.client = None;
         self.held = None;
-        self.client = Some(Client::connect_any(&self.o.connect.retrying()).await?);
+        self.client = Some(Client::connect_any(&self.o.connect, true).await?);
         let again: Vec<(u64, Frame)> = self
             .unconfirmed
             .iter()
@@ -517,11 +508,9 @@ impl StompOutgoing {
         }
         self.client()?.flush().await?;
         use std::sync::atomic::Ordering::Relaxed;
-        r.recovery.reconnects.fetch_add(1, Relaxed);
-        r.recovery
-            .resent
-            .fetch_add(self.unconfirmed.len() as u64, Relaxed);
-        crate::log::warn(format_args!(
+        r.reconnects.fetch_add(1, Relaxed);
+        r.resent.fetch_add(self.unconfirmed.len() as u64, Relaxed);
+        agent::log::warn(format_args!(
             "outgoing broker: reconnected to {}, {} unconfirmed messages sent again",
             self.client.as_ref().map_or("?", |c| c.peer.as_str()),
             self.unconfirmed.len()
@@ -624,7 +613,7 @@ impl StompOutgoing {
 
 impl Outgoing for StompOutgoing {
     async fn start(&mut self) -> Result<()> {
-        self.client = Some(Client::connect_any(&self.o.connect).await?);
+        self.client = Some(Client::connect_any(&self.o.connect, false).await?);
         Ok(())
     }
 

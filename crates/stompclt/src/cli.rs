@@ -1,24 +1,30 @@
-//! The command line, spelled as Perl stompclt 1.8 spells it. Help text, man page and
-//! completions come from these definitions.
+//! The command line, spelled as Perl stompclt 1.8 spells it: the options every agent shares
+//! (`agent::AgentArgs`) and STOMP's own. Help text, man page and completions come from
+//! these definitions.
 
-use std::path::PathBuf;
+use agent::Scheme;
+use clap::Parser;
 
-use clap::{ArgAction, Parser};
-
-/// Exit statuses, listed in `--help` and the man page.
-pub const EXIT_CODES: &str = "\
-Exit status:
-  0  success, including a stop by INT, TERM or QUIT
-  1  --help (as the reference)
-  2  usage: unknown option, bad value or combination, bad configuration file
-  3  cannot connect (refused, unreachable, timed out)
-  4  the broker refused: ERROR frame (bad credentials, ...), missing receipts
-  5  protocol or connection failure during the transfer (bad frame, connection lost)
-  6  incoming queue error (I/O, empty or corrupt element; the element is left in place)
-  7  outgoing queue error (disk full, permissions; nothing is acknowledged)
-  8  messages still unconfirmed when --timeout-linger ran out (\"N pending messages\")
-  9  pidfile error
-With --status: 0 running, 1 dead, 3 not running (no pidfile), 4 stale or unknown.";
+/// What `--help` and the man page say after the options: the URI schemes, the headers
+/// `--strip-broker-headers` removes, the exit statuses.
+pub fn after_help() -> String {
+    let schemes = |tls: bool| {
+        crate::SCHEMES
+            .iter()
+            .filter(|(_, k)| *k == if tls { Scheme::Tls } else { Scheme::Plain })
+            .map(|(s, _)| format!("{s}://"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "URI schemes: {} (plain), {} (TLS); failover:(URI,...)?OPTIONS; file:PATH.\n\
+         Broker headers (--strip-broker-headers): {}.\n\n{}",
+        schemes(false),
+        schemes(true),
+        crate::BROKER_HEADERS.join(", "),
+        agent::exit::EXIT_CODES
+    )
+}
 
 /// Moves messages between STOMP brokers and directory queues: broker to queue, queue to
 /// broker, broker to broker, queue to queue. A drop-in for Perl stompclt.
@@ -26,31 +32,16 @@ With --status: 0 running, 1 dead, 3 not running (no pidfile), 4 stale or unknown
 #[command(
     name = "stompclt",
     version,
-    after_help = EXIT_CODES,
+    after_help = after_help(),
     max_term_width = 100,
     disable_help_flag = true,
     args_override_self = true
 )]
 pub struct Cli {
-    /// Print help and exit with status 1, as the reference does.
-    #[arg(short = 'h', long = "help", short_alias = '?', action = ArgAction::Help)]
-    pub help: Option<bool>,
-    /// Print the whole manual (every option with its full description) and exit 0.
-    #[arg(short = 'm', long)]
-    pub manual: bool,
-    /// List the options, one per line, and exit 0.
-    #[arg(short = 'l', long)]
-    pub list: bool,
+    /// The options every agent shares.
+    #[command(flatten)]
+    pub agent: agent::AgentArgs,
 
-    /// URI of the broker to subscribe to: stomp://HOST:PORT, tcp://HOST:PORT, ssl://HOST:PORT,
-    /// stomp+ssl://HOST:PORT, failover:(URI,...)?OPTIONS or file:PATH.
-    #[arg(long, value_name = "URI")]
-    pub incoming_broker_uri: Option<String>,
-    /// Credential for the incoming broker, repeatable: 'none', 'plain name=USER pass=PASSWORD',
-    /// 'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]' (a TLS client certificate;
-    /// X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults).
-    #[arg(long, value_name = "STRING")]
-    pub incoming_broker_auth: Vec<String>,
     /// Extra CONNECT headers for the incoming broker (KEY=VALUE...); 'version=1.1' selects the
     /// protocol versions accepted, 'host=/' sets the virtual host (RabbitMQ needs it).
     #[arg(long, value_name = "KEY=VALUE...")]
@@ -59,83 +50,30 @@ pub struct Cli {
     /// from the CONNECTED frame.
     #[arg(long, value_name = "STRING")]
     pub incoming_broker_type: Option<String>,
-    /// Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to
-    /// rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd,
-    /// SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key
-    /// turns TLS on; others are ignored with a warning.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub incoming_broker_sockopts: Option<String>,
     /// Debug flags of the STOMP client (api, command, header, body, io, connection, all): frames
     /// are logged as with -dd (-ddd with body, io, all).
     #[arg(long, value_name = "STRING")]
     pub incoming_broker_stomp_debug: Option<String>,
-    /// Directory queue to read: 'path=DIR type=DQS|DQN ...' and any dirq option.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub incoming_queue: Option<String>,
-
-    /// URI of the broker to send to.
-    #[arg(long, value_name = "URI")]
-    pub outgoing_broker_uri: Option<String>,
-    /// Credential for the outgoing broker.
-    #[arg(long, value_name = "STRING")]
-    pub outgoing_broker_auth: Vec<String>,
     /// Extra CONNECT headers for the outgoing broker (KEY=VALUE...).
     #[arg(long, value_name = "KEY=VALUE...")]
     pub outgoing_broker_connect: Option<String>,
     /// Outgoing broker type.
     #[arg(long, value_name = "STRING")]
     pub outgoing_broker_type: Option<String>,
-    /// Socket options of the outgoing broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to
-    /// rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd,
-    /// SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key
-    /// turns TLS on; others are ignored with a warning.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub outgoing_broker_sockopts: Option<String>,
     /// Debug flags of the STOMP client, as for the incoming broker.
     #[arg(long, value_name = "STRING")]
     pub outgoing_broker_stomp_debug: Option<String>,
-    /// Directory queue to write: 'path=DIR type=DQS|DQN compression=zlib ...'.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub outgoing_queue: Option<String>,
 
-    /// SUBSCRIBE headers (KEY=VALUE...), repeatable: 'destination=/queue/x'; ack, id and
-    /// receipt are added.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub subscribe: Vec<String>,
     /// UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be
     /// empty), repeatable.
     #[arg(long, value_name = "KEY=VALUE...", num_args = 0..=1, default_missing_value = "")]
     pub unsubscribe: Vec<String>,
-
-    /// At-least-once: client acks sent only after the destination confirmed (a broker
-    /// receipt, or a completed queue add); queue elements removed only then.
-    #[arg(long, overrides_with = "no_reliable")]
-    pub reliable: bool,
-    #[arg(long, overrides_with = "reliable", hide = true)]
-    pub no_reliable: bool,
-    /// Prefetch of the subscriptions, as the broker's header (activemq.prefetchSize,
-    /// prefetch-count, credit, consumer-window-size); default min(count, 100) with --reliable
-    /// and --count.
-    #[arg(long, value_name = "INT")]
-    pub prefetch: Option<u64>,
-    /// Reliable mode: at most this many messages unconfirmed (0: unlimited).
-    #[arg(long, value_name = "INT")]
-    pub window: Option<u64>,
     /// Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the
     /// last before waiting), and acknowledge received messages with one cumulative
     /// 'ack:client' ACK per N. Safe with brokers that process a connection's frames in order
     /// (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub batch: usize,
-
-    /// Beyond the reference: when a broker connection is lost during the transfer (socket
-    /// error, bad frame, missed heart-beats), connect again with the failover backoff and go
-    /// on. With --reliable nothing is lost: unconfirmed messages are sent again and
-    /// unacknowledged ones redelivered (possible duplicates, counted in --statistics).
-    #[arg(long, overrides_with = "no_reconnect")]
-    pub reconnect: bool,
-    #[arg(long, overrides_with = "reconnect", hide = true)]
-    pub no_reconnect: bool,
 
     /// STOMP heart-beats (1.1 and later).
     #[arg(long, overrides_with = "no_heart_beat")]
@@ -148,172 +86,12 @@ pub struct Cli {
     /// Desired server heart-beat period, seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub timeout_server: f64,
-    /// TCP connect timeout, also the wait for CONNECTED (default: 10 s for CONNECTED).
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout_connect: Option<f64>,
-    /// How long to wait for subscription receipts (default: forever).
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout_broker: Option<f64>,
-    /// How long to wait for the DISCONNECT receipt.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub timeout_disconnect: f64,
-    /// Time to write the remaining output at stop.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub timeout_flush: f64,
-    /// Stop when no message arrived for this long.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout_inactivity: Option<f64>,
-    /// At stop, how long to wait for outstanding confirmations (default: forever).
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout_linger: Option<f64>,
-    /// With --status, retry this long.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout_status: Option<f64>,
-
-    /// Process at most this many messages.
-    #[arg(short = 'c', long, value_name = "INT")]
-    pub count: Option<u64>,
-    /// Stop after this many seconds (fractional allowed).
-    #[arg(long, value_name = "SECONDS")]
-    pub duration: Option<f64>,
-    /// Incoming queue: start again at the end instead of stopping.
-    #[arg(long = "loop", overrides_with = "no_loop")]
-    pub looping: bool,
-    #[arg(long = "no-loop", overrides_with = "looping", hide = true)]
-    pub no_loop: bool,
-    /// Incoming queue: remove the elements handed on (otherwise only unlock them).
-    #[arg(long, overrides_with = "no_remove")]
-    pub remove: bool,
-    #[arg(long, overrides_with = "remove", hide = true)]
-    pub no_remove: bool,
-    /// Start the outgoing module only when the first message arrives.
-    #[arg(long, overrides_with = "no_lazy")]
-    pub lazy: bool,
-    #[arg(long, overrides_with = "lazy", hide = true)]
-    pub no_lazy: bool,
-
-    /// Built-in filter: remove the headers a broker adds on delivery (message-id,
-    /// subscription, ack, content-length, receipt, redelivered, timestamp, expires), e.g.
-    /// before sending received messages on.
-    #[arg(long)]
-    pub strip_broker_headers: bool,
-    /// Built-in filter: delete this header (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub header_delete: Vec<String>,
-    /// Built-in filter: rename a header, OLD=NEW (repeatable).
-    #[arg(long, value_name = "OLD=NEW")]
-    pub header_rename: Vec<String>,
-    /// Built-in filter: set a header, NAME=VALUE (repeatable), e.g. destination=/queue/x.
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub header_set: Vec<String>,
-    /// Built-in filter: pass on only messages whose header (or 'body') matches the regex,
-    /// FIELD=REGEX (repeatable: all must match). Dropped messages are acknowledged.
-    #[arg(long, value_name = "FIELD=REGEX")]
-    pub keep_if: Vec<String>,
-    /// Built-in filter: drop messages whose header (or 'body') matches the regex,
-    /// FIELD=REGEX (repeatable: any drops).
-    #[arg(long, value_name = "FIELD=REGEX")]
-    pub drop_if: Vec<String>,
-    /// Built-in filter: also add every message passed on to this queue ('path=DIR type=DQS').
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub tap: Option<String>,
-
-    /// Perl callback code: not supported (Perl cannot run here; see the built-in filters).
-    #[arg(long, value_name = "CODE")]
-    pub callback_code: Option<String>,
-    /// Perl callback file: not supported.
-    #[arg(long, value_name = "PATH")]
-    pub callback_path: Option<PathBuf>,
-    /// Data for the Perl callback: not supported.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub callback_data: Option<String>,
-
-    /// Detach and run in the background; errors go to syslog. Incompatible with --statistics.
-    #[arg(long, overrides_with = "no_daemon")]
-    pub daemon: bool,
-    #[arg(long, overrides_with = "daemon", hide = true)]
-    pub no_daemon: bool,
-    /// Pid file: created exclusively (a stale one is replaced), touched while running,
-    /// removed at exit; also how --quit and --status find the process.
-    #[arg(long, value_name = "PATH")]
-    pub pidfile: Option<PathBuf>,
-    /// Tell the stompclt of --pidfile to quit (it lingers, then TERM, then KILL).
-    #[arg(long)]
-    pub quit: bool,
-    /// Report the status of the stompclt of --pidfile: exit 0 running, 1 dead, 3 not
-    /// running, 4 stale or unknown.
-    #[arg(long)]
-    pub status: bool,
-
-    /// Print statistics at the end.
-    #[arg(short = 's', long, overrides_with = "no_statistics")]
-    pub statistics: bool,
-    #[arg(long, overrides_with = "statistics", hide = true)]
-    pub no_statistics: bool,
-    /// Debug output on stderr (syslog with --daemon), repeatable: -d connections and
-    /// subscriptions, -dd every frame's command and headers, -ddd body sizes, -dddd the
-    /// configuration.
-    #[arg(short = 'd', long, action = ArgAction::Count)]
-    pub debug: u8,
-
-    /// Configuration file (Config::General syntax): option names as on the command line,
-    /// blocks as dashed prefixes, repeated <subscribe> blocks, an optional <stompclt> wrapper.
-    /// The command line overrides the file.
-    #[arg(long, visible_aliases = ["conf", "cfg"], value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables.
-    #[arg(long, value_name = "KEY=VALUE...")]
-    pub config_general: Option<String>,
 }
 
-/// The lines `--list` prints: every option's long name (and short name), one per line.
-pub fn option_list() -> Vec<String> {
-    use clap::CommandFactory;
-    let cmd = Cli::command();
-    cmd.get_arguments()
-        .filter(|a| !a.is_hide_set())
-        .filter_map(|a| {
-            let long = a.get_long()?;
-            Some(match a.get_short() {
-                Some(c) => format!("--{long} -{c}"),
-                None => format!("--{long}"),
-            })
-        })
-        .collect()
-}
-
-/// Splits a `KEY=VALUE…` option string on blanks; keys and values are URI-unescaped (`%20`).
-pub fn key_values(s: &str, what: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for word in s.split_whitespace() {
-        let (k, v) = word
-            .split_once('=')
-            .ok_or_else(|| format!("invalid {what}: {word:?} is not KEY=VALUE"))?;
-        out.push((unescape(k), unescape(v)));
-    }
-    Ok(out)
-}
-
-/// `%XX` decoding, as URI::Escape does; a `%` not followed by two hex digits stays.
-pub fn unescape(s: &str) -> String {
-    config_general::percent_decode(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_value_strings() {
-        assert_eq!(
-            key_values("destination=/queue/a%20b  selector=x=1", "subscribe").expect("ok"),
-            [
-                ("destination".to_string(), "/queue/a b".to_string()),
-                ("selector".to_string(), "x=1".to_string())
-            ]
-        );
-        assert!(key_values("oops", "subscribe").is_err());
-        assert_eq!(unescape("100%"), "100%");
-        assert_eq!(unescape("%zz%41"), "%zzA");
-    }
-}
+/// STOMP's own options whose value is `KEY=VALUE` pairs (kept whole as configuration
+/// blocks).
+pub const MAP_OPTIONS: &[&str] = &[
+    "unsubscribe",
+    "incoming-broker-connect",
+    "outgoing-broker-connect",
+];

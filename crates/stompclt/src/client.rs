@@ -3,17 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+use agent::Endpoint;
+use agent::dial::Stream;
+use agent::log;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 use transfer::{Error, ErrorKind, Result};
 
 use crate::frame::{Codec, Frame, FrameError, Item, Version};
-use crate::tls::Tls;
-
-/// The byte stream under the codec: plain TCP or TLS over it.
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 /// The broker flavours whose headers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,95 +70,24 @@ impl BrokerType {
     }
 }
 
-/// How to connect.
-#[derive(Debug, Clone, Default)]
+/// How to connect: the agent's settings of the broker and STOMP's own.
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// TLS on this server (an `ssl` scheme or `SSL_*` socket options).
-    pub tls: bool,
-    /// The TLS configuration, built when any of the servers needs it.
-    pub tls_config: Option<Tls>,
-    /// `login` (from a plain credential).
-    pub login: Option<String>,
-    /// `passcode`.
-    pub passcode: Option<String>,
+    /// Servers, failover, dialer (TCP, TLS), credentials, timeouts, stop flag.
+    pub broker: agent::Broker,
     /// `accept-version`, default `1.0,1.1,1.2`.
     pub accept_version: Option<String>,
     /// Other CONNECT headers (`host` among them; default: the peer host name).
     pub headers: Vec<(String, String)>,
     /// Heart-beats asked for: (what we send, what we want), milliseconds.
     pub heart_beat: Option<(u64, u64)>,
-    /// TCP connect and CONNECTED wait.
-    pub timeout_connect: Option<Duration>,
     /// Forced broker type; detected from CONNECTED otherwise.
     pub broker_type: Option<BrokerType>,
-    /// `failover:` URIs: the servers to try and how.
-    pub failover: Option<Failover>,
-    /// Set by INT/TERM: a retrying connect gives up between attempts.
-    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-}
-
-impl ConnectOptions {
-    /// The same servers, retried with the failover backoff (the URI's, or the defaults
-    /// for a single server): how a lost connection is re-established with `--reconnect`.
-    pub fn retrying(&self) -> ConnectOptions {
-        let mut o = self.clone();
-        if o.failover.is_none() {
-            o.failover = Some(Failover {
-                servers: vec![(o.host.clone(), o.port, o.tls)],
-                randomize: false,
-                ..Failover::default()
-            });
-        }
-        o
-    }
-
-    fn stopped(&self) -> bool {
-        self.stop
-            .as_ref()
-            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
-    }
-}
-
-/// ActiveMQ-style failover for the initial connection (milliseconds in the URI).
-#[derive(Debug, Clone)]
-pub struct Failover {
-    /// The servers (host, port, TLS), in the URI's order.
-    pub servers: Vec<(String, u16, bool)>,
-    /// `initialReconnectDelay` (10 ms).
-    pub initial: Duration,
-    /// `maxReconnectDelay` (30 s).
-    pub max: Duration,
-    /// `backOffMultiplier` (2).
-    pub multiplier: f64,
-    /// `useExponentialBackOff` (true).
-    pub exponential: bool,
-    /// `randomize` (true): the list is shuffled.
-    pub randomize: bool,
-    /// `maxReconnectAttempts` (unlimited).
-    pub max_attempts: Option<u64>,
-}
-
-impl Default for Failover {
-    fn default() -> Self {
-        Failover {
-            servers: Vec::new(),
-            initial: Duration::from_millis(10),
-            max: Duration::from_secs(30),
-            multiplier: 2.0,
-            exponential: true,
-            randomize: true,
-            max_attempts: None,
-        }
-    }
 }
 
 /// A connected client.
 pub struct Client {
-    framed: Framed<Box<dyn Io>, Codec>,
+    framed: Framed<Box<dyn Stream>, Codec>,
     /// The negotiated version.
     pub version: Version,
     /// The broker type, forced or detected.
@@ -177,7 +103,7 @@ pub struct Client {
 
 /// `--debug --debug`: each frame's command and headers (`-ddd`: and body size).
 fn trace(dir: char, f: &Frame, peer: &str) {
-    if !crate::log::enabled(2) {
+    if !log::enabled(2) {
         return;
     }
     let mut line = format!("{dir} {peer} {}", f.command);
@@ -188,10 +114,10 @@ fn trace(dir: char, f: &Frame, peer: &str) {
             line.push_str(&format!(" {k}={v}"));
         }
     }
-    if crate::log::enabled(3) {
+    if log::enabled(3) {
         line.push_str(&format!(" [{} bytes]", f.body.len()));
     }
-    crate::log::debug(2, format_args!("{line}"));
+    log::debug(2, format_args!("{line}"));
 }
 
 fn proto(e: FrameError, peer: &str) -> Error {
@@ -230,117 +156,19 @@ pub fn error_frame(f: &Frame, peer: &str) -> Error {
 
 impl Client {
     /// Connects to the server, or with failover to the first of the servers that accepts,
-    /// retrying with the backoff the URI asks for. Only connection failures are retried; a
-    /// broker that refuses us (an ERROR frame) is final.
-    pub async fn connect_any(o: &ConnectOptions) -> Result<Client> {
-        let Some(f) = &o.failover else {
-            return Client::connect(o).await;
-        };
-        let mut servers = f.servers.clone();
-        if f.randomize && servers.len() > 1 {
-            let seed = std::process::id() as u64
-                ^ std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos() as u64;
-            let mut rng = message::generator::Rng::new(seed);
-            for i in (1..servers.len()).rev() {
-                servers.swap(i, rng.below(i + 1));
-            }
-        }
-        let mut delay = f.initial;
-        let mut attempts = 0u64;
-        loop {
-            for (host, port, tls) in &servers {
-                if o.stopped() {
-                    return Err(Error::new(
-                        ErrorKind::Connect,
-                        "stopped by a signal while connecting",
-                    ));
-                }
-                let mut one = o.clone();
-                one.host = host.clone();
-                one.port = *port;
-                one.tls = *tls;
-                one.failover = None;
-                match Client::connect(&one).await {
-                    Ok(c) => return Ok(c),
-                    Err(e) if e.kind == ErrorKind::Connect => {
-                        attempts += 1;
-                        if f.max_attempts.is_some_and(|m| attempts > m) {
-                            return Err(Error::new(
-                                ErrorKind::Connect,
-                                format!("{} (after {attempts} failover attempts)", e.message),
-                            ));
-                        }
-                        crate::log::debug(
-                            1,
-                            format_args!("{}; next attempt in {delay:?}", e.message),
-                        );
-                        // in slices, so that INT/TERM is obeyed during a long backoff
-                        let until = Instant::now() + delay;
-                        while Instant::now() < until && !o.stopped() {
-                            let left = until.saturating_duration_since(Instant::now());
-                            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
-                        }
-                        if f.exponential {
-                            delay = delay.mul_f64(f.multiplier).min(f.max);
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+    /// with the backoff the URI asks for; `retrying` (after a lost connection) retries a
+    /// single server too. A broker that refuses us (an ERROR frame) is final.
+    pub async fn connect_any(o: &ConnectOptions, retrying: bool) -> Result<Client> {
+        let b = &o.broker;
+        b.endpoints
+            .connect(retrying, &b.stop, |ep| Client::connect(ep, o))
+            .await
     }
 
-    /// Opens the TCP connection, sends CONNECT and waits for CONNECTED.
-    pub async fn connect(o: &ConnectOptions) -> Result<Client> {
-        let peer = if o.host.contains(':') {
-            format!("[{}]:{}", o.host, o.port)
-        } else {
-            format!("{}:{}", o.host, o.port)
-        };
-        let connect = TcpStream::connect((o.host.as_str(), o.port));
-        let stream = match o.timeout_connect {
-            Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Connect,
-                    format!("cannot connect to {peer}: timed out"),
-                )
-            })?,
-            None => connect.await,
-        }
-        .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect to {peer}: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        let stream: Box<dyn Io> = match (&o.tls_config, o.tls) {
-            (Some(tls), true) => {
-                let handshake = tls.handshake(&o.host, stream);
-                let t = o.timeout_connect.unwrap_or(Duration::from_secs(60));
-                let s = tokio::time::timeout(t, handshake)
-                    .await
-                    .map_err(|_| {
-                        Error::new(
-                            ErrorKind::Connect,
-                            format!("TLS handshake with {peer}: timed out"),
-                        )
-                    })?
-                    .map_err(|e| {
-                        Error::new(
-                            ErrorKind::Connect,
-                            format!("TLS handshake with {peer}: {e}"),
-                        )
-                    })?;
-                crate::log::debug(1, format_args!("TLS established with {peer}"));
-                Box::new(s)
-            }
-            (None, true) => {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    format!("{peer} needs TLS and none is configured"),
-                ));
-            }
-            _ => Box::new(stream),
-        };
+    /// Opens the connection, sends CONNECT and waits for CONNECTED.
+    pub async fn connect(ep: Endpoint, o: &ConnectOptions) -> Result<Client> {
+        let peer = ep.peer();
+        let stream = o.broker.dialer.dial(&ep).await?;
         let mut framed = Framed::new(stream, Codec::default());
         let mut f = Frame::new("CONNECT").header(
             "accept-version",
@@ -349,15 +177,15 @@ impl Client {
                 .unwrap_or_else(|| "1.0,1.1,1.2".into()),
         );
         if !o.headers.iter().any(|(k, _)| k == "host") {
-            f = f.header("host", o.host.clone());
+            f = f.header("host", ep.host.clone());
         }
         for (k, v) in &o.headers {
             f = f.header(k, v.clone());
         }
-        if let Some(l) = &o.login {
+        if let Some(l) = &o.broker.credentials.login {
             f = f.header("login", l.clone());
         }
-        if let Some(p) = &o.passcode {
+        if let Some(p) = &o.broker.credentials.passcode {
             f = f.header("passcode", p.clone());
         }
         if let Some((cx, cy)) = o.heart_beat {
@@ -367,7 +195,7 @@ impl Client {
             .send(&Item::Frame(f))
             .await
             .map_err(|e| proto(e, &peer))?;
-        let wait = o.timeout_connect.unwrap_or(Duration::from_secs(10));
+        let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
         let connected = loop {
             let next = tokio::time::timeout(wait, framed.next())
                 .await
@@ -420,7 +248,7 @@ impl Client {
                 silent_after = Some(Duration::from_millis(cy.max(sx)) * 2);
             }
         }
-        crate::log::debug(
+        log::debug(
             1,
             format_args!(
                 "connected to {peer}: STOMP {}, broker type {broker:?}, heart-beats {:?}/{:?}",

@@ -1,14 +1,179 @@
-//! stompclt: the STOMP transfer agent, as a library (the binary parses and maps errors to
-//! exit codes): a STOMP 1.0/1.1/1.2 codec and client on tokio, the broker modules of the
-//! transfer engine, and the command line.
+//! stompclt: the STOMP transfer agent. This crate holds only STOMP: a 1.0/1.1/1.2 frame
+//! codec and client on tokio, the incoming and outgoing broker modules of the transfer
+//! engine, the message mapping and STOMP's own options. Everything an agent shares (the
+//! other options, configuration files, daemon, pidfile, TLS, failover, exit codes) comes
+//! from the `agent` crate, through [`Stomp`]'s implementation of `agent::Protocol`.
 
 pub mod broker;
 pub mod cli;
 pub mod client;
-pub mod config;
 pub mod frame;
-pub mod log;
 pub mod mapping;
-pub mod run;
-pub mod syslog;
-pub mod tls;
+
+use agent::{AgentArgs, Broker, Error, Scheme, Side, Subscriptions, key_values};
+
+use crate::broker::{IncomingOptions, OutgoingOptions, StompIncoming, StompOutgoing};
+use crate::cli::Cli;
+use crate::client::{BrokerType, ConnectOptions};
+
+/// STOMP's URI schemes: any with `ssl` or `tls` means TLS.
+pub const SCHEMES: &[(&str, Scheme)] = &[
+    ("stomp", Scheme::Plain),
+    ("tcp", Scheme::Plain),
+    ("ssl", Scheme::Tls),
+    ("stomp+ssl", Scheme::Tls),
+    ("stomp+tls", Scheme::Tls),
+    ("tls", Scheme::Tls),
+    ("udp", Scheme::Refused("udp:// is not supported")),
+];
+
+/// Headers a STOMP broker adds on delivery, which make no sense when a message is sent
+/// again (`--strip-broker-headers`).
+pub const BROKER_HEADERS: &[&str] = &[
+    "message-id",
+    "subscription",
+    "ack",
+    "content-length",
+    "receipt",
+    "redelivered",
+    "timestamp",
+    "expires",
+];
+
+/// The STOMP protocol, as the agent shell sees it.
+pub struct Stomp;
+
+/// `-connect`, `-type` and heart-beats of one side: the STOMP connection settings.
+fn connect_options(cli: &Cli, broker: Broker) -> Result<ConnectOptions, Error> {
+    let (connect, btype) = match broker.side {
+        Side::Incoming => (&cli.incoming_broker_connect, &cli.incoming_broker_type),
+        Side::Outgoing => (&cli.outgoing_broker_connect, &cli.outgoing_broker_type),
+    };
+    let side = broker.side;
+    let mut o = ConnectOptions {
+        broker,
+        accept_version: None,
+        headers: Vec::new(),
+        heart_beat: None,
+        broker_type: None,
+    };
+    if let Some(c) = connect {
+        for (k, v) in key_values(c, &format!("{side}-broker-connect"))? {
+            if k == "version" {
+                o.accept_version = Some(v);
+            } else {
+                o.headers.push((k, v));
+            }
+        }
+    }
+    if let Some(t) = btype {
+        o.broker_type = Some(BrokerType::parse(t).ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid {side}-broker-type {t:?} (ActiveMQ, Apollo, Artemis, RabbitMQ, UNKNOWN)"
+            ))
+        })?);
+    }
+    if cli.heart_beat {
+        let ms = |s: f64| (s * 1000.0).round() as u64;
+        o.heart_beat = Some((ms(cli.timeout_client), ms(cli.timeout_server)));
+    }
+    Ok(o)
+}
+
+impl agent::Protocol for Stomp {
+    const NAME: &'static str = "stompclt";
+    const SCHEMES: &'static [(&'static str, Scheme)] = SCHEMES;
+    const BROKER_HEADERS: &'static [&'static str] = BROKER_HEADERS;
+    const MAP_OPTIONS: &'static [&'static str] = cli::MAP_OPTIONS;
+    type Cli = Cli;
+    type Incoming = StompIncoming;
+    type Outgoing = StompOutgoing;
+
+    fn args(cli: &Cli) -> &AgentArgs {
+        &cli.agent
+    }
+
+    fn args_mut(cli: &mut Cli) -> &mut AgentArgs {
+        &mut cli.agent
+    }
+
+    fn validate(cli: &Cli) -> Result<(), Error> {
+        let a = &cli.agent;
+        if a.incoming_queue.is_some() && !cli.unsubscribe.is_empty() {
+            return Err(Error::Usage(
+                "option unsubscribe requires an incoming broker".into(),
+            ));
+        }
+        if cli.heart_beat && a.incoming_queue.is_some() && a.outgoing_queue.is_some() {
+            return Err(Error::Usage("option heart-beat requires a broker".into()));
+        }
+        for (name, v) in [
+            ("timeout-client", cli.timeout_client),
+            ("timeout-server", cli.timeout_server),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::Usage(format!("option {name} is not positive: {v}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `-stomp-debug` flags are Net::STOMP::Client's frame tracing: the same as `-dd`
+    /// (`-ddd` for bodies) here.
+    fn debug_level(cli: &Cli) -> u8 {
+        [
+            &cli.incoming_broker_stomp_debug,
+            &cli.outgoing_broker_stomp_debug,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            if f.contains("body") || f.contains("all") || f.contains("io") {
+                3
+            } else if f.trim().is_empty() {
+                0
+            } else {
+                2
+            }
+        })
+        .max()
+        .unwrap_or(0)
+    }
+
+    fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<StompIncoming, Error> {
+        let unsubscribe = if cli.unsubscribe.is_empty() {
+            None
+        } else {
+            let mut v = Vec::new();
+            for s in &cli.unsubscribe {
+                v.push(key_values(s, "unsubscribe")?);
+            }
+            Some(v)
+        };
+        let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
+        let reconnect = broker.reconnect.clone();
+        Ok(StompIncoming::new(IncomingOptions {
+            connect: connect_options(cli, broker)?,
+            subscribe: subs.subscribe,
+            unsubscribe,
+            reliable,
+            prefetch: subs.prefetch,
+            timeout_broker: subs.timeout_broker,
+            timeout_disconnect,
+            batch: cli.batch,
+            reconnect,
+        }))
+    }
+
+    fn outgoing(cli: &Cli, broker: Broker) -> Result<StompOutgoing, Error> {
+        let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
+        let reconnect = broker.reconnect.clone();
+        Ok(StompOutgoing::new(OutgoingOptions {
+            connect: connect_options(cli, broker)?,
+            reliable,
+            timeout_disconnect,
+            batch: cli.batch,
+            reconnect,
+        }))
+    }
+}

@@ -7,18 +7,6 @@ use regex::Regex;
 
 use crate::{Error, ErrorKind, Result};
 
-/// Headers a broker adds on delivery, which make no sense when a message is sent again.
-pub const BROKER_HEADERS: &[&str] = &[
-    "message-id",
-    "subscription",
-    "ack",
-    "content-length",
-    "receipt",
-    "redelivered",
-    "timestamp",
-    "expires",
-];
-
 /// A test on a header (or on the body, with the name `body`).
 #[derive(Debug, Clone)]
 pub struct Test {
@@ -58,8 +46,9 @@ impl Test {
 /// The filter chain.
 #[derive(Default)]
 pub struct Filters {
-    /// Remove [`BROKER_HEADERS`].
-    pub strip_broker_headers: bool,
+    /// Headers to remove first: those the broker added on delivery
+    /// (`--strip-broker-headers`; the protocol knows which).
+    pub strip: &'static [&'static str],
     /// Header names to delete.
     pub delete: Vec<String>,
     /// (old, new) header names.
@@ -78,7 +67,7 @@ pub struct Filters {
 impl Filters {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        !self.strip_broker_headers
+        self.strip.is_empty()
             && self.delete.is_empty()
             && self.rename.is_empty()
             && self.set.is_empty()
@@ -89,10 +78,8 @@ impl Filters {
 
     /// Applies the chain; `None`: the message is dropped (and will be acknowledged).
     pub fn apply(&mut self, mut m: Message) -> Result<Option<Message>> {
-        if self.strip_broker_headers {
-            for h in BROKER_HEADERS {
-                m.header.remove(*h);
-            }
+        for h in self.strip {
+            m.header.remove(*h);
         }
         for h in &self.delete {
             m.header.remove(h);
@@ -131,7 +118,7 @@ mod tests {
     #[test]
     fn chain() {
         let mut f = Filters {
-            strip_broker_headers: true,
+            strip: &["message-id", "subscription"],
             delete: vec!["x-del".into()],
             rename: vec![("old".into(), "new".into())],
             set: vec![("persistent".into(), "true".into())],

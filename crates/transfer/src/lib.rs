@@ -1,16 +1,18 @@
 //! The transfer engine: moves messages from one incoming module (a broker subscription or
 //! a directory queue) to one outgoing module (a broker or a directory queue), with
-//! at-least-once delivery. It knows no protocol: stompclt and amqpclt implement
+//! at-least-once delivery. It knows no protocol, and no process: stompclt and amqpclt implement
 //! [`Incoming`] and [`Outgoing`] for their brokers; the queue modules live here.
 //!
 //! A source is acknowledged (a broker ACK, or the queue element removed) only once the
 //! destination confirmed the message (a broker receipt or accepted outcome, or a completed
-//! queue add). Stop conditions, the window, linger and statistics live here once.
+//! queue add). Stop conditions, the window, linger and statistics live here once; the
+//! pidfile, signals, daemon and logging of a process live in the agent shell (`agent`).
+//! Warnings (a duplicate acknowledgement) go through the `log` facade, which the shell
+//! routes to standard error or syslog: a library prints nothing itself.
 
 mod engine;
 mod error;
 pub mod filter;
-pub mod pidfile;
 mod queue;
 mod stats;
 

@@ -79,7 +79,7 @@ impl QueueIncoming {
         match r {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() || matches!(e, dirq::Error::NotLocked { .. }) => {
-                eprintln!("warning: ignored duplicate ack of {name}");
+                log::warn!("ignored duplicate ack of {name}");
                 Ok(())
             }
             Err(e) => Err(qerr(ErrorKind::IncomingQueue, "incoming queue", e)),

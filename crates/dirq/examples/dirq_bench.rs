@@ -1,9 +1,9 @@
 //! Benchmark driver for the dirq crate; `bench/dirq.sh` runs it beside the python
 //! reference and prints the ratios. Usage:
 //!
-//! `bench KIND DIR N SIZE` (KIND simple|normal) runs add, count, purge (full), consume,
+//! `dirq_bench KIND DIR N SIZE` (KIND simple|normal) runs add, count, purge (full), consume,
 //! purge (empty) on a new queue under DIR and prints one JSON line per phase.
-//! `bench count-purge KIND DIR` times count and purge of an existing queue and prints the
+//! `dirq_bench count-purge KIND DIR` times count and purge of an existing queue and prints the
 //! peak resident memory.
 
 use std::path::Path;

@@ -1,10 +1,10 @@
 //! Benchmark driver for the message crate; `bench/message.sh` runs it beside python
 //! messaging 1.2 and prints the ratios.
 //!
-//! `bench make FILE N` writes N generated messages (one serialized message a line) that
-//! both sides then load. `bench codec FILE ROUNDS` times encode + decode of every message
-//! with each compression (`bench codec FILE ROUNDS ALGO` one only; `bench split FILE` times
-//! encode and decode apart, for profiling). `bench queue FILE DIR` times DQS and DQN add
+//! `message_bench make FILE N` writes N generated messages (one serialized message a line) that
+//! both sides then load. `message_bench codec FILE ROUNDS` times encode + decode of every message
+//! with each compression (`message_bench codec FILE ROUNDS ALGO` one only; `message_bench split FILE` times
+//! encode and decode apart, for profiling). `message_bench queue FILE DIR` times DQS and DQN add
 //! and consume.
 
 use std::io::{BufRead, Write};

@@ -1,4 +1,4 @@
-//! TLS for `ssl://` and `stomp+ssl://` brokers, with rustls: the reference's `x509`
+//! TLS for every agent's brokers, with rustls: the reference's `x509`
 //! credential (`cert`, `key`, `pass`, `ca`, `ca_file`, the `X509_*` environment defaults) and
 //! the common `SSL_*` socket options of IO::Socket::SSL mapped onto rustls.
 //!
@@ -14,6 +14,105 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls;
+
+/// Why a TLS setting or file cannot be used; paths are named.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A key the `x509` credential does not know.
+    #[error("unexpected {0:?} in the x509 credential (cert, key, pass, ca, ca_file)")]
+    X509Key(String),
+    /// No certificate given.
+    #[error("the x509 credential needs cert=FILE (or X509_USER_CERT in the environment)")]
+    X509NoCert,
+    /// `SSL_verify_mode` is not a number.
+    #[error("SSL_verify_mode: {0:?} is not a number")]
+    VerifyMode(String),
+    /// rustls refused the protocol versions.
+    #[error("TLS set-up")]
+    Setup(#[source] rustls::Error),
+    /// A file or directory cannot be read.
+    #[error("cannot read {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A certificate file holds no certificate.
+    #[error("{}: no certificate in it", .0.display())]
+    NoCertificate(PathBuf),
+    /// A PEM file that cannot be parsed.
+    #[error("{}: bad PEM certificate", .path.display())]
+    BadPem {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// A CA certificate rustls refuses.
+    #[error("{}: bad CA certificate", .path.display())]
+    BadCa {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rustls::Error,
+    },
+    /// No system trust anchors and none given.
+    #[error(
+        "no CA certificates: give ca=DIR or ca_file=FILE (x509), SSL_ca_path/SSL_ca_file, or X509_CERT_DIR"
+    )]
+    NoSystemCa,
+    /// The given CA files hold no certificate.
+    #[error("no CA certificate found in the given ca/ca_file")]
+    NoCaFound,
+    /// The certificate and key do not go together (or rustls refuses them).
+    #[error("{}", .path.display())]
+    ClientCert {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rustls::Error,
+    },
+    /// A key in the legacy OpenSSL encryption, which nothing here decrypts.
+    #[error(
+        "{0}: legacy OpenSSL-encrypted key; convert it to PKCS#8 with 'openssl pkcs8 -topk8 -in {0} -out NEW.pem'"
+    )]
+    LegacyKey(String),
+    /// An encrypted key without its pass phrase.
+    #[error("{}: the key is encrypted and no pass= (or SSL_passwd) was given", .0.display())]
+    NoPass(PathBuf),
+    /// An encrypted PKCS#8 key that cannot be parsed.
+    #[error("{}: bad encrypted key", .path.display())]
+    BadEncryptedKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Decryption failed.
+    #[error("{}: cannot decrypt the key (wrong pass?)", .path.display())]
+    Decrypt {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: pkcs8::Error,
+    },
+    /// No private key in the file.
+    #[error("{}: no usable private key", .path.display())]
+    NoKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+}
 
 /// What the TLS side of a connection needs, gathered from `-auth x509 …`, `-sockopts` and
 /// the environment before anything is read from disk.
@@ -40,7 +139,7 @@ pub struct TlsSettings {
 impl TlsSettings {
     /// Applies one `x509` credential's `KEY=VALUE` pairs, with the `X509_*` environment
     /// variables as defaults for what the credential leaves out.
-    pub fn x509(&mut self, pairs: &[(String, String)]) -> Result<(), String> {
+    pub fn x509(&mut self, pairs: &[(String, String)]) -> Result<(), TlsError> {
         for (k, v) in pairs {
             match k.as_str() {
                 "cert" => self.cert = Some(v.into()),
@@ -48,11 +147,7 @@ impl TlsSettings {
                 "pass" => self.pass = Some(v.clone()),
                 "ca" => self.ca_dir = Some(v.into()),
                 "ca_file" => self.ca_file = Some(v.into()),
-                _ => {
-                    return Err(format!(
-                        "unexpected {k:?} in the x509 credential (cert, key, pass, ca, ca_file)"
-                    ));
-                }
+                _ => return Err(TlsError::X509Key(k.clone())),
             }
         }
         let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
@@ -63,16 +158,14 @@ impl TlsSettings {
             self.key = env("X509_USER_KEY").map(PathBuf::from);
         }
         if self.cert.is_none() {
-            return Err(
-                "the x509 credential needs cert=FILE (or X509_USER_CERT in the environment)".into(),
-            );
+            return Err(TlsError::X509NoCert);
         }
         Ok(())
     }
 
     /// Applies one IO::Socket option. Returns a warning for options that have no meaning
     /// here (they are ignored, as the reference's socket would ignore unknown ones).
-    pub fn sockopt(&mut self, key: &str, value: &str) -> Result<Option<String>, String> {
+    pub fn sockopt(&mut self, key: &str, value: &str) -> Result<Option<String>, TlsError> {
         if key.starts_with("SSL_") {
             self.forced = true;
         }
@@ -89,7 +182,7 @@ impl TlsSettings {
                     .trim()
                     .strip_prefix("0x")
                     .map_or_else(|| value.trim().parse(), |h| u32::from_str_radix(h, 16))
-                    .map_err(|_| format!("SSL_verify_mode: {value:?} is not a number"))?;
+                    .map_err(|_| TlsError::VerifyMode(value.to_string()))?;
                 self.no_verify = mode & 1 == 0;
             }
             "SSL_verifycn_name" | "SSL_hostname" => self.server_name = Some(value.into()),
@@ -116,11 +209,11 @@ impl TlsSettings {
     }
 
     /// Reads the certificates and key and builds the connector.
-    pub fn build(&self) -> Result<Tls, String> {
+    pub fn build(&self) -> Result<Tls, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS set-up: {e}"))?;
+            .map_err(TlsError::Setup)?;
         let builder = if self.no_verify {
             builder
                 .dangerous()
@@ -132,13 +225,16 @@ impl TlsSettings {
             Some(cert) => {
                 let chain = certificates(cert)?;
                 if chain.is_empty() {
-                    return Err(format!("{}: no certificate in it", cert.display()));
+                    return Err(TlsError::NoCertificate(cert.clone()));
                 }
                 let key_path = self.key.as_deref().unwrap_or(cert);
                 let key = private_key(key_path, self.pass.as_deref())?;
                 builder
                     .with_client_auth_cert(chain, key)
-                    .map_err(|e| format!("{}: {e}", key_path.display()))?
+                    .map_err(|source| TlsError::ClientCert {
+                        path: key_path.to_path_buf(),
+                        source,
+                    })?
             }
             None => builder.with_no_client_auth(),
         };
@@ -150,7 +246,7 @@ impl TlsSettings {
 
     /// The trust anchors: `ca`/`ca_file` (or `X509_CERT_DIR`/`X509_CERT_FILE`), else the
     /// system's.
-    fn roots(&self) -> Result<rustls::RootCertStore, String> {
+    fn roots(&self) -> Result<rustls::RootCertStore, TlsError> {
         let env = |name: &str| {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
@@ -164,18 +260,19 @@ impl TlsSettings {
         let mut roots = rustls::RootCertStore::empty();
         if let Some(f) = &file {
             for c in certificates(f)? {
-                roots
-                    .add(c)
-                    .map_err(|e| format!("{}: bad CA certificate: {e}", f.display()))?;
+                roots.add(c).map_err(|source| TlsError::BadCa {
+                    path: f.clone(),
+                    source,
+                })?;
             }
         }
         if let Some(d) = &dir {
-            let entries =
-                std::fs::read_dir(d).map_err(|e| format!("cannot read {}: {e}", d.display()))?;
-            for entry in entries {
-                let path = entry
-                    .map_err(|e| format!("cannot read {}: {e}", d.display()))?
-                    .path();
+            let read = |source| TlsError::Read {
+                path: d.clone(),
+                source,
+            };
+            for entry in std::fs::read_dir(d).map_err(read)? {
+                let path = entry.map_err(read)?.path();
                 // grid CA directories mix certificates with .signing_policy, .crl_url, …
                 let Ok(text) = std::fs::read(&path) else {
                     continue;
@@ -196,13 +293,11 @@ impl TlsSettings {
             let found = rustls_native_certs::load_native_certs();
             let (added, _) = roots.add_parsable_certificates(found.certs);
             if added == 0 {
-                return Err("no CA certificates: give ca=DIR or ca_file=FILE (x509), \
-                     SSL_ca_path/SSL_ca_file, or X509_CERT_DIR"
-                    .into());
+                return Err(TlsError::NoSystemCa);
             }
         }
         if roots.is_empty() {
-            return Err("no CA certificate found in the given ca/ca_file".into());
+            return Err(TlsError::NoCaFound);
         }
         Ok(roots)
     }
@@ -242,41 +337,52 @@ impl Tls {
     }
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    CertificateDer::pem_slice_iter(&text)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: bad PEM certificate: {e}", path.display()))
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-fn private_key(path: &Path, pass: Option<&str>) -> Result<PrivateKeyDer<'static>, String> {
-    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let shown = path.display();
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    CertificateDer::pem_slice_iter(&read(path)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TlsError::BadPem {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn private_key(path: &Path, pass: Option<&str>) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let text = read(path)?;
     if text.windows(18).any(|w| w == b"Proc-Type: 4,ENCRY") {
-        return Err(format!(
-            "{shown}: legacy OpenSSL-encrypted key; convert it to PKCS#8 with \
-             'openssl pkcs8 -topk8 -in {shown} -out NEW.pem'"
-        ));
+        return Err(TlsError::LegacyKey(path.display().to_string()));
     }
+    let bad = |source: Box<dyn std::error::Error + Send + Sync>| TlsError::BadEncryptedKey {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(start) = find(&text, b"-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let end = find(&text[start..], b"-----END ENCRYPTED PRIVATE KEY-----")
             .map(|e| start + e + 35)
-            .ok_or_else(|| format!("{shown}: unterminated encrypted key"))?;
-        let pass = pass.ok_or_else(|| {
-            format!("{shown}: the key is encrypted and no pass= (or SSL_passwd) was given")
-        })?;
+            .ok_or_else(|| bad("unterminated".into()))?;
+        let pass = pass.ok_or_else(|| TlsError::NoPass(path.to_path_buf()))?;
         let (_, der) = pkcs8::der::pem::decode_vec(&text[start..end])
-            .map_err(|e| format!("{shown}: bad encrypted key: {e}"))?;
+            .map_err(|e| bad(e.to_string().into()))?;
         let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-            .map_err(|e| format!("{shown}: bad encrypted key: {e}"))?;
-        let doc = info
-            .decrypt(pass)
-            .map_err(|e| format!("{shown}: cannot decrypt the key (wrong pass?): {e}"))?;
+            .map_err(|e| bad(e.to_string().into()))?;
+        let doc = info.decrypt(pass).map_err(|source| TlsError::Decrypt {
+            path: path.to_path_buf(),
+            source,
+        })?;
         return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
             doc.as_bytes().to_vec(),
         )));
     }
-    PrivateKeyDer::from_pem_slice(&text).map_err(|e| format!("{shown}: no usable private key: {e}"))
+    PrivateKeyDer::from_pem_slice(&text).map_err(|source| TlsError::NoKey {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -340,14 +446,14 @@ mod tests {
     #[test]
     fn sockopts_map() {
         let mut t = TlsSettings::default();
-        assert_eq!(
-            t.sockopt("SSL_ca_path", "/etc/grid-security/certificates"),
-            Ok(None)
-        );
+        let none = |r: Result<Option<String>, TlsError>| matches!(r, Ok(None));
+        assert!(none(
+            t.sockopt("SSL_ca_path", "/etc/grid-security/certificates")
+        ));
         assert!(t.forced);
-        assert_eq!(t.sockopt("SSL_verify_mode", "0"), Ok(None));
+        assert!(none(t.sockopt("SSL_verify_mode", "0")));
         assert!(t.no_verify);
-        assert_eq!(t.sockopt("SSL_verify_mode", "0x01"), Ok(None));
+        assert!(none(t.sockopt("SSL_verify_mode", "0x01")));
         assert!(!t.no_verify);
         assert!(t.sockopt("SSL_version", "TLSv1").expect("ok").is_some());
         assert!(t.sockopt("SSL_verify_mode", "peer").is_err());
@@ -361,7 +467,7 @@ mod tests {
         let mut t = TlsSettings::default();
         let e = t.x509(&[("key".into(), "k.pem".into())]);
         if std::env::var_os("X509_USER_CERT").is_none() {
-            assert!(e.expect_err("no cert").contains("cert=FILE"));
+            assert!(e.expect_err("no cert").to_string().contains("cert=FILE"));
         }
         assert!(t.x509(&[("bogus".into(), "1".into())]).is_err());
     }
@@ -373,6 +479,7 @@ mod tests {
             ..TlsSettings::default()
         };
         let e = t.build().expect_err("missing");
-        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+        assert!(matches!(e, TlsError::Read { .. }), "{e}");
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
     }
 }

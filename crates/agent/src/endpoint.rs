@@ -1,0 +1,425 @@
+//! Where a broker is: one URI, a `failover:(…)` list with its backoff, or a `file:` holding
+//! either; and the connection loop that goes through the list with that backoff.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use transfer::{Error as TransferError, ErrorKind, StopFlag};
+
+use crate::error::{Error, usage};
+
+/// Which side of the transfer a broker is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The source.
+    Incoming,
+    /// The destination.
+    Outgoing,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Incoming => "incoming",
+            Side::Outgoing => "outgoing",
+        })
+    }
+}
+
+/// What a URI scheme means to a protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain TCP.
+    Plain,
+    /// TLS over TCP.
+    Tls,
+    /// Known but refused, with the reason (`udp://`: not supported).
+    Refused(&'static str),
+}
+
+/// One server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// TLS on this server.
+    pub tls: bool,
+}
+
+impl Endpoint {
+    /// `host:port`, `[v6]:port`: how messages name the peer.
+    pub fn peer(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// ActiveMQ-style failover for the initial connection (milliseconds in the URI); also the
+/// backoff of `--reconnect`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failover {
+    /// `initialReconnectDelay` (10 ms).
+    pub initial: Duration,
+    /// `maxReconnectDelay` (30 s).
+    pub max: Duration,
+    /// `backOffMultiplier` (2).
+    pub multiplier: f64,
+    /// `useExponentialBackOff` (true).
+    pub exponential: bool,
+    /// `randomize` (true): the list is shuffled.
+    pub randomize: bool,
+    /// `maxReconnectAttempts` (unlimited).
+    pub max_attempts: Option<u64>,
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Failover {
+            initial: Duration::from_millis(10),
+            max: Duration::from_secs(30),
+            multiplier: 2.0,
+            exponential: true,
+            randomize: true,
+            max_attempts: None,
+        }
+    }
+}
+
+/// The servers of a broker URI and, for a list, how to go through them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoints {
+    /// The servers, in the URI's order (at least one).
+    pub servers: Vec<Endpoint>,
+    /// `failover:` and `file:` lists: the policy; `None` for a single URI.
+    pub failover: Option<Failover>,
+}
+
+/// Parses `SCHEME://host:port`, IPv6 as `[::1]`.
+fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoint, Error> {
+    let bad = |why: &str| usage(format!("invalid {side}-broker-uri {uri:?}: {why}"));
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| bad("expected SCHEME://HOST:PORT"))?;
+    let tls = match schemes.iter().find(|(s, _)| *s == scheme).map(|(_, k)| *k) {
+        Some(Scheme::Plain) => false,
+        Some(Scheme::Tls) => true,
+        Some(Scheme::Refused(why)) => return Err(bad(why)),
+        None => {
+            let known: Vec<&str> = schemes
+                .iter()
+                .filter(|(_, k)| !matches!(k, Scheme::Refused(_)))
+                .map(|(s, _)| *s)
+                .collect();
+            return Err(bad(&format!("unknown scheme ({})", known.join(", "))));
+        }
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+        r.split_once("]:")
+            .ok_or_else(|| bad("expected [IPV6]:PORT"))?
+    } else {
+        rest.rsplit_once(':').ok_or_else(|| bad("missing port"))?
+    };
+    if host.is_empty() {
+        return Err(bad("missing host"));
+    }
+    let port = port.parse::<u16>().map_err(|_| bad("invalid port"))?;
+    Ok(Endpoint {
+        host: host.to_string(),
+        port,
+        tls,
+    })
+}
+
+impl Endpoints {
+    /// A broker URI: one server, `failover:(uri,…)?options` or `failover:uri,…`, or
+    /// `file:/path` holding one URI a line (`#` comments), whose single line may be a
+    /// failover.
+    pub fn parse(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoints, Error> {
+        let bad = |why: String| usage(format!("invalid {side}-broker-uri {uri:?}: {why}"));
+        if let Some(path) = uri.strip_prefix("file:") {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+            let lines: Vec<&str> = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .collect();
+            return match lines.as_slice() {
+                [] => Err(bad("the file holds no URI".into())),
+                [one] => Endpoints::parse(one, side, schemes),
+                many => Ok(Endpoints {
+                    servers: many
+                        .iter()
+                        .map(|l| parse_one(l, side, schemes))
+                        .collect::<Result<_, _>>()?,
+                    failover: Some(Failover::default()),
+                }),
+            };
+        }
+        let Some(rest) = uri.strip_prefix("failover:") else {
+            return Ok(Endpoints {
+                servers: vec![parse_one(uri, side, schemes)?],
+                failover: None,
+            });
+        };
+        let (list, query) = if let Some(r) = rest.strip_prefix('(') {
+            let (l, q) = r.split_once(')').ok_or_else(|| bad("missing ')'".into()))?;
+            (l, q.strip_prefix('?').unwrap_or(""))
+        } else {
+            rest.split_once('?').unwrap_or((rest, ""))
+        };
+        let servers = list
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| parse_one(u, side, schemes))
+            .collect::<Result<Vec<_>, _>>()?;
+        if servers.is_empty() {
+            return Err(bad("no URI in the failover list".into()));
+        }
+        let mut f = Failover::default();
+        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| bad(format!("{kv:?} is not KEY=VALUE")))?;
+            f.set(k, v).map_err(bad)?;
+        }
+        Ok(Endpoints {
+            servers,
+            failover: Some(f),
+        })
+    }
+
+    /// Turns TLS on for every server (`SSL_*` socket options or an x509 credential ask for
+    /// it whatever the scheme says).
+    pub fn force_tls(&mut self) {
+        for s in &mut self.servers {
+            s.tls = true;
+        }
+    }
+
+    /// Whether any server needs TLS.
+    pub fn any_tls(&self) -> bool {
+        self.servers.iter().any(|s| s.tls)
+    }
+
+    /// Connects with `one` to the server, or with failover to the first of the servers
+    /// that accepts, retrying with the backoff the URI asks for. `retrying` (a lost
+    /// connection with `--reconnect`) retries a single server too, with the default
+    /// backoff. Only [`ErrorKind::Connect`] failures are retried: a broker that refuses us
+    /// is final. INT/TERM (`stop`) ends the waiting.
+    pub async fn connect<T, F, Fut>(
+        &self,
+        retrying: bool,
+        stop: &StopFlag,
+        mut one: F,
+    ) -> transfer::Result<T>
+    where
+        F: FnMut(Endpoint) -> Fut,
+        Fut: std::future::Future<Output = transfer::Result<T>>,
+    {
+        let policy = match (&self.failover, retrying) {
+            (Some(f), _) => f.clone(),
+            (None, true) => Failover {
+                randomize: false,
+                ..Failover::default()
+            },
+            (None, false) => return one(self.servers[0].clone()).await,
+        };
+        let servers = if retrying && self.failover.is_none() {
+            self.servers[..1].to_vec()
+        } else {
+            policy.order(&self.servers)
+        };
+        let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+        let mut delay = policy.initial;
+        let mut attempts = 0u64;
+        loop {
+            for server in &servers {
+                if stopped() {
+                    return Err(TransferError::new(
+                        ErrorKind::Connect,
+                        "stopped by a signal while connecting",
+                    ));
+                }
+                match one(server.clone()).await {
+                    Ok(c) => return Ok(c),
+                    Err(e) if e.kind == ErrorKind::Connect => {
+                        attempts += 1;
+                        if policy.max_attempts.is_some_and(|m| attempts > m) {
+                            return Err(TransferError::new(
+                                ErrorKind::Connect,
+                                format!("{} (after {attempts} failover attempts)", e.message),
+                            ));
+                        }
+                        crate::log::debug(
+                            1,
+                            format_args!("{}; next attempt in {delay:?}", e.message),
+                        );
+                        // in slices, so that INT/TERM is obeyed during a long backoff
+                        let until = Instant::now() + delay;
+                        while Instant::now() < until && !stopped() {
+                            let left = until.saturating_duration_since(Instant::now());
+                            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+                        }
+                        if policy.exponential {
+                            delay = delay.mul_f64(policy.multiplier).min(policy.max);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+impl Failover {
+    /// Applies one `failover:` URI option.
+    fn set(&mut self, k: &str, v: &str) -> Result<(), String> {
+        let ms = || {
+            v.parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("{k}: {v:?} is not a number of milliseconds"))
+        };
+        let flag = || match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("{k}: {v:?} is not true or false")),
+        };
+        match k {
+            "initialReconnectDelay" => self.initial = ms()?,
+            "maxReconnectDelay" => self.max = ms()?,
+            "backOffMultiplier" => {
+                self.multiplier = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|m| *m >= 1.0)
+                    .ok_or_else(|| format!("{k}: {v:?} is not a number >= 1"))?
+            }
+            "useExponentialBackOff" => self.exponential = flag()?,
+            "randomize" => self.randomize = flag()?,
+            "maxReconnectAttempts" => {
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| format!("{k}: {v:?} is not a number"))?;
+                self.max_attempts = (n >= 0).then_some(n as u64);
+            }
+            _ => return Err(format!("unknown failover option {k:?}")),
+        }
+        Ok(())
+    }
+
+    /// The servers in the order to try them: shuffled with `randomize`.
+    fn order(&self, servers: &[Endpoint]) -> Vec<Endpoint> {
+        let mut servers = servers.to_vec();
+        if self.randomize && servers.len() > 1 {
+            let seed = std::process::id() as u64
+                ^ std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos() as u64;
+            let mut rng = message::generator::Rng::new(seed);
+            for i in (1..servers.len()).rev() {
+                servers.swap(i, rng.below(i + 1));
+            }
+        }
+        servers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMES: &[(&str, Scheme)] = &[
+        ("stomp", Scheme::Plain),
+        ("tcp", Scheme::Plain),
+        ("ssl", Scheme::Tls),
+        ("stomp+ssl", Scheme::Tls),
+        ("udp", Scheme::Refused("udp:// is not supported")),
+    ];
+
+    fn one(uri: &str) -> Result<Endpoint, Error> {
+        parse_one(uri, Side::Incoming, SCHEMES)
+    }
+
+    fn ep(host: &str, port: u16, tls: bool) -> Endpoint {
+        Endpoint {
+            host: host.into(),
+            port,
+            tls,
+        }
+    }
+
+    #[test]
+    fn uris() {
+        assert_eq!(
+            one("stomp://localhost:61613").expect("ok"),
+            ep("localhost", 61613, false)
+        );
+        assert_eq!(
+            one("tcp://127.0.0.1:61614/").expect("ok"),
+            ep("127.0.0.1", 61614, false)
+        );
+        assert_eq!(
+            one("stomp://[::1]:61613").expect("ok"),
+            ep("::1", 61613, false)
+        );
+        assert_eq!(
+            one("stomp+ssl://broker.example.org:61612").expect("ok"),
+            ep("broker.example.org", 61612, true)
+        );
+        assert_eq!(one("ssl://[::1]:61612").expect("ok").peer(), "[::1]:61612");
+        for bad in [
+            "localhost:61613",
+            "http://x:1",
+            "stomp://x",
+            "stomp://:1",
+            "stomp://x:99999",
+            "udp://x:1",
+        ] {
+            assert!(one(bad).is_err(), "{bad}");
+        }
+        let e = one("http://x:1").expect_err("unknown").to_string();
+        assert!(
+            e.contains("unknown scheme (stomp, tcp, ssl, stomp+ssl)"),
+            "{e}"
+        );
+        assert!(
+            one("udp://x:1")
+                .expect_err("udp")
+                .to_string()
+                .contains("udp://")
+        );
+    }
+
+    #[test]
+    fn failover_lists_and_options() {
+        let e = Endpoints::parse(
+            "failover:(stomp://a:1,ssl://b:2)?initialReconnectDelay=5&randomize=false&maxReconnectAttempts=3",
+            Side::Outgoing,
+            SCHEMES,
+        )
+        .expect("ok");
+        assert_eq!(e.servers, [ep("a", 1, false), ep("b", 2, true)]);
+        let f = e.failover.expect("failover");
+        assert_eq!(f.initial, Duration::from_millis(5));
+        assert!(!f.randomize);
+        assert_eq!(f.max_attempts, Some(3));
+        assert!(Endpoints::parse("failover:()", Side::Outgoing, SCHEMES).is_err());
+        assert!(Endpoints::parse("failover:stomp://a:1?bogus=1", Side::Outgoing, SCHEMES).is_err());
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("uris");
+        std::fs::write(&p, "# brokers\nstomp://a:1\nstomp://b:2 # second\n").expect("write");
+        let e = Endpoints::parse(&format!("file:{}", p.display()), Side::Incoming, SCHEMES)
+            .expect("file");
+        assert_eq!(e.servers.len(), 2);
+        assert!(e.failover.is_some());
+    }
+}

@@ -1,0 +1,152 @@
+//! The agents' error type and the outcome of a run.
+
+use crate::args::KeyValueError;
+use crate::config::ConfigError;
+use crate::endpoint::Side;
+use crate::exit;
+use crate::pidfile::PidfileError;
+use crate::tls::TlsError;
+
+/// Why an agent run failed. Each variant maps to one documented exit status
+/// ([`Error::exit_code`]); the message is the chain of sources ([`Error::line`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A bad option, value or combination.
+    #[error("{0}")]
+    Usage(String),
+    /// A `KEY=VALUE…` option that is not.
+    #[error(transparent)]
+    KeyValue(#[from] KeyValueError),
+    /// A configuration file that cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An `x509` credential or an `SSL_*` socket option that cannot be used.
+    #[error("invalid {side}-broker-{option}")]
+    TlsOption {
+        /// Which broker.
+        side: Side,
+        /// `auth` or `sockopts`.
+        option: &'static str,
+        /// Why.
+        #[source]
+        source: TlsError,
+    },
+    /// The TLS configuration could not be built (files, keys, CAs).
+    #[error("{side} broker TLS")]
+    Tls {
+        /// Which broker.
+        side: Side,
+        /// Why.
+        #[source]
+        source: TlsError,
+    },
+    /// The transfer failed (its kind says how).
+    #[error(transparent)]
+    Transfer(#[from] transfer::Error),
+    /// The pidfile could not be used.
+    #[error(transparent)]
+    Pidfile(#[from] PidfileError),
+    /// A signal handler could not be installed.
+    #[error(transparent)]
+    Signal(#[from] procctl::SignalError),
+    /// The process could not daemonize.
+    #[error(transparent)]
+    Daemon(#[from] procctl::DaemonError),
+    /// The daemon reported that it could not start.
+    #[error("{0}")]
+    DaemonFailed(String),
+    /// The async runtime could not start.
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The documented exit status.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_)
+            | Error::KeyValue(_)
+            | Error::Config(_)
+            | Error::TlsOption { .. }
+            | Error::Tls { .. }
+            | Error::Signal(_)
+            | Error::Daemon(_)
+            | Error::Runtime(_) => exit::USAGE,
+            Error::Transfer(e) => exit::for_kind(e.kind),
+            Error::Pidfile(_) | Error::DaemonFailed(_) => exit::PIDFILE,
+        }
+    }
+
+    /// The one line printed: this error and its sources, joined by `: `.
+    pub fn line(&self) -> String {
+        procctl::error_line(self)
+    }
+}
+
+/// A usage error.
+pub(crate) fn usage(message: impl Into<String>) -> Error {
+    Error::Usage(message.into())
+}
+
+/// How a run ended: what goes to standard output, the error line, the exit status. The
+/// binary's `main` prints it ([`Outcome::print`]) and exits with [`Outcome::code`].
+#[derive(Debug)]
+pub struct Outcome {
+    /// The exit status.
+    pub code: i32,
+    /// Lines for standard output (statistics, `--status`, `--list`…).
+    pub lines: Vec<String>,
+    /// The one-line error, printed as `PROGRAM: ERROR` on standard error (and to syslog
+    /// once daemonized).
+    pub error: Option<String>,
+    /// A command line clap refused (or `--help`/`--version`): printed as clap prints it.
+    pub clap: Option<clap::Error>,
+    /// The program name, for the error line.
+    pub program: &'static str,
+}
+
+impl Outcome {
+    /// Success with these lines.
+    pub fn lines(program: &'static str, code: i32, lines: Vec<String>) -> Outcome {
+        Outcome {
+            code,
+            lines,
+            error: None,
+            clap: None,
+            program,
+        }
+    }
+
+    /// A failure.
+    pub fn failed(program: &'static str, e: &Error) -> Outcome {
+        Outcome {
+            code: e.exit_code(),
+            lines: Vec::new(),
+            error: Some(e.line()),
+            clap: None,
+            program,
+        }
+    }
+
+    /// Prints the outcome: lines on standard output (a closed one is no reason to panic),
+    /// the error on standard error, or to syslog when the process has become a daemon.
+    pub fn print(&self) {
+        use std::io::Write;
+        if let Some(e) = &self.clap {
+            let _ = e.print();
+        }
+        let mut out = std::io::stdout().lock();
+        for l in &self.lines {
+            if writeln!(out, "{l}").is_err() {
+                break;
+            }
+        }
+        let _ = out.flush();
+        if let Some(e) = &self.error {
+            if procctl::syslog::is_open() {
+                procctl::syslog::log(procctl::syslog::Priority::Error, e);
+            }
+            let _ = writeln!(std::io::stderr(), "{}: {e}", self.program);
+        }
+    }
+}

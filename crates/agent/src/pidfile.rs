@@ -1,0 +1,217 @@
+//! The agents' pidfile protocol: created exclusively (one left by a dead process is
+//! replaced), touched while running (liveness for `--status`), a `quit` line asks the
+//! running process to stop, removed at exit.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use procctl::Target;
+
+/// A pidfile that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PidfileError {
+    /// Another live process holds it.
+    #[error("pid file {} exists: {program} (pid {pid}) is running", .path.display())]
+    Running {
+        /// The file.
+        path: PathBuf,
+        /// The program name.
+        program: &'static str,
+        /// Its pid.
+        pid: i32,
+    },
+    /// An I/O operation on it failed.
+    #[error("cannot {op} pid file {}", .path.display())]
+    Io {
+        /// What was done: create, write, read, touch.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It holds no pid.
+    #[error("empty pid file {}", .0.display())]
+    Empty(PathBuf),
+    /// Someone else's pid is in it now.
+    #[error("pid file {} has been taken over", .0.display())]
+    TakenOver(PathBuf),
+    /// Removed and created again by someone else, over and over.
+    #[error("cannot create pid file {}: it keeps coming back", .0.display())]
+    KeepsComingBack(PathBuf),
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> PidfileError + 'a {
+    move |source| PidfileError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A pidfile held by this process; removed when dropped.
+#[derive(Debug)]
+pub struct Pidfile {
+    path: PathBuf,
+    pid: i32,
+    last_touch: Instant,
+}
+
+impl Pidfile {
+    /// Creates the pidfile exclusively. One left by a process that is gone (a SIGKILL, a
+    /// crash) is detected and replaced, with a warning; one of a live process is an error.
+    pub fn create(path: &Path, program: &'static str) -> Result<Self, PidfileError> {
+        let pid = std::process::id() as i32;
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).open(path) {
+                Ok(mut f) => {
+                    f.write_all(format!("{pid}\n").as_bytes())
+                        .map_err(io("write", path))?;
+                    return Ok(Pidfile {
+                        path: path.to_path_buf(),
+                        pid,
+                        last_touch: Instant::now(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    match procctl::pidfile::read(path) {
+                        Ok((Some(other), _)) if procctl::alive(other) => {
+                            return Err(PidfileError::Running {
+                                path: path.to_path_buf(),
+                                program,
+                                pid: other,
+                            });
+                        }
+                        Ok((other, _)) => {
+                            crate::log::warn(format_args!(
+                                "removing stale pid file {} (pid {} is gone)",
+                                path.display(),
+                                other.map_or("?".to_string(), |p| p.to_string())
+                            ));
+                            let _ = fs::remove_file(path);
+                        }
+                        Err(_) => {}
+                    }
+                }
+                Err(e) => return Err(io("create", path)(e)),
+            }
+        }
+        Err(PidfileError::KeepsComingBack(path.to_path_buf()))
+    }
+
+    /// Once per loop turn: checks that the file is still ours, obeys a `quit` action
+    /// (`Ok(false)`), and refreshes its time stamp (at most once a second).
+    pub fn tick(&mut self) -> Result<bool, PidfileError> {
+        if self.last_touch.elapsed() < Duration::from_secs(1) {
+            return Ok(true);
+        }
+        self.last_touch = Instant::now();
+        let (pid, action) = procctl::pidfile::read(&self.path).map_err(io("read", &self.path))?;
+        if pid != Some(self.pid) {
+            return Err(PidfileError::TakenOver(self.path.clone()));
+        }
+        if action.as_deref() == Some("quit") {
+            return Ok(false);
+        }
+        File::open(&self.path)
+            .and_then(|f| f.set_modified(SystemTime::now()))
+            .map_err(io("touch", &self.path))?;
+        Ok(true)
+    }
+}
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        if procctl::pidfile::read_pid(&self.path) == Some(self.pid) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What `--status` found: the LSB code and the line to print.
+pub fn status(path: &Path, program: &str) -> (i32, String) {
+    match procctl::pidfile::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (3, format!("{program} is not running"))
+        }
+        Err(e) => (4, format!("{program} status is unknown: {e}")),
+        Ok((None, _)) => (
+            4,
+            format!(
+                "{program} status is unknown: empty pid file {}",
+                path.display()
+            ),
+        ),
+        Ok((Some(pid), _)) if !procctl::alive(pid) => (
+            1,
+            format!(
+                "{program} (pid {pid}) is dead but its pid file {} exists",
+                path.display()
+            ),
+        ),
+        Ok((Some(pid), _)) => {
+            let age = fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .unwrap_or_default();
+            if age > Duration::from_secs(60) {
+                (
+                    4,
+                    format!(
+                        "{program} (pid {pid}) is stale: pid file not touched for {}s",
+                        age.as_secs()
+                    ),
+                )
+            } else {
+                (0, format!("{program} (pid {pid}) is running"))
+            }
+        }
+    }
+}
+
+/// `--quit`: writes the `quit` action, waits up to `grace` for the process to go, then
+/// TERM, then KILL. Returns the lines to print; an error when there was nothing to stop.
+pub fn quit(path: &Path, program: &str, grace: Duration) -> Result<Vec<String>, PidfileError> {
+    let mut out = Vec::new();
+    let (pid, _) = procctl::pidfile::read(path).map_err(io("read", path))?;
+    let Some(pid) = pid else {
+        return Err(PidfileError::Empty(path.to_path_buf()));
+    };
+    if !procctl::alive(pid) {
+        let _ = fs::remove_file(path);
+        out.push(format!(
+            "{program} (pid {pid}) was not running; removed its stale pid file"
+        ));
+        return Ok(out);
+    }
+    procctl::pidfile::send_action(path, "quit").map_err(io("write", path))?;
+    out.push(format!("{program} (pid {pid}) is being told to quit..."));
+    let steps = [
+        (None, grace),
+        (Some(libc::SIGTERM), Duration::from_secs(5)),
+        (Some(libc::SIGKILL), Duration::from_secs(5)),
+    ];
+    let went = procctl::escalate(
+        Target::Pid(pid),
+        &steps,
+        &mut |sig| match sig {
+            Some(libc::SIGTERM) => out.push(format!(
+                "{program} (pid {pid}) did not quit in {}s, sent TERM",
+                grace.as_secs()
+            )),
+            Some(_) => out.push(format!("{program} (pid {pid}) sent KILL")),
+            None => {}
+        },
+        &mut || {},
+    );
+    if went == Some(0) {
+        out.push(format!("{program} (pid {pid}) has quit"));
+    } else {
+        let _ = fs::remove_file(path);
+    }
+    Ok(out)
+}

@@ -1,0 +1,543 @@
+//! From a command line to a finished transfer and an [`Outcome`].
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+use message::QueueOptions;
+use procctl::{DaemonOptions, Daemonized, Report};
+use transfer::{
+    Engine, ErrorKind, QueueIncoming, QueueIncomingOptions, QueueOutgoing, Recovery, Settings,
+    StopFlag,
+};
+
+use crate::Protocol;
+use crate::args::{AgentArgs, key_values};
+use crate::config;
+use crate::dial::Dialer;
+use crate::endpoint::{Endpoints, Side};
+use crate::error::{Error, Outcome, usage};
+use crate::exit;
+use crate::pidfile::{self, Pidfile};
+use crate::tls::TlsSettings;
+
+/// A plain credential's name and pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// `plain name=…`.
+    pub login: Option<String>,
+    /// `plain pass=…`.
+    pub passcode: Option<String>,
+    /// An `x509` credential was given (the client certificate is in the dialer's TLS).
+    pub x509: bool,
+}
+
+/// The shared settings of one broker, from which a protocol builds its module.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    /// Incoming or outgoing.
+    pub side: Side,
+    /// The servers and the failover policy.
+    pub endpoints: Endpoints,
+    /// TCP and TLS.
+    pub dialer: Dialer,
+    /// From `-auth`.
+    pub credentials: Credentials,
+    /// `--timeout-connect`.
+    pub timeout_connect: Option<Duration>,
+    /// `--timeout-disconnect`.
+    pub timeout_disconnect: Duration,
+    /// `--reliable`.
+    pub reliable: bool,
+    /// Set by INT/TERM/QUIT: connection loops give up between attempts.
+    pub stop: StopFlag,
+    /// `--reconnect`: where to count reconnections, resent messages and possible
+    /// duplicates (shared by both sides, printed with `--statistics`).
+    pub reconnect: Option<Arc<Recovery>>,
+}
+
+/// What an incoming broker subscribes to.
+#[derive(Debug, Clone, Default)]
+pub struct Subscriptions {
+    /// One `KEY=VALUE` list per `--subscribe`.
+    pub subscribe: Vec<Vec<(String, String)>>,
+    /// `--prefetch`, or min(count, 100) with `--reliable --count`.
+    pub prefetch: Option<u64>,
+    /// `--timeout-broker`: how long to wait for subscription confirmations.
+    pub timeout_broker: Option<Duration>,
+}
+
+/// Where messages come from and go to, once the options are checked.
+enum End {
+    Broker(String),
+    Queue(QueueOptions),
+}
+
+fn seconds(name: &str, v: Option<f64>) -> Result<Option<Duration>, Error> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(usage(format!("option {name} is not positive: {s}"))),
+    }
+}
+
+fn queue_options(s: &str, which: &str) -> Result<QueueOptions, Error> {
+    s.parse::<QueueOptions>()
+        .map_err(|e| usage(format!("{which}-queue: {e}")))
+}
+
+fn one_of(side: Side, broker: &Option<String>, queue: &Option<String>) -> Result<End, Error> {
+    match (broker, queue) {
+        (None, None) => Err(usage(format!(
+            "option {side}-broker or {side}-queue is required"
+        ))),
+        (Some(_), Some(_)) => Err(usage(format!(
+            "options {side}-broker and {side}-queue are mutually exclusive"
+        ))),
+        (Some(uri), None) => Ok(End::Broker(uri.clone())),
+        (None, Some(q)) => Ok(End::Queue(queue_options(q, &side.to_string())?)),
+    }
+}
+
+/// Checks the reference's option rules; returns the source and the destination.
+fn validate(a: &AgentArgs) -> Result<(End, End), Error> {
+    if a.daemon && a.statistics {
+        return Err(usage(
+            "options daemon and statistics are mutually exclusive",
+        ));
+    }
+    if a.callback_code.is_some() || a.callback_path.is_some() || a.callback_data.is_some() {
+        return Err(usage(
+            "options callback-code, callback-path and callback-data run Perl code, which this agent cannot do; use the built-in filters (--header-set, --header-delete, --header-rename, --keep-if, --drop-if, --tap, --strip-broker-headers)",
+        ));
+    }
+    let source = one_of(Side::Incoming, &a.incoming_broker_uri, &a.incoming_queue)?;
+    let destination = one_of(Side::Outgoing, &a.outgoing_broker_uri, &a.outgoing_queue)?;
+    let inq = matches!(source, End::Queue(_));
+    if (a.looping || a.remove) && !inq {
+        return Err(usage("options loop and remove require an incoming queue"));
+    }
+    if inq && (a.prefetch.is_some() || !a.subscribe.is_empty()) {
+        return Err(usage(
+            "options prefetch and subscribe require an incoming broker",
+        ));
+    }
+    if !inq && a.subscribe.is_empty() {
+        return Err(usage(
+            "option subscribe is required with an incoming broker",
+        ));
+    }
+    for (name, v) in [
+        ("timeout-disconnect", Some(a.timeout_disconnect)),
+        ("timeout-flush", Some(a.timeout_flush)),
+        ("duration", a.duration),
+    ] {
+        seconds(name, v)?;
+    }
+    Ok((source, destination))
+}
+
+/// Both modes of `--status` and `--quit`: the lines and the exit status.
+fn control(a: &AgentArgs, program: &'static str) -> Result<Option<Outcome>, Error> {
+    if a.quit && a.status {
+        return Err(usage("options quit and status are mutually exclusive"));
+    }
+    if !(a.quit || a.status) {
+        return Ok(None);
+    }
+    let Some(path) = a.pidfile.as_deref() else {
+        return Err(usage("options quit and status require option pidfile"));
+    };
+    if a.status {
+        let deadline = std::time::Instant::now()
+            + seconds("timeout-status", a.timeout_status)?.unwrap_or_default();
+        loop {
+            let (code, line) = pidfile::status(path, program);
+            if code == 0 || std::time::Instant::now() >= deadline {
+                return Ok(Some(Outcome::lines(program, code, vec![line])));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let linger = a.timeout_linger.unwrap_or(1.0);
+    let grace = Duration::from_secs_f64(linger + a.timeout_flush + 10.0);
+    let lines = pidfile::quit(path, program, grace)?;
+    Ok(Some(Outcome::lines(program, exit::OK, lines)))
+}
+
+/// One side's `-uri`, `-auth` and `-sockopts` made into broker settings.
+fn broker(
+    side: Side,
+    uri: &str,
+    auth: &[String],
+    sockopts: Option<&str>,
+    a: &AgentArgs,
+    shared: (&StopFlag, &Option<Arc<Recovery>>),
+    schemes: &[(&str, crate::Scheme)],
+) -> Result<Broker, Error> {
+    let mut endpoints = Endpoints::parse(uri, side, schemes)?;
+    let mut tls = TlsSettings::default();
+    let tls_option = |option, source| Error::TlsOption {
+        side,
+        option,
+        source,
+    };
+    if let Some(so) = sockopts {
+        for (k, v) in key_values(so, &format!("{side}-broker-sockopts"))? {
+            match tls.sockopt(&k, &v) {
+                Ok(None) => {}
+                Ok(Some(w)) => crate::log::warn(format_args!("{side}-broker-sockopts: {w}")),
+                Err(e) => return Err(tls_option("sockopts", e)),
+            }
+        }
+    }
+    let mut credentials = Credentials::default();
+    for a in auth {
+        let mut words = a.split_whitespace();
+        let scheme = words.next();
+        let rest: Vec<&str> = words.collect();
+        let pairs = key_values(&rest.join(" "), "auth")?;
+        match scheme {
+            Some("none") | None => {}
+            Some("plain") => {
+                for (k, v) in pairs {
+                    match k.as_str() {
+                        "name" => credentials.login = Some(v),
+                        "pass" => credentials.passcode = Some(v),
+                        _ => {
+                            return Err(usage(format!(
+                                "invalid {side}-broker-auth: unexpected {k:?}"
+                            )));
+                        }
+                    }
+                }
+            }
+            Some("x509") if credentials.x509 => {
+                return Err(usage(format!(
+                    "invalid {side}-broker-auth: at most one x509 credential"
+                )));
+            }
+            Some("x509") => {
+                credentials.x509 = true;
+                tls.x509(&pairs).map_err(|e| tls_option("auth", e))?;
+            }
+            Some(s) => {
+                return Err(usage(format!(
+                    "invalid {side}-broker-auth scheme {s:?} (none, plain, x509)"
+                )));
+            }
+        }
+    }
+    if tls.forced || credentials.x509 {
+        // SSL_* options or a client certificate: TLS whatever the scheme said
+        endpoints.force_tls();
+    }
+    let timeout_connect = seconds("timeout-connect", a.timeout_connect)?;
+    let dialer = Dialer {
+        tls: if endpoints.any_tls() {
+            Some(tls.build().map_err(|source| Error::Tls { side, source })?)
+        } else {
+            None
+        },
+        timeout: timeout_connect,
+    };
+    Ok(Broker {
+        side,
+        endpoints,
+        dialer,
+        credentials,
+        timeout_connect,
+        timeout_disconnect: Duration::from_secs_f64(a.timeout_disconnect),
+        reliable: a.reliable,
+        stop: shared.0.clone(),
+        reconnect: shared.1.clone(),
+    })
+}
+
+fn pair(s: &str, what: &str) -> Result<(String, String), Error> {
+    s.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .ok_or_else(|| usage(format!("invalid {what} {s:?}: expected A=B")))
+}
+
+fn filters(
+    a: &AgentArgs,
+    broker_headers: &'static [&'static str],
+) -> Result<transfer::filter::Filters, Error> {
+    use transfer::filter::{Filters, Test};
+    let mut f = Filters::default();
+    if a.strip_broker_headers {
+        f.strip = broker_headers;
+    }
+    f.delete = a.header_delete.clone();
+    for r in &a.header_rename {
+        f.rename.push(pair(r, "header-rename")?);
+    }
+    for r in &a.header_set {
+        f.set.push(pair(r, "header-set")?);
+    }
+    for t in &a.keep_if {
+        f.keep_if.push(Test::parse(t)?);
+    }
+    for t in &a.drop_if {
+        f.drop_if.push(Test::parse(t)?);
+    }
+    if let Some(t) = &a.tap {
+        f.tap = Some(queue_options(t, "tap")?);
+    }
+    Ok(f)
+}
+
+/// INT, TERM and QUIT stop gracefully, HUP is ignored, as the reference does. (Rust
+/// already ignores SIGPIPE: a closed socket is an error, not a silent death.)
+fn signals(stop: &StopFlag) -> Result<(), Error> {
+    procctl::signals::flag(&[libc::SIGINT, libc::SIGTERM, libc::SIGQUIT], stop)?;
+    procctl::signals::flag(&[libc::SIGHUP], &Arc::new(AtomicBool::new(false)))?;
+    Ok(())
+}
+
+/// `--daemon`: in the original process, the daemon's report; in the daemon, its pidfile.
+fn daemonize(
+    a: &AgentArgs,
+    program: &'static str,
+) -> Result<Result<Option<Pidfile>, Outcome>, Error> {
+    let opts = DaemonOptions {
+        chdir_root: false,
+        keep_regular_output: false,
+    };
+    match procctl::daemonize(opts)? {
+        Daemonized::Parent(Report::Started(pid)) => Ok(Err(Outcome::lines(
+            program,
+            exit::OK,
+            vec![format!("{program} (pid {pid}) started")],
+        ))),
+        Daemonized::Parent(Report::Failed(e)) => Err(Error::DaemonFailed(e)),
+        Daemonized::Parent(Report::Died) => Err(usage("the daemon did not start")),
+        Daemonized::Daemon(ready) => {
+            // from now on warnings and the final error go to syslog
+            procctl::syslog::open(program, procctl::syslog::Facility::User);
+            match a
+                .pidfile
+                .as_deref()
+                .map(|p| Pidfile::create(p, program))
+                .transpose()
+            {
+                Ok(pf) => {
+                    ready.ready();
+                    Ok(Ok(pf))
+                }
+                Err(e) => {
+                    let e = Error::from(e);
+                    ready.failed(&e.line());
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn parse<P: Protocol>(args: &[OsString]) -> Result<P::Cli, Outcome> {
+    P::Cli::try_parse_from(args).map_err(|e| {
+        let code = match e.kind() {
+            clap::error::ErrorKind::DisplayHelp => exit::HELP,
+            clap::error::ErrorKind::DisplayVersion => exit::OK,
+            _ => exit::USAGE,
+        };
+        Outcome {
+            code,
+            lines: Vec::new(),
+            error: None,
+            clap: Some(e),
+            program: P::NAME,
+        }
+    })
+}
+
+/// Runs one invocation of agent `P` with these arguments (the program name first).
+pub fn run<P: Protocol>(argv: Vec<OsString>) -> Outcome {
+    crate::log::init(P::NAME);
+    match run_checked::<P>(argv) {
+        Ok(o) => o,
+        Err(e) => Outcome::failed(P::NAME, &e),
+    }
+}
+
+fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
+    let mut cli = match parse::<P>(&argv) {
+        Ok(c) => c,
+        Err(o) => return Ok(o),
+    };
+    let a = P::args(&cli);
+    if a.manual {
+        let text = P::Cli::command().render_long_help().to_string();
+        return Ok(Outcome::lines(P::NAME, exit::OK, vec![text]));
+    }
+    if a.list {
+        return Ok(Outcome::lines(
+            P::NAME,
+            exit::OK,
+            crate::args::option_list(&P::Cli::command()),
+        ));
+    }
+    if let Some(path) = &a.config {
+        let maps: Vec<&str> = crate::args::MAP_OPTIONS
+            .iter()
+            .chain(P::MAP_OPTIONS)
+            .copied()
+            .collect();
+        let src = config::Source {
+            path,
+            config_general: a.config_general.as_deref(),
+            program: P::NAME,
+            maps: &maps,
+        };
+        // the file's options first, the command line after: the command line wins
+        let merged = config::merge(&src, &P::Cli::command(), &argv)?;
+        cli = match parse::<P>(&merged) {
+            Ok(c) => c,
+            Err(o) => return Ok(o),
+        };
+    }
+    let a = P::args(&cli);
+    crate::log::set_level(a.debug.max(P::debug_level(&cli)));
+    if a.debug > 3 {
+        // credentials are not for logs
+        let mut shown = cli.clone();
+        let sa = P::args_mut(&mut shown);
+        for auth in sa
+            .incoming_broker_auth
+            .iter_mut()
+            .chain(sa.outgoing_broker_auth.iter_mut())
+        {
+            *auth = auth.split_whitespace().next().unwrap_or("").to_string() + " …";
+        }
+        crate::log::debug(4, format_args!("configuration: {shown:?}"));
+    }
+    if let Some(o) = control(a, P::NAME)? {
+        return Ok(o);
+    }
+    let (source, destination) = validate(a)?;
+    P::validate(&cli)?;
+    transfer_run::<P>(&cli, source, destination)
+}
+
+/// Built once per run: boxed only to keep the enums small.
+enum In<I> {
+    Broker(Box<I>),
+    Queue(Box<QueueIncoming>),
+}
+
+enum Out<O> {
+    Broker(Box<O>),
+    Queue(Box<QueueOutgoing>),
+}
+
+fn transfer_run<P: Protocol>(
+    cli: &P::Cli,
+    source: End,
+    destination: End,
+) -> Result<Outcome, Error> {
+    let a = P::args(cli);
+    let settings = Settings {
+        count: a.count,
+        duration: seconds("duration", a.duration)?,
+        timeout_inactivity: seconds("timeout-inactivity", a.timeout_inactivity)?,
+        timeout_linger: seconds("timeout-linger", a.timeout_linger)?,
+        window: a.window.map(|w| w as usize),
+        lazy: a.lazy,
+    };
+    // registered with the signals later (after a --daemon fork); reconnect loops watch it
+    let stop: StopFlag = Arc::new(AtomicBool::new(false));
+    let recovery = Arc::new(Recovery::default());
+    let reconnect = a.reconnect.then(|| recovery.clone());
+    let shared = (&stop, &reconnect);
+    let incoming = match source {
+        End::Broker(uri) => {
+            let b = broker(
+                Side::Incoming,
+                &uri,
+                &a.incoming_broker_auth,
+                a.incoming_broker_sockopts.as_deref(),
+                a,
+                shared,
+                P::SCHEMES,
+            )?;
+            let mut subscribe = Vec::new();
+            for s in &a.subscribe {
+                subscribe.push(key_values(s, "subscribe")?);
+            }
+            let subs = Subscriptions {
+                subscribe,
+                prefetch: a.prefetch.or(match (a.reliable, a.count) {
+                    (true, Some(c)) => Some(c.min(100)),
+                    _ => None,
+                }),
+                timeout_broker: seconds("timeout-broker", a.timeout_broker)?,
+            };
+            In::Broker(Box::new(P::incoming(cli, b, subs)?))
+        }
+        End::Queue(queue) => In::Queue(Box::new(QueueIncoming::new(QueueIncomingOptions {
+            queue,
+            remove: a.remove,
+            looping: a.looping,
+            reliable: a.reliable,
+        }))),
+    };
+    let outgoing = match destination {
+        End::Broker(uri) => {
+            let b = broker(
+                Side::Outgoing,
+                &uri,
+                &a.outgoing_broker_auth,
+                a.outgoing_broker_sockopts.as_deref(),
+                a,
+                shared,
+                P::SCHEMES,
+            )?;
+            Out::Broker(Box::new(P::outgoing(cli, b)?))
+        }
+        End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
+    };
+    let filters = filters(a, P::BROKER_HEADERS)?;
+    let mut pidfile = if a.daemon {
+        match daemonize(a, P::NAME)? {
+            Ok(pf) => pf,
+            Err(parent) => return Ok(parent),
+        }
+    } else {
+        a.pidfile
+            .as_deref()
+            .map(|p| Pidfile::create(p, P::NAME))
+            .transpose()?
+    };
+    signals(&stop)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let stats = rt.block_on(async move {
+        let mut engine = Engine::new(settings, stop).with_filters(filters);
+        if let Some(pf) = pidfile.as_mut() {
+            engine = engine.with_tick(Box::new(move || {
+                pf.tick()
+                    .map_err(|e| transfer::Error::new(ErrorKind::Pidfile, Error::from(e).line()))
+            }));
+        }
+        match (incoming, outgoing) {
+            (In::Broker(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
+            (In::Broker(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
+            (In::Queue(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
+            (In::Queue(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
+        }
+    })?;
+    let lines = if a.statistics {
+        let mut lines = stats.lines();
+        lines.extend(recovery.lines());
+        lines
+    } else {
+        Vec::new()
+    };
+    Ok(Outcome::lines(P::NAME, exit::OK, lines))
+}

@@ -1,0 +1,179 @@
+//! Configuration: environment, cwd, path, user, bad files and stores, path commands on the reference example.
+
+use super::*;
+
+#[test]
+fn environment_is_merged_and_cwd_and_path_apply() {
+    let sv = Sv::new();
+    std::fs::create_dir(sv.path("work")).expect("mkdir");
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[service(
+                "env",
+                &format!(
+                    "start = /bin/sh -c echo%20\"\\$FOO|\\$HOME|\\$PWD|\\$PATH\"%20>%20out;%20echo%20to-stdout;%20echo%20to-stderr%20>&2;%20exec%20sleep%201000\nforeground = yes\nenv = FOO=bar%20baz\npath = /usr/bin:/bin:/opt/x\ncwd = {}\noutput = {}",
+                    sv.p("work"),
+                    sv.p("env.out")
+                ),
+            )],
+        ),
+    );
+    let child = sv.start();
+    wait_until("the output", Duration::from_secs(5), || {
+        sv.path("work/out").exists()
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    let out = std::fs::read_to_string(sv.path("work/out")).expect("out");
+    let home = std::env::var("HOME").unwrap_or_default();
+    assert_eq!(
+        out.trim(),
+        format!("bar baz|{home}|{}|/usr/bin:/bin:/opt/x", sv.p("work"))
+    );
+    // output = FILE: both streams of the program, appended
+    wait_until("the program's output", Duration::from_secs(5), || {
+        std::fs::read_to_string(sv.path("env.out")).is_ok_and(|t| t.contains("to-stderr"))
+    });
+    assert_eq!(
+        std::fs::read_to_string(sv.path("env.out")).expect("output"),
+        "to-stdout\nto-stderr\n"
+    );
+    stop(&sv, child);
+}
+
+#[test]
+fn root_user_option_runs_the_service_as_that_user() {
+    need_root();
+    let sv = Sv::new();
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[service(
+                "u",
+                &format!(
+                    "start = /bin/sh -c id%20-u%20>%20{}/uid;%20exec%20sleep%201000\nforeground = yes\nuser = nobody",
+                    sv.dir.path().display()
+                ),
+            )],
+        ),
+    );
+    let _ = Command::new("chmod").arg("777").arg(sv.dir.path()).status();
+    let child = sv.start();
+    wait_until("the uid", Duration::from_secs(5), || {
+        sv.path("uid").exists()
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        std::fs::read_to_string(sv.path("uid")).expect("uid").trim(),
+        "65534"
+    );
+    stop(&sv, child);
+}
+
+#[test]
+fn bad_configurations_and_stores_are_one_line_errors() {
+    let sv = Sv::new();
+    for (entry, msg) in [
+        (
+            "<entry>\n type = supervisor\n name = top\n <children>\n  <entry>\n   type = service\n   name = s\n   start = a\n   control = b\n  </entry>\n </children>\n</entry>\n",
+            "start and control are mutually exclusive",
+        ),
+        (
+            "<entry>\n type = supervisor\n name = top\n</entry>\n",
+            "empty supervisor found: top",
+        ),
+        ("<entry>\n type = supervisor\n <children>\n", "not closed"),
+    ] {
+        sv.conf("", entry);
+        let out = sv.cmd(&["check_configuration"]);
+        let err = one_line_error(&out, 1);
+        assert!(err.contains(msg), "{entry}: {err}");
+        assert!(err.contains("sv.conf:"), "names the file and line: {err}");
+    }
+    sv.conf(
+        "",
+        &supervisor(
+            "top",
+            "",
+            &[service("s", "start = /bin/true\nstatus = /bin/true")],
+        ),
+    );
+    assert_eq!(sv.cmd(&["check_configuration"]).status.code(), Some(0));
+    std::fs::write(sv.path("store.json"), "{not json").expect("store");
+    let out = sv.cmd(&["check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("Status file not valid"), "{err}");
+    std::fs::remove_file(sv.path("store.json")).expect("rm");
+    // usage errors
+    let out = simplevisor().arg("bogus").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let out = sv.cmd(&["restart"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("accepted only with a path"));
+    let out = simplevisor().args(["status"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn path_commands_and_the_reference_example() {
+    let sv = Sv::new();
+    let ctl = sv.ctl();
+    std::fs::create_dir(sv.path("pipeline")).expect("mkdir");
+    std::fs::write(
+        sv.path("pipeline/one.conf"),
+        format!("<entry>\n type = service\n name = p1\n control = {ctl} p1\n</entry>\n"),
+    )
+    .expect("include");
+    std::fs::write(
+        sv.path("pipeline/two.conf"),
+        format!("<entry>\n type = service\n name = p2\n control = {ctl} p2\n</entry>\n"),
+    )
+    .expect("include");
+    let entry = format!(
+        "<entry>\n    type        = supervisor\n    name        = top\n    strategy    = one_for_one\n    window      = 12\n    adjustments = 3\n    var_base    = {d}\n    <children>\n        <entry>\n            type     = service\n            name     = httpd\n            expected = running\n            control  = {ctl} httpd\n        </entry>\n        <entry>\n            type    = service\n            name    = worker\n            start   = /bin/sleep 1000\n            daemon  = ${{var_base}}/worker.pid\n            timeout = 20\n        </entry>\n        <entry>\n            type   = service\n            name   = custom\n            start  = {ctl} custom start\n            stop   = {ctl} custom stop\n            status = {ctl} custom status\n        </entry>\n        <entry>\n            type     = service\n            name     = off\n            expected = stopped\n            control  = {ctl} off\n        </entry>\n        <entry>\n            type     = supervisor\n            name     = pipeline\n            strategy = rest_for_one\n            <children>\n                <<include pipeline/*.conf>>\n            </children>\n        </entry>\n    </children>\n</entry>\n",
+        d = sv.dir.path().display()
+    );
+    sv.conf("interval = 30", &entry);
+    assert_eq!(sv.cmd(&["check"]).status.code(), Some(1));
+    // single: one cycle starts what should run, counted as adjustments, then exits
+    let out = sv.cmd(&["single"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = sv.cmd(&["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("  off: OK, not running, as expected"),
+        "{text}"
+    );
+    assert!(text.contains("    p2: OK, running, as expected"), "{text}");
+    let store = std::fs::read_to_string(sv.path("store.json")).expect("store");
+    assert!(
+        store.contains("true"),
+        "single counted its adjustment: {store}"
+    );
+    // path commands run here, with the command's own exit status
+    let out = sv.cmd(&["status", "top/custom"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = sv.cmd(&["stop", "top/custom"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = sv.cmd(&["status", "top/custom"]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = sv.cmd(&["status", "top/pipeline"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported on a supervisor node"));
+    let out = sv.cmd(&["status", "top/nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given path is invalid"));
+    // stop on a supervisor path: the whole subtree, no crash
+    let out = sv.cmd(&["stop", "top"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = sv.cmd(&["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("worker: WARNING, not running"), "{text}");
+    assert!(!sv.path("worker.pid").exists());
+}

@@ -1,0 +1,125 @@
+//! --reconnect: a broker of the test's own restarted in the middle of a transfer.
+
+use super::*;
+
+#[test]
+fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
+    for kind in ["rabbitmq", "activemq"] {
+        restart_case(OwnBroker::start_new(kind));
+    }
+}
+
+fn restart_case(rabbit: OwnBroker) {
+    eprintln!("broker restart: {}", rabbit.kind);
+    let d = tmp();
+    let dest = unique_destination("restart");
+    let n = 20_000;
+    // persistent, or the broker itself would drop them at its restart
+    let sent: Vec<Message> = mixed(n, &dest)
+        .into_iter()
+        .map(|m| m.with_header("persistent", "true"))
+        .collect();
+    fill(&d.path().join("in"), "DQS", &sent);
+    let uri = format!(
+        "failover:(stomp://127.0.0.1:{})?maxReconnectDelay=500",
+        rabbit.stomp
+    );
+    let common = |dir: &str| {
+        s(&[
+            &format!("--{dir}-broker-uri"),
+            &uri,
+            &format!("--{dir}-broker-auth"),
+            "plain name=guest pass=guest",
+            &format!("--{dir}-broker-connect"),
+            "host=/",
+            "--reliable",
+            "--reconnect",
+            "--statistics",
+        ])
+    };
+    // queue → broker, the broker restarted once some messages went out
+    let send = stompclt()
+        .args(common("outgoing"))
+        .args([
+            "--incoming-queue",
+            &format!("path={}", p(&d.path().join("in"))),
+        ])
+        .args(["--remove", "--window", "500"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t = Instant::now();
+    while queue_count(&d.path().join("in")) > n - 3000 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        queue_count(&d.path().join("in")) > 0,
+        "sent everything before the restart"
+    );
+    rabbit.restart();
+    let (so, se) = reconnected_once(send);
+    assert!(se.contains("reconnecting"), "{se}");
+    assert_eq!(queue_count(&d.path().join("in")), 0);
+    let resent = counted(&so, "reconnected 1 times: ");
+
+    // broker → queue, the broker restarted mid-way again
+    let recv = stompclt()
+        .args(common("incoming"))
+        .args(["--subscribe", &format!("destination={dest}")])
+        .args([
+            "--outgoing-queue",
+            &format!("path={}", p(&d.path().join("out"))),
+        ])
+        .args(["--prefetch", "1000", "--timeout-inactivity", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let t = Instant::now();
+    while queue_count(&d.path().join("out")) < 3000 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        queue_count(&d.path().join("out")) < n,
+        "received everything before the restart"
+    );
+    rabbit.restart();
+    let (so, _) = reconnected_once(recv);
+    let got = drain(&d.path().join("out"), "DQS");
+    let dups = compare(&sent, &got, "broker restart");
+    eprintln!(
+        "broker restarts on {}: {n} messages, {dups} duplicates; {}",
+        rabbit.kind,
+        so.trim()
+    );
+    // every duplicate is accounted for: sent again by the sender, or received without the
+    // broker's receipt for its ACK when the connection went
+    let unacked = counted(&so, "messages sent again, ");
+    assert!(
+        dups <= resent + unacked,
+        "{dups} duplicates, {resent} sent again + {unacked} not known to be acknowledged"
+    );
+}
+
+/// Waits for a stompclt run that had to reconnect once and succeeded: (stdout, stderr).
+fn reconnected_once(child: std::process::Child) -> (String, String) {
+    let out = child.wait_with_output().expect("wait");
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{so}{se}");
+    assert!(so.contains("reconnected 1 times"), "{so}");
+    (so, se)
+}
+
+/// The number after `after` in a statistics line.
+fn counted(stats: &str, after: &str) -> usize {
+    stats
+        .split(after)
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {after:?} in {stats}"))
+}

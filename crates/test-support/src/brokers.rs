@@ -1,0 +1,121 @@
+//! Brokers of a test's own, started and stopped by the project's scripts.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A queue name no other test (or run) uses: `/queue/msgtk.TAG.PID.NANOS.N`.
+pub fn unique_destination(tag: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    format!(
+        "/queue/msgtk.{tag}.{}.{t}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A broker of the test's own (other ports, node name and data directory), so that
+/// restarting it disturbs no other test; stopped and removed when dropped.
+pub struct OwnBroker {
+    /// `rabbitmq` or `activemq`.
+    pub kind: &'static str,
+    env: Vec<(String, String)>,
+    /// Its STOMP port.
+    pub stomp: u16,
+}
+
+impl OwnBroker {
+    /// A script of tests/brokers.
+    pub fn script(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/brokers")
+            .join(name)
+    }
+
+    fn var(&self) -> &'static str {
+        if self.kind == "rabbitmq" {
+            "RMQ"
+        } else {
+            "AMQ"
+        }
+    }
+
+    /// Starts a fresh broker of this kind on ports of its own.
+    pub fn start_new(kind: &'static str) -> OwnBroker {
+        let pid = std::process::id();
+        let base_var = if kind == "rabbitmq" {
+            "RMQ_DATA"
+        } else {
+            "AMQ_DATA"
+        };
+        let base = std::env::var(base_var).unwrap_or_else(|_| {
+            panic!("{base_var} is not set: this test starts its own {kind} beside the one of scripts/test.sh")
+        });
+        let data = format!("{base}-restart-{pid}");
+        let b = if kind == "rabbitmq" {
+            OwnBroker {
+                kind,
+                env: vec![
+                    ("RMQ_DATA".into(), data),
+                    ("RMQ_AMQP_PORT".into(), "5674".into()),
+                    ("RMQ_STOMP_PORT".into(), "61633".into()),
+                    ("RMQ_STOMPS_PORT".into(), "61635".into()),
+                    ("RMQ_DIST_PORT".into(), "25674".into()),
+                    ("RMQ_NODENAME".into(), format!("restart{pid}@localhost")),
+                ],
+                stomp: 61633,
+            }
+        } else {
+            OwnBroker {
+                kind,
+                env: vec![
+                    ("AMQ_DATA".into(), data),
+                    ("AMQ_OPENWIRE_PORT".into(), "61646".into()),
+                    ("AMQ_STOMP_PORT".into(), "61644".into()),
+                    ("AMQ_STOMPS_PORT".into(), "61647".into()),
+                    ("AMQ_HEAP".into(), "512M".into()),
+                ],
+                stomp: 61644,
+            }
+        };
+        b.sh("start", true);
+        b
+    }
+
+    fn sh(&self, what: &str, fresh: bool) {
+        let script = format!("{what}-{}.sh", self.kind);
+        let mut c = Command::new("bash");
+        c.arg(Self::script(&script)).envs(self.env.iter().cloned());
+        if fresh {
+            c.env(format!("{}_FRESH", self.var()), "1");
+        }
+        let out = c.output().expect("broker script");
+        assert!(
+            out.status.success(),
+            "{script}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the broker and starts it again, keeping its data (persistent messages survive).
+    pub fn restart(&self) {
+        self.sh("stop", false);
+        self.sh("start", false);
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(Self::script(&format!("stop-{}.sh", self.kind)))
+            .envs(self.env.iter().cloned())
+            .env(format!("{}_CLEAN", self.var()), "1")
+            .output();
+    }
+}
