@@ -174,7 +174,7 @@ fn broker(
     auth: &[String],
     sockopts: Option<&str>,
     a: &AgentArgs,
-    shared: (&StopFlag, &Option<Arc<Recovery>>),
+    shared: Shared<'_>,
     schemes: &[(&str, crate::Scheme)],
 ) -> Result<Broker, Error> {
     let mut endpoints = Endpoints::parse(uri, side, schemes)?;
@@ -434,26 +434,17 @@ enum Out<O> {
     Queue(Box<QueueOutgoing>),
 }
 
-fn transfer_run<P: Protocol>(
+/// What `--reconnect` and the signals share with the broker modules.
+type Shared<'a> = (&'a StopFlag, &'a Option<Arc<Recovery>>);
+
+/// The incoming module: the protocol's broker module or the queue module.
+fn incoming<P: Protocol>(
     cli: &P::Cli,
     source: End,
-    destination: End,
-) -> Result<Outcome, Error> {
+    shared: Shared<'_>,
+) -> Result<In<P::Incoming>, Error> {
     let a = P::args(cli);
-    let settings = Settings {
-        count: a.count,
-        duration: seconds("duration", a.duration)?,
-        timeout_inactivity: seconds("timeout-inactivity", a.timeout_inactivity)?,
-        timeout_linger: seconds("timeout-linger", a.timeout_linger)?,
-        window: a.window.map(|w| w as usize),
-        lazy: a.lazy,
-    };
-    // registered with the signals later (after a --daemon fork); reconnect loops watch it
-    let stop: StopFlag = Arc::new(AtomicBool::new(false));
-    let recovery = Arc::new(Recovery::default());
-    let reconnect = a.reconnect.then(|| recovery.clone());
-    let shared = (&stop, &reconnect);
-    let incoming = match source {
+    Ok(match source {
         End::Broker(uri) => {
             let b = broker(
                 Side::Incoming,
@@ -484,8 +475,17 @@ fn transfer_run<P: Protocol>(
             looping: a.looping,
             reliable: a.reliable,
         }))),
-    };
-    let outgoing = match destination {
+    })
+}
+
+/// The outgoing module: the protocol's broker module or the queue module.
+fn outgoing<P: Protocol>(
+    cli: &P::Cli,
+    destination: End,
+    shared: Shared<'_>,
+) -> Result<Out<P::Outgoing>, Error> {
+    let a = P::args(cli);
+    Ok(match destination {
         End::Broker(uri) => {
             let b = broker(
                 Side::Outgoing,
@@ -499,7 +499,29 @@ fn transfer_run<P: Protocol>(
             Out::Broker(Box::new(P::outgoing(cli, b)?))
         }
         End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
+    })
+}
+
+fn transfer_run<P: Protocol>(
+    cli: &P::Cli,
+    source: End,
+    destination: End,
+) -> Result<Outcome, Error> {
+    let a = P::args(cli);
+    let settings = Settings {
+        count: a.count,
+        duration: seconds("duration", a.duration)?,
+        timeout_inactivity: seconds("timeout-inactivity", a.timeout_inactivity)?,
+        timeout_linger: seconds("timeout-linger", a.timeout_linger)?,
+        window: a.window.map(|w| w as usize),
+        lazy: a.lazy,
     };
+    // registered with the signals later (after a --daemon fork); reconnect loops watch it
+    let stop: StopFlag = Arc::new(AtomicBool::new(false));
+    let recovery = Arc::new(Recovery::default());
+    let reconnect = a.reconnect.then(|| recovery.clone());
+    let incoming = incoming::<P>(cli, source, (&stop, &reconnect))?;
+    let outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect))?;
     let filters = filters(a, P::BROKER_HEADERS)?;
     let mut pidfile = if a.daemon {
         match daemonize(a, P::NAME)? {

@@ -238,8 +238,10 @@ impl TlsSettings {
             }
             None => builder.with_no_client_auth(),
         };
+        let config = Arc::new(config);
         Ok(Tls {
-            connector: TlsConnector::from(Arc::new(config)),
+            connector: TlsConnector::from(config.clone()),
+            config,
             server_name: self.server_name.clone(),
         })
     }
@@ -307,6 +309,7 @@ impl TlsSettings {
 #[derive(Clone)]
 pub struct Tls {
     connector: TlsConnector,
+    config: Arc<rustls::ClientConfig>,
     server_name: Option<String>,
 }
 
@@ -319,6 +322,17 @@ impl fmt::Debug for Tls {
 }
 
 impl Tls {
+    /// The rustls configuration, for a client library that runs its own handshake (AMQP
+    /// and MQTT clients take a `ClientConfig`).
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.config.clone()
+    }
+
+    /// The name verified and sent as SNI instead of the URI's host, if one was configured.
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
     /// Runs the handshake on a connected socket; `host` is the URI's host, verified against
     /// the certificate unless a name was configured.
     pub async fn handshake(

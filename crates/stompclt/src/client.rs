@@ -154,6 +154,20 @@ pub fn error_frame(f: &Frame, peer: &str) -> Error {
     )
 }
 
+/// Heart-beats: each direction at the larger of the two periods, off if either is 0.
+/// Returns how often to send one and after how long a silent broker is dead.
+fn heart_beats(asked: Option<(u64, u64)>, hb: &str) -> (Option<Duration>, Option<Duration>) {
+    let Some((cx, cy)) = asked else {
+        return (None, None);
+    };
+    let mut it = hb.split(',').map(|s| s.trim().parse::<u64>().unwrap_or(0));
+    let (sx, sy) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (
+        (cx > 0 && sy > 0).then(|| Duration::from_millis(cx.max(sy))),
+        (cy > 0 && sx > 0).then(|| Duration::from_millis(cy.max(sx)) * 2),
+    )
+}
+
 impl Client {
     /// Connects to the server, or with failover to the first of the servers that accepts,
     /// with the backoff the URI asks for; `retrying` (after a lost connection) retries a
@@ -234,20 +248,10 @@ impl Client {
         let broker = o.broker_type.unwrap_or_else(|| {
             BrokerType::detect(connected.get("server"), connected.get("session"))
         });
-        // heart-beats: each direction at the larger of the two periods, off if either is 0
-        let (mut send_every, mut silent_after) = (None, None);
-        if let (Some((cx, cy)), Some(hb)) = (o.heart_beat, connected.get("heart-beat"))
-            && version >= Version::V1_1
-        {
-            let mut it = hb.split(',').map(|s| s.trim().parse::<u64>().unwrap_or(0));
-            let (sx, sy) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
-            if cx > 0 && sy > 0 {
-                send_every = Some(Duration::from_millis(cx.max(sy)));
-            }
-            if cy > 0 && sx > 0 {
-                silent_after = Some(Duration::from_millis(cy.max(sx)) * 2);
-            }
-        }
+        let (send_every, silent_after) = match connected.get("heart-beat") {
+            Some(hb) if version >= Version::V1_1 => heart_beats(o.heart_beat, hb),
+            _ => (None, None),
+        };
         log::debug(
             1,
             format_args!(

@@ -294,35 +294,11 @@ fn root_syslog_gets_the_reference_lines_with_facility_daemon() {
             &[service("s", "start = /bin/true\nstatus = /bin/true")],
         ),
     );
-    let dev_log = Path::new("/dev/log");
-    let sock_path = sv.path("log.sock");
-    let mut cmd;
-    // where syslog(3) writes: /dev/log itself when nothing listens there, else our socket
-    // bound over it in a mount namespace of the child's own
-    let ours = !dev_log.exists();
-    let listen = if ours {
-        dev_log.to_path_buf()
-    } else {
-        sock_path.clone()
-    };
-    let sock = std::os::unix::net::UnixDatagram::bind(&listen).expect("bind the log socket");
-    sock.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let conf = sv.path("sv.conf");
-    if ours {
-        cmd = simplevisor();
-        cmd.arg("--conf").arg(&conf);
-    } else {
-        cmd = Command::new("unshare");
-        cmd.args(["-m", "sh", "-c"]).arg(format!(
-            "mount --bind {} /dev/log && exec {} --conf {} \"$@\"",
-            sock_path.display(),
-            env!("CARGO_BIN_EXE_simplevisor"),
-            conf.display()
-        ));
-        cmd.arg("sh");
-    }
-    let out = cmd
+    let log = SyslogCatcher::new(sv.dir.path());
+    let out = log
+        .command(env!("CARGO_BIN_EXE_simplevisor"))
+        .arg("--conf")
+        .arg(sv.path("sv.conf"))
         .args([
             "--log",
             "syslog",
@@ -334,17 +310,7 @@ fn root_syslog_gets_the_reference_lines_with_facility_daemon() {
         ])
         .output()
         .expect("run");
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = sock.recv(&mut buf) {
-        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        if got.iter().any(|l| l.contains("supervision cycle executed")) {
-            break;
-        }
-    }
-    if ours {
-        let _ = std::fs::remove_file(dev_log);
-    }
+    let got = log.lines_until(|l| l.contains("supervision cycle executed"));
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let started = got
         .iter()

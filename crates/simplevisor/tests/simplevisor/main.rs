@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use test_support::bin::one_line_error;
 pub use test_support::process::{alive, group_alive, need_root, wait_until};
+pub use test_support::syslog::SyslogCatcher;
 
 struct Sv {
     dir: tempfile::TempDir,

@@ -133,3 +133,42 @@ fn daemon_pidfile_status_quit_lifecycle() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("removing stale pid file"));
 }
+
+/// Once detached, the daemon's standard error is /dev/null: its warnings and its final error
+/// go to syslog (facility user), as the reference logs.
+#[test]
+fn root_a_daemon_warns_and_fails_through_syslog() {
+    let d = tmp();
+    let pf = p(&d.path().join("stompclt.pid"));
+    // a pidfile left by a process that is gone: replaced, with a warning
+    std::fs::write(&pf, "999999999\n").expect("stale pidfile");
+    std::fs::create_dir_all(d.path().join("in")).expect("mkdir");
+    let log = SyslogCatcher::new(d.path());
+    let out = log
+        .command(STOMPCLT)
+        .args(qq_args(
+            d.path(),
+            &["--loop", "--remove", "--daemon", "--pidfile", &pf],
+        ))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let warned = log.lines_until(|l| l.contains("removing stale pid file"));
+    let line = warned.last().expect("a syslog line");
+    // facility user (1 << 3) + warning (4), the ident with the pid
+    assert!(line.starts_with("<12>"), "{warned:?}");
+    assert!(line.contains("stompclt["), "{line}");
+    // a corrupt element stops the daemon (exit 6): the error goes to syslog too
+    let q = d.path().join("in");
+    dirq::QueueSimple::new(&q)
+        .expect("open")
+        .add(b"not a message")
+        .expect("add");
+    let failed = log.lines_until(|l| l.contains("incoming queue"));
+    let line = failed.last().expect("a syslog line");
+    // user (8) + err (3)
+    assert!(line.starts_with("<11>"), "{failed:?}");
+    test_support::process::wait_until("the daemon to stop", Duration::from_secs(10), || {
+        !Path::new(&pf).exists()
+    });
+}

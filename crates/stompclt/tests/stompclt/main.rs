@@ -28,6 +28,7 @@ pub use test_support::brokers::{OwnBroker, unique_destination};
 pub use test_support::process::{is_root, kill_at_random};
 pub use test_support::proxy::SilencingProxy;
 pub use test_support::queues::{compare, drain, fill, free_space, mixed, p, queue_count, tmp};
+pub use test_support::syslog::SyslogCatcher;
 pub use test_support::tmpfs::SmallFs;
 
 struct Broker {
