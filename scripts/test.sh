@@ -4,9 +4,10 @@
 #   1. formatting, clippy (warnings are errors), man page and completion drift;
 #   2. every unit and integration test, the cross-tests against the Python references
 #      included.
-#   3. the broker tests: RabbitMQ (STOMP 61613) and ActiveMQ (STOMP 61614) from Debian,
-#      installed if missing and started on loopback with data directories of their own
-#      (tests/brokers/), stopped at the end (KEEP_BROKERS=1 leaves them running).
+#   3. the broker tests: RabbitMQ (STOMP 61613, AMQP 1.0 5672), ActiveMQ (STOMP 61614) and the
+#      Qpid Proton C broker (AMQP 1.0 5673) from Debian, installed if missing and started on
+#      loopback with data directories of their own (tests/brokers/), stopped at the end
+#      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test.
 # Usage: scripts/test.sh [--offline]
 #   --offline  the explicitly chosen offline subset: installs and starts nothing and leaves
 #              out the tests that need the references, brokers or root (compat_*, broker_*,
@@ -30,6 +31,7 @@ step() { printf '\n=== %s\n' "$*"; }
 skip=()
 brokers=tests/brokers
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
+export PROTON_DATA=${PROTON_DATA:-/tmp/msgtk-brokers/proton}
 # one test PKI for both brokers' TLS listeners (made once by tests/brokers/make-test-ca.sh)
 export MSGTK_PKI=${MSGTK_PKI:-/tmp/msgtk-brokers/pki}
 # the 100 000-message soak keeps that many non-persistent messages in the broker's memory
@@ -38,6 +40,7 @@ started_brokers=0
 stop_brokers() {
   [ "$started_brokers" = 1 ] && [ "${KEEP_BROKERS:-0}" != 1 ] || return 0
   "$brokers/stop-activemq.sh" > /dev/null 2>&1 || true
+  "$brokers/stop-proton-broker.sh" > /dev/null 2>&1 || true
   "$brokers/stop-rabbitmq.sh" > /dev/null 2>&1 || true
 }
 if [ "$offline" = 1 ]; then
@@ -48,11 +51,20 @@ else
   REF_PYTHON=$PWD/.venv/bin/python
   MESSAGING_COMPLIANCE=$PWD/.venv/refs/messaging-1.2/test/compliance
   export REF_PYTHON MESSAGING_COMPLIANCE
-  step "brokers (RabbitMQ, ActiveMQ) on loopback"
+  step "brokers (RabbitMQ, ActiveMQ, Qpid Proton) on loopback"
   trap stop_brokers EXIT
   started_brokers=1
   RMQ_FRESH=1 "$brokers/start-rabbitmq.sh"
   AMQ_FRESH=1 "$brokers/start-activemq.sh"
+  PROTON_FRESH=1 "$brokers/start-proton-broker.sh"
+  if ! /usr/bin/python3 -c 'import proton' 2> /dev/null; then
+    echo "installing python3-qpid-proton from Debian..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null 2>&1 || {
+      apt-get update -qq > /dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null
+    }
+  fi
+  export AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
   export STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
   # STOMP over TLS on both, with the test PKI the start scripts made
   export STOMP_TLS="rabbitmq=127.0.0.1:61615,activemq=127.0.0.1:61617" STOMP_TLS_DIR="$MSGTK_PKI"
@@ -88,5 +100,5 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 [ "$status" = 0 ] || exit "$status"
 
 if [ "$offline" = 1 ]; then
-  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references), broker_* tests (RabbitMQ,\nActiveMQ) and root_* tests (full disk, service users) were NOT run.\n'
+  printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references), broker_* tests (RabbitMQ,\nActiveMQ, Proton) and root_* tests (full disk, service users, syslog) were NOT run.\n'
 fi

@@ -9,6 +9,8 @@ complete -c stompclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR 
 complete -c stompclt -l subscribe -d 'Subscription (KEY=VALUE...), repeatable: \'destination=ADDRESS\' and the protocol\'s own keys' -r
 complete -c stompclt -l prefetch -d 'Prefetch of the subscriptions (the broker\'s own header or link credit); default min(count, 100) with --reliable and --count' -r
 complete -c stompclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r
+complete -c stompclt -l timeout-client -d 'Client heart-beat period, seconds' -r
+complete -c stompclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
 complete -c stompclt -l timeout-connect -d 'TCP connect timeout, also the wait for the broker\'s answer to the connection (default: 10 s for that answer)' -r
 complete -c stompclt -l timeout-broker -d 'How long to wait for subscription receipts (default: forever)' -r
 complete -c stompclt -l timeout-disconnect -d 'How long to wait for the broker to confirm the disconnection' -r
@@ -38,8 +40,6 @@ complete -c stompclt -l outgoing-broker-type -d 'Outgoing broker type' -r
 complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client, as for the incoming broker' -r
 complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
 complete -c stompclt -l batch -d 'Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the last before waiting), and acknowledge received messages with one cumulative \'ack:client\' ACK per N. Safe with brokers that process a connection\'s frames in order (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message)' -r
-complete -c stompclt -l timeout-client -d 'Client heart-beat period, seconds' -r
-complete -c stompclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c stompclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c stompclt -s l -l list -d 'List the options, one per line, and exit 0'
@@ -47,6 +47,8 @@ complete -c stompclt -l reliable -d 'At-least-once: an incoming message is ackno
 complete -c stompclt -l no-reliable
 complete -c stompclt -l reconnect -d 'Beyond the reference: when a broker connection is lost during the transfer (socket error, bad frame, missed heart-beats), connect again with the failover backoff and go on. With --reliable nothing is lost: unconfirmed messages are sent again and unacknowledged ones redelivered (possible duplicates, counted in --statistics)'
 complete -c stompclt -l no-reconnect
+complete -c stompclt -l heart-beat -d 'Heart-beats: the client shows it is alive, and a broker silent for twice the server period is taken for dead (STOMP heart-beats; the AMQP idle time-out)'
+complete -c stompclt -l no-heart-beat
 complete -c stompclt -l loop -d 'Incoming queue: start again at the end instead of stopping'
 complete -c stompclt -l no-loop
 complete -c stompclt -l remove -d 'Incoming queue: remove the elements handed on (otherwise only unlock them)'
@@ -61,6 +63,4 @@ complete -c stompclt -l status -d 'Report the status of the agent of --pidfile: 
 complete -c stompclt -s s -l statistics -d 'Print statistics at the end'
 complete -c stompclt -l no-statistics
 complete -c stompclt -s d -l debug -d 'Debug output on stderr (syslog with --daemon), repeatable: -d connections and subscriptions, -dd every frame\'s command and headers, -ddd body sizes, -dddd the configuration'
-complete -c stompclt -l heart-beat -d 'STOMP heart-beats (1.1 and later)'
-complete -c stompclt -l no-heart-beat
 complete -c stompclt -s V -l version -d 'Print version'

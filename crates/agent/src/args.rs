@@ -80,6 +80,19 @@ pub struct AgentArgs {
     #[arg(long, overrides_with = "reconnect", hide = true)]
     pub no_reconnect: bool,
 
+    /// Heart-beats: the client shows it is alive, and a broker silent for twice the server
+    /// period is taken for dead (STOMP heart-beats; the AMQP idle time-out).
+    #[arg(long, overrides_with = "no_heart_beat")]
+    pub heart_beat: bool,
+    #[arg(long, overrides_with = "heart_beat", hide = true)]
+    pub no_heart_beat: bool,
+    /// Client heart-beat period, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 40.0)]
+    pub timeout_client: f64,
+    /// Desired server heart-beat period, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout_server: f64,
+
     /// TCP connect timeout, also the wait for the broker's answer to the connection (default:
     /// 10 s for that answer).
     #[arg(long, value_name = "SECONDS")]

@@ -46,6 +46,8 @@ pub struct Endpoint {
     pub port: u16,
     /// TLS on this server.
     pub tls: bool,
+    /// The URI's path without its `/` (an AMQP virtual host), if it has one.
+    pub path: Option<String>,
 }
 
 impl Endpoint {
@@ -118,7 +120,11 @@ fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoi
             return Err(bad(&format!("unknown scheme ({})", known.join(", "))));
         }
     };
-    let rest = rest.trim_end_matches('/');
+    let (rest, path) = match rest.split_once('/') {
+        Some((hp, p)) if !p.is_empty() => (hp, Some(config_general::percent_decode(p))),
+        Some((hp, _)) => (hp, None),
+        None => (rest, None),
+    };
     let (host, port) = if let Some(r) = rest.strip_prefix('[') {
         r.split_once("]:")
             .ok_or_else(|| bad("expected [IPV6]:PORT"))?
@@ -133,6 +139,7 @@ fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoi
         host: host.to_string(),
         port,
         tls,
+        path,
     })
 }
 
@@ -354,6 +361,7 @@ mod tests {
             host: host.into(),
             port,
             tls,
+            path: None,
         }
     }
 
@@ -376,6 +384,10 @@ mod tests {
             ep("broker.example.org", 61612, true)
         );
         assert_eq!(one("ssl://[::1]:61612").expect("ok").peer(), "[::1]:61612");
+        assert_eq!(
+            one("stomp://h:1/a%2Fb").expect("path").path.as_deref(),
+            Some("a/b")
+        );
         for bad in [
             "localhost:61613",
             "http://x:1",

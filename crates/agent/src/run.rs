@@ -67,6 +67,9 @@ pub struct Subscriptions {
     pub prefetch: Option<u64>,
     /// `--timeout-broker`: how long to wait for subscription confirmations.
     pub timeout_broker: Option<Duration>,
+    /// `--count`: a protocol whose broker hands messages over before they are acknowledged
+    /// must not ask for more than this many.
+    pub count: Option<u64>,
 }
 
 /// Where messages come from and go to, once the options are checked.
@@ -129,7 +132,12 @@ fn validate(a: &AgentArgs) -> Result<(End, End), Error> {
             "option subscribe is required with an incoming broker",
         ));
     }
+    if a.heart_beat && inq && matches!(destination, End::Queue(_)) {
+        return Err(usage("option heart-beat requires a broker"));
+    }
     for (name, v) in [
+        ("timeout-client", Some(a.timeout_client)),
+        ("timeout-server", Some(a.timeout_server)),
         ("timeout-disconnect", Some(a.timeout_disconnect)),
         ("timeout-flush", Some(a.timeout_flush)),
         ("duration", a.duration),
@@ -466,6 +474,7 @@ fn incoming<P: Protocol>(
                     _ => None,
                 }),
                 timeout_broker: seconds("timeout-broker", a.timeout_broker)?,
+                count: a.count,
             };
             In::Broker(Box::new(P::incoming(cli, b, subs)?))
         }

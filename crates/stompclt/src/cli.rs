@@ -74,18 +74,6 @@ pub struct Cli {
     /// (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub batch: usize,
-
-    /// STOMP heart-beats (1.1 and later).
-    #[arg(long, overrides_with = "no_heart_beat")]
-    pub heart_beat: bool,
-    #[arg(long, overrides_with = "heart_beat", hide = true)]
-    pub no_heart_beat: bool,
-    /// Client heart-beat period, seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 40.0)]
-    pub timeout_client: f64,
-    /// Desired server heart-beat period, seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub timeout_server: f64,
 }
 
 /// STOMP's own options whose value is `KEY=VALUE` pairs (kept whole as configuration

@@ -40,6 +40,19 @@ pub const BROKER_HEADERS: &[&str] = &[
     "expires",
 ];
 
+/// A STOMP URI names no path (the virtual host is the `host` CONNECT header).
+fn no_path(broker: &Broker) -> Result<(), Error> {
+    match broker.endpoints.servers.iter().find(|s| s.path.is_some()) {
+        Some(s) => Err(Error::Usage(format!(
+            "invalid {}-broker-uri: a STOMP URI has no path ({:?}); set the virtual host with --{}-broker-connect host=NAME",
+            broker.side,
+            s.path.as_deref().unwrap_or(""),
+            broker.side
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The STOMP protocol, as the agent shell sees it.
 pub struct Stomp;
 
@@ -73,9 +86,10 @@ fn connect_options(cli: &Cli, broker: Broker) -> Result<ConnectOptions, Error> {
             ))
         })?);
     }
-    if cli.heart_beat {
+    let a = &cli.agent;
+    if a.heart_beat {
         let ms = |s: f64| (s * 1000.0).round() as u64;
-        o.heart_beat = Some((ms(cli.timeout_client), ms(cli.timeout_server)));
+        o.heart_beat = Some((ms(a.timeout_client), ms(a.timeout_server)));
     }
     Ok(o)
 }
@@ -104,17 +118,6 @@ impl agent::Protocol for Stomp {
                 "option unsubscribe requires an incoming broker".into(),
             ));
         }
-        if cli.heart_beat && a.incoming_queue.is_some() && a.outgoing_queue.is_some() {
-            return Err(Error::Usage("option heart-beat requires a broker".into()));
-        }
-        for (name, v) in [
-            ("timeout-client", cli.timeout_client),
-            ("timeout-server", cli.timeout_server),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::Usage(format!("option {name} is not positive: {v}")));
-            }
-        }
         Ok(())
     }
 
@@ -141,6 +144,7 @@ impl agent::Protocol for Stomp {
     }
 
     fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<StompIncoming, Error> {
+        no_path(&broker)?;
         let unsubscribe = if cli.unsubscribe.is_empty() {
             None
         } else {
@@ -166,6 +170,7 @@ impl agent::Protocol for Stomp {
     }
 
     fn outgoing(cli: &Cli, broker: Broker) -> Result<StompOutgoing, Error> {
+        no_path(&broker)?;
         let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
         let reconnect = broker.reconnect.clone();
         Ok(StompOutgoing::new(OutgoingOptions {

@@ -34,3 +34,15 @@ pub fn one_line_error(out: &Output, code: i32) -> String {
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     err
 }
+
+/// Another binary of the workspace, beside `of` (a `CARGO_BIN_EXE_*` path of the calling
+/// test): cargo builds it for `cargo test --workspace`.
+pub fn sibling(of: &str, name: &str) -> String {
+    let p = std::path::Path::new(of).with_file_name(name);
+    assert!(
+        p.exists(),
+        "{} not built: run the tests with `cargo test --workspace`",
+        p.display()
+    );
+    p.display().to_string()
+}

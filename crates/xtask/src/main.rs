@@ -14,6 +14,7 @@ fn commands() -> Vec<Command> {
     vec![
         dirq_cli::cli::Cli::command(),
         stompclt::cli::Cli::command(),
+        amqpclt::cli::Cli::command(),
         simplevisor::cli::Cli::command(),
     ]
 }

@@ -4,13 +4,7 @@ use super::*;
 
 /// stompclt from the same build (cargo builds every binary of the workspace for its tests).
 fn stompclt_binary() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_simplevisor")).with_file_name("stompclt");
-    assert!(
-        p.exists(),
-        "{} not built: run the tests with `cargo test --workspace`",
-        p.display()
-    );
-    p
+    test_support::bin::sibling(env!("CARGO_BIN_EXE_simplevisor"), "stompclt").into()
 }
 
 #[test]

@@ -1,0 +1,451 @@
+//! The AMQP 1.0 modules of the transfer engine: receiver links (one per `--subscribe`) as the
+//! incoming module, sender links (one per destination) as the outgoing module.
+//!
+//! Reliable mode is settlement: a received delivery is accepted only once the destination
+//! confirmed its message, and a sent message counts only once the peer's disposition says
+//! Accepted. Credit is granted by hand and never beyond what `--count` still wants: a broker
+//! that settles deliveries before they arrive (the Qpid Proton broker) would lose the
+//! surplus.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use fe2o3_amqp::link::delivery::{DeliveryFut, DeliveryInfo};
+use fe2o3_amqp::link::receiver::CreditMode;
+use fe2o3_amqp::link::{Receiver, SendError, Sender};
+use fe2o3_amqp::types::definitions::{ReceiverSettleMode, SenderSettleMode};
+use fe2o3_amqp::types::messaging::{
+    Body, Message as AmqpMessage, Outcome, Source, Target, TerminusDurability,
+};
+use fe2o3_amqp::types::primitives::Value;
+use message::Message;
+use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Token};
+
+use crate::connection::{Connected, Options};
+use crate::mapping;
+
+/// The default credit of a receiver link (the most deliveries in flight to us).
+const DEFAULT_CREDIT: u32 = 100;
+
+/// How many times a message the peer released (or modified) is sent again before the run
+/// fails.
+const MAX_RETRIES: u32 = 3;
+
+fn protocol(what: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Protocol, what.to_string())
+}
+
+/// Closes a link. The Qpid Proton broker answers only a closing detach; RabbitMQ before 4.0
+/// answers one with a non-closing detach, which fe2o3-amqp reports as IllegalState
+/// (rabbitmq-server#2594): the link is gone either way, so that error is no failure.
+async fn close_link<E: std::fmt::Display>(
+    limit: Duration,
+    close: impl std::future::Future<Output = std::result::Result<(), E>>,
+) {
+    match tokio::time::timeout(limit, close).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => agent::log::debug(1, format_args!("closing a link: {e}")),
+        Err(_) => agent::log::debug(1, format_args!("closing a link: no answer")),
+    }
+}
+
+/// Options of the incoming module.
+#[derive(Debug, Clone)]
+pub struct IncomingOptions {
+    /// How to connect.
+    pub connection: Options,
+    /// One address per receiver link.
+    pub addresses: Vec<String>,
+    /// Accept only once the destination confirmed (otherwise on receipt).
+    pub reliable: bool,
+    /// Credit per link (`--prefetch`).
+    pub prefetch: Option<u64>,
+    /// `--count`: never ask for more.
+    pub count: Option<u64>,
+    /// How long closing may take.
+    pub timeout_disconnect: Duration,
+}
+
+struct Link {
+    receiver: Receiver,
+    address: String,
+    /// credit granted and not used yet, as we count it
+    credit: u32,
+}
+
+/// Receives messages from receiver links.
+pub struct AmqpIncoming {
+    o: IncomingOptions,
+    conn: Option<Connected>,
+    links: Vec<Link>,
+    received: u64,
+    pending: HashMap<Token, (usize, DeliveryInfo)>,
+    next: u64,
+}
+
+impl AmqpIncoming {
+    /// A module for these options (connected by `start`).
+    pub fn new(o: IncomingOptions) -> Self {
+        AmqpIncoming {
+            o,
+            conn: None,
+            links: Vec::new(),
+            received: 0,
+            pending: HashMap::new(),
+            next: 1,
+        }
+    }
+
+    fn window(&self) -> u32 {
+        self.o
+            .prefetch
+            .map_or(DEFAULT_CREDIT, |p| p.clamp(1, u32::MAX as u64) as u32)
+    }
+
+    /// Tops up the links' credit: to the window when half is used, never beyond what
+    /// `--count` still wants.
+    async fn grant(&mut self) -> Result<()> {
+        let window = self.window();
+        let outstanding: u64 = self.links.iter().map(|l| l.credit as u64).sum();
+        let mut room = self
+            .o
+            .count
+            .map_or(u64::MAX, |c| c.saturating_sub(self.received + outstanding));
+        for l in &mut self.links {
+            if l.credit > window / 2 || room == 0 {
+                continue;
+            }
+            let more = ((window - l.credit) as u64).min(room) as u32;
+            room -= more as u64;
+            l.credit += more;
+            l.receiver
+                .set_credit(l.credit)
+                .await
+                .map_err(|e| protocol(format!("cannot give credit on {}: {e}", l.address)))?;
+        }
+        Ok(())
+    }
+
+    async fn attach(&mut self) -> Result<()> {
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| protocol("incoming broker not connected"))?;
+        for (i, address) in self.o.addresses.iter().enumerate() {
+            // a durable terminus: RabbitMQ refuses a non-durable link on a durable queue
+            let source = Source::builder()
+                .address(address.clone())
+                .durable(TerminusDurability::UnsettledState)
+                .build();
+            let receiver = Receiver::builder()
+                .name(format!("amqpclt-{}-in-{i}", std::process::id()))
+                .source(source)
+                .receiver_settle_mode(ReceiverSettleMode::First)
+                .credit_mode(CreditMode::Manual)
+                .auto_accept(!self.o.reliable)
+                .attach(&mut conn.session)
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Broker,
+                        format!("{} refused to subscribe to {address}: {e}", conn.peer),
+                    )
+                })?;
+            agent::log::debug(1, format_args!("receiving from {address}"));
+            self.links.push(Link {
+                receiver,
+                address: address.clone(),
+                credit: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// The next delivery of any link, within a second.
+    async fn next_delivery(
+        &mut self,
+    ) -> Result<Option<(usize, AmqpMessage<Body<Value>>, DeliveryInfo)>> {
+        use futures_util::future::select_all;
+        if self.links.is_empty() {
+            return Ok(None);
+        }
+        let recvs = self
+            .links
+            .iter_mut()
+            .enumerate()
+            .map(|(i, l)| Box::pin(async move { (i, l.receiver.recv::<Body<Value>>().await) }));
+        // recv is cancel-safe: the links that lose the race keep their deliveries
+        let Ok(((i, r), _, _)) =
+            tokio::time::timeout(Duration::from_secs(1), select_all(recvs)).await
+        else {
+            return Ok(None);
+        };
+        let d = r.map_err(|e| {
+            protocol(format!(
+                "receiving from {} failed: {e}",
+                self.links[i].address
+            ))
+        })?;
+        let info = DeliveryInfo::from(&d);
+        Ok(Some((i, d.into_message(), info)))
+    }
+}
+
+impl Incoming for AmqpIncoming {
+    async fn start(&mut self) -> Result<()> {
+        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
+        self.attach().await?;
+        self.grant().await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        self.grant().await?;
+        let Some((i, m, info)) = self.next_delivery().await? else {
+            return Ok(Got::Idle);
+        };
+        self.received += 1;
+        let l = &mut self.links[i];
+        l.credit = l.credit.saturating_sub(1);
+        let msg = mapping::from_amqp(m, &l.address)?;
+        if !self.o.reliable {
+            return Ok(Got::Message(msg, Token(0)));
+        }
+        let t = Token(self.next);
+        self.next += 1;
+        self.pending.insert(t, (i, info));
+        Ok(Got::Message(msg, t))
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        let Some((i, info)) = self.pending.remove(&token) else {
+            return Ok(());
+        };
+        let l = &self.links[i];
+        l.receiver
+            .accept(info)
+            .await
+            .map_err(|e| protocol(format!("cannot accept a delivery from {}: {e}", l.address)))
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        self.grant().await
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        // unaccepted deliveries go back to the broker with the link
+        let limit = self.o.timeout_disconnect;
+        for l in self.links.drain(..) {
+            close_link(limit, l.receiver.close()).await;
+        }
+        if let Some(c) = self.conn.take() {
+            let _ = tokio::time::timeout(limit, c.close()).await;
+        }
+        Ok(())
+    }
+}
+
+/// Options of the outgoing module.
+#[derive(Debug, Clone)]
+pub struct OutgoingOptions {
+    /// How to connect.
+    pub connection: Options,
+    /// Wait for the peer's disposition (otherwise send pre-settled).
+    pub reliable: bool,
+    /// How long closing may take.
+    pub timeout_disconnect: Duration,
+}
+
+type Settlement = DeliveryFut<std::result::Result<Outcome, SendError>>;
+
+struct InFlight {
+    token: Token,
+    address: String,
+    /// a copy, to send again if the peer releases it
+    message: Option<AmqpMessage<Body<Value>>>,
+    retries: u32,
+    settlement: Settlement,
+}
+
+/// Sends messages on sender links, one per destination.
+pub struct AmqpOutgoing {
+    o: OutgoingOptions,
+    conn: Option<Connected>,
+    senders: BTreeMap<String, Sender>,
+    in_flight: VecDeque<InFlight>,
+    done: Vec<Token>,
+}
+
+impl AmqpOutgoing {
+    /// A module for these options (connected by `start`).
+    pub fn new(o: OutgoingOptions) -> Self {
+        AmqpOutgoing {
+            o,
+            conn: None,
+            senders: BTreeMap::new(),
+            in_flight: VecDeque::new(),
+            done: Vec::new(),
+        }
+    }
+
+    async fn sender(&mut self, address: &str) -> Result<&mut Sender> {
+        if !self.senders.contains_key(address) {
+            let conn = self
+                .conn
+                .as_mut()
+                .ok_or_else(|| protocol("outgoing broker not connected"))?;
+            let target = Target::builder()
+                .address(address.to_string())
+                .durable(TerminusDurability::UnsettledState)
+                .build();
+            let mode = if self.o.reliable {
+                SenderSettleMode::Unsettled
+            } else {
+                SenderSettleMode::Settled
+            };
+            let sender = Sender::builder()
+                .name(format!(
+                    "amqpclt-{}-out-{}",
+                    std::process::id(),
+                    self.senders.len()
+                ))
+                .target(target)
+                .sender_settle_mode(mode)
+                .attach(&mut conn.session)
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Broker,
+                        format!("{} refused to send to {address}: {e}", conn.peer),
+                    )
+                })?;
+            agent::log::debug(1, format_args!("sending to {address}"));
+            self.senders.insert(address.to_string(), sender);
+        }
+        self.senders
+            .get_mut(address)
+            .ok_or_else(|| protocol("no sender link"))
+    }
+
+    async fn send(
+        &mut self,
+        address: String,
+        m: AmqpMessage<Body<Value>>,
+        token: Token,
+        retries: u32,
+    ) -> Result<()> {
+        let copy = self.o.reliable.then(|| m.clone());
+        let sender = self.sender(&address).await?;
+        let settlement = sender
+            .send_batchable(m)
+            .await
+            .map_err(|e| protocol(format!("cannot send to {address}: {e}")))?;
+        self.in_flight.push_back(InFlight {
+            token,
+            address,
+            message: copy,
+            retries,
+            settlement,
+        });
+        Ok(())
+    }
+
+    /// What the peer said of one message: confirmed, sent again, or a failure.
+    async fn settled(
+        &mut self,
+        f: InFlight,
+        outcome: std::result::Result<Outcome, SendError>,
+    ) -> Result<()> {
+        let address = f.address.clone();
+        match outcome {
+            Ok(Outcome::Accepted(_)) => {
+                self.done.push(f.token);
+                Ok(())
+            }
+            Ok(Outcome::Rejected(r)) => Err(Error::new(
+                ErrorKind::Broker,
+                format!(
+                    "the broker rejected a message to {address}: {}",
+                    r.error
+                        .map(|e| format!("{:?} {}", e.condition, e.description.unwrap_or_default()))
+                        .unwrap_or_else(|| "no reason given".into())
+                ),
+            )),
+            Ok(other) if f.retries < MAX_RETRIES => {
+                agent::log::warn(format_args!(
+                    "the broker did not take a message to {address} ({other:?}): sending it again"
+                ));
+                let m = f.message.ok_or_else(|| protocol("no copy to send again"))?;
+                self.send(f.address, m, f.token, f.retries + 1).await
+            }
+            Ok(other) => Err(Error::new(
+                ErrorKind::Broker,
+                format!(
+                    "the broker did not take a message to {address} after {MAX_RETRIES} attempts: {other:?}"
+                ),
+            )),
+            Err(e) => Err(protocol(format!("sending to {address} failed: {e}"))),
+        }
+    }
+}
+
+impl Outgoing for AmqpOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
+        Ok(())
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let address = msg.header.get("destination").cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::IncomingQueue,
+                "message without a destination header",
+            )
+        })?;
+        let m = mapping::to_amqp(msg)?;
+        self.send(address, m, token, 0).await
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+        // settlements come in order on a link; the oldest first
+        let mut wait = wait;
+        while let Some(mut f) = self.in_flight.pop_front() {
+            let outcome = if wait.is_zero() {
+                match futures_util::FutureExt::now_or_never(&mut f.settlement) {
+                    Some(o) => o,
+                    None => {
+                        self.in_flight.push_front(f);
+                        break;
+                    }
+                }
+            } else {
+                match tokio::time::timeout(wait, &mut f.settlement).await {
+                    Ok(o) => o,
+                    Err(_) => {
+                        self.in_flight.push_front(f);
+                        break;
+                    }
+                }
+            };
+            wait = Duration::ZERO;
+            self.settled(f, outcome).await?;
+        }
+        out.append(&mut self.done);
+        Ok(())
+    }
+
+    fn pending(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        let limit = self.o.timeout_disconnect;
+        let senders = std::mem::take(&mut self.senders);
+        for (_, s) in senders {
+            close_link(limit, s.close()).await;
+        }
+        if let Some(c) = self.conn.take() {
+            let _ = tokio::time::timeout(limit, c.close()).await;
+        }
+        Ok(())
+    }
+}

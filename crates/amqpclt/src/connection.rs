@@ -1,0 +1,172 @@
+//! One AMQP 1.0 connection and session: the agent's dialer (TCP, TLS) under fe2o3-amqp,
+//! SASL from the credentials, the idle time-out from `--heart-beat`.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use agent::{Broker, Endpoint};
+use fe2o3_amqp::connection::ConnectionHandle;
+use fe2o3_amqp::sasl_profile::SaslProfile;
+use fe2o3_amqp::session::SessionHandle;
+use fe2o3_amqp::{Connection, Session};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use transfer::{Error, ErrorKind, Result};
+
+/// The dialed stream, with the `Debug` fe2o3-amqp asks of it.
+struct Stream(Box<dyn agent::dial::Stream>);
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.0).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+}
+
+/// What a connection needs beyond the broker's shared settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// One broker's endpoints, dialer, credentials, timeouts.
+    pub broker: Broker,
+    /// The AMQP idle time-out we ask the peer to honour (`--heart-beat`).
+    pub idle_timeout: Option<Duration>,
+    /// The virtual host (the URI's path, or `vhost:NAME` for RabbitMQ), as the open's
+    /// hostname.
+    pub hostname: Option<String>,
+}
+
+/// An open connection with one session.
+pub struct Connected {
+    /// The connection.
+    pub connection: ConnectionHandle<()>,
+    /// Its session.
+    pub session: SessionHandle<()>,
+    /// `host:port`, for messages.
+    pub peer: String,
+}
+
+impl Connected {
+    /// Connects with failover (or retrying a single server, after a lost connection).
+    pub async fn open_any(o: &Options, retrying: bool) -> Result<Connected> {
+        let b = &o.broker;
+        b.endpoints
+            .connect(retrying, &b.stop, |ep| Connected::open(ep, o))
+            .await
+    }
+
+    /// Opens the connection and its session on one server.
+    pub async fn open(ep: Endpoint, o: &Options) -> Result<Connected> {
+        let peer = ep.peer();
+        let stream = o.broker.dialer.dial(&ep).await?;
+        let c = &o.broker.credentials;
+        let sasl = match (&c.login, &c.passcode) {
+            (None, None) => SaslProfile::Anonymous,
+            (l, p) => SaslProfile::Plain {
+                username: l.clone().unwrap_or_default(),
+                password: p.clone().unwrap_or_default(),
+            },
+        };
+        let mut builder = Connection::builder()
+            .container_id(format!("amqpclt-{}", std::process::id()))
+            .sasl_profile(sasl)
+            .hostname(o.hostname.as_deref().unwrap_or(ep.host.as_str()));
+        if let Some(t) = o.idle_timeout {
+            builder = builder.idle_time_out(t.as_millis().min(u32::MAX as u128) as u32);
+        }
+        let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
+        let connection = tokio::time::timeout(wait, builder.open_with_stream(Stream(stream)))
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Connect,
+                    format!("no AMQP open from {peer} within {}s", wait.as_secs()),
+                )
+            })?
+            .map_err(|e| open_error(e, &peer))?;
+        let mut connection = connection;
+        let session = Session::begin(&mut connection).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("cannot begin a session with {peer}: {e}"),
+            )
+        })?;
+        agent::log::debug(1, format_args!("connected to {peer} (AMQP 1.0)"));
+        Ok(Connected {
+            connection,
+            session,
+            peer,
+        })
+    }
+
+    /// Ends the session and closes the connection (errors of a peer already gone are
+    /// of no interest at this point).
+    pub async fn close(mut self) {
+        if let Err(e) = self.session.end().await {
+            agent::log::debug(
+                1,
+                format_args!("ending the session with {}: {e}", self.peer),
+            );
+        }
+        if let Err(e) = self.connection.close().await {
+            agent::log::debug(
+                1,
+                format_args!("closing the connection to {}: {e}", self.peer),
+            );
+        }
+    }
+}
+
+/// A refused SASL exchange is the broker saying no (exit 4); anything else in the opening
+/// handshake is a connection that could not be made (exit 3), which failover retries.
+fn open_error(e: fe2o3_amqp::connection::OpenError, peer: &str) -> Error {
+    use fe2o3_amqp::connection::OpenError;
+    match e {
+        OpenError::SaslError { .. } => Error::new(
+            ErrorKind::Broker,
+            format!("{peer} refused the credentials: {e}"),
+        ),
+        e => Error::new(
+            ErrorKind::Connect,
+            format!("cannot open an AMQP connection to {peer}: {e}"),
+        ),
+    }
+}

@@ -1,0 +1,8 @@
+//! `amqpclt`: parses, runs, prints the outcome and exits with its documented status
+//! (`agent::exit`).
+
+fn main() -> std::process::ExitCode {
+    let outcome = agent::run::<amqpclt::Amqp>(std::env::args_os().collect());
+    outcome.print();
+    std::process::ExitCode::from(outcome.code as u8)
+}

@@ -1,0 +1,116 @@
+//! Bad input: one-line errors, documented exit codes, nothing removed or accepted early.
+
+use super::*;
+
+#[test]
+fn usage_errors() {
+    for (args, code, msg) in [
+        (s(&["--bogus"]), 2, "unexpected argument '--bogus'"),
+        (
+            s(&["--outgoing-queue", "path=/tmp/x"]),
+            2,
+            "amqpclt: option incoming-broker or incoming-queue is required",
+        ),
+        (
+            s(&[
+                "--incoming-broker-uri",
+                "stomp://h:1",
+                "--subscribe",
+                "destination=/q",
+                "--outgoing-queue",
+                "path=/y",
+            ]),
+            2,
+            "unknown scheme (amqp, amqps)",
+        ),
+        (
+            s(&[
+                "--incoming-broker-uri",
+                "amqp://h:1",
+                "--subscribe",
+                "queue=/q",
+                "--outgoing-queue",
+                "path=/y",
+            ]),
+            2,
+            "amqpclt takes destination=ADDRESS",
+        ),
+    ] {
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    assert_eq!(run(&s(&["--help"])).status.code(), Some(1));
+    let v = run(&s(&["--version"]));
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("amqpclt "));
+}
+
+#[test]
+fn broker_refusals_are_one_line_and_remove_nothing() {
+    let rabbit = Broker::rabbitmq();
+    let d = tmp();
+    let inq = d.path().join("in");
+    let dest = unique_destination("refused");
+    fill(&inq, "DQS", &mixed(5, &dest));
+    let send = |opts: Vec<String>| {
+        let mut args = s(&["--reliable", "--remove"]);
+        args.extend(["--incoming-queue".into(), format!("path={}", p(&inq))]);
+        args.extend(opts);
+        run(&args)
+    };
+    // wrong password: the broker refuses (4)
+    let out = send(s(&[
+        "--outgoing-broker-uri",
+        &rabbit.uri,
+        "--outgoing-broker-auth",
+        "plain name=guest pass=wrong",
+    ]));
+    let err = one_line_error(&out, 4);
+    assert!(err.contains("refused the credentials"), "{err}");
+    // nobody listens (3)
+    let out = send(s(&["--outgoing-broker-uri", "amqp://127.0.0.1:1"]));
+    let err = one_line_error(&out, 3);
+    assert!(err.contains("cannot connect to 127.0.0.1:1"), "{err}");
+    // an address the broker refuses (4): RabbitMQ has no such exchange
+    let bad = tmp();
+    fill(
+        &bad.path().join("in"),
+        "DQS",
+        &mixed(3, "/exchange/msgtk.no.such.exchange/key"),
+    );
+    let mut args = s(&["--reliable", "--remove"]);
+    args.extend([
+        "--incoming-queue".into(),
+        format!("path={}", p(&bad.path().join("in"))),
+    ]);
+    args.extend(rabbit.opts("outgoing"));
+    let out = run(&args);
+    let err = one_line_error(&out, 4);
+    assert!(
+        err.contains("/exchange/msgtk.no.such.exchange/key"),
+        "{err}"
+    );
+    assert_eq!(queue_count(&bad.path().join("in")), 3, "nothing removed");
+    assert_eq!(queue_count(&inq), 5, "nothing removed");
+}
+
+#[test]
+fn corrupt_elements_stop_with_exit_6_and_stay() {
+    let d = tmp();
+    let q = d.path().join("in");
+    dirq::QueueSimple::new(&q)
+        .expect("open")
+        .add(b"{not json")
+        .expect("add");
+    let out = run(&[
+        "--incoming-queue".into(),
+        format!("path={}", p(&q)),
+        "--outgoing-broker-uri".into(),
+        "amqp://127.0.0.1:1".into(),
+        "--lazy".into(),
+        "--remove".into(),
+    ]);
+    one_line_error(&out, 6);
+    assert_eq!(queue_count(&q), 1, "left in place");
+}

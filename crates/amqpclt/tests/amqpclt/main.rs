@@ -1,0 +1,97 @@
+//! amqpclt run as a process against the real AMQP 1.0 peers scripts/test.sh starts:
+//! RabbitMQ's AMQP 1.0 listener and the Qpid Proton C broker. Broker tests are named
+//! `broker_*` and fail without brokers (AMQP_BROKERS unset) unless an offline run leaves
+//! them out explicitly (`-- --skip broker_`); `compat_*` tests need python3-qpid-proton.
+//!
+//! One test binary, its tests split by topic around the test-support crate.
+
+mod brokers;
+mod cross;
+mod errors;
+
+use std::path::Path;
+use std::process::Output;
+
+pub use test_support::bin::{one_line_error, s};
+pub use test_support::brokers::unique_destination;
+pub use test_support::queues::{compare, drain, fill, mixed, p, queue_count, tmp};
+
+const AMQPCLT: &str = env!("CARGO_BIN_EXE_amqpclt");
+
+fn run(args: &[String]) -> Output {
+    test_support::bin::output(AMQPCLT, args)
+}
+
+fn ok(args: &[String]) -> String {
+    test_support::bin::ok(AMQPCLT, args)
+}
+
+/// One AMQP 1.0 peer.
+struct Broker {
+    name: String,
+    uri: String,
+    auth: Option<String>,
+}
+
+/// AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
+fn brokers() -> Vec<Broker> {
+    let spec = std::env::var("AMQP_BROKERS").unwrap_or_else(|_| {
+        panic!(
+            "AMQP_BROKERS is not set: broker tests need RabbitMQ and the Proton broker \
+             (scripts/test.sh starts them); leave them out explicitly with `-- --skip broker_`"
+        )
+    });
+    spec.split(',')
+        .map(|item| {
+            let (name, addr) = item.split_once('=').expect("NAME=HOST:PORT");
+            Broker {
+                name: name.to_string(),
+                uri: format!("amqp://{addr}"),
+                // the Proton broker knows only SASL ANONYMOUS
+                auth: (name == "rabbitmq").then(|| "plain name=guest pass=guest".to_string()),
+            }
+        })
+        .collect()
+}
+
+impl Broker {
+    /// `--{dir}-broker-uri … [--{dir}-broker-auth …]`
+    fn opts(&self, dir: &str) -> Vec<String> {
+        let mut v = vec![format!("--{dir}-broker-uri"), self.uri.clone()];
+        if let Some(a) = &self.auth {
+            v.push(format!("--{dir}-broker-auth"));
+            v.push(a.clone());
+        }
+        v
+    }
+
+    fn rabbitmq() -> Broker {
+        brokers()
+            .into_iter()
+            .find(|b| b.name == "rabbitmq")
+            .expect("rabbitmq in AMQP_BROKERS")
+    }
+}
+
+/// Sends a DQS spool to the broker, reliably, removing what was sent.
+fn send_spool(b: &Broker, spool: &Path) -> String {
+    let mut args = s(&["--reliable", "--remove", "--window", "500", "-s"]);
+    args.extend(["--incoming-queue".into(), format!("path={}", p(spool))]);
+    args.extend(b.opts("outgoing"));
+    ok(&args)
+}
+
+/// Receives `n` messages of `dest` into a DQS spool, reliably.
+fn receive(b: &Broker, dest: &str, n: usize, spool: &Path) -> String {
+    let mut args = s(&["--reliable", "-s", "--timeout-inactivity", "20"]);
+    args.extend([
+        "--subscribe".into(),
+        format!("destination={dest}"),
+        "--count".into(),
+        n.to_string(),
+        "--outgoing-queue".into(),
+        format!("path={}", p(spool)),
+    ]);
+    args.extend(b.opts("incoming"));
+    ok(&args)
+}

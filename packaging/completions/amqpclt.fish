@@ -1,0 +1,58 @@
+complete -c amqpclt -l incoming-broker-uri -d 'URI of the broker to receive from: SCHEME://HOST:PORT (see the schemes below), failover:(URI,...)?OPTIONS or file:PATH' -r
+complete -c amqpclt -l incoming-broker-auth -d 'Credential for the incoming broker, repeatable: \'none\', \'plain name=USER pass=PASSWORD\', \'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]\' (a TLS client certificate; X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults)' -r
+complete -c amqpclt -l incoming-broker-sockopts -d 'Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd, SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key turns TLS on; others are ignored with a warning' -r
+complete -c amqpclt -l incoming-queue -d 'Directory queue to read: \'path=DIR type=DQS|DQN ...\' and any dirq option' -r
+complete -c amqpclt -l outgoing-broker-uri -d 'URI of the broker to send to' -r
+complete -c amqpclt -l outgoing-broker-auth -d 'Credential for the outgoing broker' -r
+complete -c amqpclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...), as for the incoming broker' -r
+complete -c amqpclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
+complete -c amqpclt -l subscribe -d 'Subscription (KEY=VALUE...), repeatable: \'destination=ADDRESS\' and the protocol\'s own keys' -r
+complete -c amqpclt -l prefetch -d 'Prefetch of the subscriptions (the broker\'s own header or link credit); default min(count, 100) with --reliable and --count' -r
+complete -c amqpclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r
+complete -c amqpclt -l timeout-client -d 'Client heart-beat period, seconds' -r
+complete -c amqpclt -l timeout-server -d 'Desired server heart-beat period, seconds' -r
+complete -c amqpclt -l timeout-connect -d 'TCP connect timeout, also the wait for the broker\'s answer to the connection (default: 10 s for that answer)' -r
+complete -c amqpclt -l timeout-broker -d 'How long to wait for subscription receipts (default: forever)' -r
+complete -c amqpclt -l timeout-disconnect -d 'How long to wait for the broker to confirm the disconnection' -r
+complete -c amqpclt -l timeout-flush -d 'Time to write the remaining output at stop' -r
+complete -c amqpclt -l timeout-inactivity -d 'Stop when no message arrived for this long' -r
+complete -c amqpclt -l timeout-linger -d 'At stop, how long to wait for outstanding confirmations (default: forever)' -r
+complete -c amqpclt -l timeout-status -d 'With --status, retry this long' -r
+complete -c amqpclt -s c -l count -d 'Process at most this many messages' -r
+complete -c amqpclt -l duration -d 'Stop after this many seconds (fractional allowed)' -r
+complete -c amqpclt -l header-delete -d 'Built-in filter: delete this header (repeatable)' -r
+complete -c amqpclt -l header-rename -d 'Built-in filter: rename a header, OLD=NEW (repeatable)' -r
+complete -c amqpclt -l header-set -d 'Built-in filter: set a header, NAME=VALUE (repeatable), e.g. destination=/queue/x' -r
+complete -c amqpclt -l keep-if -d 'Built-in filter: pass on only messages whose header (or \'body\') matches the regex, FIELD=REGEX (repeatable: all must match). Dropped messages are acknowledged' -r
+complete -c amqpclt -l drop-if -d 'Built-in filter: drop messages whose header (or \'body\') matches the regex, FIELD=REGEX (repeatable: any drops)' -r
+complete -c amqpclt -l tap -d 'Built-in filter: also add every message passed on to this queue (\'path=DIR type=DQS\')' -r
+complete -c amqpclt -l callback-code -d 'Perl callback code: not supported (Perl cannot run here; see the built-in filters)' -r
+complete -c amqpclt -l callback-path -d 'Perl callback file: not supported' -r -F
+complete -c amqpclt -l callback-data -d 'Data for the Perl callback: not supported' -r
+complete -c amqpclt -l pidfile -d 'Pid file: created exclusively (a stale one is replaced), touched while running, removed at exit; also how --quit and --status find the process' -r -F
+complete -c amqpclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional wrapper block named after the program. The command line overrides the file' -r -F
+complete -c amqpclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
+complete -c amqpclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
+complete -c amqpclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
+complete -c amqpclt -s l -l list -d 'List the options, one per line, and exit 0'
+complete -c amqpclt -l reliable -d 'At-least-once: an incoming message is acknowledged only after the destination confirmed it (a broker receipt or accepted outcome, or a completed queue add); queue elements are removed only then'
+complete -c amqpclt -l no-reliable
+complete -c amqpclt -l reconnect -d 'Beyond the reference: when a broker connection is lost during the transfer (socket error, bad frame, missed heart-beats), connect again with the failover backoff and go on. With --reliable nothing is lost: unconfirmed messages are sent again and unacknowledged ones redelivered (possible duplicates, counted in --statistics)'
+complete -c amqpclt -l no-reconnect
+complete -c amqpclt -l heart-beat -d 'Heart-beats: the client shows it is alive, and a broker silent for twice the server period is taken for dead (STOMP heart-beats; the AMQP idle time-out)'
+complete -c amqpclt -l no-heart-beat
+complete -c amqpclt -l loop -d 'Incoming queue: start again at the end instead of stopping'
+complete -c amqpclt -l no-loop
+complete -c amqpclt -l remove -d 'Incoming queue: remove the elements handed on (otherwise only unlock them)'
+complete -c amqpclt -l no-remove
+complete -c amqpclt -l lazy -d 'Start the outgoing module only when the first message arrives'
+complete -c amqpclt -l no-lazy
+complete -c amqpclt -l strip-broker-headers -d 'Built-in filter: remove the headers the broker adds on delivery (listed below), e.g. before sending received messages on'
+complete -c amqpclt -l daemon -d 'Detach and run in the background; errors go to syslog. Incompatible with --statistics'
+complete -c amqpclt -l no-daemon
+complete -c amqpclt -l quit -d 'Tell the agent of --pidfile to quit (it lingers, then TERM, then KILL)'
+complete -c amqpclt -l status -d 'Report the status of the agent of --pidfile: exit 0 running, 1 dead, 3 not running, 4 stale or unknown'
+complete -c amqpclt -s s -l statistics -d 'Print statistics at the end'
+complete -c amqpclt -l no-statistics
+complete -c amqpclt -s d -l debug -d 'Debug output on stderr (syslog with --daemon), repeatable: -d connections and subscriptions, -dd every frame\'s command and headers, -ddd body sizes, -dddd the configuration'
+complete -c amqpclt -s V -l version -d 'Print version'
