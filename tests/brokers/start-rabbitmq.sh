@@ -3,6 +3,7 @@
 # Start RabbitMQ (Debian rabbitmq-server 3.10) as root, without systemd, on
 # loopback only, with the STOMP and AMQP 1.0 plugins enabled.
 #   AMQP 0-9-1 + AMQP 1.0 : 127.0.0.1:${RMQ_AMQP_PORT:-5672}
+#   the same over TLS     : 127.0.0.1:${RMQ_AMQPS_PORT:-5671} (same PKI and rules as STOMP over TLS)
 #   STOMP                 : 127.0.0.1:${RMQ_STOMP_PORT:-61613}
 #   STOMP over TLS        : 127.0.0.1:${RMQ_STOMPS_PORT:-61615}, test PKI from make-test-ca.sh in
 #                           ${MSGTK_PKI:-$RMQ_DATA/tls}; client certificates required (verify_peer)
@@ -24,6 +25,7 @@ DATA=${RMQ_DATA:-/tmp/brokers/rabbitmq}
 AMQP_PORT=${RMQ_AMQP_PORT:-5672}
 STOMP_PORT=${RMQ_STOMP_PORT:-61613}
 STOMPS_PORT=${RMQ_STOMPS_PORT:-61615}
+AMQPS_PORT=${RMQ_AMQPS_PORT:-5671}
 DIST_PORT=${RMQ_DIST_PORT:-25672}
 NODENAME=${RMQ_NODENAME:-rabbit@localhost}
 PIDFILE=$DATA/rabbitmq.pid
@@ -33,7 +35,7 @@ if pid_alive "$PIDFILE"; then
     echo "rabbitmq: already running (pid $(cat "$PIDFILE"))"
 else
     [ "${RMQ_FRESH:-0}" = 1 ] && rm -rf "$DATA"
-    for p in "$AMQP_PORT" "$STOMP_PORT" "$STOMPS_PORT"; do
+    for p in "$AMQP_PORT" "$AMQPS_PORT" "$STOMP_PORT" "$STOMPS_PORT"; do
         if port_busy "$p"; then
             echo "rabbitmq: port $p already in use by something else; set RMQ_AMQP_PORT/RMQ_STOMP_PORT" >&2
             exit 1
@@ -44,6 +46,7 @@ else
     "$here/make-test-ca.sh" "$PKI" >/dev/null
     cat > "$DATA/rabbitmq.conf" <<CONF
 listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
+listeners.ssl.1 = 127.0.0.1:$AMQPS_PORT
 stomp.listeners.tcp.1 = 127.0.0.1:$STOMP_PORT
 stomp.listeners.ssl.1 = 127.0.0.1:$STOMPS_PORT
 ssl_options.cacertfile = $PKI/ca.pem
@@ -87,7 +90,7 @@ ENV
     setsid nohup /usr/lib/rabbitmq/bin/rabbitmq-server \
         >"$DATA/log/stdout.log" 2>&1 </dev/null &
     echo $! > "$PIDFILE"
-    for p in "$AMQP_PORT" "$STOMP_PORT" "$STOMPS_PORT"; do
+    for p in "$AMQP_PORT" "$AMQPS_PORT" "$STOMP_PORT" "$STOMPS_PORT"; do
         if ! wait_port 127.0.0.1 "$p" "$TIMEOUT" "$PIDFILE"; then
             echo "rabbitmq: port $p did not open within ${TIMEOUT}s; see $DATA/log" >&2
             tail -20 "$DATA/log/stdout.log" >&2 || true
@@ -99,6 +102,6 @@ ENV
 fi
 beam=$(cat "$DATA/beam.pid" 2>/dev/null || true)
 echo "rabbitmq: wrapper pid $(cat "$PIDFILE"), beam pid ${beam:-?}, RSS $( [ -n "$beam" ] && rss_kib "$beam" ) KiB"
-echo "rabbitmq: AMQP 0-9-1/1.0 127.0.0.1:$AMQP_PORT  STOMP 127.0.0.1:$STOMP_PORT  STOMP+TLS 127.0.0.1:$STOMPS_PORT  user guest/guest  data $DATA"
+echo "rabbitmq: AMQP 0-9-1/1.0 127.0.0.1:$AMQP_PORT (TLS $AMQPS_PORT)  STOMP 127.0.0.1:$STOMP_PORT  STOMP+TLS 127.0.0.1:$STOMPS_PORT  user guest/guest  data $DATA"
 echo "rabbitmq: rabbitmqctl: (. $DATA/env.sh && /usr/lib/rabbitmq/bin/rabbitmqctl list_queues)"
 echo "rabbitmq: stop with: $here/stop-rabbitmq.sh"

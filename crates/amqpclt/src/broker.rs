@@ -31,6 +31,15 @@ const DEFAULT_CREDIT: u32 = 100;
 /// fails.
 const MAX_RETRIES: u32 = 3;
 
+/// `--reconnect`: the counters shared with the other module, printed with the statistics.
+pub type Reconnect = std::sync::Arc<transfer::Recovery>;
+
+/// Whether `--reconnect` may recover from this error: a lost or broken connection. A peer
+/// that refuses (credentials, an address, a rejected message) and local errors are final.
+fn recoverable(e: &Error) -> bool {
+    e.kind == ErrorKind::Protocol
+}
+
 fn protocol(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string())
 }
@@ -64,6 +73,8 @@ pub struct IncomingOptions {
     pub count: Option<u64>,
     /// How long closing may take.
     pub timeout_disconnect: Duration,
+    /// `--reconnect`: where to count what reconnecting cost.
+    pub reconnect: Option<Reconnect>,
 }
 
 struct Link {
@@ -191,14 +202,35 @@ impl AmqpIncoming {
     }
 }
 
-impl Incoming for AmqpIncoming {
-    async fn start(&mut self) -> Result<()> {
-        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
+impl AmqpIncoming {
+    /// `--reconnect`: after a lost connection, connects and attaches again. Deliveries
+    /// received and not accepted are delivered again (counted as possible duplicates; so
+    /// may be, uncounted, accepts still in flight when the connection went); the old
+    /// tokens are forgotten, so their late confirmations are ignored.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        let Some(r) = self.o.reconnect.clone() else {
+            return Err(e);
+        };
+        if !recoverable(&e) {
+            return Err(e);
+        }
+        agent::log::warn(format_args!("incoming broker: {e}; reconnecting"));
+        self.links.clear();
+        self.conn = None;
+        use std::sync::atomic::Ordering::Relaxed;
+        r.unacked.fetch_add(self.pending.len() as u64, Relaxed);
+        self.pending.clear();
+        self.conn = Some(Connected::open_any(&self.o.connection, true).await?);
         self.attach().await?;
-        self.grant().await
+        r.reconnects.fetch_add(1, Relaxed);
+        agent::log::warn(format_args!(
+            "incoming broker: reconnected to {}",
+            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
     }
 
-    async fn get(&mut self) -> Result<Got> {
+    async fn get_once(&mut self) -> Result<Got> {
         self.grant().await?;
         let Some((i, m, info)) = self.next_delivery().await? else {
             return Ok(Got::Idle);
@@ -216,7 +248,7 @@ impl Incoming for AmqpIncoming {
         Ok(Got::Message(msg, t))
     }
 
-    async fn ack(&mut self, token: Token) -> Result<()> {
+    async fn ack_once(&mut self, token: Token) -> Result<()> {
         let Some((i, info)) = self.pending.remove(&token) else {
             return Ok(());
         };
@@ -226,9 +258,36 @@ impl Incoming for AmqpIncoming {
             .await
             .map_err(|e| protocol(format!("cannot accept a delivery from {}: {e}", l.address)))
     }
+}
+
+impl Incoming for AmqpIncoming {
+    async fn start(&mut self) -> Result<()> {
+        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
+        self.attach().await?;
+        self.grant().await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        loop {
+            match self.get_once().await {
+                Err(e) => self.recover(e).await?,
+                r => return r,
+            }
+        }
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        match self.ack_once(token).await {
+            Err(e) => self.recover(e).await,
+            r => r,
+        }
+    }
 
     async fn idle(&mut self) -> Result<()> {
-        self.grant().await
+        match self.grant().await {
+            Err(e) => self.recover(e).await,
+            r => r,
+        }
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -253,6 +312,8 @@ pub struct OutgoingOptions {
     pub reliable: bool,
     /// How long closing may take.
     pub timeout_disconnect: Duration,
+    /// `--reconnect`: where to count what reconnecting cost.
+    pub reconnect: Option<Reconnect>,
 }
 
 type Settlement = DeliveryFut<std::result::Result<Outcome, SendError>>;
@@ -383,29 +444,49 @@ impl AmqpOutgoing {
                     "the broker did not take a message to {address} after {MAX_RETRIES} attempts: {other:?}"
                 ),
             )),
-            Err(e) => Err(protocol(format!("sending to {address} failed: {e}"))),
+            Err(e) => {
+                // still unconfirmed: --reconnect sends it again with the others
+                self.in_flight.push_front(f);
+                Err(protocol(format!("sending to {address} failed: {e}")))
+            }
         }
     }
 }
 
-impl Outgoing for AmqpOutgoing {
-    async fn start(&mut self) -> Result<()> {
-        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
+impl AmqpOutgoing {
+    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
+    /// message again, in order (counted: the peer may have had some of them).
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        let Some(r) = self.o.reconnect.clone() else {
+            return Err(e);
+        };
+        if !recoverable(&e) {
+            return Err(e);
+        }
+        agent::log::warn(format_args!("outgoing broker: {e}; reconnecting"));
+        self.senders.clear();
+        self.conn = None;
+        let again: Vec<InFlight> = self.in_flight.drain(..).collect();
+        self.conn = Some(Connected::open_any(&self.o.connection, true).await?);
+        let n = again.len();
+        for f in again {
+            match f.message {
+                Some(m) => self.send(f.address, m, f.token, f.retries).await?,
+                // pre-settled (not reliable): at most once, as asked
+                None => self.done.push(f.token),
+            }
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        r.reconnects.fetch_add(1, Relaxed);
+        r.resent.fetch_add(n as u64, Relaxed);
+        agent::log::warn(format_args!(
+            "outgoing broker: reconnected to {}, {n} unconfirmed messages sent again",
+            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
         Ok(())
     }
 
-    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
-        let address = msg.header.get("destination").cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::IncomingQueue,
-                "message without a destination header",
-            )
-        })?;
-        let m = mapping::to_amqp(msg)?;
-        self.send(address, m, token, 0).await
-    }
-
-    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+    async fn confirmed_once(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
         // settlements come in order on a link; the oldest first
         let mut wait = wait;
         while let Some(mut f) = self.in_flight.pop_front() {
@@ -431,6 +512,38 @@ impl Outgoing for AmqpOutgoing {
         }
         out.append(&mut self.done);
         Ok(())
+    }
+}
+
+impl Outgoing for AmqpOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
+        Ok(())
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let address = msg.header.get("destination").cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::IncomingQueue,
+                "message without a destination header",
+            )
+        })?;
+        let m = mapping::to_amqp(msg)?;
+        match self.send(address.clone(), m.clone(), token, 0).await {
+            // not in flight yet: recover, then send it
+            Err(e) => {
+                self.recover(e).await?;
+                self.send(address, m, token, 0).await
+            }
+            r => r,
+        }
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+        match self.confirmed_once(out, wait).await {
+            Err(e) => self.recover(e).await,
+            r => r,
+        }
     }
 
     fn pending(&self) -> usize {

@@ -61,15 +61,6 @@ impl agent::Protocol for Amqp {
         &mut cli.agent
     }
 
-    fn validate(cli: &Cli) -> Result<(), Error> {
-        if cli.agent.reconnect {
-            return Err(Error::Usage(
-                "option reconnect is not supported by amqpclt yet".into(),
-            ));
-        }
-        Ok(())
-    }
-
     fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<AmqpIncoming, Error> {
         let mut addresses = Vec::new();
         for s in &subs.subscribe {
@@ -89,6 +80,7 @@ impl agent::Protocol for Amqp {
             })?);
         }
         let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
+        let subs_reconnect = broker.reconnect.clone();
         Ok(AmqpIncoming::new(IncomingOptions {
             connection: options(cli, broker),
             addresses,
@@ -96,15 +88,18 @@ impl agent::Protocol for Amqp {
             prefetch: subs.prefetch,
             count: subs.count,
             timeout_disconnect,
+            reconnect: subs_reconnect,
         }))
     }
 
     fn outgoing(cli: &Cli, broker: Broker) -> Result<AmqpOutgoing, Error> {
         let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
+        let reconnect = broker.reconnect.clone();
         Ok(AmqpOutgoing::new(OutgoingOptions {
             connection: options(cli, broker),
             reliable,
             timeout_disconnect,
+            reconnect,
         }))
     }
 }

@@ -27,6 +27,8 @@ pub struct OwnBroker {
     env: Vec<(String, String)>,
     /// Its STOMP port.
     pub stomp: u16,
+    /// Its AMQP port (RabbitMQ: 0-9-1 and 1.0).
+    pub amqp: Option<u16>,
 }
 
 impl OwnBroker {
@@ -65,10 +67,12 @@ impl OwnBroker {
                     ("RMQ_AMQP_PORT".into(), "5674".into()),
                     ("RMQ_STOMP_PORT".into(), "61633".into()),
                     ("RMQ_STOMPS_PORT".into(), "61635".into()),
+                    ("RMQ_AMQPS_PORT".into(), "5675".into()),
                     ("RMQ_DIST_PORT".into(), "25674".into()),
                     ("RMQ_NODENAME".into(), format!("restart{pid}@localhost")),
                 ],
                 stomp: 61633,
+                amqp: Some(5674),
             }
         } else {
             OwnBroker {
@@ -81,6 +85,7 @@ impl OwnBroker {
                     ("AMQ_HEAP".into(), "512M".into()),
                 ],
                 stomp: 61644,
+                amqp: None,
             }
         };
         b.sh("start", true);

@@ -9,5 +9,6 @@ pub mod brokers;
 pub mod process;
 pub mod proxy;
 pub mod queues;
+pub mod soak;
 pub mod syslog;
 pub mod tmpfs;

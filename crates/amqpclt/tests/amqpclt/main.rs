@@ -8,6 +8,9 @@
 mod brokers;
 mod cross;
 mod errors;
+mod reconnect;
+mod sigkill;
+mod tls;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,6 +1,7 @@
 //! SIGKILL at random moments of long transfers: nothing lost, duplicates counted.
 
 use super::*;
+use test_support::soak::{receive_under_sigkill, send_under_sigkill};
 
 #[test]
 fn broker_reliable_survives_20_sigkills_in_each_direction_of_100000_messages() {
@@ -34,42 +35,14 @@ fn kill_test(n: usize, batch: &str, kills: u64) {
             ]);
             cmd.args(b.opts("outgoing"));
         };
-        let mut runs = 0;
-        for k in 0..kills {
-            std::thread::sleep(Duration::from_millis(1100));
+        let runs = send_under_sigkill(&inq, kills, || {
             let mut cmd = stompclt();
             send_args(&mut cmd);
-            runs += 1;
-            if kill_at_random(cmd, k, 1000).is_some() {
-                break; // it finished before its kill
-            }
-        }
-        // then runs without kills until the spool is empty: locks are dated in whole
-        // seconds, so a lock a killed run took may need two seconds to count as stale
-        let q = MessageQueue::open_str(&format!("path={}", p(&inq))).expect("open");
-        for _ in 0..5 {
-            if q.dirq().count().expect("count") == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2100));
-            let mut cmd = stompclt();
-            send_args(&mut cmd);
-            let out = cmd.output().expect("final send");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert_eq!(
-            q.dirq().count().expect("count"),
-            0,
-            "{}: spool sent",
-            b.name
-        );
+            cmd
+        });
         // broker → queue, killed a few times, then run to the end
         let outq = d.path().join("out");
-        for k in 0..kills {
+        receive_under_sigkill(kills, || {
             let mut cmd = stompclt();
             cmd.args([
                 "--subscribe".into(),
@@ -83,8 +56,8 @@ fn kill_test(n: usize, batch: &str, kills: u64) {
                 batch.into(),
             ]);
             cmd.args(b.opts("incoming"));
-            kill_at_random(cmd, 100 + k, 1000);
-        }
+            cmd
+        });
         let mut args = vec![
             "--subscribe".into(),
             format!("destination={dest}"),

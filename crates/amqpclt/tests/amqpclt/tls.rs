@@ -1,0 +1,120 @@
+//! amqps:// — TLS from the first byte, made by the agent's dialer (rustls), with the same
+//! x509 credentials and SSL_* options as stompclt.
+
+use super::*;
+
+/// AMQPS_RABBITMQ=127.0.0.1:5671 (client certificates required, the test PKI of
+/// tests/brokers/make-test-ca.sh in STOMP_TLS_DIR) and AMQPS_PROTON=127.0.0.1:5673 (TLS
+/// auto-detected, Proton's self-signed test certificate).
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: the TLS test needs the brokers' TLS listeners (scripts/test.sh)")
+    })
+}
+
+fn round_trip(out_opts: Vec<String>, in_opts: Vec<String>, what: &str) {
+    let d = tmp();
+    let dest = unique_destination("tls");
+    let sent = mixed(300, &dest);
+    fill(&d.path().join("in"), "DQS", &sent);
+    let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+    args.push(format!("path={}", p(&d.path().join("in"))));
+    args.extend(out_opts);
+    ok(&args);
+    let mut args = s(&["--reliable", "--count", "300", "--timeout-inactivity", "20"]);
+    args.extend(["--subscribe".into(), format!("destination={dest}")]);
+    args.extend([
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+    ]);
+    args.extend(in_opts);
+    ok(&args);
+    assert_eq!(
+        compare(&sent, &drain(&d.path().join("out"), "DQS"), what),
+        0
+    );
+}
+
+#[test]
+fn broker_amqps_with_x509_credentials_and_ssl_sockopts() {
+    let pki = std::path::PathBuf::from(env("STOMP_TLS_DIR"));
+    let f = |n: &str| p(&pki.join(n));
+    let port = env("AMQPS_RABBITMQ")
+        .rsplit_once(':')
+        .expect("HOST:PORT")
+        .1
+        .to_string();
+    let x509 = format!(
+        "x509 cert={} key={} pass=secret ca={}",
+        f("client.pem"),
+        f("client-enc.key"),
+        f("cadir")
+    );
+    let plain = "plain name=guest pass=guest".to_string();
+    // RabbitMQ: the host name, then the IP address, both verified against the certificate
+    round_trip(
+        vec![
+            "--outgoing-broker-uri".into(),
+            format!("amqps://localhost:{port}"),
+            "--outgoing-broker-auth".into(),
+            x509.clone(),
+            "--outgoing-broker-auth".into(),
+            plain.clone(),
+        ],
+        vec![
+            "--incoming-broker-uri".into(),
+            format!("amqps://127.0.0.1:{port}"),
+            "--incoming-broker-auth".into(),
+            x509.clone(),
+            "--incoming-broker-auth".into(),
+            plain.clone(),
+        ],
+        "amqps rabbitmq",
+    );
+    // the Proton broker's test certificate names its host only in the CN, which rustls
+    // does not accept for a name: encrypted, not authenticated (SSL_verify_mode=0)
+    let proton = env("AMQPS_PROTON");
+    let opts = |dir: &str| {
+        vec![
+            format!("--{dir}-broker-uri"),
+            format!("amqps://{proton}"),
+            format!("--{dir}-broker-sockopts"),
+            "SSL_verify_mode=0".into(),
+        ]
+    };
+    round_trip(opts("outgoing"), opts("incoming"), "amqps proton");
+    // failures: one line, exit 3, nothing removed
+    let d = tmp();
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &mixed(2, "/queue/msgtk.never"));
+    for (extra, msg) in [
+        (
+            vec![x509.clone(), "SSL_verifycn_name=wrong.example".to_string()],
+            "TLS handshake with",
+        ),
+        // with TLS 1.3 the server refuses a missing certificate after the handshake: the
+        // AMQP opening fails
+        (vec![plain.clone(), String::new()], "localhost:5671"),
+    ] {
+        let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+        args.push(format!("path={}", p(&inq)));
+        args.extend([
+            "--outgoing-broker-uri".into(),
+            format!("amqps://localhost:{port}"),
+            "--outgoing-broker-auth".into(),
+            extra[0].clone(),
+        ]);
+        if !extra[1].is_empty() {
+            args.extend(["--outgoing-broker-sockopts".into(), extra[1].clone()]);
+        } else {
+            // no client certificate: RabbitMQ requires one
+            args.extend([
+                "--outgoing-broker-sockopts".into(),
+                format!("SSL_ca_file={}", f("ca.pem")),
+            ]);
+        }
+        let err = one_line_error(&run(&args), 3);
+        assert!(err.contains(msg), "{extra:?}: {err}");
+        assert_eq!(queue_count(&inq), 2, "nothing removed");
+    }
+}
