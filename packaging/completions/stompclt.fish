@@ -30,6 +30,15 @@ complete -c stompclt -l callback-code -d 'Perl callback code: not supported (Per
 complete -c stompclt -l callback-path -d 'Perl callback file: not supported' -r -F
 complete -c stompclt -l callback-data -d 'Data for the Perl callback: not supported' -r
 complete -c stompclt -l pidfile -d 'Pid file: created exclusively (a stale one is replaced), touched while running, removed at exit; also how --quit and --status find the process' -r -F
+complete -c stompclt -l log -d 'Where warnings and debug lines go (the reference amqpclt\'s spelling): stdout, syslog, file (with --logfile) or null; default standard error (syslog once a daemon)' -r -f -a "stdout\t''
+syslog\t''
+file\t''
+null\t''"
+complete -c stompclt -l logfile -d 'The file of --log file (appended to)' -r -F
+complete -c stompclt -l loglevel -d 'The lowest level logged: debug (as -d), info, warning (the default) or error (no warnings)' -r -f -a "debug\t''
+info\t''
+warning\t''
+error\t''"
 complete -c stompclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional wrapper block named after the program. The command line overrides the file' -r -F
 complete -c stompclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
 complete -c stompclt -l incoming-broker-connect -d 'Extra CONNECT headers for the incoming broker (KEY=VALUE...); \'version=1.1\' selects the protocol versions accepted, \'host=/\' sets the virtual host (RabbitMQ needs it)' -r

@@ -200,6 +200,17 @@ pub struct AgentArgs {
     /// configuration.
     #[arg(short = 'd', long, action = ArgAction::Count)]
     pub debug: u8,
+    /// Where warnings and debug lines go (the reference amqpclt's spelling): stdout, syslog,
+    /// file (with --logfile) or null; default standard error (syslog once a daemon).
+    #[arg(long, value_name = "TARGET", value_parser = ["stdout", "syslog", "file", "null"])]
+    pub log: Option<String>,
+    /// The file of --log file (appended to).
+    #[arg(long, value_name = "PATH")]
+    pub logfile: Option<PathBuf>,
+    /// The lowest level logged: debug (as -d), info, warning (the default) or error (no
+    /// warnings).
+    #[arg(long, value_name = "LEVEL", value_parser = ["debug", "info", "warning", "error"])]
+    pub loglevel: Option<String>,
 
     /// Configuration file (Config::General syntax): option names as on the command line,
     /// blocks as dashed prefixes, repeated <subscribe> blocks, an optional wrapper block named

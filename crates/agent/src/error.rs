@@ -143,9 +143,7 @@ impl Outcome {
         }
         let _ = out.flush();
         if let Some(e) = &self.error {
-            if procctl::syslog::is_open() {
-                procctl::syslog::log(procctl::syslog::Priority::Error, e);
-            }
+            crate::log::error(e);
             let _ = writeln!(std::io::stderr(), "{}: {e}", self.program);
         }
     }

@@ -1,14 +1,34 @@
-//! Warnings and `--debug` output: one line each, on standard error as `PROGRAM[PID]: …`,
-//! or to syslog (facility `user`) once the agent is a daemon, whose standard error is
-//! /dev/null. The engine's warnings (the `log` facade) come here too.
+//! Warnings and `--debug` output: one line each, on standard error as `PROGRAM[PID]: …`
+//! by default; `--log stdout|syslog|file|null` (the reference amqpclt's spellings, with
+//! `--logfile` and `--loglevel`) sends them elsewhere. Once the agent is a daemon, whose
+//! standard error is /dev/null, lines meant for a terminal go to syslog (facility `user`).
+//! The engine's warnings (the `log` facade) come here too.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 
-use procctl::syslog::{self, Priority};
+use procctl::syslog::{self, Facility, Priority};
 
 static LEVEL: AtomicU8 = AtomicU8::new(0);
+static QUIET: AtomicBool = AtomicBool::new(false);
 static PROGRAM: OnceLock<&'static str> = OnceLock::new();
+static TARGET: Mutex<Target> = Mutex::new(Target::Stderr);
+
+/// Where the lines go.
+#[derive(Debug)]
+pub enum Target {
+    /// Standard error (the default).
+    Stderr,
+    /// Standard output (`--log stdout`, the reference amqpclt's default).
+    Stdout,
+    /// Appended to a file (`--log file --logfile PATH`).
+    File(std::fs::File),
+    /// syslog, facility user.
+    Syslog,
+    /// Nowhere (`--log null`).
+    Null,
+}
 
 /// Sets the program name of the lines and routes the `log` facade's warnings of the
 /// toolkit's own crates here. Called once by [`crate::run`].
@@ -19,9 +39,48 @@ pub fn init(program: &'static str) {
     }
 }
 
+fn program() -> &'static str {
+    PROGRAM.get().copied().unwrap_or("agent")
+}
+
+/// Sends the lines there from now on.
+pub fn set_target(t: Target) {
+    if matches!(t, Target::Syslog) && !syslog::is_open() {
+        syslog::open(program(), Facility::User);
+    }
+    *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = t;
+}
+
+/// After `--daemon`: lines meant for a terminal go to syslog; a file or null stays.
+pub fn daemonized() {
+    let mut t = TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    if matches!(*t, Target::Stderr | Target::Stdout) {
+        syslog::open(program(), Facility::User);
+        *t = Target::Syslog;
+    }
+}
+
+/// Whether the final error line goes somewhere other than standard error too: (to syslog,
+/// to the log file).
+pub(crate) fn error(msg: &str) {
+    let mut t = TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    match &mut *t {
+        Target::Syslog => syslog::log(Priority::Error, msg),
+        Target::File(f) => {
+            let _ = writeln!(f, "{}[{}]: error: {msg}", program(), std::process::id());
+        }
+        Target::Stderr | Target::Stdout | Target::Null => {}
+    }
+}
+
 /// Sets the `--debug` level (0: off; each `-d` adds one).
 pub fn set_level(level: u8) {
     LEVEL.store(level, Ordering::Relaxed);
+}
+
+/// `--loglevel error`: no warnings.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
 }
 
 /// Whether `--debug` output at this level is on.
@@ -38,21 +97,24 @@ pub fn debug(level: u8, msg: std::fmt::Arguments<'_>) {
 
 /// A warning: something was ignored or is odd, the run goes on.
 pub fn warn(msg: std::fmt::Arguments<'_>) {
-    emit(Priority::Warning, "warning", msg);
+    if !QUIET.load(Ordering::Relaxed) {
+        emit(Priority::Warning, "warning", msg);
+    }
 }
 
 fn emit(priority: Priority, what: &str, msg: std::fmt::Arguments<'_>) {
-    if syslog::is_open() {
-        syslog::log(priority, &format!("{what}: {msg}"));
-    } else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "{}[{}]: {what}: {msg}",
-            PROGRAM.get().copied().unwrap_or("agent"),
-            std::process::id()
-        );
-    }
+    let mut t = TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    let line = || format!("{}[{}]: {what}: {msg}\n", program(), std::process::id());
+    let _ = match &mut *t {
+        Target::Stderr => std::io::stderr().lock().write_all(line().as_bytes()),
+        Target::Stdout => std::io::stdout().lock().write_all(line().as_bytes()),
+        Target::File(f) => f.write_all(line().as_bytes()),
+        Target::Syslog => {
+            syslog::log(priority, &format!("{what}: {msg}"));
+            Ok(())
+        }
+        Target::Null => Ok(()),
+    };
 }
 
 /// The `log` facade: the engine (`transfer`) warns through it, a library that must not

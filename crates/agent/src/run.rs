@@ -324,8 +324,8 @@ fn daemonize(
         Daemonized::Parent(Report::Failed(e)) => Err(Error::DaemonFailed(e)),
         Daemonized::Parent(Report::Died) => Err(usage("the daemon did not start")),
         Daemonized::Daemon(ready) => {
-            // from now on warnings and the final error go to syslog
-            procctl::syslog::open(program, procctl::syslog::Facility::User);
+            // from now on warnings and the final error go to syslog (or the --logfile)
+            crate::log::daemonized();
             match a
                 .pidfile
                 .as_deref()
@@ -344,6 +344,29 @@ fn daemonize(
             }
         }
     }
+}
+
+/// `--log`, `--logfile`, `--loglevel`.
+fn logging(a: &AgentArgs) -> Result<(), Error> {
+    use crate::log::Target;
+    let target = match (a.log.as_deref(), &a.logfile) {
+        (Some("file"), None) => return Err(usage("option log=file requires option logfile")),
+        (Some("file"), Some(path)) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| usage(format!("cannot open log file {}: {e}", path.display())))?;
+            Target::File(f)
+        }
+        (Some("stdout"), _) => Target::Stdout,
+        (Some("syslog"), _) => Target::Syslog,
+        (Some("null"), _) => Target::Null,
+        _ => Target::Stderr,
+    };
+    crate::log::set_target(target);
+    crate::log::set_quiet(a.loglevel.as_deref() == Some("error"));
+    Ok(())
 }
 
 fn parse<P: Protocol>(args: &[OsString]) -> Result<P::Cli, Outcome> {
@@ -409,7 +432,13 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
         };
     }
     let a = P::args(&cli);
-    crate::log::set_level(a.debug.max(P::debug_level(&cli)));
+    logging(a)?;
+    let debug = if a.loglevel.as_deref() == Some("debug") {
+        1
+    } else {
+        0
+    };
+    crate::log::set_level(a.debug.max(P::debug_level(&cli)).max(debug));
     if a.debug > 3 {
         // credentials are not for logs
         let mut shown = cli.clone();

@@ -82,3 +82,42 @@ fn broker_count_never_takes_more_than_it_asks() {
         assert_eq!(compare(&sent, &got, &b.name), 0);
     }
 }
+
+/// `-ddd`: every message's header and body size as it crosses the wire, both ways;
+/// `-dddd`: the configuration, credentials hidden.
+#[test]
+fn broker_debug_traces_messages_and_hides_credentials() {
+    let rabbit = Broker::rabbitmq();
+    let d = tmp();
+    let dest = unique_destination("trace");
+    fill(&d.path().join("in"), "DQS", &mixed(2, &dest));
+    let mut args = s(&["-dddd", "--reliable", "--remove", "--incoming-queue"]);
+    args.push(format!("path={}", p(&d.path().join("in"))));
+    args.extend(rabbit.opts("outgoing"));
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("> {dest} destination={dest}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("x-index=1") && err.contains(" bytes]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("configuration: Cli {") && !err.contains("pass=guest"),
+        "{err}"
+    );
+    let mut args = s(&["-dd", "--reliable", "--count", "2", "--subscribe"]);
+    args.push(format!("destination={dest}"));
+    args.extend([
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+    ]);
+    args.extend(rabbit.opts("incoming"));
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("< {dest} ")), "{err}");
+}

@@ -114,3 +114,53 @@ fn corrupt_elements_stop_with_exit_6_and_stay() {
     one_line_error(&out, 6);
     assert_eq!(queue_count(&q), 1, "left in place");
 }
+
+/// The reference amqpclt's logging options: `--log file --logfile F` gets the warnings and
+/// the final error, standard error only the error; `--log null` silences the warnings;
+/// `--loglevel error` too.
+#[test]
+fn log_file_null_and_loglevel_as_the_reference_spells_them() {
+    let d = tmp();
+    let logfile = d.path().join("amqpclt.log");
+    let base = |extra: &[&str]| {
+        let mut args = s(&[
+            "--incoming-broker-uri",
+            "amqp://127.0.0.1:1",
+            "--incoming-broker-sockopts",
+            "Timeout=5",
+            "--subscribe",
+            "destination=/queue/x",
+        ]);
+        args.extend([
+            "--outgoing-queue".into(),
+            format!("path={}", p(&d.path().join("q"))),
+        ]);
+        args.extend(extra.iter().map(|x| x.to_string()));
+        run(&args)
+    };
+    let out = base(&["--log", "file", "--logfile", &p(&logfile)]);
+    let err = one_line_error(&out, 3);
+    assert!(err.contains("cannot connect"), "{err}");
+    let log = std::fs::read_to_string(&logfile).expect("log file");
+    assert!(
+        log.contains("warning: incoming-broker-sockopts: socket option Timeout"),
+        "{log}"
+    );
+    assert!(
+        log.contains("error: cannot connect to 127.0.0.1:1"),
+        "{log}"
+    );
+    // standard error: the warning too by default, not with null or --loglevel error
+    let out = base(&[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().count(),
+        2,
+        "{out:?}"
+    );
+    for quiet in [&["--log", "null"][..], &["--loglevel", "error"][..]] {
+        one_line_error(&base(quiet), 3);
+    }
+    let out = base(&["--log", "file"]);
+    let err = one_line_error(&out, 2);
+    assert!(err.contains("requires option logfile"), "{err}");
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: amqpclt against a minimal raw fe2o3-amqp client (the broker's ceiling, up to 1000
+# unsettled sends awaiting Accepted; receiving with credit 1000, accepting each) and a Python
+# peer (python3-qpid-proton + python messaging), in one run, on RabbitMQ's AMQP 1.0 listener
+# and the Qpid Proton C broker: queue → broker and broker → queue of N durable 1 KiB messages
+# in reliable mode, the queue on tmpfs.
+# Usage: bench/amqpclt.sh [-n N] [-b "rabbitmq proton"]
+# Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s and the
+# ratios amqpclt/raw and amqpclt/python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=100000 which="rabbitmq proton"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) n=$2; shift 2 ;;
+    -b) which=$2; shift 2 ;;
+    *) echo "usage: $0 [-n N] [-b BROKERS]" >&2; exit 2 ;;
+  esac
+done
+scripts/setup-python.sh >&2
+if ! /usr/bin/python3 -c 'import proton' 2> /dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null
+fi
+# Debian's interpreter (python3-qpid-proton) with python messaging from the .venv
+py() { PYTHONPATH=$(echo .venv/lib/python3*/site-packages) /usr/bin/python3 "$@"; }
+cargo build -q --release -p amqpclt -p dirq-cli --examples --bins
+bin=target/release
+export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} PROTON_DATA=${PROTON_DATA:-/tmp/msgtk-brokers/proton}
+started=()
+work=$(mktemp -d /dev/shm/amqpclt-bench.XXXXXX)
+cleanup() {
+  rm -rf "$work"
+  for b in "${started[@]}"; do "tests/brokers/stop-$b.sh" > /dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
+stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
+printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues on tmpfs\n' "$n"
+printf '%-9s %-14s %10s %10s %10s %8s %8s\n' broker direction raw amqpclt python "am/raw" "am/py"
+for b in $which; do
+  case $b in
+    rabbitmq) port=5672 user=guest pass=guest script=rabbitmq ;;
+    proton) port=5673 user=- pass=- script=proton-broker ;;
+    *) echo "unknown broker $b" >&2; exit 2 ;;
+  esac
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+    "tests/brokers/start-$script.sh" > /dev/null
+    started+=("$script")
+  fi
+  url="amqp://127.0.0.1:$port" auth=()
+  if [ "$user" != - ]; then
+    url="amqp://$user:$pass@127.0.0.1:$port" auth=(plain "name=$user" "pass=$pass")
+  fi
+  oconn=(--outgoing-broker-uri "amqp://127.0.0.1:$port")
+  iconn=(--incoming-broker-uri "amqp://127.0.0.1:$port")
+  if [ "$user" != - ]; then
+    oconn+=(--outgoing-broker-auth "${auth[*]}") iconn+=(--incoming-broker-auth "${auth[*]}")
+  fi
+  dest=/queue/bench.$$.$b
+  "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+    --header "destination=$dest" --header persistent=true
+  cp -a "$work/spool" "$work/spool.py"
+  # raw ceiling, both directions (its own address)
+  raw_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1024 1000 | rate)
+  raw_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1000 | rate)
+  am_send=$("$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+    "${oconn[@]}" --statistics | stats_rate)
+  am_recv=$("$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+    --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
+  rm -rf "$work/inbox"
+  py_send=$(py bench/amqp_peer.py send "$url" "$dest" "$work/spool.py" 1000 | rate)
+  py_recv=$(py bench/amqp_peer.py recv "$url" "$dest" "$n" "$work/inbox" 1000 | rate)
+  rm -rf "$work/inbox" "$work/spool" "$work/spool.py"
+  for dir in send recv; do
+    eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir"
+    label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
+    awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" 'BEGIN {
+      printf "%-9s %-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f\n", b, l, r, s, p, 100 * s / r, s / p }'
+  done
+done
