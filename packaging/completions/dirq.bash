@@ -671,7 +671,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__pop)
-            opts="-p -t -c -l -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --lines --help"
+            opts="-p -t -c -l -w -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --lines --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +722,14 @@ _dirq() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

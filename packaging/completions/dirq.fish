@@ -105,6 +105,7 @@ complete -c dirq -n "__fish_dirq_using_subcommand pop" -l maxelts -d 'Normal que
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s c -l count -d 'How many elements at most; 0 for all' -r
+complete -c dirq -n "__fish_dirq_using_subcommand pop" -s w -l wait -d 'When the queue is empty, wait for an element to arrive (at most SECONDS; without a value, for ever) instead of exiting 3 at once. Woken by inotify the moment an element is added; on NFS and other network filesystems it polls every 200 ms' -r
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s l -l lines -d 'Follow each body with a newline'
 complete -c dirq -n "__fish_dirq_using_subcommand pop" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -6,8 +6,14 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
 
-/// The shared options.
+/// The shared options, and the settings of every agent's command: help exits 1 as the
+/// reference's does, an option given twice keeps its last value.
 #[derive(Debug, Clone, Args)]
+#[command(
+    max_term_width = 100,
+    disable_help_flag = true,
+    args_override_self = true
+)]
 pub struct AgentArgs {
     /// Print help and exit with status 1, as the reference does.
     #[arg(short = 'h', long = "help", short_alias = '?', action = ArgAction::Help)]

@@ -9,9 +9,11 @@
 //!
 //! A protocol implements [`Protocol`]: its name, its URI schemes, the headers its brokers
 //! add, its own options (a clap `Parser` that flattens [`AgentArgs`]), and how to build its
-//! incoming and outgoing broker modules (the engine's `Incoming`/`Outgoing` traits) from
-//! the shared settings of one broker ([`Broker`]: endpoints, dialer with TLS, credentials,
-//! backoff, `--reconnect`). Its `main.rs` is then one call:
+//! incoming and outgoing broker modules (the engine's `Incoming`/`Outgoing` traits, with
+//! their `recover` for `--reconnect`) from the shared settings of one broker ([`Broker`]:
+//! endpoints, dialer with TLS, credentials, backoff, `--reconnect` counters;
+//! [`Broker::connect`] runs failover and the TCP/TLS dial around the protocol's handshake).
+//! Its `main.rs` is then one call:
 //!
 //! ```text
 //! struct Stomp;
@@ -20,11 +22,10 @@
 //!     const SCHEMES: &'static [(&'static str, Scheme)] = &[("stomp", Scheme::Plain), ("ssl", Scheme::Tls)];
 //!     const BROKER_HEADERS: &'static [&'static str] = &["message-id", "subscription"];
 //!     const MAP_OPTIONS: &'static [&'static str] = &["incoming-broker-connect"];
-//!     type Cli = Cli;                 // #[command(flatten)] agent: AgentArgs, plus its own
-//!     type Incoming = StompIncoming;  // impl transfer::Incoming
-//!     type Outgoing = StompOutgoing;  // impl transfer::Outgoing
-//!     fn args(cli: &Cli) -> &AgentArgs { &cli.agent }
-//!     fn args_mut(cli: &mut Cli) -> &mut AgentArgs { &mut cli.agent }
+//!     type Cli = Cli;                 // #[command(flatten)] agent: AgentArgs, plus its own;
+//!                                     // agent::shared_args!(Cli) finds them
+//!     type Incoming = StompIncoming;  // impl transfer::Incoming (recover: reconnect)
+//!     type Outgoing = StompOutgoing;  // impl transfer::Outgoing (recover: reconnect, resend)
 //!     fn incoming(cli: &Cli, b: Broker, s: Subscriptions) -> Result<StompIncoming, Error> { … }
 //!     fn outgoing(cli: &Cli, b: Broker) -> Result<StompOutgoing, Error> { … }
 //! }
@@ -54,6 +55,46 @@ pub use endpoint::{Endpoint, Endpoints, Failover, Scheme, Side};
 pub use error::{Error, Outcome};
 pub use run::{Broker, Credentials, Subscriptions, run};
 
+/// Implements `AsRef<AgentArgs>` and `AsMut<AgentArgs>` for a command line that flattens
+/// the shared options into its field `agent`.
+#[macro_export]
+macro_rules! shared_args {
+    ($cli:ty) => {
+        impl AsRef<$crate::AgentArgs> for $cli {
+            fn as_ref(&self) -> &$crate::AgentArgs {
+                &self.agent
+            }
+        }
+        impl AsMut<$crate::AgentArgs> for $cli {
+            fn as_mut(&mut self) -> &mut $crate::AgentArgs {
+                &mut self.agent
+            }
+        }
+    };
+}
+
+/// The `--help` text after the options, the same shape for every agent: the URI schemes,
+/// what else the protocol says, the headers `--strip-broker-headers` removes, the exit
+/// statuses.
+pub fn after_help(schemes: &[(&str, Scheme)], more: &str, broker_headers: &[&str]) -> String {
+    let list = |k: Scheme| {
+        schemes
+            .iter()
+            .filter(|(_, s)| *s == k)
+            .map(|(s, _)| format!("{s}://"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "URI schemes: {} (plain), {} (TLS); failover:(URI,...)?OPTIONS; file:PATH.\n{more}\
+         Broker headers (--strip-broker-headers): {}.\n\n{}",
+        list(Scheme::Plain),
+        list(Scheme::Tls),
+        broker_headers.join(", "),
+        exit::EXIT_CODES
+    )
+}
+
 /// What a protocol gives the shell: see the crate documentation.
 pub trait Protocol {
     /// The program's name: usage and error lines, syslog ident, the configuration file's
@@ -66,16 +107,13 @@ pub trait Protocol {
     /// The protocol's own options whose value is `KEY=VALUE` pairs (kept whole as
     /// configuration blocks).
     const MAP_OPTIONS: &'static [&'static str];
-    /// The whole command line: [`AgentArgs`] flattened, plus the protocol's own options.
-    type Cli: clap::Parser + Clone + std::fmt::Debug;
+    /// The whole command line: [`AgentArgs`] flattened, plus the protocol's own options
+    /// ([`shared_args!`] gives the two `As*` implementations).
+    type Cli: clap::Parser + Clone + std::fmt::Debug + AsRef<AgentArgs> + AsMut<AgentArgs>;
     /// The incoming broker module.
     type Incoming: transfer::Incoming;
     /// The outgoing broker module.
     type Outgoing: transfer::Outgoing;
-    /// The shared options within the command line.
-    fn args(cli: &Self::Cli) -> &AgentArgs;
-    /// The same, to hide credentials before `-dddd` shows the configuration.
-    fn args_mut(cli: &mut Self::Cli) -> &mut AgentArgs;
     /// Checks the protocol's own options, after the shared ones were checked.
     fn validate(_cli: &Self::Cli) -> Result<(), Error> {
         Ok(())

@@ -9,8 +9,8 @@ use clap::{CommandFactory, Parser};
 use message::QueueOptions;
 use procctl::{DaemonOptions, Daemonized, Report};
 use transfer::{
-    Engine, ErrorKind, QueueIncoming, QueueIncomingOptions, QueueOutgoing, Recovery, Settings,
-    StopFlag,
+    Engine, ErrorKind, QueueIncoming, QueueIncomingOptions, QueueOutgoing, Recovering, Recovery,
+    Settings, StopFlag,
 };
 
 use crate::Protocol;
@@ -56,6 +56,26 @@ pub struct Broker {
     /// `--reconnect`: where to count reconnections, resent messages and possible
     /// duplicates (shared by both sides, printed with `--statistics`).
     pub reconnect: Option<Arc<Recovery>>,
+}
+
+impl Broker {
+    /// Connects to one of the servers — the only one, or with failover the first that
+    /// accepts, with the URI's backoff; `retrying` (after a lost connection) retries a single
+    /// server too — dialing TCP or TLS and handing the stream to the protocol's `handshake`.
+    /// Only failures to connect are retried: a broker that refuses us is final.
+    pub async fn connect<T, F, Fut>(&self, retrying: bool, handshake: F) -> transfer::Result<T>
+    where
+        F: Fn(crate::Endpoint, Box<dyn crate::dial::Stream>) -> Fut,
+        Fut: std::future::Future<Output = transfer::Result<T>>,
+    {
+        let handshake = &handshake;
+        self.endpoints
+            .connect(retrying, &self.stop, |ep| async move {
+                let stream = self.dialer.dial(&ep).await?;
+                handshake(ep, stream).await
+            })
+            .await
+    }
 }
 
 /// What an incoming broker subscribes to.
@@ -400,7 +420,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
         Ok(c) => c,
         Err(o) => return Ok(o),
     };
-    let a = P::args(&cli);
+    let a = cli.as_ref();
     if a.manual {
         let text = P::Cli::command().render_long_help().to_string();
         return Ok(Outcome::lines(P::NAME, exit::OK, vec![text]));
@@ -431,7 +451,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
             Err(o) => return Ok(o),
         };
     }
-    let a = P::args(&cli);
+    let a = cli.as_ref();
     logging(a)?;
     let debug = if a.loglevel.as_deref() == Some("debug") {
         1
@@ -442,7 +462,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     if a.debug > 3 {
         // credentials are not for logs
         let mut shown = cli.clone();
-        let sa = P::args_mut(&mut shown);
+        let sa = shown.as_mut();
         for auth in sa
             .incoming_broker_auth
             .iter_mut()
@@ -462,12 +482,12 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
 
 /// Built once per run: boxed only to keep the enums small.
 enum In<I> {
-    Broker(Box<I>),
+    Broker(Box<Recovering<I>>),
     Queue(Box<QueueIncoming>),
 }
 
 enum Out<O> {
-    Broker(Box<O>),
+    Broker(Box<Recovering<O>>),
     Queue(Box<QueueOutgoing>),
 }
 
@@ -480,7 +500,7 @@ fn incoming<P: Protocol>(
     source: End,
     shared: Shared<'_>,
 ) -> Result<In<P::Incoming>, Error> {
-    let a = P::args(cli);
+    let a = cli.as_ref();
     Ok(match source {
         End::Broker(uri) => {
             let b = broker(
@@ -505,7 +525,10 @@ fn incoming<P: Protocol>(
                 timeout_broker: seconds("timeout-broker", a.timeout_broker)?,
                 count: a.count,
             };
-            In::Broker(Box::new(P::incoming(cli, b, subs)?))
+            In::Broker(Box::new(Recovering::new(
+                P::incoming(cli, b, subs)?,
+                a.reconnect,
+            )))
         }
         End::Queue(queue) => In::Queue(Box::new(QueueIncoming::new(QueueIncomingOptions {
             queue,
@@ -522,7 +545,7 @@ fn outgoing<P: Protocol>(
     destination: End,
     shared: Shared<'_>,
 ) -> Result<Out<P::Outgoing>, Error> {
-    let a = P::args(cli);
+    let a = cli.as_ref();
     Ok(match destination {
         End::Broker(uri) => {
             let b = broker(
@@ -534,7 +557,7 @@ fn outgoing<P: Protocol>(
                 shared,
                 P::SCHEMES,
             )?;
-            Out::Broker(Box::new(P::outgoing(cli, b)?))
+            Out::Broker(Box::new(Recovering::new(P::outgoing(cli, b)?, a.reconnect)))
         }
         End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
     })
@@ -545,7 +568,7 @@ fn transfer_run<P: Protocol>(
     source: End,
     destination: End,
 ) -> Result<Outcome, Error> {
-    let a = P::args(cli);
+    let a = cli.as_ref();
     let settings = Settings {
         count: a.count,
         duration: seconds("duration", a.duration)?,

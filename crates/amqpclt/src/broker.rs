@@ -34,12 +34,6 @@ const MAX_RETRIES: u32 = 3;
 /// `--reconnect`: the counters shared with the other module, printed with the statistics.
 pub type Reconnect = std::sync::Arc<transfer::Recovery>;
 
-/// Whether `--reconnect` may recover from this error: a lost or broken connection. A peer
-/// that refuses (credentials, an address, a rejected message) and local errors are final.
-fn recoverable(e: &Error) -> bool {
-    e.kind == ErrorKind::Protocol
-}
-
 fn protocol(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string())
 }
@@ -228,35 +222,16 @@ impl AmqpIncoming {
     }
 }
 
-impl AmqpIncoming {
-    /// `--reconnect`: after a lost connection, connects and attaches again. Deliveries
-    /// received and not accepted are delivered again (counted as possible duplicates; so
-    /// may be, uncounted, accepts still in flight when the connection went); the old
-    /// tokens are forgotten, so their late confirmations are ignored.
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        let Some(r) = self.o.reconnect.clone() else {
-            return Err(e);
-        };
-        if !recoverable(&e) {
-            return Err(e);
-        }
-        agent::log::warn(format_args!("incoming broker: {e}; reconnecting"));
-        self.links.clear();
-        self.conn = None;
-        use std::sync::atomic::Ordering::Relaxed;
-        r.unacked.fetch_add(self.pending.len() as u64, Relaxed);
-        self.pending.clear();
-        self.conn = Some(Connected::open_any(&self.o.connection, true).await?);
+impl AmqpIncoming {}
+
+impl Incoming for AmqpIncoming {
+    async fn start(&mut self) -> Result<()> {
+        self.conn = Some(self.o.connection.connect(false).await?);
         self.attach().await?;
-        r.reconnects.fetch_add(1, Relaxed);
-        agent::log::warn(format_args!(
-            "incoming broker: reconnected to {}",
-            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
+        self.grant().await
     }
 
-    async fn get_once(&mut self) -> Result<Got> {
+    async fn get(&mut self) -> Result<Got> {
         self.grant().await?;
         let Some((i, m, info)) = self.next_delivery().await? else {
             return Ok(Got::Idle);
@@ -275,7 +250,7 @@ impl AmqpIncoming {
         Ok(Got::Message(msg, t))
     }
 
-    async fn ack_once(&mut self, token: Token) -> Result<()> {
+    async fn ack(&mut self, token: Token) -> Result<()> {
         let Some((i, info)) = self.pending.remove(&token) else {
             return Ok(());
         };
@@ -285,36 +260,32 @@ impl AmqpIncoming {
             .await
             .map_err(|e| protocol(format!("cannot accept a delivery from {}: {e}", l.address)))
     }
-}
 
-impl Incoming for AmqpIncoming {
-    async fn start(&mut self) -> Result<()> {
-        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
-        self.attach().await?;
+    async fn idle(&mut self) -> Result<()> {
         self.grant().await
     }
 
-    async fn get(&mut self) -> Result<Got> {
-        loop {
-            match self.get_once().await {
-                Err(e) => self.recover(e).await?,
-                r => return r,
-            }
-        }
-    }
-
-    async fn ack(&mut self, token: Token) -> Result<()> {
-        match self.ack_once(token).await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
-    }
-
-    async fn idle(&mut self) -> Result<()> {
-        match self.grant().await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
+    /// `--reconnect`: after a lost connection, connects and attaches again. Deliveries
+    /// received and not accepted are delivered again (counted as possible duplicates; so
+    /// may be, uncounted, accepts still in flight when the connection went); the old
+    /// tokens are forgotten, so their late confirmations are ignored.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        // the counters of --statistics (Recovering calls this only with --reconnect)
+        let r = self.o.reconnect.clone().unwrap_or_default();
+        agent::log::debug(1, format_args!("recovering from: {e}"));
+        self.links.clear();
+        self.conn = None;
+        use std::sync::atomic::Ordering::Relaxed;
+        r.unacked.fetch_add(self.pending.len() as u64, Relaxed);
+        self.pending.clear();
+        self.conn = Some(self.o.connection.connect(true).await?);
+        self.attach().await?;
+        r.reconnects.fetch_add(1, Relaxed);
+        agent::log::warn(format_args!(
+            "incoming broker: reconnected to {}",
+            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -360,6 +331,8 @@ pub struct AmqpOutgoing {
     conn: Option<Connected>,
     senders: BTreeMap<String, Sender>,
     in_flight: VecDeque<InFlight>,
+    /// a message whose send failed, for `--reconnect` to send first
+    unsent: Option<(String, AmqpMessage<Body<Value>>, Token, u32)>,
     done: Vec<Token>,
 }
 
@@ -371,6 +344,7 @@ impl AmqpOutgoing {
             conn: None,
             senders: BTreeMap::new(),
             in_flight: VecDeque::new(),
+            unsent: None,
             done: Vec::new(),
         }
     }
@@ -426,10 +400,14 @@ impl AmqpOutgoing {
             trace('>', &address, &mapping::from_amqp(m.clone(), &address)?);
         }
         let sender = self.sender(&address).await?;
-        let settlement = sender
-            .send_batchable(m)
-            .await
-            .map_err(|e| protocol(format!("cannot send to {address}: {e}")))?;
+        let settlement = match sender.send_batchable(m).await {
+            Ok(s) => s,
+            Err(e) => {
+                // not sent: kept with the unconfirmed, so that --reconnect sends it too
+                self.unsent = copy.map(|m| (address.clone(), m, token, retries));
+                return Err(protocol(format!("cannot send to {address}: {e}")));
+            }
+        };
         self.in_flight.push_back(InFlight {
             token,
             address,
@@ -483,40 +461,26 @@ impl AmqpOutgoing {
     }
 }
 
-impl AmqpOutgoing {
-    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
-    /// message again, in order (counted: the peer may have had some of them).
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        let Some(r) = self.o.reconnect.clone() else {
-            return Err(e);
-        };
-        if !recoverable(&e) {
-            return Err(e);
-        }
-        agent::log::warn(format_args!("outgoing broker: {e}; reconnecting"));
-        self.senders.clear();
-        self.conn = None;
-        let again: Vec<InFlight> = self.in_flight.drain(..).collect();
-        self.conn = Some(Connected::open_any(&self.o.connection, true).await?);
-        let n = again.len();
-        for f in again {
-            match f.message {
-                Some(m) => self.send(f.address, m, f.token, f.retries).await?,
-                // pre-settled (not reliable): at most once, as asked
-                None => self.done.push(f.token),
-            }
-        }
-        use std::sync::atomic::Ordering::Relaxed;
-        r.reconnects.fetch_add(1, Relaxed);
-        r.resent.fetch_add(n as u64, Relaxed);
-        agent::log::warn(format_args!(
-            "outgoing broker: reconnected to {}, {n} unconfirmed messages sent again",
-            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
+impl AmqpOutgoing {}
+
+impl Outgoing for AmqpOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.conn = Some(self.o.connection.connect(false).await?);
         Ok(())
     }
 
-    async fn confirmed_once(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let address = msg.header.get("destination").cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::IncomingQueue,
+                "message without a destination header",
+            )
+        })?;
+        let m = mapping::to_amqp(msg)?;
+        self.send(address, m, token, 0).await
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
         // settlements come in order on a link; the oldest first
         let mut wait = wait;
         while let Some(mut f) = self.in_flight.pop_front() {
@@ -543,37 +507,36 @@ impl AmqpOutgoing {
         out.append(&mut self.done);
         Ok(())
     }
-}
 
-impl Outgoing for AmqpOutgoing {
-    async fn start(&mut self) -> Result<()> {
-        self.conn = Some(Connected::open_any(&self.o.connection, false).await?);
-        Ok(())
-    }
-
-    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
-        let address = msg.header.get("destination").cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::IncomingQueue,
-                "message without a destination header",
-            )
-        })?;
-        let m = mapping::to_amqp(msg)?;
-        match self.send(address.clone(), m.clone(), token, 0).await {
-            // not in flight yet: recover, then send it
-            Err(e) => {
-                self.recover(e).await?;
-                self.send(address, m, token, 0).await
+    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
+    /// message again, in order (counted: the peer may have had some of them).
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        // the counters of --statistics (Recovering calls this only with --reconnect)
+        let r = self.o.reconnect.clone().unwrap_or_default();
+        agent::log::debug(1, format_args!("recovering from: {e}"));
+        self.senders.clear();
+        self.conn = None;
+        let again: Vec<InFlight> = self.in_flight.drain(..).collect();
+        self.conn = Some(self.o.connection.connect(true).await?);
+        let n = again.len();
+        if let Some((address, m, token, retries)) = self.unsent.take() {
+            self.send(address, m, token, retries).await?;
+        }
+        for f in again {
+            match f.message {
+                Some(m) => self.send(f.address, m, f.token, f.retries).await?,
+                // pre-settled (not reliable): at most once, as asked
+                None => self.done.push(f.token),
             }
-            r => r,
         }
-    }
-
-    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
-        match self.confirmed_once(out, wait).await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
+        use std::sync::atomic::Ordering::Relaxed;
+        r.reconnects.fetch_add(1, Relaxed);
+        r.resent.fetch_add(n as u64, Relaxed);
+        agent::log::warn(format_args!(
+            "outgoing broker: reconnected to {}, {n} unconfirmed messages sent again",
+            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
     }
 
     fn pending(&self) -> usize {

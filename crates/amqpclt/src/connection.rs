@@ -84,19 +84,23 @@ pub struct Connected {
     pub peer: String,
 }
 
-impl Connected {
-    /// Connects with failover (or retrying a single server, after a lost connection).
-    pub async fn open_any(o: &Options, retrying: bool) -> Result<Connected> {
-        let b = &o.broker;
-        b.endpoints
-            .connect(retrying, &b.stop, |ep| Connected::open(ep, o))
-            .await
+impl Options {
+    /// An AMQP connection with its session on one of the broker's servers (failover,
+    /// backoff, TCP or TLS: `agent::Broker::connect`).
+    pub async fn connect(&self, retrying: bool) -> Result<Connected> {
+        let open = |ep, stream| Connected::open(ep, stream, self);
+        self.broker.connect(retrying, open).await
     }
+}
 
-    /// Opens the connection and its session on one server.
-    pub async fn open(ep: Endpoint, o: &Options) -> Result<Connected> {
+impl Connected {
+    /// Opens the AMQP connection and its session on a connected stream.
+    pub async fn open(
+        ep: Endpoint,
+        stream: Box<dyn agent::dial::Stream>,
+        o: &Options,
+    ) -> Result<Connected> {
         let peer = ep.peer();
-        let stream = o.broker.dialer.dial(&ep).await?;
         let c = &o.broker.credentials;
         let sasl = match (&c.login, &c.passcode) {
             (None, None) => SaslProfile::Anonymous,

@@ -11,7 +11,7 @@ pub mod mapping;
 
 use std::time::Duration;
 
-use agent::{AgentArgs, Broker, Error, Scheme, Subscriptions};
+use agent::{Broker, Error, Scheme, Subscriptions};
 
 use crate::broker::{AmqpIncoming, AmqpOutgoing, IncomingOptions, OutgoingOptions};
 use crate::cli::Cli;
@@ -52,14 +52,6 @@ impl agent::Protocol for Amqp {
     type Cli = Cli;
     type Incoming = AmqpIncoming;
     type Outgoing = AmqpOutgoing;
-
-    fn args(cli: &Cli) -> &AgentArgs {
-        &cli.agent
-    }
-
-    fn args_mut(cli: &mut Cli) -> &mut AgentArgs {
-        &mut cli.agent
-    }
 
     fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<AmqpIncoming, Error> {
         let mut addresses = Vec::new();

@@ -129,6 +129,17 @@ pub enum Command {
         /// Follow each body with a newline.
         #[arg(short, long)]
         lines: bool,
+        /// When the queue is empty, wait for an element to arrive (at most SECONDS; without
+        /// a value, for ever) instead of exiting 3 at once. Woken by inotify the moment an
+        /// element is added; on NFS and other network filesystems it polls every 200 ms.
+        #[arg(
+            short,
+            long,
+            value_name = "SECONDS",
+            num_args = 0..=1,
+            default_missing_value = "inf"
+        )]
+        wait: Option<f64>,
     },
     /// Remove old temporary elements, release stale locks, remove empty directories.
     Purge {

@@ -316,7 +316,8 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             queue,
             count,
             lines,
-        } => pop(&Queue::open(&queue)?, count, lines, out),
+            wait,
+        } => pop(&Queue::open(&queue)?, count, lines, wait, out),
         Command::Purge {
             queue,
             maxtemp,
@@ -513,8 +514,38 @@ fn list(q: &Queue, long: bool, out: &mut impl Write) -> Outcome {
     Ok(())
 }
 
-fn pop(q: &Queue, count: usize, lines: bool, out: &mut impl Write) -> Outcome {
+fn pop(q: &Queue, count: usize, lines: bool, wait: Option<f64>, out: &mut impl Write) -> Outcome {
     q.check_readable()?;
+    let Some(secs) = wait else {
+        return pop_once(q, count, lines, out);
+    };
+    if secs.is_nan() || secs < 0.0 {
+        return Err(Failure::Usage(format!(
+            "--wait {secs}: not a number of seconds"
+        )));
+    }
+    // watching before the scan: an element added between the scan and the wait still wakes
+    let mut waiter = dirq::Waiter::new(q.dq().path());
+    let deadline = (secs.is_finite())
+        .then(|| std::time::Instant::now() + std::time::Duration::from_secs_f64(secs));
+    loop {
+        match pop_once(q, count, lines, out) {
+            Err(Failure::Empty) => {}
+            r => return r,
+        }
+        let left = match deadline {
+            Some(d) => d.saturating_duration_since(std::time::Instant::now()),
+            None => std::time::Duration::from_secs(3600),
+        };
+        if left.is_zero() {
+            return Err(Failure::Empty);
+        }
+        // a wake-up is a hint (another consumer may take the element): scan again anyway
+        waiter.wait(left);
+    }
+}
+
+fn pop_once(q: &Queue, count: usize, lines: bool, out: &mut impl Write) -> Outcome {
     // Structured kinds print JSON lines already.
     let newline = lines && !q.prints_lines();
     let mut popped = 0usize;

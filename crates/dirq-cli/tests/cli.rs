@@ -694,3 +694,33 @@ fn generate_fills_a_message_queue() {
     let r = run(&["generate", "-p", q.p(), "--header-count", "many"], b"");
     assert_eq!(r.code, 2);
 }
+
+/// `pop --wait`: blocks until an element arrives and takes it at once (inotify), or exits 3
+/// when the time is up; elements already there are taken without waiting.
+#[test]
+fn pop_wait_takes_an_element_the_moment_it_arrives() {
+    let q = Q::new();
+    ok(&["add", "--path", q.p()], b"first");
+    assert_eq!(ok(&["pop", "--path", q.p(), "--wait", "5"], b""), "first");
+    // empty: exit 3 after the time, not before
+    let t = std::time::Instant::now();
+    assert_eq!(run(&["pop", "--path", q.p(), "--wait", "0.3"], b"").code, 3);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    // a consumer waiting for ever gets what a producer adds later, at once
+    let consumer = dirq()
+        .args(["pop", "--path", q.p(), "--wait"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(300));
+    let added = std::time::Instant::now();
+    ok(&["add", "--path", q.p()], b"late");
+    let out = consumer.wait_with_output().expect("wait");
+    let latency = added.elapsed();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "late");
+    assert!(
+        latency < Duration::from_millis(900),
+        "woken after {latency:?}"
+    );
+    assert_eq!(run(&["pop", "--path", q.p(), "--wait", "-1"], b"").code, 2);
+}

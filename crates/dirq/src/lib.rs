@@ -39,6 +39,7 @@ mod set;
 mod simple;
 mod sys;
 pub mod table;
+mod wait;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -50,6 +51,7 @@ pub use null::QueueNull;
 pub use options::Options;
 pub use set::{QueueSet, SetNames};
 pub use simple::QueueSimple;
+pub use wait::{Waiter, is_network_fs};
 
 /// What every queue kind can do. Adding and reading differ by kind (bytes for Simple, a
 /// field map for Normal) and live on the types themselves.

@@ -14,13 +14,6 @@ use crate::mapping;
 /// Header pairs (`KEY=VALUE…` strings split).
 pub type Headers = Vec<(String, String)>;
 
-/// Whether `--reconnect` may recover from this error: a lost or broken connection, or a
-/// broker that went silent. ERROR frames (bad credentials, a refused destination) and local
-/// errors are final: retrying would only repeat them.
-fn recoverable(e: &Error) -> bool {
-    e.kind == ErrorKind::Protocol
-}
-
 /// `--reconnect`: where to count what reconnecting cost (shared with the other module and
 /// printed with the statistics).
 pub type Reconnect = std::sync::Arc<transfer::Recovery>;
@@ -264,44 +257,6 @@ impl StompIncoming {
         self.with_receipts(frames, "subscription").await
     }
 
-    /// `--reconnect`: after a lost connection, connects and subscribes again. What was
-    /// received and not acknowledged (or acknowledged without the broker's receipt) may be
-    /// delivered again: counted as possible duplicates; the old tokens are forgotten, so
-    /// their late confirmations are ignored.
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        let Some(r) = self.o.reconnect.clone() else {
-            return Err(e);
-        };
-        if !recoverable(&e) {
-            return Err(e);
-        }
-        agent::log::warn(format_args!("incoming broker: {e}; reconnecting"));
-        self.client = None;
-        // what the destination has or will have but the broker may not know it acknowledged:
-        // delivered again after the reconnection
-        let unacked = self.acks.len()
-            + self.pending_info.len()
-            + self.unsent.values().map(|(_, n)| *n).sum::<usize>()
-            + self.ack_receipts.drain().map(|(_, n)| n).sum::<usize>();
-        r.unacked
-            .fetch_add(unacked as u64, std::sync::atomic::Ordering::Relaxed);
-        self.acks.clear();
-        self.pending_info.clear();
-        self.unsent.clear();
-        self.order.clear();
-        // MESSAGE frames kept from the old connection would be acknowledged on the new one,
-        // which knows nothing of them: the broker redelivers them anyway
-        self.buffered.clear();
-        self.connect(true).await?;
-        r.reconnects
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        agent::log::warn(format_args!(
-            "incoming broker: reconnected to {}",
-            self.client.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
-    }
-
     /// A RECEIPT for one of our ACKs: the broker has it.
     fn note_receipt(&mut self, f: &Frame) {
         if f.command == "RECEIPT"
@@ -311,7 +266,26 @@ impl StompIncoming {
         }
     }
 
-    async fn get_once(&mut self) -> Result<Got> {
+    async fn idle_once(&mut self) -> Result<()> {
+        self.flush_acks().await?;
+        // flushes queued ACKs and keeps heart-beats going
+        if let Some(f) = self.client()?.recv(Duration::ZERO).await? {
+            if f.command == "MESSAGE" {
+                self.buffered.push_back(f);
+            } else {
+                self.note_receipt(&f);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Incoming for StompIncoming {
+    async fn start(&mut self) -> Result<()> {
+        self.connect(false).await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
         if let Some(f) = self.buffered.pop_front() {
             return Ok(self.deliver(f));
         }
@@ -327,7 +301,7 @@ impl StompIncoming {
         Ok(Got::Idle)
     }
 
-    async fn ack_once(&mut self, token: Token) -> Result<()> {
+    async fn ack(&mut self, token: Token) -> Result<()> {
         let Some(info) = self.acks.remove(&token) else {
             return Ok(());
         };
@@ -365,46 +339,42 @@ impl StompIncoming {
         }
     }
 
-    async fn idle_once(&mut self) -> Result<()> {
-        self.flush_acks().await?;
-        // flushes queued ACKs and keeps heart-beats going
-        if let Some(f) = self.client()?.recv(Duration::ZERO).await? {
-            if f.command == "MESSAGE" {
-                self.buffered.push_back(f);
-            } else {
-                self.note_receipt(&f);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Incoming for StompIncoming {
-    async fn start(&mut self) -> Result<()> {
-        self.connect(false).await
-    }
-
-    async fn get(&mut self) -> Result<Got> {
-        loop {
-            match self.get_once().await {
-                Err(e) => self.recover(e).await?,
-                r => return r,
-            }
-        }
-    }
-
-    async fn ack(&mut self, token: Token) -> Result<()> {
-        match self.ack_once(token).await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
-    }
-
     async fn idle(&mut self) -> Result<()> {
-        match self.idle_once().await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
+        self.idle_once().await
+    }
+
+    /// `--reconnect`: after a lost connection, connects and subscribes again. What was
+    /// received and not acknowledged (or acknowledged without the broker's receipt) may be
+    /// delivered again: counted as possible duplicates; the old tokens are forgotten, so
+    /// their late confirmations are ignored.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        // the counters of --statistics (Recovering calls this only with --reconnect)
+        let r = self.o.reconnect.clone().unwrap_or_default();
+        agent::log::debug(1, format_args!("recovering from: {e}"));
+        self.client = None;
+        // what the destination has or will have but the broker may not know it acknowledged:
+        // delivered again after the reconnection
+        let unacked = self.acks.len()
+            + self.pending_info.len()
+            + self.unsent.values().map(|(_, n)| *n).sum::<usize>()
+            + self.ack_receipts.drain().map(|(_, n)| n).sum::<usize>();
+        r.unacked
+            .fetch_add(unacked as u64, std::sync::atomic::Ordering::Relaxed);
+        self.acks.clear();
+        self.pending_info.clear();
+        self.unsent.clear();
+        self.order.clear();
+        // MESSAGE frames kept from the old connection would be acknowledged on the new one,
+        // which knows nothing of them: the broker redelivers them anyway
+        self.buffered.clear();
+        self.connect(true).await?;
+        r.reconnects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        agent::log::warn(format_args!(
+            "incoming broker: reconnected to {}",
+            self.client.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -480,44 +450,6 @@ impl StompOutgoing {
         self.o.reliable && self.o.reconnect.is_some()
     }
 
-    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
-    /// message again, in order (counted: the broker may have had some of them).
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        let Some(r) = self.o.reconnect.clone() else {
-            return Err(e);
-        };
-        if !recoverable(&e) {
-            return Err(e);
-        }
-        agent::log::warn(format_args!("outgoing broker: {e}; reconnecting"));
-        self.client = None;
-        self.held = None;
-        self.client = Some(Client::connect_any(&self.o.connect, true).await?);
-        let again: Vec<(u64, Frame)> = self
-            .unconfirmed
-            .iter()
-            .map(|(n, f)| (*n, f.clone()))
-            .collect();
-        let last = again.last().map(|(n, _)| *n);
-        for (n, mut f) in again {
-            if Some(n) == last {
-                // batch mode: the receipt that confirms them all
-                f.set("receipt", n.to_string());
-            }
-            self.client()?.send(f).await?;
-        }
-        self.client()?.flush().await?;
-        use std::sync::atomic::Ordering::Relaxed;
-        r.reconnects.fetch_add(1, Relaxed);
-        r.resent.fetch_add(self.unconfirmed.len() as u64, Relaxed);
-        agent::log::warn(format_args!(
-            "outgoing broker: reconnected to {}, {} unconfirmed messages sent again",
-            self.client.as_ref().map_or("?", |c| c.peer.as_str()),
-            self.unconfirmed.len()
-        ));
-        Ok(())
-    }
-
     fn client(&mut self) -> Result<&mut Client> {
         self.client
             .as_mut()
@@ -567,7 +499,27 @@ impl StompOutgoing {
         self.client()?.send(f).await
     }
 
-    async fn confirmed_once(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+    async fn idle_once(&mut self) -> Result<()> {
+        if self.client.is_some() && self.held.is_some() {
+            self.release(true).await?;
+            self.client()?.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Outgoing for StompOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.client = Some(Client::connect_any(&self.o.connect, false).await?);
+        Ok(())
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let f = mapping::to_send(msg)?;
+        self.put_frame(f, token).await
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
         if !self.o.reliable {
             self.client()?.flush().await?;
             out.append(&mut self.done);
@@ -602,34 +554,38 @@ impl StompOutgoing {
         }
     }
 
-    async fn idle_once(&mut self) -> Result<()> {
-        if self.client.is_some() && self.held.is_some() {
-            self.release(true).await?;
-            self.client()?.flush().await?;
+    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
+    /// message again, in order (counted: the broker may have had some of them).
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        // the counters of --statistics (Recovering calls this only with --reconnect)
+        let r = self.o.reconnect.clone().unwrap_or_default();
+        agent::log::debug(1, format_args!("recovering from: {e}"));
+        self.client = None;
+        self.held = None;
+        self.client = Some(Client::connect_any(&self.o.connect, true).await?);
+        let again: Vec<(u64, Frame)> = self
+            .unconfirmed
+            .iter()
+            .map(|(n, f)| (*n, f.clone()))
+            .collect();
+        let last = again.last().map(|(n, _)| *n);
+        for (n, mut f) in again {
+            if Some(n) == last {
+                // batch mode: the receipt that confirms them all
+                f.set("receipt", n.to_string());
+            }
+            self.client()?.send(f).await?;
         }
+        self.client()?.flush().await?;
+        use std::sync::atomic::Ordering::Relaxed;
+        r.reconnects.fetch_add(1, Relaxed);
+        r.resent.fetch_add(self.unconfirmed.len() as u64, Relaxed);
+        agent::log::warn(format_args!(
+            "outgoing broker: reconnected to {}, {} unconfirmed messages sent again",
+            self.client.as_ref().map_or("?", |c| c.peer.as_str()),
+            self.unconfirmed.len()
+        ));
         Ok(())
-    }
-}
-
-impl Outgoing for StompOutgoing {
-    async fn start(&mut self) -> Result<()> {
-        self.client = Some(Client::connect_any(&self.o.connect, false).await?);
-        Ok(())
-    }
-
-    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
-        let f = mapping::to_send(msg)?;
-        match self.put_frame(f, token).await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
-    }
-
-    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
-        match self.confirmed_once(out, wait).await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
     }
 
     fn pending(&self) -> usize {
@@ -637,14 +593,13 @@ impl Outgoing for StompOutgoing {
     }
 
     async fn idle(&mut self) -> Result<()> {
-        match self.idle_once().await {
-            Err(e) => self.recover(e).await,
-            r => r,
-        }
+        self.idle_once().await
     }
 
     async fn stop(&mut self) -> Result<()> {
-        self.idle().await?;
+        if let Err(e) = self.idle_once().await {
+            self.recover(e).await?;
+        }
         let Some(c) = self.client.take() else {
             return Ok(());
         };

@@ -2,41 +2,17 @@
 //! (`agent::AgentArgs`) and STOMP's own. Help text, man page and completions come from
 //! these definitions.
 
-use agent::Scheme;
 use clap::Parser;
 
-/// What `--help` and the man page say after the options: the URI schemes, the headers
-/// `--strip-broker-headers` removes, the exit statuses.
+/// What `--help` and the man page say after the options.
 pub fn after_help() -> String {
-    let schemes = |tls: bool| {
-        crate::SCHEMES
-            .iter()
-            .filter(|(_, k)| *k == if tls { Scheme::Tls } else { Scheme::Plain })
-            .map(|(s, _)| format!("{s}://"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "URI schemes: {} (plain), {} (TLS); failover:(URI,...)?OPTIONS; file:PATH.\n\
-         Broker headers (--strip-broker-headers): {}.\n\n{}",
-        schemes(false),
-        schemes(true),
-        crate::BROKER_HEADERS.join(", "),
-        agent::exit::EXIT_CODES
-    )
+    agent::after_help(crate::SCHEMES, "", crate::BROKER_HEADERS)
 }
 
 /// Moves messages between STOMP brokers and directory queues: broker to queue, queue to
 /// broker, broker to broker, queue to queue. A drop-in for Perl stompclt.
 #[derive(Debug, Clone, Parser)]
-#[command(
-    name = "stompclt",
-    version,
-    after_help = after_help(),
-    max_term_width = 100,
-    disable_help_flag = true,
-    args_override_self = true
-)]
+#[command(name = "stompclt", version, after_help = after_help())]
 pub struct Cli {
     /// The options every agent shares.
     #[command(flatten)]
@@ -83,3 +59,5 @@ pub const MAP_OPTIONS: &[&str] = &[
     "incoming-broker-connect",
     "outgoing-broker-connect",
 ];
+
+agent::shared_args!(Cli);

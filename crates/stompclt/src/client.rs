@@ -169,20 +169,21 @@ fn heart_beats(asked: Option<(u64, u64)>, hb: &str) -> (Option<Duration>, Option
 }
 
 impl Client {
-    /// Connects to the server, or with failover to the first of the servers that accepts,
-    /// with the backoff the URI asks for; `retrying` (after a lost connection) retries a
-    /// single server too. A broker that refuses us (an ERROR frame) is final.
+    /// Connects (see `agent::Broker::connect`: failover, backoff, TCP or TLS) and speaks
+    /// STOMP's CONNECT; an ERROR frame is final.
     pub async fn connect_any(o: &ConnectOptions, retrying: bool) -> Result<Client> {
-        let b = &o.broker;
-        b.endpoints
-            .connect(retrying, &b.stop, |ep| Client::connect(ep, o))
+        o.broker
+            .connect(retrying, |ep, stream| Client::connect(ep, stream, o))
             .await
     }
 
-    /// Opens the connection, sends CONNECT and waits for CONNECTED.
-    pub async fn connect(ep: Endpoint, o: &ConnectOptions) -> Result<Client> {
+    /// Sends CONNECT on a connected stream and waits for CONNECTED.
+    pub async fn connect(
+        ep: Endpoint,
+        stream: Box<dyn Stream>,
+        o: &ConnectOptions,
+    ) -> Result<Client> {
         let peer = ep.peer();
-        let stream = o.broker.dialer.dial(&ep).await?;
         let mut framed = Framed::new(stream, Codec::default());
         let mut f = Frame::new("CONNECT").header(
             "accept-version",

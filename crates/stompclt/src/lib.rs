@@ -10,7 +10,7 @@ pub mod client;
 pub mod frame;
 pub mod mapping;
 
-use agent::{AgentArgs, Broker, Error, Scheme, Side, Subscriptions, key_values};
+use agent::{Broker, Error, Scheme, Side, Subscriptions, key_values};
 
 use crate::broker::{IncomingOptions, OutgoingOptions, StompIncoming, StompOutgoing};
 use crate::cli::Cli;
@@ -102,14 +102,6 @@ impl agent::Protocol for Stomp {
     type Cli = Cli;
     type Incoming = StompIncoming;
     type Outgoing = StompOutgoing;
-
-    fn args(cli: &Cli) -> &AgentArgs {
-        &cli.agent
-    }
-
-    fn args_mut(cli: &mut Cli) -> &mut AgentArgs {
-        &mut cli.agent
-    }
 
     fn validate(cli: &Cli) -> Result<(), Error> {
         let a = &cli.agent;

@@ -46,3 +46,35 @@ pub fn sibling(of: &str, name: &str) -> String {
     );
     p.display().to_string()
 }
+
+/// Waits for a spawned run (its output piped) and asserts it succeeded: (stdout, stderr).
+pub fn succeeded(child: std::process::Child) -> (String, String) {
+    let out = child.wait_with_output().expect("wait");
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{so}{se}");
+    (so, se)
+}
+
+/// The number after `after` in a line of statistics.
+pub fn number_after(stats: &str, after: &str) -> usize {
+    stats
+        .split(after)
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {after:?} in {stats}"))
+}
+
+/// Runs each command line and asserts its exit status and that standard error contains
+/// the text.
+pub fn expect_errors(program: &str, cases: &[(Vec<String>, i32, &str)]) {
+    for (args, code, text) in cases {
+        let out = output(program, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert!(err.contains(text), "{args:?}: {err}");
+    }
+}

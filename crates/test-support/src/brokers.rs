@@ -124,3 +124,31 @@ impl Drop for OwnBroker {
             .output();
     }
 }
+
+/// The brokers a test script started, from an environment variable
+/// `NAME=HOST:PORT,NAME=HOST:PORT` (`STOMP_BROKERS`, `AMQP_BROKERS`): (name, address) pairs.
+/// Fails loudly when it is not set: broker tests run against real brokers or not at all,
+/// and only an explicit `--skip broker_` leaves them out.
+pub fn from_env(var: &str) -> Vec<(String, String)> {
+    let spec = std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: broker tests need the brokers scripts/test.sh starts; leave \
+             them out explicitly with `-- --skip broker_`"
+        )
+    });
+    spec.split(',')
+        .map(|item| {
+            let (name, addr) = item
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{var}: {item:?} is not NAME=HOST:PORT"));
+            (name.to_string(), addr.to_string())
+        })
+        .collect()
+}
+
+/// The messages, made persistent (durable): a broker restart must not drop them.
+pub fn persistent(msgs: Vec<message::Message>) -> Vec<message::Message> {
+    msgs.into_iter()
+        .map(|m| m.with_header("persistent", "true"))
+        .collect()
+}

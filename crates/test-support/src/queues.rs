@@ -127,3 +127,21 @@ pub fn free_space(outq: &Path, received: &mut Vec<Message>) {
         .purge_with(1, 0)
         .expect("purge");
 }
+
+/// A spool of `n` mixed messages to a destination no other test uses, in `DIR/in`:
+/// (the temporary DIR, the destination, the messages).
+pub fn spooled(n: usize, tag: &str) -> (tempfile::TempDir, String, Vec<Message>) {
+    let d = tmp();
+    let dest = crate::brokers::unique_destination(tag);
+    let sent = mixed(n, &dest);
+    fill(&d.path().join("in"), "DQS", &sent);
+    (d, dest, sent)
+}
+
+/// Adds an element that is no message (bad JSON) to a DQS queue.
+pub fn add_corrupt(path: &Path) {
+    dirq::QueueSimple::new(path)
+        .expect("open")
+        .add(b"{not json")
+        .expect("add");
+}

@@ -51,6 +51,11 @@ pub trait Incoming {
     async fn idle(&mut self) -> Result<()>;
     /// Disconnects or closes; messages not acknowledged go back to the source.
     async fn stop(&mut self) -> Result<()>;
+    /// After a lost connection, with `--reconnect`: connect again (see [`Recovering`]); the
+    /// default gives the error back.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        Err(e)
+    }
 }
 
 /// The destination of messages.
@@ -73,4 +78,102 @@ pub trait Outgoing {
     }
     /// Disconnects or closes.
     async fn stop(&mut self) -> Result<()>;
+    /// After a lost connection, with `--reconnect`: connect again and put again what was
+    /// not confirmed (see [`Recovering`]); the default gives the error back.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        Err(e)
+    }
+}
+
+/// A module whose failed calls go through its `recover` once when `--reconnect` asked for it
+/// and the error is a lost or broken connection ([`ErrorKind::Protocol`]; a broker that
+/// refuses, and local errors, are final): `get` is tried again after a recovery; `ack`,
+/// `idle`, `put` and `confirmed` count as done (a module that recovers has kept what it must
+/// send again, and the broker delivers again what was not acknowledged).
+pub struct Recovering<M> {
+    module: M,
+    enabled: bool,
+}
+
+impl<M> Recovering<M> {
+    /// Wraps a module; `enabled`: `--reconnect`.
+    pub fn new(module: M, enabled: bool) -> Self {
+        Recovering { module, enabled }
+    }
+
+    fn recoverable(&self, e: &Error, side: &str) -> bool {
+        let yes = self.enabled && e.kind == ErrorKind::Protocol;
+        if yes {
+            log::warn!("{side} broker: {e}; reconnecting");
+        }
+        yes
+    }
+}
+
+impl<I: Incoming> Incoming for Recovering<I> {
+    async fn start(&mut self) -> Result<()> {
+        self.module.start().await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        loop {
+            match self.module.get().await {
+                Err(e) if self.recoverable(&e, "incoming") => self.module.recover(e).await?,
+                r => return r,
+            }
+        }
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        match self.module.ack(token).await {
+            Err(e) if self.recoverable(&e, "incoming") => self.module.recover(e).await,
+            r => r,
+        }
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        match self.module.idle().await {
+            Err(e) if self.recoverable(&e, "incoming") => self.module.recover(e).await,
+            r => r,
+        }
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        self.module.stop().await
+    }
+}
+
+impl<O: Outgoing> Outgoing for Recovering<O> {
+    async fn start(&mut self) -> Result<()> {
+        self.module.start().await
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        match self.module.put(msg, token).await {
+            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            r => r,
+        }
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: std::time::Duration) -> Result<()> {
+        match self.module.confirmed(out, wait).await {
+            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            r => r,
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.module.pending()
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        match self.module.idle().await {
+            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            r => r,
+        }
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        self.module.stop().await
+    }
 }

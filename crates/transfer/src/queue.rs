@@ -28,6 +28,53 @@ fn qerr(kind: ErrorKind, what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(kind, format!("{what}: {e}"))
 }
 
+/// The waiter's descriptor, as tokio's `AsyncFd` wants it (the waiter keeps owning it).
+struct WaitFd(std::os::fd::RawFd);
+
+impl std::os::fd::AsRawFd for WaitFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
+/// With `--loop`: woken by inotify when an element arrives instead of scanning every
+/// second (on a network filesystem, or without inotify, it polls as before).
+struct Wake {
+    // declared first, so dropped first: deregistered while the waiter's descriptor is open
+    fd: Option<tokio::io::unix::AsyncFd<WaitFd>>,
+    waiter: dirq::Waiter,
+}
+
+impl Wake {
+    fn new(path: &std::path::Path) -> Wake {
+        let waiter = dirq::Waiter::new(path);
+        // SAFETY: the descriptor is the waiter's inotify, open until the waiter is dropped,
+        // which happens after this AsyncFd (field order above); it is never replaced.
+        let fd = waiter
+            .raw_fd()
+            .and_then(|fd| unsafe { tokio::io::unix::AsyncFd::register(WaitFd(fd)) }.ok());
+        Wake { fd, waiter }
+    }
+
+    /// Waits at most `limit` for a hint that something arrived; says whether there was one.
+    async fn wait(&mut self, limit: Duration) -> bool {
+        if self.waiter.drain() {
+            return true;
+        }
+        let Some(fd) = &self.fd else {
+            tokio::time::sleep(limit).await;
+            return false;
+        };
+        match tokio::time::timeout(limit, fd.readable()).await {
+            Ok(Ok(mut guard)) => {
+                guard.clear_ready();
+                self.waiter.drain()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Reads messages from a directory queue, element by element, each locked while in flight.
 pub struct QueueIncoming {
     opts: QueueIncomingOptions,
@@ -37,6 +84,7 @@ pub struct QueueIncoming {
     next: u64,
     locked_this_pass: usize,
     last_purge: Instant,
+    wake: Option<Wake>,
 }
 
 impl QueueIncoming {
@@ -50,6 +98,7 @@ impl QueueIncoming {
             next: 1,
             locked_this_pass: 0,
             last_purge: Instant::now(),
+            wake: None,
         }
     }
 
@@ -91,6 +140,10 @@ impl Incoming for QueueIncoming {
     async fn start(&mut self) -> Result<()> {
         let q = MessageQueue::open(&self.opts.queue)
             .map_err(|e| qerr(ErrorKind::IncomingQueue, "incoming queue", e))?;
+        if self.opts.looping {
+            // before the first scan: what arrives during it still wakes the wait
+            self.wake = Some(Wake::new(q.dirq().path()));
+        }
         self.names = Some(q.names());
         self.q = Some(q);
         self.purge()
@@ -137,8 +190,16 @@ impl Incoming for QueueIncoming {
                     self.locked_this_pass = 0;
                     self.names = Some(self.queue()?.names());
                     if idle {
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        return Ok(Got::Idle);
+                        let woken = match self.wake.as_mut() {
+                            Some(w) => w.wait(Duration::from_secs(1)).await,
+                            None => {
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                false
+                            }
+                        };
+                        if !woken {
+                            return Ok(Got::Idle);
+                        }
                     }
                 }
             }

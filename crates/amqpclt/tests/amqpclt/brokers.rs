@@ -5,10 +5,7 @@ use super::*;
 #[test]
 fn broker_every_mode_moves_10000_mixed_messages() {
     for b in &brokers() {
-        let d = tmp();
-        let dest = unique_destination(&b.name);
-        let sent = mixed(10_000, &dest);
-        fill(&d.path().join("in"), "DQS", &sent);
+        let (d, dest, sent) = test_support::queues::spooled(10_000, &b.name);
         let stats = send_spool(b, &d.path().join("in"));
         assert!(stats.starts_with("processed 10000 messages"), "{stats}");
         assert_eq!(queue_count(&d.path().join("in")), 0, "sent and removed");
@@ -26,13 +23,10 @@ fn broker_every_mode_moves_10000_mixed_messages() {
 
 #[test]
 fn broker_to_broker_shovel_and_queue_to_queue() {
-    let bs = brokers();
-    assert!(bs.len() >= 2, "needs two brokers");
-    let (a, b) = (&bs[0], &bs[1]);
-    let d = tmp();
-    let dest = unique_destination("shovel");
-    let sent = mixed(1000, &dest);
-    fill(&d.path().join("in"), "DQS", &sent);
+    let [a, b] = &brokers()[..] else {
+        panic!("needs the two brokers of AMQP_BROKERS");
+    };
+    let (d, dest, sent) = test_support::queues::spooled(1000, "shovel");
     send_spool(a, &d.path().join("in"));
     // a → b, the destination kept from the message
     let mut args = s(&[
@@ -69,10 +63,7 @@ fn broker_to_broker_shovel_and_queue_to_queue() {
 #[test]
 fn broker_count_never_takes_more_than_it_asks() {
     for b in &brokers() {
-        let d = tmp();
-        let dest = unique_destination("count");
-        let sent = mixed(300, &dest);
-        fill(&d.path().join("in"), "DQS", &sent);
+        let (d, dest, sent) = test_support::queues::spooled(300, "count");
         send_spool(b, &d.path().join("in"));
         for _ in 0..3 {
             receive(b, &dest, 100, &d.path().join("out"));

@@ -4,13 +4,15 @@ use super::*;
 
 #[test]
 fn usage_errors() {
-    for (args, code, msg) in [
-        (s(&["--bogus"]), 2, "unexpected argument '--bogus'"),
-        (
-            s(&["--outgoing-queue", "path=/tmp/x"]),
-            2,
-            "amqpclt: option incoming-broker or incoming-queue is required",
-        ),
+    // the shared rules, under amqpclt's name
+    assert_eq!(run(&s(&["--bogus"])).status.code(), Some(2));
+    let err = one_line_error(&run(&s(&["--outgoing-queue", "path=/tmp/x"])), 2);
+    assert!(
+        err.starts_with("amqpclt: option incoming-broker or incoming-queue"),
+        "{err}"
+    );
+    // AMQP's own
+    let cases = [
         (
             s(&[
                 "--incoming-broker-uri",
@@ -35,12 +37,8 @@ fn usage_errors() {
             2,
             "amqpclt takes destination=ADDRESS",
         ),
-    ] {
-        let out = run(&args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-        assert!(err.contains(msg), "{args:?}: {err}");
-    }
+    ];
+    test_support::bin::expect_errors(AMQPCLT, &cases);
     assert_eq!(run(&s(&["--help"])).status.code(), Some(1));
     let v = run(&s(&["--version"]));
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("amqpclt "));
@@ -99,10 +97,7 @@ fn broker_refusals_are_one_line_and_remove_nothing() {
 fn corrupt_elements_stop_with_exit_6_and_stay() {
     let d = tmp();
     let q = d.path().join("in");
-    dirq::QueueSimple::new(&q)
-        .expect("open")
-        .add(b"{not json")
-        .expect("add");
+    test_support::queues::add_corrupt(&q);
     let out = run(&[
         "--incoming-queue".into(),
         format!("path={}", p(&q)),

@@ -38,22 +38,15 @@ struct Broker {
 
 /// AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
 fn brokers() -> Vec<Broker> {
-    let spec = std::env::var("AMQP_BROKERS").unwrap_or_else(|_| {
-        panic!(
-            "AMQP_BROKERS is not set: broker tests need RabbitMQ and the Proton broker \
-             (scripts/test.sh starts them); leave them out explicitly with `-- --skip broker_`"
-        )
-    });
-    spec.split(',')
-        .map(|item| {
-            let (name, addr) = item.split_once('=').expect("NAME=HOST:PORT");
-            Broker {
-                name: name.to_string(),
-                uri: format!("amqp://{addr}"),
-                // the Proton broker knows only SASL ANONYMOUS
-                auth: (name == "rabbitmq").then(|| "plain name=guest pass=guest".to_string()),
-            }
-        })
+    let known = |(name, addr): (String, String)| Broker {
+        uri: format!("amqp://{addr}"),
+        // the Proton broker knows only SASL ANONYMOUS
+        auth: (name == "rabbitmq").then(|| "plain name=guest pass=guest".to_string()),
+        name,
+    };
+    test_support::brokers::from_env("AMQP_BROKERS")
+        .into_iter()
+        .map(known)
         .collect()
 }
 

@@ -3,7 +3,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use message::Message;
 use test_support::brokers::OwnBroker;
 
 use super::*;
@@ -28,23 +27,12 @@ fn restart_when(rabbit: &OwnBroker, cond: impl Fn() -> bool) {
 
 /// The run's statistics; asserts it succeeded after reconnecting once.
 fn reconnected(child: Child) -> String {
-    let out = child.wait_with_output().expect("wait");
-    let so = String::from_utf8_lossy(&out.stdout).into_owned();
-    let se = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{so}{se}");
+    let (so, se) = test_support::bin::succeeded(child);
     assert!(so.contains("reconnected 1 times"), "{so}{se}");
     so
 }
 
-/// The number after `after` in a statistics line.
-fn number_after(stats: &str, after: &str) -> usize {
-    stats
-        .split(after)
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|x| x.parse().ok())
-        .unwrap_or_else(|| panic!("no number after {after:?} in {stats}"))
-}
+use test_support::bin::number_after;
 
 #[test]
 fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
@@ -54,23 +42,18 @@ fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
     let dest = unique_destination("restart");
     let n = 10_000;
     // durable, or the broker itself would drop them at its restart
-    let sent: Vec<Message> = mixed(n, &dest)
-        .into_iter()
-        .map(|m| m.with_header("persistent", "true"))
-        .collect();
+    let sent = test_support::brokers::persistent(mixed(n, &dest));
     let (inq, outq) = (d.path().join("in"), d.path().join("out"));
     fill(&inq, "DQS", &sent);
     let uri = format!("failover:(amqp://127.0.0.1:{port})?maxReconnectDelay=500");
     let common = |dir: &str| {
-        s(&[
-            &format!("--{dir}-broker-uri"),
-            &uri,
-            &format!("--{dir}-broker-auth"),
-            "plain name=guest pass=guest",
-            "--reliable",
-            "--reconnect",
-            "--statistics",
-        ])
+        let mut v = s(&["--reliable", "--reconnect", "--statistics"]);
+        v.extend([format!("--{dir}-broker-uri"), uri.clone()]);
+        v.extend([
+            format!("--{dir}-broker-auth"),
+            "plain name=guest pass=guest".into(),
+        ]);
+        v
     };
     // queue → broker, restarted once some messages went out
     let mut args = common("outgoing");

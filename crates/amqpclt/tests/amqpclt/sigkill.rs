@@ -13,11 +13,8 @@ use super::*;
 #[test]
 fn broker_reliable_survives_20_sigkills_in_each_direction_of_100000_messages() {
     for b in &brokers() {
-        let d = tmp();
-        let dest = unique_destination(&format!("kill-{}", b.name));
-        let sent = mixed(100_000, &dest);
+        let (d, dest, sent) = test_support::queues::spooled(100_000, &format!("kill-{}", b.name));
         let inq = d.path().join("in");
-        fill(&inq, "DQS", &sent);
         let runs = send_under_sigkill(&inq, 20, || {
             let mut cmd = Command::new(AMQPCLT);
             cmd.args(s(&["--reliable", "--window", "200", "--remove"]))

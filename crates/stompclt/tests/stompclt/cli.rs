@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn usage_errors() {
-    for (args, code, msg) in [
+    let cases = [
         (s(&["--bogus"]), 2, "unexpected argument '--bogus'"),
         (
             s(&["--outgoing-queue", "path=/tmp/x"]),
@@ -91,12 +91,8 @@ fn usage_errors() {
             2,
             "",
         ),
-    ] {
-        let out = run(&args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-        assert!(err.contains(msg), "{args:?}: {err}");
-    }
+    ];
+    test_support::bin::expect_errors(STOMPCLT, &cases);
     assert_eq!(
         run(&s(&["--help"])).status.code(),
         Some(1),

@@ -39,27 +39,20 @@ struct Broker {
 
 /// STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
 fn brokers() -> Vec<Broker> {
-    let spec = std::env::var("STOMP_BROKERS").unwrap_or_else(|_| {
-        panic!(
-            "STOMP_BROKERS is not set: broker tests need RabbitMQ and ActiveMQ (scripts/test.sh \
-             starts them); leave them out explicitly with `-- --skip broker_`"
-        )
-    });
-    spec.split(',')
-        .map(|item| {
-            let (name, addr) = item.split_once('=').expect("NAME=HOST:PORT");
-            let mut args = vec!["plain name=guest pass=guest".to_string()];
-            if name == "rabbitmq" {
-                // RabbitMQ reads the host header as the virtual host
-                args.push("host=/".to_string());
-            }
-            Broker {
-                name: name.to_string(),
-                uri: format!("stomp://{addr}"),
-                args,
-            }
-        })
-        .collect()
+    let mut list = Vec::new();
+    for (name, addr) in test_support::brokers::from_env("STOMP_BROKERS") {
+        let mut args = vec!["plain name=guest pass=guest".to_string()];
+        if name == "rabbitmq" {
+            // RabbitMQ reads the host header as the virtual host
+            args.push("host=/".to_string());
+        }
+        list.push(Broker {
+            uri: format!("stomp://{addr}"),
+            name,
+            args,
+        });
+    }
+    list
 }
 
 impl Broker {

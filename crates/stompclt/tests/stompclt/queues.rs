@@ -182,3 +182,36 @@ fn root_full_outgoing_queue_loses_nothing_and_resumes() {
         "nothing lost, nothing twice"
     );
 }
+
+/// `--loop` on an incoming queue waits on it (inotify) instead of scanning every second:
+/// each of five messages added a second apart leaves within half a second (polling every
+/// second, five in a row would do so with a chance of 1 in 32).
+#[test]
+fn a_looping_queue_is_woken_by_an_add_not_by_a_timer() {
+    let d = tmp();
+    let (inq, outq) = (d.path().join("in"), d.path().join("out"));
+    fill(&inq, "DQS", &mixed(1, "/q"));
+    let mut child = stompclt()
+        .args(qq_args(d.path(), &["--loop", "--remove"]))
+        .spawn()
+        .expect("spawn");
+    let wait_for = |n: usize| {
+        let t = Instant::now();
+        while queue_count(&outq) < n && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        t.elapsed()
+    };
+    wait_for(1);
+    for i in 0..5 {
+        std::thread::sleep(Duration::from_millis(1100));
+        fill(&inq, "DQS", &mixed(1, "/q"));
+        let took = wait_for(i + 2);
+        assert!(
+            took < Duration::from_millis(500),
+            "message {i} left after {took:?}"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

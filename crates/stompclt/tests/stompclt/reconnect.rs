@@ -15,10 +15,7 @@ fn restart_case(rabbit: OwnBroker) {
     let dest = unique_destination("restart");
     let n = 20_000;
     // persistent, or the broker itself would drop them at its restart
-    let sent: Vec<Message> = mixed(n, &dest)
-        .into_iter()
-        .map(|m| m.with_header("persistent", "true"))
-        .collect();
+    let sent = test_support::brokers::persistent(mixed(n, &dest));
     fill(&d.path().join("in"), "DQS", &sent);
     let uri = format!(
         "failover:(stomp://127.0.0.1:{})?maxReconnectDelay=500",
@@ -104,22 +101,9 @@ fn restart_case(rabbit: OwnBroker) {
 
 /// Waits for a stompclt run that had to reconnect once and succeeded: (stdout, stderr).
 fn reconnected_once(child: std::process::Child) -> (String, String) {
-    let out = child.wait_with_output().expect("wait");
-    let (so, se) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{so}{se}");
+    let (so, se) = test_support::bin::succeeded(child);
     assert!(so.contains("reconnected 1 times"), "{so}");
     (so, se)
 }
 
-/// The number after `after` in a statistics line.
-fn counted(stats: &str, after: &str) -> usize {
-    stats
-        .split(after)
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|x| x.parse().ok())
-        .unwrap_or_else(|| panic!("no number after {after:?} in {stats}"))
-}
+use test_support::bin::number_after as counted;
