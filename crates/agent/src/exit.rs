@@ -34,6 +34,8 @@ pub fn for_kind(kind: ErrorKind) -> i32 {
         ErrorKind::IncomingQueue => INCOMING_QUEUE,
         ErrorKind::OutgoingQueue => OUTGOING_QUEUE,
         ErrorKind::Pending => PENDING,
+        // from a queue the engine makes it an IncomingQueue error naming the element
+        ErrorKind::BadMessage => PROTOCOL,
         ErrorKind::Pidfile => PIDFILE,
     }
 }
@@ -47,7 +49,8 @@ Exit status:
   3  cannot connect (refused, unreachable, timed out, TLS handshake)
   4  the broker refused: bad credentials, a refused destination or message, missing receipts
   5  protocol or connection failure during the transfer (bad frame, connection lost)
-  6  incoming queue error (I/O, empty or corrupt element; the element is left in place)
+  6  incoming queue error (I/O, empty or corrupt element, a message that cannot be sent such
+     as one without destination; named, and left in place)
   7  outgoing queue error (disk full, permissions; nothing is acknowledged)
   8  messages still unconfirmed when --timeout-linger ran out (\"N pending messages\")
   9  pidfile error

@@ -471,10 +471,7 @@ impl Outgoing for AmqpOutgoing {
 
     async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
         let address = msg.header.get("destination").cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::IncomingQueue,
-                "message without a destination header",
-            )
+            Error::new(ErrorKind::BadMessage, "message has no destination header")
         })?;
         let m = mapping::to_amqp(msg)?;
         self.send(address, m, token, 0).await

@@ -44,7 +44,7 @@ pub fn is_text_type(ct: &str) -> bool {
 }
 
 fn bad(msg: String) -> Error {
-    Error::new(ErrorKind::Config, msg)
+    Error::new(ErrorKind::BadMessage, msg)
 }
 
 /// The AMQP message for a message (its destination is the link's business).

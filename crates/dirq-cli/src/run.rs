@@ -100,6 +100,31 @@ impl From<message::Error> for Failure {
 }
 
 impl Queue {
+    /// Opens a queue that must exist: commands that only read (or change elements that
+    /// must be there) fail on a missing or mistyped path instead of creating it.
+    fn existing(a: &QueueArgs) -> Result<Self, Failure> {
+        match std::fs::metadata(&a.path) {
+            Ok(m) if m.is_dir() => Queue::open(a),
+            Ok(_) => Err(Failure::Error(format!(
+                "{}: not a queue (not a directory)",
+                a.path.display()
+            ))),
+            Err(e) => Err(Failure::Error(format!(
+                "no queue at {}: {e}",
+                a.path.display()
+            ))),
+        }
+    }
+
+    /// Opens a queue for adding, making its directories: a failure to make them is a
+    /// plain error (exit 1), not "no such element".
+    fn create(a: &QueueArgs) -> Result<Self, Failure> {
+        Queue::open(a).map_err(|f| match f {
+            Failure::NotFound(m) | Failure::Locked(m) => Failure::Error(m),
+            f => f,
+        })
+    }
+
     fn open(a: &QueueArgs) -> Result<Self, Failure> {
         let mut o = Options {
             granularity: a.granularity,
@@ -297,38 +322,56 @@ pub fn run(cli: Cli) -> Outcome {
     r.and(flushed)
 }
 
+/// An element name is checked before the queue: a bad name is a usage error (exit 2) even
+/// where the queue does not exist.
+fn named(name: &str) -> Outcome {
+    if dirq::is_full_name(name) {
+        Ok(())
+    } else {
+        Err(Error::InvalidName(name.to_string()).into())
+    }
+}
+
 fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
+    if let Command::Get { name, .. }
+    | Command::Lock { name, .. }
+    | Command::Unlock { name, .. }
+    | Command::Remove { name, .. }
+    | Command::Touch { name, .. } = &cmd
+    {
+        named(name)?;
+    }
     match cmd {
         Command::Add {
             queue,
             lines,
             quiet,
             files,
-        } => add(&Queue::open(&queue)?, lines, quiet, &files, out),
+        } => add(&Queue::create(&queue)?, lines, quiet, &files, out),
         Command::Count { queue } => {
-            let n = Queue::open(&queue)?.dq().count()?;
+            let n = Queue::existing(&queue)?.dq().count()?;
             writeln!(out, "{n}")?;
             Ok(())
         }
-        Command::List { queue, long } => list(&Queue::open(&queue)?, long, out),
-        Command::Get { queue, name } => get(&Queue::open(&queue)?, &name, out),
+        Command::List { queue, long } => list(&Queue::existing(&queue)?, long, out),
+        Command::Get { queue, name } => get(&Queue::existing(&queue)?, &name, out),
         Command::Pop {
             queue,
             count,
             lines,
             wait,
-        } => pop(&Queue::open(&queue)?, count, lines, wait, out),
+        } => pop(&Queue::existing(&queue)?, count, lines, wait, out),
         Command::Purge {
             queue,
             maxtemp,
             maxlock,
-        } => Ok(Queue::open(&queue)?.dq().purge_with(maxtemp, maxlock)?),
+        } => Ok(Queue::existing(&queue)?.dq().purge_with(maxtemp, maxlock)?),
         Command::Lock { queue, name } => {
-            Queue::open(&queue)?.dq().lock_with(&name, false)?;
+            Queue::existing(&queue)?.dq().lock_with(&name, false)?;
             Ok(())
         }
         Command::Unlock { queue, name } => {
-            let q = Queue::open(&queue)?;
+            let q = Queue::existing(&queue)?;
             match q.dq().unlock_with(&name, false) {
                 Err(Error::NotLocked { .. }) if !q.exists(&name) => Err(Failure::NotFound(
                     format!("cannot unlock {name}: no such element"),
@@ -337,7 +380,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             }
         }
         Command::Remove { queue, name } => {
-            let q = Queue::open(&queue)?;
+            let q = Queue::existing(&queue)?;
             if !q.dq().is_locked(&name)? {
                 q.dq().lock_with(&name, false)?;
             }
@@ -395,7 +438,7 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             }
             Ok(())
         }
-        Command::Touch { queue, name } => Ok(Queue::open(&queue)?.dq().touch(&name)?),
+        Command::Touch { queue, name } => Ok(Queue::existing(&queue)?.dq().touch(&name)?),
     }
 }
 

@@ -724,3 +724,31 @@ fn pop_wait_takes_an_element_the_moment_it_arrives() {
     );
     assert_eq!(run(&["pop", "--path", q.p(), "--wait", "-1"], b"").code, 2);
 }
+
+/// Commands that read do not create: a mistyped path is one line and exit 1, and nothing is
+/// made; only `add` makes a queue, and a failure to make one is exit 1, not "no such element".
+#[test]
+fn a_missing_queue_is_an_error_not_an_empty_new_one() {
+    let q = Q::new();
+    for cmd in ["count", "list", "pop", "purge"] {
+        let r = run(&[cmd, "--path", q.p()], b"");
+        assert_eq!(r.code, 1, "{cmd}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with("dirq: no queue at "),
+            "{cmd}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1);
+        assert!(!q.path.exists(), "{cmd} made the queue");
+    }
+    let r = run(&["add", "--path", "/proc/msgtk-q"], b"x");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let file = q._dir.path().join("afile");
+    fs::write(&file, b"").expect("write");
+    let inside = file.join("q");
+    let r = run(&["count", "--path", inside.to_str().expect("utf8")], b"");
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Not a directory"), "{}", r.stderr);
+    ok(&["add", "--path", q.p()], b"x");
+    assert_eq!(ok(&["count", "--path", q.p()], b"").trim(), "1");
+}

@@ -32,7 +32,7 @@ pub fn from_frame(f: Frame) -> Message {
 /// the ActiveMQ TextMessage trick). A text/binary mismatch with the content type is an
 /// error, as is a missing destination.
 pub fn to_send(m: &Message) -> Result<Frame> {
-    let bad = |msg: String| Error::new(ErrorKind::Protocol, msg);
+    let bad = |msg: String| Error::new(ErrorKind::BadMessage, msg);
     if !m.header.contains_key("destination") {
         return Err(bad("message has no destination header".into()));
     }

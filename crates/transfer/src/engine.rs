@@ -163,7 +163,18 @@ impl<'a> Engine<'a> {
                                     out.start().await?;
                                     *out_started = true;
                                 }
-                                out.put(&msg, token).await?;
+                                if let Err(e) = out.put(&msg, token).await {
+                                    return Err(match (e.kind, inc.origin(token)) {
+                                        (ErrorKind::BadMessage, Some(element)) => Error::new(
+                                            ErrorKind::IncomingQueue,
+                                            format!(
+                                                "incoming queue element {element}: {}",
+                                                e.message
+                                            ),
+                                        ),
+                                        _ => e,
+                                    });
+                                }
                             }
                             // dropped: nothing will confirm it, acknowledge it now
                             None => inc.ack(token).await?,

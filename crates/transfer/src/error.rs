@@ -17,6 +17,10 @@ pub enum ErrorKind {
     OutgoingQueue,
     /// Messages were still unconfirmed when the linger time ran out.
     Pending,
+    /// A message that cannot be sent as it is (no destination, a text/binary mismatch with
+    /// its content type, a bad priority): the engine names its queue element when it came
+    /// from one, and reports it as an incoming-queue error.
+    BadMessage,
     /// The pidfile could not be used.
     Pidfile,
 }

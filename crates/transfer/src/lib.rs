@@ -56,6 +56,11 @@ pub trait Incoming {
     async fn recover(&mut self, e: Error) -> Result<()> {
         Err(e)
     }
+    /// Where the message of this token (or the last one handed out) came from, for error
+    /// messages: a queue element's path; `None` for a broker.
+    fn origin(&self, _token: Token) -> Option<String> {
+        None
+    }
 }
 
 /// The destination of messages.
@@ -140,6 +145,10 @@ impl<I: Incoming> Incoming for Recovering<I> {
 
     async fn stop(&mut self) -> Result<()> {
         self.module.stop().await
+    }
+
+    fn origin(&self, token: Token) -> Option<String> {
+        self.module.origin(token)
     }
 }
 

@@ -85,6 +85,8 @@ pub struct QueueIncoming {
     locked_this_pass: usize,
     last_purge: Instant,
     wake: Option<Wake>,
+    /// the element handed out last (for error messages)
+    last: Option<String>,
 }
 
 impl QueueIncoming {
@@ -99,6 +101,7 @@ impl QueueIncoming {
             locked_this_pass: 0,
             last_purge: Instant::now(),
             wake: None,
+            last: None,
         }
     }
 
@@ -172,6 +175,7 @@ impl Incoming for QueueIncoming {
                             return Err(qerr(ErrorKind::IncomingQueue, "incoming queue", e));
                         }
                     };
+                    self.last = Some(name.clone());
                     if self.opts.reliable {
                         let t = Token(self.next);
                         self.next += 1;
@@ -218,6 +222,12 @@ impl Incoming for QueueIncoming {
             self.purge()?;
         }
         Ok(())
+    }
+
+    fn origin(&self, token: Token) -> Option<String> {
+        let name = self.pending.get(&token).or(self.last.as_ref())?;
+        let path = self.q.as_ref()?.dirq().path().join(name);
+        Some(path.display().to_string())
     }
 
     async fn stop(&mut self) -> Result<()> {

@@ -159,3 +159,21 @@ fn log_file_null_and_loglevel_as_the_reference_spells_them() {
     let err = one_line_error(&out, 2);
     assert!(err.contains("requires option logfile"), "{err}");
 }
+
+/// As with stompclt: an element without a destination is named, exit 6, and stays.
+#[test]
+fn broker_an_unsendable_element_is_named_and_stays() {
+    let rabbit = Broker::rabbitmq();
+    let d = tmp();
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &[message::Message::text("no destination")]);
+    let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+    args.push(format!("path={}", p(&inq)));
+    args.extend(rabbit.opts("outgoing"));
+    let err = one_line_error(&run(&args), 6);
+    assert!(
+        err.contains("incoming queue element ") && err.contains("no destination header"),
+        "{err}"
+    );
+    assert_eq!(queue_count(&inq), 1);
+}

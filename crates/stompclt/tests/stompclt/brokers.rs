@@ -426,3 +426,23 @@ fn broker_silent_broker_is_detected_by_heart_beats() {
         );
     }
 }
+
+/// A spool element whose message cannot be sent (no destination) stops the run with one
+/// line naming the element, the incoming-queue status (6), and stays in the spool.
+#[test]
+fn broker_an_unsendable_element_is_named_and_stays() {
+    let b = &brokers()[0];
+    let d = tmp();
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &[Message::text("no destination")]);
+    let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+    args.push(format!("path={}", p(&inq)));
+    args.extend(b.opts("outgoing"));
+    let err = one_line_error(&run(&args), 6);
+    assert!(
+        err.contains("incoming queue element ") && err.contains(&p(&inq)),
+        "{err}"
+    );
+    assert!(err.contains("no destination header"), "{err}");
+    assert_eq!(queue_count(&inq), 1, "it stays");
+}
