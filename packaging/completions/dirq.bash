@@ -28,9 +28,6 @@ _dirq() {
             dirq,get)
                 cmd="dirq__subcmd__get"
                 ;;
-            dirq,help)
-                cmd="dirq__subcmd__help"
-                ;;
             dirq,list)
                 cmd="dirq__subcmd__list"
                 ;;
@@ -52,42 +49,6 @@ _dirq() {
             dirq,unlock)
                 cmd="dirq__subcmd__unlock"
                 ;;
-            dirq__subcmd__help,add)
-                cmd="dirq__subcmd__help__subcmd__add"
-                ;;
-            dirq__subcmd__help,count)
-                cmd="dirq__subcmd__help__subcmd__count"
-                ;;
-            dirq__subcmd__help,generate)
-                cmd="dirq__subcmd__help__subcmd__generate"
-                ;;
-            dirq__subcmd__help,get)
-                cmd="dirq__subcmd__help__subcmd__get"
-                ;;
-            dirq__subcmd__help,help)
-                cmd="dirq__subcmd__help__subcmd__help"
-                ;;
-            dirq__subcmd__help,list)
-                cmd="dirq__subcmd__help__subcmd__list"
-                ;;
-            dirq__subcmd__help,lock)
-                cmd="dirq__subcmd__help__subcmd__lock"
-                ;;
-            dirq__subcmd__help,pop)
-                cmd="dirq__subcmd__help__subcmd__pop"
-                ;;
-            dirq__subcmd__help,purge)
-                cmd="dirq__subcmd__help__subcmd__purge"
-                ;;
-            dirq__subcmd__help,remove)
-                cmd="dirq__subcmd__help__subcmd__remove"
-                ;;
-            dirq__subcmd__help,touch)
-                cmd="dirq__subcmd__help__subcmd__touch"
-                ;;
-            dirq__subcmd__help,unlock)
-                cmd="dirq__subcmd__help__subcmd__unlock"
-                ;;
             *)
                 ;;
         esac
@@ -95,7 +56,7 @@ _dirq() {
 
     case "${cmd}" in
         dirq)
-            opts="-h -V --help --version add count list get pop purge lock unlock remove generate touch help"
+            opts="-h -V --help --version add count list get pop purge lock unlock remove generate touch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,188 +341,6 @@ _dirq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        dirq__subcmd__help)
-            opts="add count list get pop purge lock unlock remove generate touch help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__add)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__count)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__generate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__get)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__lock)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__pop)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__purge)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__remove)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__touch)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        dirq__subcmd__help__subcmd__unlock)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         dirq__subcmd__list)
             opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --long --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -671,7 +450,7 @@ _dirq() {
             return 0
             ;;
         dirq__subcmd__pop)
-            opts="-p -t -c -l -w -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --lines --wait --help"
+            opts="-p -t -c -l -0 -w -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --count --lines --null --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

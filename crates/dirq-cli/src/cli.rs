@@ -18,7 +18,13 @@ Exit status:
 /// Directory queues from shells and cron, on-disk compatible with Perl Directory::Queue and
 /// python dirq.
 #[derive(Debug, Parser)]
-#[command(name = "dirq", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(
+    name = "dirq",
+    version,
+    after_help = EXIT_CODES,
+    max_term_width = 100,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -119,7 +125,8 @@ pub enum Command {
         /// The element, DDDDDDDD/EEEEEEEEEEEEEE.
         name: String,
     },
-    /// Take elements out in order: lock, print, remove; locked elements are skipped.
+    /// Take elements out in order: lock, print, remove; locked elements are skipped. Bodies
+    /// are printed as they are: to pop several, separate them with --lines or --null.
     Pop {
         #[command(flatten)]
         queue: QueueArgs,
@@ -127,8 +134,11 @@ pub enum Command {
         #[arg(short, long, value_name = "N", default_value_t = 1)]
         count: usize,
         /// Follow each body with a newline.
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "null")]
         lines: bool,
+        /// Follow each body with a NUL byte (for bodies that hold newlines; `xargs -0`).
+        #[arg(short = '0', long)]
+        null: bool,
         /// When the queue is empty, wait for an element to arrive (at most SECONDS; without
         /// a value, for ever) instead of exiting 3 at once. Woken by inotify the moment an
         /// element is added; on NFS and other network filesystems it polls every 200 ms.

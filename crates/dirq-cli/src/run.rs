@@ -359,8 +359,16 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             queue,
             count,
             lines,
+            null,
             wait,
-        } => pop(&Queue::existing(&queue)?, count, lines, wait, out),
+        } => {
+            let sep = match (lines, null) {
+                (_, true) => Some(b'\0'),
+                (true, _) => Some(b'\n'),
+                _ => None,
+            };
+            pop(&Queue::existing(&queue)?, count, sep, wait, out)
+        }
         Command::Purge {
             queue,
             maxtemp,
@@ -557,10 +565,16 @@ fn list(q: &Queue, long: bool, out: &mut impl Write) -> Outcome {
     Ok(())
 }
 
-fn pop(q: &Queue, count: usize, lines: bool, wait: Option<f64>, out: &mut impl Write) -> Outcome {
+fn pop(
+    q: &Queue,
+    count: usize,
+    sep: Option<u8>,
+    wait: Option<f64>,
+    out: &mut impl Write,
+) -> Outcome {
     q.check_readable()?;
     let Some(secs) = wait else {
-        return pop_once(q, count, lines, out);
+        return pop_once(q, count, sep, out);
     };
     if secs.is_nan() || secs < 0.0 {
         return Err(Failure::Usage(format!(
@@ -572,7 +586,7 @@ fn pop(q: &Queue, count: usize, lines: bool, wait: Option<f64>, out: &mut impl W
     let deadline = (secs.is_finite())
         .then(|| std::time::Instant::now() + std::time::Duration::from_secs_f64(secs));
     loop {
-        match pop_once(q, count, lines, out) {
+        match pop_once(q, count, sep, out) {
             Err(Failure::Empty) => {}
             r => return r,
         }
@@ -588,9 +602,9 @@ fn pop(q: &Queue, count: usize, lines: bool, wait: Option<f64>, out: &mut impl W
     }
 }
 
-fn pop_once(q: &Queue, count: usize, lines: bool, out: &mut impl Write) -> Outcome {
-    // Structured kinds print JSON lines already.
-    let newline = lines && !q.prints_lines();
+fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> Outcome {
+    // Structured kinds print JSON lines already: a NUL may still be asked for
+    let sep = sep.filter(|&b| b == 0 || !q.prints_lines());
     let mut popped = 0usize;
     let mut bad = 0usize;
     for name in q.dq().names() {
@@ -610,12 +624,9 @@ fn pop_once(q: &Queue, count: usize, lines: bool, out: &mut impl Write) -> Outco
         };
         let written = out
             .write_all(&body)
-            .and_then(|()| {
-                if newline {
-                    out.write_all(b"\n")
-                } else {
-                    Ok(())
-                }
+            .and_then(|()| match sep {
+                Some(b) => out.write_all(&[b]),
+                None => Ok(()),
             })
             .and_then(|()| out.flush());
         if let Err(e) = written {

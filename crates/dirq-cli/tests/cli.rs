@@ -752,3 +752,14 @@ fn a_missing_queue_is_an_error_not_an_empty_new_one() {
     ok(&["add", "--path", q.p()], b"x");
     assert_eq!(ok(&["count", "--path", q.p()], b"").trim(), "1");
 }
+
+/// `pop --null` separates bodies with NUL bytes (bodies may hold newlines); `--lines` and
+/// `--null` exclude each other.
+#[test]
+fn pop_null_separates_bodies_that_hold_newlines() {
+    let q = Q::new();
+    ok(&["add", "--path", q.p()], b"a\nb");
+    ok(&["add", "--path", q.p()], b"c");
+    assert_eq!(ok(&["pop", "--path", q.p(), "--count", "0", "--null"], b""), "a\nb\0c\0");
+    assert_eq!(run(&["pop", "--path", q.p(), "--lines", "--null"], b"").code, 2);
+}
