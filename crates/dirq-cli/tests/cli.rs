@@ -760,6 +760,12 @@ fn pop_null_separates_bodies_that_hold_newlines() {
     let q = Q::new();
     ok(&["add", "--path", q.p()], b"a\nb");
     ok(&["add", "--path", q.p()], b"c");
-    assert_eq!(ok(&["pop", "--path", q.p(), "--count", "0", "--null"], b""), "a\nb\0c\0");
-    assert_eq!(run(&["pop", "--path", q.p(), "--lines", "--null"], b"").code, 2);
+    assert_eq!(
+        ok(&["pop", "--path", q.p(), "--count", "0", "--null"], b""),
+        "a\nb\0c\0"
+    );
+    assert_eq!(
+        run(&["pop", "--path", q.p(), "--lines", "--null"], b"").code,
+        2
+    );
 }
