@@ -1,0 +1,106 @@
+//! The example configurations shipped in packaging/examples: simplevisor's is checked, the
+//! agents' are run against the brokers scripts/test.sh starts, their spool paths and the
+//! looping overridden on the command line (which wins over the file).
+
+use std::path::{Path, PathBuf};
+
+fn example(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../packaging/examples")
+        .join(name);
+    assert!(p.exists(), "{} is shipped", p.display());
+    p.display().to_string()
+}
+
+/// target/debug, where `cargo test --workspace` put every binary.
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let p = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/debug")
+        .join(name);
+    assert!(p.exists(), "{name} not built: run `cargo test --workspace`");
+    p
+}
+
+fn ok(program: &str, args: &[String]) -> String {
+    test_support::bin::ok(&bin(program).display().to_string(), args)
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    test_support::bin::s(v)
+}
+
+#[test]
+fn the_simplevisor_example_is_a_valid_configuration() {
+    let out = ok(
+        "simplevisor",
+        &s(&[
+            "--conf",
+            &example("simplevisor.conf"),
+            "check_configuration",
+        ]),
+    );
+    assert!(out.contains("valid"), "{out}");
+}
+
+#[test]
+fn broker_the_agent_examples_run() {
+    test_support::brokers::from_env("STOMP_BROKERS");
+    test_support::brokers::from_env("AMQP_BROKERS");
+    let d = test_support::queues::tmp();
+    let q = |n: &str| format!("path={}", d.path().join(n).display());
+    // the sender sends a spool for /queue/app1.data, the receiver drains it
+    let generate = |path: &str, dest: &str| {
+        ok(
+            "dirq",
+            &s(&[
+                "generate", "--path", path, "--type", "dqs", "--count", "20", "--header", dest,
+            ]),
+        )
+    };
+    generate(
+        &d.path().join("out").display().to_string(),
+        "destination=/queue/app1.data",
+    );
+    let mut args = s(&["--config", &example("stompclt-sender.conf"), "--no-loop"]);
+    args.extend(["--incoming-queue".into(), q("out")]);
+    ok("stompclt", &args);
+    assert_eq!(test_support::queues::queue_count(&d.path().join("out")), 0);
+    let mut args = s(&[
+        "--config",
+        &example("stompclt-receiver.conf"),
+        "--timeout-inactivity",
+        "3",
+    ]);
+    args.extend(["--outgoing-queue".into(), q("in")]);
+    ok("stompclt", &args);
+    assert!(test_support::queues::queue_count(&d.path().join("in")) >= 20);
+    // amqpclt's receiver, after a command-line send to /queue/app2.data
+    generate(
+        &d.path().join("out2").display().to_string(),
+        "destination=/queue/app2.data",
+    );
+    let mut args = s(&[
+        "--outgoing-broker-uri",
+        "amqp://127.0.0.1:5672",
+        "--outgoing-broker-auth",
+        "plain name=guest pass=guest",
+        "--reliable",
+        "--remove",
+    ]);
+    args.extend(["--incoming-queue".into(), q("out2")]);
+    ok("amqpclt", &args);
+    let mut args = s(&[
+        "--config",
+        &example("amqpclt-receiver.conf"),
+        "--timeout-inactivity",
+        "3",
+        "--log",
+        "stdout",
+    ]);
+    args.extend(["--outgoing-queue".into(), q("in2")]);
+    ok("amqpclt", &args);
+    assert!(test_support::queues::queue_count(&d.path().join("in2")) >= 20);
+}
