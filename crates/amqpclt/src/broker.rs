@@ -234,6 +234,9 @@ impl Incoming for AmqpIncoming {
     async fn get(&mut self) -> Result<Got> {
         self.grant().await?;
         let Some((i, m, info)) = self.next_delivery().await? else {
+            if let Some(e) = self.conn.as_ref().and_then(Connected::lost) {
+                return Err(e);
+            }
             return Ok(Got::Idle);
         };
         self.received += 1;
@@ -502,6 +505,12 @@ impl Outgoing for AmqpOutgoing {
             self.settled(f, outcome).await?;
         }
         out.append(&mut self.done);
+        // nothing settled and the connection gone: its settlements will never come
+        if !self.in_flight.is_empty()
+            && let Some(e) = self.conn.as_ref().and_then(Connected::lost)
+        {
+            return Err(e);
+        }
         Ok(())
     }
 

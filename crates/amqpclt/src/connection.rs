@@ -94,6 +94,17 @@ impl Options {
 }
 
 impl Connected {
+    /// The connection's or the session's event loop has stopped (the peer went away): a
+    /// settlement still awaited on a link we hold would never come.
+    pub fn lost(&self) -> Option<Error> {
+        (self.connection.is_closed() || self.session.is_ended()).then(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("the connection to {} was lost", self.peer),
+            )
+        })
+    }
+
     /// Opens the AMQP connection and its session on a connected stream.
     pub async fn open(
         ep: Endpoint,
@@ -127,9 +138,11 @@ impl Connected {
             })?
             .map_err(|e| open_error(e, &peer))?;
         let mut connection = connection;
+        // a broker going down (or still starting) may close right after the open: that is a
+        // connection that could not be made, which failover and --reconnect retry
         let session = Session::begin(&mut connection).await.map_err(|e| {
             Error::new(
-                ErrorKind::Protocol,
+                ErrorKind::Connect,
                 format!("cannot begin a session with {peer}: {e}"),
             )
         })?;
