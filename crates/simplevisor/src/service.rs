@@ -420,10 +420,16 @@ impl Service {
         }
         let a = self.stop();
         let b = self.start();
+        // one line each: the stop's output, then the start's, never run together
+        let join = |x: String, y: String| match (x.trim_end(), y.trim_end()) {
+            ("", y) => y.to_string(),
+            (x, "") => x.to_string(),
+            (x, y) => format!("{x}\n{y}"),
+        };
         let o = Outcome {
             rc: if a.rc != 0 { a.rc } else { b.rc },
-            stdout: a.stdout + &b.stdout,
-            stderr: a.stderr + &b.stderr,
+            stdout: join(a.stdout, b.stdout),
+            stderr: join(a.stderr, b.stderr),
         };
         info!("service {} stop+start result: {}", self.spec.name, show(&o));
         o

@@ -177,3 +177,25 @@ fn path_commands_and_the_reference_example() {
     assert!(text.contains("worker: WARNING, not running"), "{text}");
     assert!(!sv.path("worker.pid").exists());
 }
+
+/// `restart PATH` without a restart command is stop then start: their outputs come one line
+/// each, not run together.
+#[test]
+fn stop_and_start_outputs_are_separated_on_restart() {
+    let sv = Sv::new();
+    sv.conf(
+        "",
+        &supervisor(
+            "top",
+            "",
+            &[service(
+                "s",
+                "start = /bin/echo go\nstop = /bin/echo halt\nstatus = /bin/true",
+            )],
+        ),
+    );
+    let out = sv.cmd(&["restart", "top/s"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("halt\ngo"), "{text}");
+}
