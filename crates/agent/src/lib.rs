@@ -53,7 +53,7 @@ pub mod tls;
 pub use args::{AgentArgs, key_values};
 pub use endpoint::{Endpoint, Endpoints, Failover, Scheme, Side};
 pub use error::{Error, Outcome};
-pub use run::{Broker, Credentials, Subscriptions, run};
+pub use run::{Broker, Credentials, Reconnect, Subscriptions, run};
 
 /// Implements `AsRef<AgentArgs>` and `AsMut<AgentArgs>` for a command line that flattens
 /// the shared options into its field `agent`.

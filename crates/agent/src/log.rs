@@ -60,8 +60,8 @@ pub fn daemonized() {
     }
 }
 
-/// Whether the final error line goes somewhere other than standard error too: (to syslog,
-/// to the log file).
+/// The final error line, also sent where the log goes when that is not a terminal (syslog,
+/// the log file); [`crate::Outcome::print`] writes it on standard error itself.
 pub(crate) fn error(msg: &str) {
     let mut t = TARGET.lock().unwrap_or_else(|e| e.into_inner());
     match &mut *t {

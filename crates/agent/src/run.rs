@@ -55,7 +55,7 @@ pub struct Broker {
     pub stop: StopFlag,
     /// `--reconnect`: where to count reconnections, resent messages and possible
     /// duplicates (shared by both sides, printed with `--statistics`).
-    pub reconnect: Option<Arc<Recovery>>,
+    pub reconnect: Option<Reconnect>,
 }
 
 impl Broker {
@@ -77,6 +77,9 @@ impl Broker {
             .await
     }
 }
+
+/// `--reconnect`'s counters, shared by both sides of a run and printed with `--statistics`.
+pub type Reconnect = Arc<Recovery>;
 
 /// What an incoming broker subscribes to.
 #[derive(Debug, Clone, Default)]

@@ -328,11 +328,6 @@ impl Tls {
         self.config.clone()
     }
 
-    /// The name verified and sent as SNI instead of the URI's host, if one was configured.
-    pub fn server_name(&self) -> Option<&str> {
-        self.server_name.as_deref()
-    }
-
     /// Runs the handshake on a connected socket; `host` is the URI's host, verified against
     /// the certificate unless a name was configured.
     pub async fn handshake(

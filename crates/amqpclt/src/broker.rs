@@ -31,8 +31,7 @@ const DEFAULT_CREDIT: u32 = 100;
 /// fails.
 const MAX_RETRIES: u32 = 3;
 
-/// `--reconnect`: the counters shared with the other module, printed with the statistics.
-pub type Reconnect = std::sync::Arc<transfer::Recovery>;
+pub use agent::Reconnect;
 
 fn protocol(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string())

@@ -14,9 +14,7 @@ use crate::mapping;
 /// Header pairs (`KEY=VALUE…` strings split).
 pub type Headers = Vec<(String, String)>;
 
-/// `--reconnect`: where to count what reconnecting cost (shared with the other module and
-/// printed with the statistics).
-pub type Reconnect = std::sync::Arc<transfer::Recovery>;
+pub use agent::Reconnect;
 
 /// Options of the incoming broker module.
 #[derive(Debug, Clone)]
