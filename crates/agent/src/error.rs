@@ -133,7 +133,12 @@ impl Outcome {
     pub fn print(&self) {
         use std::io::Write;
         if let Some(e) = &self.clap {
-            let _ = e.print();
+            if e.use_stderr() {
+                let text = procctl::usage_error(self.program, &e.render().to_string());
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            } else {
+                let _ = e.print();
+            }
         }
         let mut out = std::io::stdout().lock();
         for l in &self.lines {

@@ -1,7 +1,14 @@
 use clap::Parser;
 
 fn main() {
-    let cli = dirq_cli::cli::Cli::parse();
+    let cli = match dirq_cli::cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            eprint!("{}", procctl::usage_error("dirq", &e.render().to_string()));
+            std::process::exit(e.exit_code());
+        }
+        Err(e) => e.exit(),
+    };
     match dirq_cli::run(cli) {
         Ok(()) => {}
         Err(f) => {

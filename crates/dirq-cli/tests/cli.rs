@@ -162,8 +162,17 @@ fn usage_errors_exit_2() {
     ] {
         let r = run(&args, b"");
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(!r.stderr.is_empty());
+        // one line saying what is wrong, the usage after it
+        let first = r.stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("dirq: "), "{args:?}: {}", r.stderr);
+        assert!(first.len() > "dirq: ".len() + 10, "{args:?}: {}", r.stderr);
     }
+    let r = run(&["add"], b"");
+    assert_eq!(
+        r.stderr.lines().next(),
+        Some("dirq: the following required arguments were not provided: --path <Q>")
+    );
+    assert!(r.stderr.contains("\nUsage: dirq add"), "{}", r.stderr);
 }
 
 #[test]

@@ -16,6 +16,23 @@ pub use daemon::{DaemonError, DaemonOptions, Daemonized, Readiness, Report, daem
 pub use liveness::{Target, alive, escalate, exists, group_alive, signal, wait_gone, zombie};
 pub use signals::SignalError;
 
+/// A usage error as every tool prints it: clap's rendering (`error: WHAT\n\nUsage: …`)
+/// with its first paragraph made the one line `TOOL: WHAT`, so that a log or a script
+/// reading the first line of standard error sees the reason; the usage and hints follow.
+pub fn usage_error(tool: &str, rendered: &str) -> String {
+    // help shown for a missing command is no error message: left as it is
+    let Some(text) = rendered.strip_prefix("error: ") else {
+        return rendered.to_string();
+    };
+    let (what, rest) = text.split_once("\n\n").unwrap_or((text, ""));
+    let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+    if rest.is_empty() {
+        format!("{tool}: {what}\n")
+    } else {
+        format!("{tool}: {what}\n\n{rest}")
+    }
+}
+
 /// How every tool prints an error: one line, the error and its sources joined by `: `
 /// (`cannot read pid file /run/x.pid: Permission denied (os error 13)`).
 pub fn error_line(e: &dyn std::error::Error) -> String {
@@ -27,4 +44,25 @@ pub fn error_line(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_lead_with_one_line() {
+        let clap = "error: the following required arguments were not provided:\n  --path <Q>\n\n\
+                    Usage: dirq add --path <Q> [FILE]...\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_error("dirq", clap),
+            "dirq: the following required arguments were not provided: --path <Q>\n\n\
+             Usage: dirq add --path <Q> [FILE]...\n\nFor more information, try '--help'.\n"
+        );
+        assert_eq!(usage_error("x", "error: bad\n"), "x: bad\n");
+        assert_eq!(
+            usage_error("x", "About x\n\nUsage: x\n"),
+            "About x\n\nUsage: x\n"
+        );
+    }
 }

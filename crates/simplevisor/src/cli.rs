@@ -15,7 +15,9 @@ Exit status:
      pidfile is older than 60 s (stuck); start: supervision failed (intensity exceeded)
   2  usage error
   3  status: not running
-  N  with a PATH: the service command's own exit status";
+  N  with a PATH: the service command's own exit status
+
+The configuration file is described in simplevisor.conf(5).";
 
 /// The commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -619,6 +619,17 @@ fn service(m: &[(String, Val)], at: &str, forced_expected: Option<&str>) -> Resu
         s.expected_running = e == "running";
         s.expected = e.to_string();
     }
+    for (key, cmd) in [
+        ("start", &s.start),
+        ("stop", &s.stop),
+        ("status", &s.status),
+        ("restart", &s.restart),
+        ("control", &s.control),
+    ] {
+        if let Some(cmd) = cmd {
+            try_split_command(cmd).map_err(|e| ctx(format!("{key}: {e}")))?;
+        }
+    }
     // the reference's rules
     let has = |o: &Option<String>| o.is_some();
     if !has(&s.start) && !has(&s.control) {
@@ -674,10 +685,80 @@ fn service(m: &[(String, Val)], at: &str, forced_expected: Option<&str>) -> Resu
     Ok(s)
 }
 
-/// A command string as the reference runs it: split on whitespace, no shell, each token
-/// URL-unquoted (`%20` for a space).
+/// A command string split into its arguments, no shell involved: on whitespace, as the
+/// reference does, with each unquoted part URL-unquoted (`%20` for a space) — and, beyond the
+/// reference, with shell-like quoting: `'…'` keeps everything literally, `"…"` too except
+/// that `\"` and `\\` stand for `"` and `\`, and a backslash outside quotes keeps the next
+/// character. A command without quotes or backslashes splits exactly as the reference splits
+/// it. Configurations are checked with [`try_split_command`]; past that check this cannot
+/// fail, and an unbalanced quote is kept literally.
 pub fn split_command(cmd: &str) -> Vec<String> {
-    cmd.split_whitespace().map(unquote).collect()
+    try_split_command(cmd).unwrap_or_else(|_| cmd.split_whitespace().map(unquote).collect())
+}
+
+/// [`split_command`], saying why a command cannot be split (an unterminated quote).
+pub fn try_split_command(cmd: &str) -> std::result::Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    // the word being built, and its not-yet-decoded unquoted run
+    let mut word: Option<String> = None;
+    let mut plain = String::new();
+    let mut chars = cmd.chars();
+    let flush = |word: &mut Option<String>, plain: &mut String| {
+        if !plain.is_empty() {
+            word.get_or_insert_with(String::new)
+                .push_str(&unquote(plain));
+            plain.clear();
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                flush(&mut word, &mut plain);
+                words.extend(word.take());
+            }
+            '\'' => {
+                flush(&mut word, &mut plain);
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err(format!("unterminated ' in {cmd:?}")),
+                    }
+                }
+            }
+            '"' => {
+                flush(&mut word, &mut plain);
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => w.push(c),
+                            Some(c) => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                            None => return Err(format!("unterminated \" in {cmd:?}")),
+                        },
+                        Some(c) => w.push(c),
+                        None => return Err(format!("unterminated \" in {cmd:?}")),
+                    }
+                }
+            }
+            '\\' => {
+                flush(&mut word, &mut plain);
+                match chars.next() {
+                    Some(c) => word.get_or_insert_with(String::new).push(c),
+                    None => return Err(format!("trailing \\ in {cmd:?}")),
+                }
+            }
+            c => plain.push(c),
+        }
+    }
+    flush(&mut word, &mut plain);
+    words.extend(word);
+    Ok(words)
 }
 
 /// `%XX` decoding (python's `urllib.parse.unquote`).
@@ -807,6 +888,140 @@ mod tests {
         assert_eq!(s.env[1], ("B".to_string(), "x y".to_string()));
         assert_eq!(s.stop_signal, libc::SIGINT);
         assert_eq!(s.backoff, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn commands_split_as_the_reference_without_quotes_and_as_a_shell_with_them() {
+        assert_eq!(split_command("  a  b%20c\td "), ["a", "b c", "d"]);
+        assert_eq!(
+            split_command(r#"/bin/sh -c "echo 'hi there'; exit 3""#),
+            ["/bin/sh", "-c", "echo 'hi there'; exit 3"]
+        );
+        assert_eq!(
+            split_command(r#"x'a b'"c\"d" e\ f %41"#),
+            ["xa bc\"d", "e f", "A"]
+        );
+        assert_eq!(split_command("'' \"\""), ["", ""]);
+        // quoted text is literal: no URL-unquoting inside
+        assert_eq!(split_command("'100%20'"), ["100%20"]);
+        assert!(try_split_command("sh -c 'oops").is_err());
+        assert!(try_split_command("sh -c \"oops").is_err());
+        assert!(try_split_command("a\\").is_err());
+    }
+
+    /// The keys each block accepts, as written in the parser's matches above.
+    const GLOBAL_KEYS: &[&str] = &[
+        "store", "pidfile", "interval", "log", "logfile", "loglevel", "logname", "daemon",
+        "conftype", "command", "path",
+    ];
+    const SUPERVISOR_KEYS: &[&str] = &[
+        "type",
+        "name",
+        "strategy",
+        "window",
+        "adjustments",
+        "maxr",
+        "maxt",
+        "expected",
+        "children",
+        "var_",
+    ];
+    const SERVICE_KEYS: &[&str] = &[
+        "type",
+        "name",
+        "start",
+        "control",
+        "stop",
+        "status",
+        "restart",
+        "daemon",
+        "path",
+        "cwd",
+        "user",
+        "output",
+        "expected",
+        "timeout",
+        "pattern",
+        "foreground",
+        "env",
+        "stop_signal",
+        "restart_type",
+        "backoff",
+        "backoff_max",
+        "var_",
+    ];
+
+    /// The keys `.TP` entries of one section of simplevisor.conf(5) name.
+    fn man_keys(section: &str) -> Vec<String> {
+        let page = include_str!("../../../man/simplevisor.conf.5");
+        let body = page
+            .split(&format!(".SH {section}\n"))
+            .nth(1)
+            .expect("section")
+            .split("\n.SH ")
+            .next()
+            .expect("body");
+        let mut keys = Vec::new();
+        let mut lines = body.lines();
+        while let Some(l) = lines.next() {
+            if l == ".TP" {
+                let item = lines.next().expect("item");
+                for part in item.split("\\fB").skip(1) {
+                    keys.push(part.split("\\fR").next().expect("key").to_string());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn man_page_example_is_a_valid_configuration() {
+        let page = include_str!("../../../man/simplevisor.conf.5");
+        let example = page
+            .split(".SH EXAMPLE\n.nf\n")
+            .nth(1)
+            .and_then(|s| s.split("\n.fi\n").next())
+            .expect("example");
+        let c = parse_apache(&example.replace("\\-", "-")).expect("the example parses");
+        assert_eq!(svc(&c).len(), 3);
+        assert_eq!(c.global.interval, Some(30));
+    }
+
+    #[test]
+    fn man_page_lists_every_key() {
+        for (section, keys) in [
+            ("GLOBAL SETTINGS", GLOBAL_KEYS),
+            ("SUPERVISOR ENTRIES", SUPERVISOR_KEYS),
+            ("SERVICE ENTRIES", SERVICE_KEYS),
+        ] {
+            let mut documented = man_keys(section);
+            documented.sort();
+            let mut known: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            known.sort();
+            assert_eq!(documented, known, "{section}");
+        }
+        // and the parser knows them: none is refused as unknown
+        for k in GLOBAL_KEYS {
+            let text = format!("<simplevisor>\n {k} = 1\n</simplevisor>\n");
+            if let Err(e) = parse_apache(&text) {
+                assert!(
+                    !e.to_string().contains("not a valid configuration"),
+                    "{k}: {e}"
+                );
+            }
+        }
+        for (ty, keys) in [("supervisor", SUPERVISOR_KEYS), ("service", SERVICE_KEYS)] {
+            for k in keys.iter() {
+                let k = if *k == "var_" { "var_x" } else { k };
+                let text = format!(
+                    "<entry>\n type = supervisor\n name = top\n <children>\n <entry>\n \
+                     type = {ty}\n name = n\n {k} = 1\n </entry>\n </children>\n</entry>\n"
+                );
+                if let Err(e) = parse_apache(&text) {
+                    assert!(!e.to_string().contains("invalid property"), "{ty} {k}: {e}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,14 @@ fn main() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 2,
             };
-            let _ = e.print();
+            if e.use_stderr() {
+                eprint!(
+                    "{}",
+                    procctl::usage_error("simplevisor", &e.render().to_string())
+                );
+            } else {
+                let _ = e.print();
+            }
             std::process::exit(code);
         }
     };

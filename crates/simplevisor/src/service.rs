@@ -468,7 +468,6 @@ impl Service {
                     self.spec.name,
                     self.spec.timeout.as_secs()
                 );
-                error!("{msg}");
                 return Err(Error::Service(msg));
             }
             std::thread::sleep(nap);
@@ -476,6 +475,7 @@ impl Service {
         }
     }
 
+    /// The error of an action that failed; whoever handles it logs it, once.
     fn fail_if(&self, changed: &str, o: &Outcome) -> Result<()> {
         if o.rc != 0 {
             let msg = format!(
@@ -483,7 +483,6 @@ impl Service {
                 self.spec.name,
                 show(o)
             );
-            error!("{msg}");
             return Err(Error::Service(msg));
         }
         Ok(())

@@ -419,7 +419,8 @@ impl Supervisor {
                         counts.ok += 1;
                         false
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        error!("{e}");
                         counts.failed += 1;
                         true
                     }

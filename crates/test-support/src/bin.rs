@@ -68,13 +68,20 @@ pub fn number_after(stats: &str, after: &str) -> usize {
         .unwrap_or_else(|| panic!("no number after {after:?} in {stats}"))
 }
 
-/// Runs each command line and asserts its exit status and that standard error contains
-/// the text.
+/// Runs each command line and asserts its exit status and that standard error's first
+/// line is `PROGRAM: …` containing the text.
 pub fn expect_errors(program: &str, cases: &[(Vec<String>, i32, &str)]) {
     for (args, code, text) in cases {
         let out = output(program, args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
-        assert!(err.contains(text), "{args:?}: {err}");
+        // every error, usage ones included, leads with the one line `TOOL: reason`
+        let tool = std::path::Path::new(program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.starts_with(&format!("{tool}: ")), "{args:?}: {err}");
+        assert!(first.contains(text), "{args:?}: {err}");
     }
 }

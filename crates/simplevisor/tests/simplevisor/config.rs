@@ -14,7 +14,7 @@ fn environment_is_merged_and_cwd_and_path_apply() {
             &[service(
                 "env",
                 &format!(
-                    "start = /bin/sh -c echo%20\"\\$FOO|\\$HOME|\\$PWD|\\$PATH\"%20>%20out;%20echo%20to-stdout;%20echo%20to-stderr%20>&2;%20exec%20sleep%201000\nforeground = yes\nenv = FOO=bar%20baz\npath = /usr/bin:/bin:/opt/x\ncwd = {}\noutput = {}",
+                    "start = /bin/sh -c 'echo \"\\$FOO|\\$HOME|\\$PWD|\\$PATH\" > out; echo to-stdout; echo to-stderr >&2; exec sleep 1000'\nforeground = yes\nenv = FOO=bar%20baz\npath = /usr/bin:/bin:/opt/x\ncwd = {}\noutput = {}",
                     sv.p("work"),
                     sv.p("env.out")
                 ),
@@ -41,6 +41,50 @@ fn environment_is_merged_and_cwd_and_path_apply() {
         "to-stdout\nto-stderr\n"
     );
     stop(&sv, child);
+}
+
+#[test]
+fn commands_honour_shell_like_quotes_and_unbalanced_ones_are_refused() {
+    let sv = Sv::new();
+    std::fs::create_dir(sv.path("work")).expect("mkdir");
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[service(
+                "q",
+                &format!(
+                    "start = /bin/sh -c \"echo 'two  words' \\\"and%20more\\\" > out; exec sleep 1000\"\nforeground = yes\ncwd = {}",
+                    sv.p("work"),
+                ),
+            )],
+        ),
+    );
+    assert_eq!(sv.cmd(&["check_configuration"]).status.code(), Some(0));
+    let child = sv.start();
+    wait_until("the output", Duration::from_secs(5), || {
+        std::fs::read_to_string(sv.path("work/out")).is_ok_and(|t| t.ends_with('\n'))
+    });
+    // one argument for -c, the inner quotes left to sh, %20 literal inside quotes
+    assert_eq!(
+        std::fs::read_to_string(sv.path("work/out")).expect("out"),
+        "two  words and%20more\n"
+    );
+    stop(&sv, child);
+    sv.conf(
+        "",
+        &supervisor(
+            "top",
+            "",
+            &[service("q", "start = /bin/sh -c 'oops\nstatus = /bin/true")],
+        ),
+    );
+    let err = one_line_error(&sv.cmd(&["check_configuration"]), 1);
+    assert!(
+        err.contains("service q is not properly configured: start: unterminated '"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,6 +156,14 @@ fn bad_configurations_and_stores_are_one_line_errors() {
     // usage errors
     let out = simplevisor().arg("bogus").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("simplevisor: invalid value 'bogus'")
+                && l.contains("[possible values: start,")),
+        "{err}"
+    );
     let out = sv.cmd(&["restart"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("accepted only with a path"));

@@ -182,3 +182,32 @@ fn many_quick_status_commands_at_once_never_lose_an_exit() {
         assert!(status.success(), "round {round}: {status:?}");
     }
 }
+
+#[test]
+fn a_failed_service_action_is_logged_once() {
+    let sv = Sv::new();
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[service(
+                "bad",
+                "start = /bin/sh -c \"echo failing >&2; exit 3\"\nstatus = /bin/false",
+            )],
+        ),
+    );
+    // both the start at launch and a supervision cycle meet the failing start
+    let child = sv.start();
+    stop(&sv, child);
+    assert_eq!(sv.cmd(&["single"]).status.code(), Some(0));
+    let log = sv.log();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("[ERROR]")).collect();
+    assert_eq!(errors.len(), 2, "{log}");
+    for e in errors {
+        assert!(
+            e.ends_with("error during service bad action stop+start: (3, \"\", \"failing\")"),
+            "{e}"
+        );
+    }
+}
