@@ -8,7 +8,8 @@
 #   STOMP over TLS        : 127.0.0.1:${RMQ_STOMPS_PORT:-61615}, test PKI from make-test-ca.sh in
 #                           ${MSGTK_PKI:-$RMQ_DATA/tls}; client certificates required (verify_peer)
 #   Erlang distribution   : 127.0.0.1:${RMQ_DIST_PORT:-25672}, epmd 127.0.0.1:4369
-# Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too).
+# Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too); SASL EXTERNAL
+# on the TLS listener as "msgtk test client", the CN of the test PKI's client certificate.
 # All state lives in ${RMQ_DATA:-/tmp/brokers/rabbitmq}; RMQ_FRESH=1 wipes it first.
 # Idempotent: if the broker is already up (pidfile alive) it just re-checks ports.
 set -euo pipefail
@@ -57,13 +58,19 @@ ssl_options.fail_if_no_peer_cert = true
 stomp.default_user = guest
 stomp.default_pass = guest
 amqp1_0.default_user = guest
+# SASL EXTERNAL over TLS (rabbitmq_auth_mechanism_ssl): the client certificate's CN is the
+# user name; the test client's user is made below
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = common_name
 amqp1_0.default_vhost = /
 default_user = guest
 default_pass = guest
 log.console = false
 log.file.level = info
 CONF
-    echo '[rabbitmq_stomp,rabbitmq_amqp1_0].' > "$DATA/enabled_plugins"
+    echo '[rabbitmq_stomp,rabbitmq_amqp1_0,rabbitmq_auth_mechanism_ssl].' > "$DATA/enabled_plugins"
     # Own Erlang cookie under $DATA/home, so nothing in /root is touched.
     [ -s "$DATA/home/.erlang.cookie" ] || {
         head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/home/.erlang.cookie"
@@ -99,6 +106,17 @@ ENV
     done
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { printf "rabbitmq: started in %.1fs\n", b - a }'
+    # the user SASL EXTERNAL logs in as (the CN of make-test-ca.sh's client certificate),
+    # without a password
+    ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
+    if ! "$ctl" -q list_users 2>/dev/null | grep -q '^msgtk test client'; then
+        "$ctl" -q add_user 'msgtk test client' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
+        "$ctl" -q clear_password 'msgtk test client' >/dev/null
+        "$ctl" -q set_permissions -p / 'msgtk test client' '.*' '.*' '.*' >/dev/null
+    fi
+    # queues named msgtk.reject.* refuse every message (a full queue, reject-publish)
+    "$ctl" -q set_policy msgtk-reject '^msgtk\.reject\.' '{"max-length":0,"overflow":"reject-publish"}' \
+        --apply-to queues >/dev/null
 fi
 beam=$(cat "$DATA/beam.pid" 2>/dev/null || true)
 echo "rabbitmq: wrapper pid $(cat "$PIDFILE"), beam pid ${beam:-?}, RSS $( [ -n "$beam" ] && rss_kib "$beam" ) KiB"

@@ -443,7 +443,8 @@ impl AmqpOutgoing {
             )),
             Ok(other) if f.retries < MAX_RETRIES => {
                 agent::log::warn(format_args!(
-                    "the broker did not take a message to {address} ({other:?}): sending it again"
+                    "the broker did not take a message to {address} ({}): sending it again",
+                    outcome_name(&other)
                 ));
                 let m = f.message.ok_or_else(|| protocol("no copy to send again"))?;
                 self.send(f.address, m, f.token, f.retries + 1).await
@@ -451,7 +452,9 @@ impl AmqpOutgoing {
             Ok(other) => Err(Error::new(
                 ErrorKind::Broker,
                 format!(
-                    "the broker did not take a message to {address} after {MAX_RETRIES} attempts: {other:?}"
+                    "the broker did not take a message to {address} after {MAX_RETRIES} \
+                     attempts: {}",
+                    outcome_name(&other)
                 ),
             )),
             Err(e) => {
@@ -462,8 +465,6 @@ impl AmqpOutgoing {
         }
     }
 }
-
-impl AmqpOutgoing {}
 
 impl Outgoing for AmqpOutgoing {
     async fn start(&mut self) -> Result<()> {
@@ -558,5 +559,29 @@ impl Outgoing for AmqpOutgoing {
             let _ = tokio::time::timeout(limit, c.close()).await;
         }
         Ok(())
+    }
+}
+
+/// An outcome as a log line says it.
+fn outcome_name(o: &Outcome) -> String {
+    match o {
+        Outcome::Accepted(_) => "accepted".into(),
+        Outcome::Rejected(_) => "rejected".into(),
+        Outcome::Released(_) => "released".into(),
+        Outcome::Modified(m) => format!(
+            "modified{}{}",
+            if m.delivery_failed == Some(true) {
+                ", delivery failed"
+            } else {
+                ""
+            },
+            if m.undeliverable_here == Some(true) {
+                ", undeliverable here"
+            } else {
+                ""
+            }
+        ),
+        #[allow(unreachable_patterns)]
+        other => format!("{other:?}"),
     }
 }

@@ -8,8 +8,8 @@ pub fn after_help() -> String {
     agent::after_help(
         crate::SCHEMES,
         "SCHEME://HOST:PORT/VHOST selects a RabbitMQ virtual host (the open's hostname \
-         vhost:VHOST).\nCredentials: none (SASL ANONYMOUS), plain (SASL PLAIN), x509 (a TLS \
-         client certificate).\n",
+         vhost:VHOST).\nCredentials: none (SASL ANONYMOUS), plain (SASL PLAIN), x509 alone \
+         (SASL EXTERNAL: the TLS client certificate is the identity).\n",
         crate::BROKER_HEADERS,
     )
 }

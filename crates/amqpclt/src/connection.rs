@@ -113,29 +113,47 @@ impl Connected {
     ) -> Result<Connected> {
         let peer = ep.peer();
         let c = &o.broker.credentials;
+        let hostname = o.hostname.as_deref().unwrap_or(ep.host.as_str());
+        let mut stream = Stream(stream);
         let sasl = match (&c.login, &c.passcode) {
-            (None, None) => SaslProfile::Anonymous,
-            (l, p) => SaslProfile::Plain {
+            // a certificate alone: EXTERNAL, done before fe2o3-amqp takes the stream
+            (None, None) if c.x509 => None,
+            (None, None) => Some(SaslProfile::Anonymous),
+            (l, p) => Some(SaslProfile::Plain {
                 username: l.clone().unwrap_or_default(),
                 password: p.clone().unwrap_or_default(),
-            },
+            }),
+        };
+        let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
+        let timed_out = || {
+            Error::new(
+                ErrorKind::Connect,
+                format!("no AMQP open from {peer} within {}s", wait.as_secs()),
+            )
         };
         let mut builder = Connection::builder()
             .container_id(format!("amqpclt-{}", std::process::id()))
-            .sasl_profile(sasl)
-            .hostname(o.hostname.as_deref().unwrap_or(ep.host.as_str()));
+            .hostname(hostname);
+        match sasl {
+            Some(sasl) => builder = builder.sasl_profile(sasl),
+            None => tokio::time::timeout(wait, crate::sasl::external(&mut stream, hostname))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| {
+                    let kind = if e.refused() {
+                        ErrorKind::Broker
+                    } else {
+                        ErrorKind::Connect
+                    };
+                    Error::new(kind, format!("{peer}: {e}"))
+                })?,
+        }
         if let Some(t) = o.idle_timeout {
             builder = builder.idle_time_out(t.as_millis().min(u32::MAX as u128) as u32);
         }
-        let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
-        let connection = tokio::time::timeout(wait, builder.open_with_stream(Stream(stream)))
+        let connection = tokio::time::timeout(wait, builder.open_with_stream(stream))
             .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Connect,
-                    format!("no AMQP open from {peer} within {}s", wait.as_secs()),
-                )
-            })?
+            .map_err(|_| timed_out())?
             .map_err(|e| open_error(e, &peer))?;
         let mut connection = connection;
         // a broker going down (or still starting) may close right after the open: that is a

@@ -8,6 +8,7 @@ pub mod broker;
 pub mod cli;
 pub mod connection;
 pub mod mapping;
+pub mod sasl;
 
 use std::time::Duration;
 

@@ -2,7 +2,6 @@
 //! Qpid Proton's Python binding (python3-qpid-proton) sending to and receiving from amqpclt.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use message::{Body, Message};
 
@@ -79,24 +78,6 @@ fn broker_stompclt_and_amqpclt_on_one_rabbitmq_queue() {
     let err = one_line_error(&out, 5);
     assert!(err.contains("not valid UTF-8"), "{err}");
     assert_eq!(queue_count(&d.path().join("out2")), 0);
-}
-
-fn python() -> String {
-    // Debian's interpreter, where python3-qpid-proton is installed
-    let py = "/usr/bin/python3";
-    let probe = Command::new(py).args(["-c", "import proton"]).output();
-    assert!(
-        probe.is_ok_and(|o| o.status.success()),
-        "python3-qpid-proton is missing (scripts/test.sh installs it); leave compat_ tests out with --skip compat_"
-    );
-    py.to_string()
-}
-
-fn peer_script() -> String {
-    format!(
-        "{}/../../tests/python/proton_peer.py",
-        env!("CARGO_MANIFEST_DIR")
-    )
 }
 
 fn to_lines(msgs: &[Message]) -> String {

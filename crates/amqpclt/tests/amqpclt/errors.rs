@@ -91,6 +91,18 @@ fn broker_refusals_are_one_line_and_remove_nothing() {
     );
     assert_eq!(queue_count(&bad.path().join("in")), 3, "nothing removed");
     assert_eq!(queue_count(&inq), 5, "nothing removed");
+    // a full queue refusing messages (reject-publish, tests/brokers/start-rabbitmq.sh): the
+    // AMQP 1.0 plugin of RabbitMQ 3.10 ends the session instead of rejecting; a lost
+    // connection (5), nothing removed
+    let full = tmp();
+    let fullq = full.path().join("in");
+    fill(&fullq, "DQS", &mixed(3, &unique_destination("reject")));
+    let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+    args.push(format!("path={}", p(&fullq)));
+    args.extend(rabbit.opts("outgoing"));
+    let err = one_line_error(&run(&args), 5);
+    assert!(err.contains("lost"), "{err}");
+    assert_eq!(queue_count(&fullq), 3, "nothing removed");
 }
 
 #[test]
@@ -176,4 +188,60 @@ fn broker_an_unsendable_element_is_named_and_stays() {
         "{err}"
     );
     assert_eq!(queue_count(&inq), 1);
+}
+
+/// The outcomes no broker here can be made to give (RabbitMQ 3.10's AMQP 1.0 plugin crashes
+/// the session on a negative publisher confirm instead of rejecting): python3-qpid-proton
+/// as the peer, settling every delivery with the outcome asked for.
+#[test]
+fn compat_rejected_released_and_modified_deliveries_fail_the_run_and_remove_nothing() {
+    use std::io::BufRead;
+    for (outcome, code, msg) in [
+        ("reject", 4, "the broker rejected a message to q1: "),
+        (
+            "release",
+            4,
+            "did not take a message to q1 after 3 attempts: released",
+        ),
+        (
+            "modify",
+            4,
+            "did not take a message to q1 after 3 attempts: modified",
+        ),
+    ] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut peer = Command::new(python())
+            .args([&peer_script(), "serve", &port.to_string(), outcome])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the proton peer");
+        let mut line = String::new();
+        std::io::BufReader::new(peer.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the peer's first line");
+        assert_eq!(line.trim(), "listening");
+        let d = tmp();
+        let inq = d.path().join("in");
+        fill(&inq, "DQS", &mixed(3, "q1"));
+        let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+        args.push(format!("path={}", p(&inq)));
+        args.extend([
+            "--outgoing-broker-uri".into(),
+            format!("amqp://127.0.0.1:{port}"),
+        ]);
+        let out = run(&args);
+        let _ = peer.kill();
+        let _ = peer.wait();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or_default();
+        assert_eq!(out.status.code(), Some(code), "{outcome}: {err}");
+        assert!(
+            last.starts_with("amqpclt: ") && last.contains(msg),
+            "{outcome}: {err}"
+        );
+        assert_eq!(queue_count(&inq), 3, "{outcome}: nothing removed");
+    }
 }

@@ -13,7 +13,7 @@ mod sigkill;
 mod tls;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 pub use test_support::bin::{one_line_error, s};
 pub use test_support::brokers::unique_destination;
@@ -90,4 +90,24 @@ fn receive(b: &Broker, dest: &str, n: usize, spool: &Path) -> String {
     ]);
     args.extend(b.opts("incoming"));
     ok(&args)
+}
+
+/// Debian's python3 with python3-qpid-proton (a peer no one here wrote).
+fn python() -> String {
+    // Debian's interpreter, where python3-qpid-proton is installed
+    let py = "/usr/bin/python3";
+    let probe = Command::new(py).args(["-c", "import proton"]).output();
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "python3-qpid-proton is missing (scripts/test.sh installs it); leave compat_ tests out with --skip compat_"
+    );
+    py.to_string()
+}
+
+/// tests/python/proton_peer.py.
+fn peer_script() -> String {
+    format!(
+        "{}/../../tests/python/proton_peer.py",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }

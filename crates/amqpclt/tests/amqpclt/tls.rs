@@ -71,6 +71,41 @@ fn broker_amqps_with_x509_credentials_and_ssl_sockopts() {
         ],
         "amqps rabbitmq",
     );
+    // the certificate alone: SASL EXTERNAL, RabbitMQ taking the certificate's CN for the
+    // user (rabbitmq_auth_mechanism_ssl, set up by tests/brokers/start-rabbitmq.sh)
+    let log_dir = std::path::PathBuf::from(env("RMQ_DATA")).join("log");
+    let logins = || -> usize {
+        std::fs::read_dir(&log_dir)
+            .expect("RabbitMQ's log directory")
+            .map(|f| std::fs::read_to_string(f.expect("entry").path()).unwrap_or_default())
+            .map(|t| {
+                t.matches("user 'msgtk test client' authenticated and granted")
+                    .count()
+            })
+            .sum()
+    };
+    let before = logins();
+    round_trip(
+        vec![
+            "--outgoing-broker-uri".into(),
+            format!("amqps://localhost:{port}"),
+            "--outgoing-broker-auth".into(),
+            x509.clone(),
+        ],
+        vec![
+            "--incoming-broker-uri".into(),
+            format!("amqps://localhost:{port}"),
+            "--incoming-broker-auth".into(),
+            x509.clone(),
+        ],
+        "amqps rabbitmq sasl external",
+    );
+    // RabbitMQ writes its log a moment later
+    test_support::process::wait_until(
+        "both agents logged in as the certificate's CN",
+        std::time::Duration::from_secs(10),
+        || logins() >= before + 2,
+    );
     // the Proton broker's test certificate names its host only in the CN, which rustls
     // does not accept for a name: encrypted, not authenticated (SSL_verify_mode=0)
     let proton = env("AMQPS_PROTON");
@@ -83,6 +118,21 @@ fn broker_amqps_with_x509_credentials_and_ssl_sockopts() {
         ]
     };
     round_trip(opts("outgoing"), opts("incoming"), "amqps proton");
+    // a certificate alone where EXTERNAL is not offered: the broker's no (exit 4), naming
+    // what it offers; nothing removed
+    let d = tmp();
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &mixed(2, "/queue/msgtk.never"));
+    let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+    args.push(format!("path={}", p(&inq)));
+    args.extend(opts("outgoing"));
+    args.extend(["--outgoing-broker-auth".into(), x509.clone()]);
+    let err = one_line_error(&run(&args), 4);
+    assert!(
+        err.contains("does not offer SASL EXTERNAL (it offers: ANONYMOUS)"),
+        "{err}"
+    );
+    assert_eq!(queue_count(&inq), 2, "nothing removed");
     // failures: one line, exit 3, nothing removed
     let d = tmp();
     let inq = d.path().join("in");
