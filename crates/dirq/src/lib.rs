@@ -51,7 +51,7 @@ pub use null::QueueNull;
 pub use options::Options;
 pub use set::{QueueSet, SetNames};
 pub use simple::QueueSimple;
-pub use wait::{Waiter, is_network_fs};
+pub use wait::{Waiter, Woken, is_network_fs};
 
 /// What every queue kind can do. Adding and reading differ by kind (bytes for Simple, a
 /// field map for Normal) and live on the types themselves.
@@ -73,6 +73,13 @@ pub trait DirQueue {
     fn is_locked(&self, name: &str) -> Result<bool>;
     /// Removes a locked element.
     fn remove(&self, name: &str) -> Result<()>;
+    /// Removes an element the caller locked itself, as the references remove: without
+    /// first checking that a lock is there (a system call a consumer that just locked the
+    /// element need not pay). An element not locked after all is still an error, but the
+    /// element may be gone by then.
+    fn remove_locked(&self, name: &str) -> Result<()> {
+        self.remove(name)
+    }
     /// Sets the element's modification time to now: a consumer holding a lock longer than
     /// `maxlock` calls this so that purge does not take the lock away.
     fn touch(&self, name: &str) -> Result<()>;
@@ -139,6 +146,9 @@ impl DirQueue for AnyQueue {
     }
     fn remove(&self, name: &str) -> Result<()> {
         each!(self, q => q.remove(name))
+    }
+    fn remove_locked(&self, name: &str) -> Result<()> {
+        each!(self, q => q.remove_locked(name))
     }
     fn touch(&self, name: &str) -> Result<()> {
         each!(self, q => q.touch(name))

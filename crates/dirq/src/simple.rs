@@ -250,6 +250,19 @@ impl DirQueue for QueueSimple {
         fs::remove_file(&lck).map_err(|e| Error::io("remove", &lck, e))
     }
 
+    fn remove_locked(&self, name: &str) -> Result<()> {
+        let elt = self.elt_path(name)?;
+        let lck = self.lck_path(name)?;
+        fs::remove_file(&elt).map_err(|e| Error::io("remove", &elt, e))?;
+        fs::remove_file(&lck).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotLocked {
+                op: "remove",
+                name: name.to_string(),
+            },
+            _ => Error::io("remove", &lck, e),
+        })
+    }
+
     fn touch(&self, name: &str) -> Result<()> {
         let elt = self.elt_path(name)?;
         sys::touch(&elt).map_err(|e| Error::io("touch", &elt, e))

@@ -14,12 +14,13 @@
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
-use crate::name::is_dir_name;
+use crate::name::{is_dir_name, is_element_name};
 
 /// Filesystems whose changes made on other hosts inotify does not report.
 const NETWORK_FS: &[i64] = &[
@@ -141,15 +142,17 @@ impl Waiter {
                     break;
                 }
                 for ev in events {
-                    woken = true;
                     let at_top = matches!(self.dirs.get(&ev.wd), Some(None));
-                    if at_top
-                        && ev.mask.contains(AddWatchFlags::IN_ISDIR)
-                        && let Some(name) = ev.name.as_ref().and_then(|n| n.to_str())
-                        && is_dir_name(name.as_bytes())
-                    {
-                        new_dirs.push(name.to_string());
+                    let name = ev.name.as_ref().map(|n| n.as_bytes()).unwrap_or_default();
+                    if at_top && ev.mask.contains(AddWatchFlags::IN_ISDIR) && is_dir_name(name) {
+                        // elements may land in it before it is watched: a scan too
+                        woken = true;
+                        new_dirs.push(String::from_utf8_lossy(name).into_owned());
+                    } else if !at_top && is_element_name(name) {
+                        woken = true;
                     }
+                    // anything else (a lock, a temporary file, a queue's own directories)
+                    // announces no new element
                 }
             }
         }
@@ -162,32 +165,61 @@ impl Waiter {
     /// Blocks until something may have arrived or `timeout` ran out (polling waiters sleep
     /// [`Waiter::POLL`] at most). Returns whether it was woken by the queue.
     pub fn wait(&mut self, timeout: Duration) -> bool {
+        self.wait_for(timeout, None) == Woken::Queue
+    }
+
+    /// [`Waiter::wait`], woken too when `other` becomes readable (a program's own
+    /// doorbell: a pipe or socket it writes to when it has work for the waiting thread).
+    /// `other` is not read.
+    pub fn wait_or(&mut self, timeout: Duration, other: BorrowedFd<'_>) -> Woken {
+        self.wait_for(timeout, Some(other.as_raw_fd()))
+    }
+
+    fn wait_for(&mut self, timeout: Duration, other: Option<RawFd>) -> Woken {
         if self.drain() {
-            return true;
+            return Woken::Queue;
         }
-        let Some(fd) = self.raw_fd() else {
-            std::thread::sleep(timeout.min(Self::POLL));
-            return false;
+        let queue = self.raw_fd();
+        let timeout = if queue.is_some() {
+            timeout
+        } else {
+            timeout.min(Self::POLL)
         };
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            let mut pfd = libc::pollfd {
+            // rounded up: a wait of less than a millisecond is no busy loop
+            let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            // a negative descriptor is left out by poll(2)
+            let mut pfd = [other.unwrap_or(-1), queue.unwrap_or(-1)].map(|fd| libc::pollfd {
                 fd,
                 events: libc::POLLIN,
                 revents: 0,
-            };
-            // SAFETY: one valid pollfd, the inotify descriptor we own.
-            let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if n > 0 && self.drain() {
-                return true;
+            });
+            // SAFETY: two pollfds, each ours or the caller's open descriptor, or -1.
+            let n = unsafe { libc::poll(pfd.as_mut_ptr(), 2, ms) };
+            if n > 0 && pfd[0].revents != 0 {
+                return Woken::Other;
+            }
+            if n > 0 && pfd[1].revents != 0 && self.drain() {
+                return Woken::Queue;
             }
             if Instant::now() >= deadline {
-                return false;
+                return Woken::Timeout;
             }
         }
     }
+}
+
+/// What ended a [`Waiter::wait_or`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// Something may have arrived in the queue.
+    Queue,
+    /// The other descriptor is readable.
+    Other,
+    /// Neither, within the time-out.
+    Timeout,
 }
 
 #[cfg(test)]
@@ -216,5 +248,28 @@ mod tests {
         q.add(b"y").expect("add");
         assert!(w.wait(Duration::from_secs(5)));
         assert!(!is_network_fs(d.path()));
+    }
+
+    #[test]
+    fn a_doorbell_wakes_the_waiter_too() {
+        use std::io::Write;
+        let d = tempfile::tempdir().expect("tmp");
+        let q = QueueSimple::new(d.path()).expect("queue");
+        let mut w = Waiter::new(d.path());
+        let (mut bell, door) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let short = Duration::from_millis(30);
+        assert_eq!(w.wait_or(short, door.as_fd()), Woken::Timeout);
+        bell.write_all(b"x").expect("ring");
+        assert_eq!(
+            w.wait_or(Duration::from_secs(5), door.as_fd()),
+            Woken::Other
+        );
+        let mut door = door;
+        std::io::Read::read_exact(&mut door, &mut [0u8]).expect("read the bell");
+        q.add(b"x").expect("add");
+        assert_eq!(
+            w.wait_or(Duration::from_secs(5), door.as_fd()),
+            Woken::Queue
+        );
     }
 }

@@ -615,3 +615,17 @@ fn elements_of_every_size_read_back_whole() {
         assert_eq!(q.get(&n).expect("get"), data, "size {size}");
     }
 }
+
+#[test]
+fn remove_locked_is_the_references_two_unlinks() {
+    let d = tempfile::tempdir().expect("tmp");
+    let q = QueueSimple::new(d.path()).expect("queue");
+    let a = q.add(b"a").expect("add");
+    let b = q.add(b"b").expect("add");
+    assert!(q.lock(&a).expect("lock"));
+    q.remove_locked(&a).expect("remove");
+    assert_eq!(q.count().expect("count"), 1);
+    assert!(!q.lock(&a).expect("gone"));
+    // not locked after all: an error, as the references' second unlink fails
+    assert!(matches!(q.remove_locked(&b), Err(Error::NotLocked { .. })));
+}

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 pub mod filter;
 mod queue;
+mod readahead;
 mod stats;
 
 pub use engine::{Engine, Settings, StopFlag};
