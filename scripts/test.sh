@@ -4,8 +4,8 @@
 #   1. formatting, clippy (warnings are errors), man page and completion drift;
 #   2. every unit and integration test, the cross-tests against the Python references
 #      included.
-#   3. the broker tests: RabbitMQ (STOMP 61613, AMQP 1.0 5672), ActiveMQ (STOMP 61614) and the
-#      Qpid Proton C broker (AMQP 1.0 5673) from Debian, installed if missing and started on
+#   3. the broker tests: RabbitMQ (STOMP 61613, AMQP 1.0 5672), ActiveMQ (STOMP 61614), the
+#      Qpid Proton C broker (AMQP 1.0 5673) and Mosquitto (MQTT 1883, 8883) from Debian, installed if missing and started on
 #      loopback with data directories of their own (tests/brokers/), stopped at the end
 #      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test.
 # Usage: scripts/test.sh [--offline]
@@ -31,7 +31,7 @@ step() { printf '\n=== %s\n' "$*"; }
 skip=()
 brokers=tests/brokers
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
-export PROTON_DATA=${PROTON_DATA:-/tmp/msgtk-brokers/proton}
+export PROTON_DATA=${PROTON_DATA:-/tmp/msgtk-brokers/proton} MQTT_DATA=${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}
 # one test PKI for both brokers' TLS listeners (made once by tests/brokers/make-test-ca.sh)
 export MSGTK_PKI=${MSGTK_PKI:-/tmp/msgtk-brokers/pki}
 # the 100 000-message soak keeps that many non-persistent messages in the broker's memory
@@ -42,6 +42,7 @@ stop_brokers() {
   "$brokers/stop-activemq.sh" > /dev/null 2>&1 || true
   "$brokers/stop-proton-broker.sh" > /dev/null 2>&1 || true
   "$brokers/stop-rabbitmq.sh" > /dev/null 2>&1 || true
+  "$brokers/stop-mosquitto.sh" > /dev/null 2>&1 || true
 }
 if [ "$offline" = 1 ]; then
   skip=(-- --skip compat_ --skip broker_ --skip root_)
@@ -57,6 +58,7 @@ else
   RMQ_FRESH=1 "$brokers/start-rabbitmq.sh"
   AMQ_FRESH=1 "$brokers/start-activemq.sh"
   PROTON_FRESH=1 "$brokers/start-proton-broker.sh"
+  MQTT_FRESH=1 "$brokers/start-mosquitto.sh"
   if ! /usr/bin/python3 -c 'import proton' 2> /dev/null; then
     echo "installing python3-qpid-proton from Debian..."
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null 2>&1 || {
@@ -66,6 +68,8 @@ else
   fi
   export AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
   export AMQPS_RABBITMQ=127.0.0.1:5671 AMQPS_PROTON=127.0.0.1:5673
+  # Mosquitto: MQTT 3.1.1/5, and over TLS with the test PKI (client certificates required)
+  export MQTT_BROKER=127.0.0.1:1883 MQTTS_BROKER=127.0.0.1:8883
   export STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
   # STOMP over TLS on both, with the test PKI the start scripts made
   export STOMP_TLS="rabbitmq=127.0.0.1:61615,activemq=127.0.0.1:61617" STOMP_TLS_DIR="$MSGTK_PKI"

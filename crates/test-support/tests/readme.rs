@@ -41,7 +41,7 @@ fn binaries() -> PathBuf {
         .and_then(Path::parent)
         .expect("target/debug")
         .to_path_buf();
-    for b in ["stompclt", "amqpclt", "dirq", "simplevisor"] {
+    for b in ["stompclt", "amqpclt", "mqttclt", "dirq", "simplevisor"] {
         assert!(
             dir.join(b).exists(),
             "{b} not built: run the tests with `cargo test --workspace`"
@@ -55,6 +55,7 @@ fn broker_readme_examples_run_as_written() {
     // fails loudly without the brokers, like every broker_ test
     test_support::brokers::from_env("STOMP_BROKERS");
     test_support::brokers::from_env("AMQP_BROKERS");
+    std::env::var("MQTT_BROKER").expect("MQTT_BROKER: the Mosquitto of scripts/test.sh");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     let blocks = examples(&readme);

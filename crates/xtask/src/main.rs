@@ -15,6 +15,7 @@ fn commands() -> Vec<Command> {
         dirq_cli::cli::Cli::command(),
         stompclt::cli::Cli::command(),
         amqpclt::cli::Cli::command(),
+        mqttclt::cli::Cli::command(),
         simplevisor::cli::Cli::command(),
     ]
 }
