@@ -8,6 +8,8 @@
 mod brokers;
 mod cross;
 mod errors;
+mod sigkill;
+mod tls;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,0 +1,82 @@
+//! SIGKILL at random moments of long transfers: nothing lost, duplicates counted.
+
+use std::process::Command;
+
+use test_support::soak::{receive_under_sigkill, send_under_sigkill};
+
+use super::*;
+
+/// 20 kills while publishing 100 000 messages into a persistent session, 20 while draining
+/// it; then both run to the end: every message arrives, duplicates counted.
+#[test]
+fn broker_reliable_survives_20_sigkills_in_each_direction_of_100000_messages() {
+    let d = tmp();
+    let t = topic("kill");
+    let id = client_id("kill");
+    let sent = mixed(100_000, &t);
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &sent);
+    subscribe_session(&id, &t, &V5);
+    let runs = send_under_sigkill(&inq, 20, || {
+        let mut cmd = Command::new(MQTTCLT);
+        cmd.args(s(&["--reliable", "--window", "200", "--remove"]))
+            .args([
+                "--incoming-queue".into(),
+                format!("path={} maxlock=1", p(&inq)),
+            ])
+            .args(["--outgoing-broker-uri".into(), uri()]);
+        cmd
+    });
+    let outq = d.path().join("out");
+    let receiver = || {
+        let mut cmd = Command::new(MQTTCLT);
+        cmd.args(s(&["--reliable"]))
+            .args(["--subscribe".into(), format!("topic={t} qos=1")])
+            .args([
+                "--incoming-broker-connect".into(),
+                format!("client-id={id}"),
+            ])
+            .args(["--outgoing-queue".into(), format!("path={}", p(&outq))])
+            .args(["--incoming-broker-uri".into(), uri()]);
+        cmd
+    };
+    receive_under_sigkill(20, receiver);
+    let out = receiver()
+        .args(["--timeout-inactivity", "5"])
+        .output()
+        .expect("final receive");
+    assert!(out.status.success(), "{out:?}");
+    let got = drain(&outq, "DQS");
+    let dups = compare(&sent, &got, "mosquitto kill -9");
+    eprintln!(
+        "mosquitto: {runs} runs killed sending, 20 receiving; {} messages received, {dups} duplicates, 0 lost",
+        got.len()
+    );
+}
+
+/// The will: published by the broker when a connection dies without DISCONNECT.
+#[test]
+fn broker_the_will_is_published_when_mqttclt_dies() {
+    let d = tmp();
+    let (t, w) = (topic("will-sub"), topic("will"));
+    let id = client_id("will");
+    subscribe_session(&id, &w, &V5);
+    let mut agent = Command::new(MQTTCLT)
+        .args(["--incoming-broker-uri".into(), uri()])
+        .args(["--subscribe".into(), format!("topic={t}")])
+        .args([
+            "--will".into(),
+            format!("topic={w} payload=agent%20died qos=1"),
+        ])
+        .args(s(&["--outgoing-queue", "type=NULL"]))
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Child::kill is SIGKILL: no DISCONNECT goes out
+    agent.kill().expect("kill");
+    let _ = agent.wait();
+    receive(&id, &w, 1, &d.path().join("out"), &V5);
+    let got = drain(&d.path().join("out"), "DQS");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body.as_bytes(), b"agent died");
+}
