@@ -22,13 +22,15 @@ pub fn unique_destination(tag: &str) -> String {
 /// A broker of the test's own (other ports, node name and data directory), so that
 /// restarting it disturbs no other test; stopped and removed when dropped.
 pub struct OwnBroker {
-    /// `rabbitmq` or `activemq`.
+    /// `rabbitmq`, `activemq` or `mosquitto` (no STOMP port: 0).
     pub kind: &'static str,
     env: Vec<(String, String)>,
     /// Its STOMP port.
     pub stomp: u16,
     /// Its AMQP port (RabbitMQ: 0-9-1 and 1.0).
     pub amqp: Option<u16>,
+    /// Its MQTT port (Mosquitto).
+    pub mqtt: Option<u16>,
 }
 
 impl OwnBroker {
@@ -40,26 +42,40 @@ impl OwnBroker {
     }
 
     fn var(&self) -> &'static str {
-        if self.kind == "rabbitmq" {
-            "RMQ"
-        } else {
-            "AMQ"
+        match self.kind {
+            "rabbitmq" => "RMQ",
+            "mosquitto" => "MQTT",
+            _ => "AMQ",
         }
     }
 
     /// Starts a fresh broker of this kind on ports of its own.
     pub fn start_new(kind: &'static str) -> OwnBroker {
         let pid = std::process::id();
-        let base_var = if kind == "rabbitmq" {
-            "RMQ_DATA"
-        } else {
-            "AMQ_DATA"
+        let base_var = match kind {
+            "rabbitmq" => "RMQ_DATA",
+            "mosquitto" => "MQTT_DATA",
+            _ => "AMQ_DATA",
         };
         let base = std::env::var(base_var).unwrap_or_else(|_| {
             panic!("{base_var} is not set: this test starts its own {kind} beside the one of scripts/test.sh")
         });
         let data = format!("{base}-restart-{pid}");
-        let b = if kind == "rabbitmq" {
+        let b = if kind == "mosquitto" {
+            // saving after every change: a SIGKILLed broker keeps what it acknowledged
+            OwnBroker {
+                kind,
+                env: vec![
+                    ("MQTT_DATA".into(), data),
+                    ("MQTT_PORT".into(), "1884".into()),
+                    ("MQTTS_PORT".into(), "8884".into()),
+                    ("MQTT_DURABLE".into(), "1".into()),
+                ],
+                stomp: 0,
+                amqp: None,
+                mqtt: Some(1884),
+            }
+        } else if kind == "rabbitmq" {
             OwnBroker {
                 kind,
                 env: vec![
@@ -73,6 +89,7 @@ impl OwnBroker {
                 ],
                 stomp: 61633,
                 amqp: Some(5674),
+                mqtt: None,
             }
         } else {
             OwnBroker {
@@ -86,6 +103,7 @@ impl OwnBroker {
                 ],
                 stomp: 61644,
                 amqp: None,
+                mqtt: None,
             }
         };
         b.sh("start", true);
@@ -106,6 +124,39 @@ impl OwnBroker {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// SIGKILLs the broker (Mosquitto: its pidfile names the broker itself) and starts it
+    /// again on the same data.
+    pub fn crash_restart(&self) {
+        assert_eq!(
+            self.kind, "mosquitto",
+            "crash_restart knows Mosquitto's pidfile"
+        );
+        let data = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "MQTT_DATA")
+            .map(|(_, v)| v.clone())
+            .expect("MQTT_DATA");
+        let pidfile = Path::new(&data).join("mosquitto.pid");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .expect("pidfile")
+            .trim()
+            .parse()
+            .expect("pid");
+        // the broker this test started
+        let killed = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success(), "kill -KILL {pid}");
+        crate::process::wait_until(
+            "the broker gone",
+            std::time::Duration::from_secs(10),
+            || !crate::process::alive(pid),
+        );
+        self.sh("start", false);
     }
 
     /// Stops the broker and starts it again, keeping its data (persistent messages survive).

@@ -8,6 +8,7 @@
 mod brokers;
 mod cross;
 mod errors;
+mod reconnect;
 mod sigkill;
 mod tls;
 
