@@ -151,16 +151,23 @@ impl Outgoing for MqttOutgoing {
         }
         p.pkid = self.pkid()?;
         let pkid = p.pkid;
-        self.session()?.send(Out::Publish(p.clone())).await?;
         let token = if self.o.reliable {
             Some(token)
         } else {
             self.done.push(token);
             None
         };
-        self.in_flight.insert(pkid, InFlight { token, publish: p });
+        // kept before it is sent: a connection lost while sending it is recovered by
+        // sending it again (--reconnect), as the engine expects of a failed put
+        self.in_flight.insert(
+            pkid,
+            InFlight {
+                token,
+                publish: p.clone(),
+            },
+        );
         self.order.push_back(pkid);
-        Ok(())
+        self.session()?.send(Out::Publish(p)).await
     }
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {

@@ -1,5 +1,8 @@
-//! --reconnect: a Mosquitto of the test's own (saving after every change) SIGKILLed and
-//! restarted in the middle of a transfer each way: nothing lost.
+//! --reconnect: a Mosquitto of the test's own (saving after every change) restarted in the
+//! middle of a transfer each way: nothing lost. Receiving, the broker is SIGKILLed; sending,
+//! it is stopped with TERM (it saves at exit): a SIGKILLed Mosquitto can lose a message it
+//! acknowledged just before (measured: 1 of 3000 in 3 runs of 4, every time among those
+//! acknowledged last), which no client can see — see the README.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,13 +20,18 @@ fn spawn(args: Vec<String>) -> Child {
         .expect("spawn")
 }
 
-/// Waits until `cond` holds (or a minute passes), then kills and restarts the broker.
-fn crash_when(b: &OwnBroker, cond: impl Fn() -> bool) {
+/// Waits until `cond` holds (or a minute passes), then restarts the broker: SIGKILL
+/// (`crash`) or TERM.
+fn restart_when(b: &OwnBroker, crash: bool, cond: impl Fn() -> bool) {
     let t = Instant::now();
     while !cond() && t.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    b.crash_restart();
+    if crash {
+        b.crash_restart();
+    } else {
+        b.restart();
+    }
 }
 
 /// The run's statistics; asserts it succeeded after reconnecting.
@@ -34,7 +42,7 @@ fn reconnected(child: Child) -> String {
 }
 
 #[test]
-fn broker_a_killed_mosquitto_with_reconnect_loses_nothing() {
+fn broker_mosquitto_killed_or_restarted_mid_transfer_with_reconnect_loses_nothing() {
     let b = OwnBroker::start_new("mosquitto");
     let port = b.mqtt.expect("an MQTT port");
     let uri = format!("failover:(mqtt://127.0.0.1:{port})?maxReconnectDelay=500");
@@ -64,19 +72,19 @@ fn broker_a_killed_mosquitto_with_reconnect_loses_nothing() {
         "--outgoing-queue",
         "type=NULL",
     ]));
-    // queue → broker, the broker killed once a third went out
+    // queue → broker, the broker restarted once a third went out
     let mut args = s(&["--reliable", "--reconnect", "--statistics", "--remove"]);
     args.extend(["--incoming-queue".into(), format!("path={}", p(&inq))]);
     args.extend(["--outgoing-broker-uri".into(), uri.clone()]);
     let child = spawn(args);
-    crash_when(&b, || queue_count(&inq) < n * 2 / 3);
+    restart_when(&b, false, || queue_count(&inq) < n * 2 / 3);
     let stats = reconnected(child);
     assert_eq!(queue_count(&inq), 0, "all sent: {stats}");
     // broker → queue, the broker killed once a third arrived
     let mut args = session(&["--count", &n.to_string(), "--timeout-inactivity", "30"]);
     args.extend(["--outgoing-queue".into(), format!("path={}", p(&outq))]);
     let child = spawn(args);
-    crash_when(&b, || queue_count(&outq) > n / 3);
+    restart_when(&b, true, || queue_count(&outq) > n / 3);
     let recv_stats = reconnected(child);
     // redelivered duplicates count towards --count: what that left in the session is
     // drained after
