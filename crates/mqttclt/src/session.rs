@@ -184,12 +184,19 @@ impl Session {
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            // a zero time-out still reads what is there: the read is polled once first
-            match tokio::time::timeout(left, self.stream.read_buf(&mut self.rbuf)).await {
-                Ok(Ok(0)) => return Err(lost(&self.peer, "closed by the broker")),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(lost(&self.peer, e)),
-                Err(_) => return Ok(None),
+            let read = self.stream.read_buf(&mut self.rbuf);
+            let got = if left.is_zero() {
+                // only what has arrived: polled once (a zero tokio timer would wait for the
+                // timer wheel's next millisecond)
+                futures_util::FutureExt::now_or_never(read)
+            } else {
+                tokio::time::timeout(left, read).await.ok()
+            };
+            match got {
+                Some(Ok(0)) => return Err(lost(&self.peer, "closed by the broker")),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(lost(&self.peer, e)),
+                None => return Ok(None),
             }
         }
     }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Benchmark: mqttclt against a minimal raw client on the same codecs (window of 100
+# PUBLISHes awaiting their PUBACK; receiving with a PUBACK each; no spool) and against
+# mosquitto_pub -l / mosquitto_sub, in one run, on Mosquitto: queue → broker and
+# broker → queue of N 1 KiB messages at QoS 1 (mqttclt --reliable), the spool on tmpfs.
+# Received messages wait in a persistent session made beforehand. mosquitto_pub -l exits at
+# the end of its input without sending everything (measured: a third of 100 000 arrive): its
+# rate counts what arrived, and the line before the table says how many.
+# Usage: bench/mqttclt.sh [-n N]
+# Starts Mosquitto with tests/brokers/ if none listens on 1883 (and stops it). Prints msg/s
+# and the ratios mqttclt/raw and mqttclt/mosquitto-clients.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=100000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) n=$2; shift 2 ;;
+    *) echo "usage: $0 [-n N]" >&2; exit 2 ;;
+  esac
+done
+cargo build -q --release -p mqttclt -p dirq-cli --examples --bins
+bin=target/release
+export MQTT_DATA=${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}
+addr=127.0.0.1:1883
+started=0
+work=$(mktemp -d /dev/shm/mqttclt-bench.XXXXXX)
+cleanup() {
+  rm -rf "$work"
+  [ "$started" = 1 ] && tests/brokers/stop-mosquitto.sh > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+if ! (exec 3<>"/dev/tcp/127.0.0.1/1883") 2> /dev/null; then
+  tests/brokers/start-mosquitto.sh > /dev/null
+  started=1
+fi
+rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
+stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
+t=bench/$$
+"$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+  --header "destination=$t/am" > /dev/null
+awk -v n="$n" 'BEGIN { s = sprintf("%1024s", ""); gsub(/ /, "x", s); for (i = 0; i < n; i++) print s }' \
+  > "$work/lines"
+printf '# mqttclt benchmark: %d 1 KiB messages per run, QoS 1, reliable, spool on tmpfs\n' "$n"
+printf '%-14s %10s %10s %10s %8s %8s\n' direction raw mqttclt mosquitto "mq/raw" "mq/mosq"
+# a persistent session per client, made before anything is published
+"$bin/examples/mqtt_raw" session "$addr" "$t/raw" "bench-raw-$$"
+"$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable --subscribe "topic=$t/am qos=1" \
+  --incoming-broker-connect "client-id=bench-am-$$" --duration 1 --outgoing-queue type=NULL
+for c in mosq pub; do
+  timeout 5 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/$c" -q 1 -c -i "bench-$c-$$" -E
+done
+raw_send=$("$bin/examples/mqtt_raw" send "$addr" "$t/raw" "$n" 1024 100 | rate)
+am_send=$("$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
+  --outgoing-broker-uri "mqtt://$addr" --statistics | stats_rate)
+# mosquitto_pub -l stops at the end of its input without waiting for what it has not sent
+# yet: its rate counts what arrived in its session
+s0=$(date +%s.%N)
+mosquitto_pub -h 127.0.0.1 -p 1883 -t "$t/pub" -q 1 -l < "$work/lines"
+s1=$(date +%s.%N)
+got=$( (timeout 60 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/pub" -q 1 -c -i "bench-pub-$$" \
+  -C "$n" -W 10 2> /dev/null || true) | grep -c '^x' || true)
+mq_send=$(awk -v a="$s0" -v b="$s1" -v g="$got" 'BEGIN { printf "%.1f", g / (b - a) }')
+raw_recv=$("$bin/examples/mqtt_raw" recv "$addr" "$t/raw" "$n" "bench-raw-$$" | rate)
+am_recv=$("$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
+  --subscribe "topic=$t/am qos=1" --incoming-broker-connect "client-id=bench-am-$$" \
+  --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
+# mosquitto_sub drains a session the raw client filled (all n there)
+"$bin/examples/mqtt_raw" send "$addr" "$t/mosq" "$n" 1024 100 > /dev/null
+r0=$(date +%s.%N)
+mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/mosq" -q 1 -c -i "bench-mosq-$$" -C "$n" > /dev/null
+r1=$(date +%s.%N)
+mq_recv=$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN { printf "%.1f", n / (b - a) }')
+[ "$got" -lt "$n" ] && printf '# mosquitto_pub -l delivered %d of %d messages (it exits at the end of its input)\n' "$got" "$n"
+for dir in send recv; do
+  eval "r=\$raw_$dir s=\$am_$dir m=\$mq_$dir"
+  label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
+  awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" 'BEGIN {
+    printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f\n", l, r, s, m, 100 * s / r, s / m }'
+done
