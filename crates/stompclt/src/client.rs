@@ -206,10 +206,16 @@ impl Client {
         if let Some((cx, cy)) = o.heart_beat {
             f = f.header("heart-beat", format!("{cx},{cy}"));
         }
-        framed
-            .send(&Item::Frame(f))
-            .await
-            .map_err(|e| proto(e, &peer))?;
+        // an I/O error before CONNECTED (a broker still starting resets the connection) is
+        // a connection that could not be made: failover and --reconnect try again
+        let handshake = |e: FrameError| match e {
+            FrameError::Io(e) => Error::new(
+                ErrorKind::Connect,
+                format!("connection to {peer} failed: {e}"),
+            ),
+            e => proto(e, &peer),
+        };
+        framed.send(&Item::Frame(f)).await.map_err(handshake)?;
         let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
         let connected = loop {
             let next = tokio::time::timeout(wait, framed.next())
@@ -227,7 +233,7 @@ impl Client {
                         format!("{peer} closed the connection after CONNECT"),
                     ));
                 }
-                Some(Err(e)) => return Err(proto(e, &peer)),
+                Some(Err(e)) => return Err(handshake(e)),
                 Some(Ok(Item::HeartBeat)) => continue,
                 Some(Ok(Item::Frame(f))) if f.command == "CONNECTED" => break f,
                 Some(Ok(Item::Frame(f))) if f.command == "ERROR" => {

@@ -47,14 +47,14 @@ fn broker_mqtt311_json_keeps_everything_and_raw_keeps_bodies_and_topics() {
         version: "3.1.1",
         payload: "json",
     };
-    let (sent, got, _) = round_trip(2000, &json, "v311json");
+    let (sent, got, _) = round_trip(10_000, &json, "v311json");
     assert_eq!(compare(&sent, &got, "MQTT 3.1.1 json"), 0);
     let raw = Side {
         version: "3.1.1",
         payload: "raw",
     };
-    let (sent, got, _) = round_trip(500, &raw, "v311raw");
-    assert_eq!(got.len(), 500);
+    let (sent, got, _) = round_trip(10_000, &raw, "v311raw");
+    assert_eq!(got.len(), 10_000);
     let mut bodies: Vec<(&str, &[u8])> = sent
         .iter()
         .map(|m| (m.header["destination"].as_str(), m.body.as_bytes()))
@@ -104,4 +104,35 @@ fn broker_retain_defaults_topic_and_qos_options() {
     );
     assert_eq!(got[0].header.get("qos").map(String::as_str), Some("0"));
     assert_eq!(got[0].header.get("destination"), Some(&t));
+}
+
+/// A configuration file with an `<mqttclt>` block, as the other agents read theirs; MQTT's
+/// own KEY=VALUE options as blocks.
+#[test]
+fn broker_a_configuration_file_with_an_mqttclt_block() {
+    let d = tmp();
+    let t = topic("conf");
+    let id = client_id("conf");
+    let sent = mixed(50, &t);
+    fill(&d.path().join("in"), "DQS", &sent);
+    subscribe_session(&id, &t, &V5);
+    let conf = d.path().join("mqttclt.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<mqttclt>\n  incoming-queue = path={in}\n  outgoing-broker-uri = {uri}\n  \
+             reliable = true\n  remove = true\n  <outgoing-broker-connect>\n    \
+             version = 5\n    keep-alive = 30\n  </outgoing-broker-connect>\n</mqttclt>\n",
+            in = p(&d.path().join("in")),
+            uri = uri()
+        ),
+    )
+    .expect("conf");
+    ok(&["--config".into(), p(&conf)]);
+    assert_eq!(queue_count(&d.path().join("in")), 0, "sent and removed");
+    receive(&id, &t, 50, &d.path().join("out"), &V5);
+    assert_eq!(
+        compare(&sent, &drain(&d.path().join("out"), "DQS"), "conf"),
+        0
+    );
 }
