@@ -1,4 +1,4 @@
-//! Against RabbitMQ and ActiveMQ: every mode, shovel, competing consumers, refusals, failover, unsubscribe, a full disk, a silent broker.
+//! Against RabbitMQ and ActiveMQ: every mode, shovel, competing consumers, three agents on one spool, refusals, failover, unsubscribe, a full disk, a silent broker.
 
 use super::*;
 
@@ -445,4 +445,65 @@ fn broker_an_unsendable_element_is_named_and_stays() {
     );
     assert!(err.contains("no destination header"), "{err}");
     assert_eq!(queue_count(&inq), 1, "it stays");
+}
+
+/// Three agents draining one spool to the broker share the work (each reads ahead, the
+/// dirq locks keep them apart) and send no element twice.
+#[test]
+fn broker_three_agents_on_one_spool_send_each_element_once() {
+    let b = &brokers()[0];
+    let d = tmp();
+    let dest = unique_destination("three");
+    let sent = mixed(6000, &dest);
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &sent);
+    let agents: Vec<_> = (0..3)
+        .map(|_| {
+            let mut cmd = stompclt();
+            cmd.args([
+                "--incoming-queue".into(),
+                format!("path={}", p(&inq)),
+                "--reliable".into(),
+                "--remove".into(),
+                "--window".into(),
+                "100".into(),
+                "-s".into(),
+            ]);
+            cmd.args(b.opts("outgoing"));
+            cmd.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut shares = Vec::new();
+    for a in agents {
+        let out = a.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stats = String::from_utf8_lossy(&out.stdout).to_string();
+        shares.push(if stats.starts_with("processed only 1") {
+            1
+        } else if stats.starts_with("processed no") {
+            0
+        } else {
+            test_support::bin::number_after(&stats, "processed")
+        });
+    }
+    assert_eq!(queue_count(&inq), 0, "the spool is drained");
+    assert_eq!(shares.iter().sum::<usize>(), 6000, "each element sent once: {shares:?}");
+    let mut args = vec![
+        "--subscribe".into(),
+        format!("destination={dest}"),
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+        "--reliable".into(),
+        "--timeout-inactivity".into(),
+        "5".into(),
+    ];
+    args.extend(b.opts("incoming"));
+    ok(&args);
+    let got = drain(&d.path().join("out"), "DQS");
+    assert_eq!(compare(&sent, &got, "three agents"), 0, "no duplicates");
+    assert_eq!(got.len(), 6000);
+    eprintln!("three agents on one spool: shares {shares:?}");
 }
