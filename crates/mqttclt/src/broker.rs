@@ -167,6 +167,15 @@ impl Outgoing for MqttOutgoing {
             },
         );
         self.order.push_back(pkid);
+        // no more unacknowledged than the broker takes (its receive maximum); a connection
+        // lost meanwhile is recovered with this one kept
+        let limit = self.session()?.receive_maximum;
+        while self.in_flight.len() > limit {
+            match self.session()?.next(Duration::from_secs(1)).await? {
+                Some(packet) => self.on_packet(packet)?,
+                None => self.session()?.keep_alive().await?,
+            }
+        }
         self.session()?.send(Out::Publish(p)).await
     }
 

@@ -100,6 +100,8 @@ pub enum In {
         session_present: bool,
         /// Why the connection was refused.
         refused: Option<String>,
+        /// MQTT 5: how many QoS 1/2 publications the broker takes unacknowledged.
+        receive_maximum: Option<u16>,
     },
     /// A delivery.
     Publish(Publish),
@@ -199,6 +201,7 @@ fn from_v4(p: v4::Packet) -> In {
         P::ConnAck(c) => In::ConnAck {
             session_present: c.session_present,
             refused: (c.code != v4::ConnectReturnCode::Success).then(|| format!("{:?}", c.code)),
+            receive_maximum: None,
         },
         P::Publish(p) => In::Publish(Publish {
             topic: p.topic,
@@ -241,6 +244,7 @@ fn from_v5(p: v5::Packet) -> In {
     match p {
         P::ConnAck(c) => In::ConnAck {
             session_present: c.session_present,
+            receive_maximum: c.properties.as_ref().and_then(|p| p.receive_max),
             refused: (c.code != v5::ConnectReturnCode::Success).then(|| {
                 let why = c.properties.and_then(|p| p.reason_string);
                 format!(

@@ -33,6 +33,9 @@ pub struct Session {
     pub peer: String,
     /// The broker still had our session (persistent sessions).
     pub session_present: bool,
+    /// How many QoS 1 publications may await their PUBACK (MQTT 5 CONNACK's receive
+    /// maximum; 65535 when the broker sets none).
+    pub receive_maximum: usize,
     next_pkid: u16,
     keep_alive: Duration,
     last_sent: Instant,
@@ -78,6 +81,7 @@ impl Session {
             wbuf: BytesMut::with_capacity(64 * 1024),
             peer: peer.clone(),
             session_present: false,
+            receive_maximum: usize::from(u16::MAX),
             next_pkid: 0,
             keep_alive: Duration::from_secs(u64::from(connect.keep_alive)),
             last_sent: Instant::now(),
@@ -100,8 +104,12 @@ impl Session {
             Ok(Some(In::ConnAck {
                 session_present,
                 refused: None,
+                receive_maximum,
             })) => {
                 s.session_present = session_present;
+                if let Some(m) = receive_maximum {
+                    s.receive_maximum = usize::from(m.max(1));
+                }
                 agent::log::debug(
                     1,
                     format_args!("connected to {peer} (MQTT {:?})", o.version),

@@ -479,7 +479,11 @@ fn broker_three_agents_on_one_spool_send_each_element_once() {
     let mut shares = Vec::new();
     for a in agents {
         let out = a.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stats = String::from_utf8_lossy(&out.stdout).to_string();
         shares.push(if stats.starts_with("processed only 1") {
             1
@@ -490,7 +494,11 @@ fn broker_three_agents_on_one_spool_send_each_element_once() {
         });
     }
     assert_eq!(queue_count(&inq), 0, "the spool is drained");
-    assert_eq!(shares.iter().sum::<usize>(), 6000, "each element sent once: {shares:?}");
+    assert_eq!(
+        shares.iter().sum::<usize>(),
+        6000,
+        "each element sent once: {shares:?}"
+    );
     let mut args = vec![
         "--subscribe".into(),
         format!("destination={dest}"),
