@@ -103,6 +103,17 @@ impl MqttOutgoing {
         Err(protocol("all 65535 packet identifiers are in flight"))
     }
 
+    /// Queues a PUBLISH; written with the next ones (at [`Outgoing::flush`], before any
+    /// wait, or once 64 KiB are queued): one write for many messages.
+    async fn send(&mut self, p: Out) -> Result<()> {
+        let s = self.session()?;
+        s.queue(p)?;
+        if s.queued() >= 64 * 1024 {
+            s.flush().await?;
+        }
+        Ok(())
+    }
+
     fn on_packet(&mut self, p: In) -> Result<()> {
         match p {
             In::PubAck { pkid, refused } => {
@@ -145,7 +156,7 @@ impl Outgoing for MqttOutgoing {
         }
         trace('>', msg);
         if p.qos == 0 {
-            self.session()?.send(Out::Publish(p)).await?;
+            self.send(Out::Publish(p)).await?;
             self.done.push(token);
             return Ok(());
         }
@@ -171,12 +182,13 @@ impl Outgoing for MqttOutgoing {
         // lost meanwhile is recovered with this one kept
         let limit = self.session()?.receive_maximum;
         while self.in_flight.len() > limit {
+            self.session()?.flush().await?;
             match self.session()?.next(Duration::from_secs(1)).await? {
                 Some(packet) => self.on_packet(packet)?,
                 None => self.session()?.keep_alive().await?,
             }
         }
-        self.session()?.send(Out::Publish(p)).await
+        self.send(Out::Publish(p)).await
     }
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
@@ -185,6 +197,9 @@ impl Outgoing for MqttOutgoing {
         } else {
             wait
         };
+        if !wait.is_zero() {
+            self.session()?.flush().await?;
+        }
         while !self.in_flight.is_empty() {
             let Some(p) = self.session()?.next(wait).await? else {
                 break;
@@ -206,7 +221,16 @@ impl Outgoing for MqttOutgoing {
     }
 
     async fn idle(&mut self) -> Result<()> {
-        self.session()?.keep_alive().await
+        let s = self.session()?;
+        s.flush().await?;
+        s.keep_alive().await
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        match self.s.as_mut() {
+            Some(s) => s.flush().await,
+            None => Ok(()),
+        }
     }
 
     async fn stop(&mut self) -> Result<()> {

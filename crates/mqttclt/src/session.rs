@@ -150,6 +150,11 @@ impl Session {
             .map_err(|e| Error::new(ErrorKind::BadMessage, format!("cannot encode: {e}")))
     }
 
+    /// How many bytes are queued.
+    pub fn queued(&self) -> usize {
+        self.wbuf.len()
+    }
+
     /// Writes what was queued.
     pub async fn flush(&mut self) -> Result<()> {
         if self.wbuf.is_empty() {

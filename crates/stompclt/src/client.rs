@@ -206,13 +206,22 @@ impl Client {
         if let Some((cx, cy)) = o.heart_beat {
             f = f.header("heart-beat", format!("{cx},{cy}"));
         }
-        // an I/O error before CONNECTED (a broker still starting resets the connection) is
-        // a connection that could not be made: failover and --reconnect try again
+        // a connection reset before CONNECTED (a broker still starting) is a connection that
+        // could not be made: failover and --reconnect try again
         let handshake = |e: FrameError| match e {
-            FrameError::Io(e) => Error::new(
-                ErrorKind::Connect,
-                format!("connection to {peer} failed: {e}"),
-            ),
+            FrameError::Io(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                Error::new(
+                    ErrorKind::Connect,
+                    format!("connection to {peer} failed: {e}"),
+                )
+            }
             e => proto(e, &peer),
         };
         framed.send(&Item::Frame(f)).await.map_err(handshake)?;

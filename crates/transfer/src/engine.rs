@@ -147,6 +147,10 @@ impl<'a> Engine<'a> {
                 Self::ack_confirmed(inc, out, &mut confirmed, Duration::from_millis(200)).await?;
                 inc.idle().await?;
             } else {
+                if *out_started && !inc.has_ready() {
+                    // the next message may take a while: what the destination holds goes now
+                    out.flush().await?;
+                }
                 match inc.get().await? {
                     Got::Message(msg, token) => {
                         last_message = Instant::now();

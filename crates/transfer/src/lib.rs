@@ -62,6 +62,12 @@ pub trait Incoming {
     fn origin(&self, _token: Token) -> Option<String> {
         None
     }
+    /// Whether [`Incoming::get`] has a message without waiting (an incoming queue's
+    /// read-ahead); when it may wait, the engine first lets the outgoing module write what
+    /// it holds ([`Outgoing::flush`]). Default: it may wait.
+    fn has_ready(&self) -> bool {
+        false
+    }
 }
 
 /// The destination of messages.
@@ -80,6 +86,11 @@ pub trait Outgoing {
     /// Called when the engine waits (nothing came in, the window is full, linger): time to
     /// ask for confirmations that batching held back.
     async fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Writes what `put` held back to send several messages in one write: called when the
+    /// incoming module may have to wait for the next message. Default: nothing held.
+    async fn flush(&mut self) -> Result<()> {
         Ok(())
     }
     /// Disconnects or closes.
@@ -151,6 +162,10 @@ impl<I: Incoming> Incoming for Recovering<I> {
     fn origin(&self, token: Token) -> Option<String> {
         self.module.origin(token)
     }
+
+    fn has_ready(&self) -> bool {
+        self.module.has_ready()
+    }
 }
 
 impl<O: Outgoing> Outgoing for Recovering<O> {
@@ -174,6 +189,13 @@ impl<O: Outgoing> Outgoing for Recovering<O> {
 
     fn pending(&self) -> usize {
         self.module.pending()
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        match self.module.flush().await {
+            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            r => r,
+        }
     }
 
     async fn idle(&mut self) -> Result<()> {

@@ -102,6 +102,10 @@ impl Incoming for QueueIncoming {
         Ok(())
     }
 
+    fn has_ready(&self) -> bool {
+        self.reader.as_ref().is_some_and(ReadAhead::has_ready)
+    }
+
     fn origin(&self, token: Token) -> Option<String> {
         let name = self.pending.get(&token).or(self.last.as_ref())?;
         let path = self.q.as_ref()?.dirq().path().join(name);

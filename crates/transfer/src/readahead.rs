@@ -165,6 +165,11 @@ impl ReadAhead {
         }
     }
 
+    /// Whether [`ReadAhead::next`] has an item without waiting.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.buffer.is_empty() || !self.items.is_empty()
+    }
+
     /// Done with an element: the thread removes or unlocks it.
     pub(crate) fn done(&self, name: String) -> Result<()> {
         self.shared.take_failure()?;
