@@ -328,34 +328,22 @@ impl Worker {
             // only makes a later sleep end early)
             Woken::Other
         } else if let (true, Some(w)) = (queue, self.waiter.as_mut()) {
+            // (a looping reader always has a waiter; it polls where inotify cannot see)
             let r = w.wait_or(limit, self.door.as_fd());
             if r == Woken::Other {
                 // readable: the bell's bytes, without waiting
                 let _ = self.door.read(&mut [0u8; 64]);
             }
             r
-        } else if queue {
-            // no inotify: the reference's one-second poll
-            let _ = self
-                .door
-                .set_read_timeout(Some(limit.max(Duration::from_millis(1))));
-            let r = self.ring_heard();
-            let _ = self.door.set_read_timeout(Some(NAP));
-            r
         } else {
-            self.ring_heard()
+            // the bell, for the socket's read time-out
+            match self.door.read(&mut [0u8; 64]) {
+                Ok(n) if n > 0 => Woken::Other,
+                _ => Woken::Timeout,
+            }
         };
         self.shared.sleeping.store(false, Ordering::SeqCst);
         woken
-    }
-
-    /// Waits on the bell for the socket's read time-out.
-    fn ring_heard(&mut self) -> Woken {
-        let mut b = [0u8; 64];
-        match self.door.read(&mut b) {
-            Ok(n) if n > 0 => Woken::Other,
-            _ => Woken::Timeout,
-        }
     }
 
     /// The next item, or `None` at the end of a `--loop` pass that found nothing (the
