@@ -1,8 +1,8 @@
-complete -c mqttclt -l incoming-broker-uri -d 'URI of the broker to receive from: SCHEME://HOST:PORT (see the schemes below), failover:(URI,...)?OPTIONS or file:PATH' -r
+complete -c mqttclt -l incoming-broker-uri -d 'URI of the broker to receive from: SCHEME://HOST:PORT (see the schemes below), failover:(URI,...)?OPTIONS or file:PATH; all:(URI,...)?OPTIONS or all:SCHEME://ALIAS:PORT (every address of ALIAS) consumes from every broker at once' -r
 complete -c mqttclt -l incoming-broker-auth -d 'Credential for the incoming broker, repeatable: \'none\', \'plain name=USER pass=PASSWORD\', \'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]\' (a TLS client certificate; X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults)' -r
 complete -c mqttclt -l incoming-broker-sockopts -d 'Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to rustls are SSL_ca_path, SSL_ca_file, SSL_cert_file, SSL_key_file, SSL_passwd, SSL_verify_mode (0: no verification), SSL_verifycn_name/SSL_hostname; any SSL_* key turns TLS on; others are ignored with a warning' -r
 complete -c mqttclt -l incoming-queue -d 'Directory queue to read: \'path=DIR type=DQS|DQN ...\' and any dirq option' -r
-complete -c mqttclt -l outgoing-broker-uri -d 'URI of the broker to send to' -r
+complete -c mqttclt -l outgoing-broker-uri -d 'URI of the broker to send to, as for --incoming-broker-uri; all:(URI,...)?OPTIONS or all:SCHEME://ALIAS:PORT spreads the messages over the brokers that are up (round robin)' -r
 complete -c mqttclt -l outgoing-broker-auth -d 'Credential for the outgoing broker' -r
 complete -c mqttclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...), as for the incoming broker' -r
 complete -c mqttclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Adapted from the toolkit's shared broker scripts; carried here so that tests run anywhere.
 # Start Mosquitto (Debian mosquitto 2.0, MQTT 3.1/3.1.1/5) as root, without systemd, on loopback:
-#   MQTT            : 127.0.0.1:${MQTT_PORT:-1883}, anonymous, plus user guest/guest
-#   MQTT over TLS   : 127.0.0.1:${MQTTS_PORT:-8883}, the test PKI of make-test-ca.sh in
+#   MQTT            : ${MQTT_HOST:-127.0.0.1}:${MQTT_PORT:-1883}, anonymous, plus user guest/guest
+#   MQTT over TLS   : ${MQTT_HOST:-127.0.0.1}:${MQTTS_PORT:-8883}, the test PKI of make-test-ca.sh in
 #                     ${MSGTK_PKI:-$MQTT_DATA/tls}, client certificates required
 # Persistence under ${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}; MQTT_FRESH=1 wipes it first.
 # max_queued_messages 0: with the default (1000) Mosquitto silently drops what an offline
@@ -22,6 +22,8 @@ if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_pub > /dev/null; then
 fi
 DATA=${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}
 PORT=${MQTT_PORT:-1883}
+# another loopback address (127.0.0.2, …): brokers on one port behind one name (all: aliases)
+HOST=${MQTT_HOST:-127.0.0.1}
 TLS_PORT=${MQTTS_PORT:-8883}
 PIDFILE=$DATA/mosquitto.pid
 if pid_alive "$PIDFILE"; then
@@ -30,7 +32,7 @@ if pid_alive "$PIDFILE"; then
 fi
 [ "${MQTT_FRESH:-0}" = 1 ] && rm -rf "$DATA"
 for p in "$PORT" "$TLS_PORT"; do
-    if port_busy "$p"; then echo "mosquitto: port $p busy; set MQTT_PORT/MQTTS_PORT" >&2; exit 1; fi
+    if port_busy "$p" "$HOST"; then echo "mosquitto: port $p busy; set MQTT_PORT/MQTTS_PORT" >&2; exit 1; fi
 done
 mkdir -p "$DATA/data"
 PKI=${MSGTK_PKI:-$DATA/tls}
@@ -53,8 +55,8 @@ persistence_location $DATA/data/
 max_queued_messages 0
 $durable
 log_dest file $DATA/mosquitto.log
-listener $PORT 127.0.0.1
-listener $TLS_PORT 127.0.0.1
+listener $PORT $HOST
+listener $TLS_PORT $HOST
 cafile $PKI/ca.pem
 certfile $PKI/server.pem
 keyfile $PKI/server.key
@@ -64,9 +66,9 @@ start=$(date +%s.%N)
 setsid nohup /usr/sbin/mosquitto -c "$DATA/mosquitto.conf" >"$DATA/stdout.log" 2>&1 </dev/null &
 echo $! > "$PIDFILE"
 for p in "$PORT" "$TLS_PORT"; do
-    wait_port 127.0.0.1 "$p" 30 "$PIDFILE" || { tail -20 "$DATA/stdout.log" "$DATA/mosquitto.log" >&2; exit 1; }
+    wait_port "$HOST" "$p" 30 "$PIDFILE" || { tail -20 "$DATA/stdout.log" "$DATA/mosquitto.log" >&2; exit 1; }
 done
 end=$(date +%s.%N)
 awk -v a="$start" -v b="$end" 'BEGIN { printf "mosquitto: started in %.2fs\n", b - a }'
-echo "mosquitto: pid $(cat "$PIDFILE"), MQTT 127.0.0.1:$PORT (anonymous or guest/guest), TLS 127.0.0.1:$TLS_PORT, data $DATA"
+echo "mosquitto: pid $(cat "$PIDFILE"), MQTT $HOST:$PORT (anonymous or guest/guest), TLS $HOST:$TLS_PORT, data $DATA"
 echo "mosquitto: stop with: $here/stop-mosquitto.sh"

@@ -8,6 +8,7 @@
 #   STOMP over TLS        : 127.0.0.1:${RMQ_STOMPS_PORT:-61615}, test PKI from make-test-ca.sh in
 #                           ${MSGTK_PKI:-$RMQ_DATA/tls}; client certificates required (verify_peer)
 #   Erlang distribution   : 127.0.0.1:${RMQ_DIST_PORT:-25672}, epmd 127.0.0.1:4369
+# RMQ_NODENAME (rabbit@localhost) and RMQ_COOKIE (random) for a node of a cluster.
 # Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too); SASL EXTERNAL
 # on the TLS listener as "msgtk test client", the CN of the test PKI's client certificate.
 # All state lives in ${RMQ_DATA:-/tmp/brokers/rabbitmq}; RMQ_FRESH=1 wipes it first.
@@ -71,7 +72,12 @@ log.console = false
 log.file.level = info
 CONF
     echo '[rabbitmq_stomp,rabbitmq_amqp1_0,rabbitmq_auth_mechanism_ssl].' > "$DATA/enabled_plugins"
-    # Own Erlang cookie under $DATA/home, so nothing in /root is touched.
+    # Own Erlang cookie under $DATA/home, so nothing in /root is touched (RMQ_COOKIE: the
+    # cookie the nodes of a cluster share).
+    if [ -n "${RMQ_COOKIE:-}" ] && [ ! -s "$DATA/home/.erlang.cookie" ]; then
+        printf '%s' "$RMQ_COOKIE" > "$DATA/home/.erlang.cookie"
+        chmod 400 "$DATA/home/.erlang.cookie"
+    fi
     [ -s "$DATA/home/.erlang.cookie" ] || {
         head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/home/.erlang.cookie"
         chmod 400 "$DATA/home/.erlang.cookie"

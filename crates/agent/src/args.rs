@@ -26,7 +26,8 @@ pub struct AgentArgs {
     pub list: bool,
 
     /// URI of the broker to receive from: SCHEME://HOST:PORT (see the schemes below),
-    /// failover:(URI,...)?OPTIONS or file:PATH.
+    /// failover:(URI,...)?OPTIONS or file:PATH; all:(URI,...)?OPTIONS or
+    /// all:SCHEME://ALIAS:PORT (every address of ALIAS) consumes from every broker at once.
     #[arg(long, value_name = "URI")]
     pub incoming_broker_uri: Option<String>,
     /// Credential for the incoming broker, repeatable: 'none', 'plain name=USER pass=PASSWORD',
@@ -44,7 +45,8 @@ pub struct AgentArgs {
     #[arg(long, value_name = "KEY=VALUE...")]
     pub incoming_queue: Option<String>,
 
-    /// URI of the broker to send to.
+    /// URI of the broker to send to, as for --incoming-broker-uri; all:(URI,...)?OPTIONS or
+    /// all:SCHEME://ALIAS:PORT spreads the messages over the brokers that are up (round robin).
     #[arg(long, value_name = "URI")]
     pub outgoing_broker_uri: Option<String>,
     /// Credential for the outgoing broker.

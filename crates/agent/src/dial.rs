@@ -26,7 +26,13 @@ impl Dialer {
     /// Failures are [`ErrorKind::Connect`]: failover moves on to the next server.
     pub async fn dial(&self, ep: &Endpoint) -> Result<Box<dyn Stream>> {
         let peer = ep.peer();
-        let connect = TcpStream::connect((ep.host.as_str(), ep.port));
+        let connect = async {
+            match ep.address {
+                // an address of an `all:` alias: the name is for TLS only
+                Some(a) => TcpStream::connect(std::net::SocketAddr::new(a, ep.port)).await,
+                None => TcpStream::connect((ep.host.as_str(), ep.port)).await,
+            }
+        };
         let stream = match self.timeout {
             Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| {
                 Error::new(

@@ -48,11 +48,17 @@ pub struct Endpoint {
     pub tls: bool,
     /// The URI's path without its `/` (an AMQP virtual host), if it has one.
     pub path: Option<String>,
+    /// One address of `host`, from an `all:` alias: dialed instead of resolving `host`,
+    /// which still names the server to TLS.
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Endpoint {
     /// `host:port`, `[v6]:port`: how messages name the peer.
     pub fn peer(&self) -> String {
+        if let Some(a) = self.address {
+            return std::net::SocketAddr::new(a, self.port).to_string();
+        }
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -97,8 +103,12 @@ impl Default for Failover {
 pub struct Endpoints {
     /// The servers, in the URI's order (at least one).
     pub servers: Vec<Endpoint>,
-    /// `failover:` and `file:` lists: the policy; `None` for a single URI.
+    /// `failover:` and `file:` lists: the policy; `None` for a single URI. For `all:`, the
+    /// backoff with which a broker that is down is tried again.
     pub failover: Option<Failover>,
+    /// `all:`: every server is a broker of its own, all used at once (consume from all,
+    /// produce to any); see [`Endpoints::members`].
+    pub all: bool,
 }
 
 /// Parses `SCHEME://host:port`, IPv6 as `[::1]`.
@@ -140,7 +150,42 @@ fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoi
         port,
         tls,
         path,
+        address: None,
     })
+}
+
+/// `all:SCHEME://alias:port`: one server per address the alias has (A and AAAA).
+fn resolve_alias(ep: Endpoint, bad: impl Fn(String) -> Error) -> Result<Vec<Endpoint>, Error> {
+    use std::net::ToSocketAddrs;
+    let addrs = (ep.host.as_str(), ep.port)
+        .to_socket_addrs()
+        .map_err(|e| bad(format!("cannot resolve {}: {e}", ep.host)))?;
+    let mut seen = Vec::new();
+    for a in addrs {
+        if !seen.contains(&a.ip()) {
+            seen.push(a.ip());
+        }
+    }
+    if seen.is_empty() {
+        return Err(bad(format!("{} has no address", ep.host)));
+    }
+    Ok(seen
+        .into_iter()
+        .map(|a| Endpoint {
+            address: Some(a),
+            ..ep.clone()
+        })
+        .collect())
+}
+
+/// `(list)?query` or `list?query`.
+fn list_and_query(rest: &str) -> Result<(&str, &str), String> {
+    if let Some(r) = rest.strip_prefix('(') {
+        let (l, q) = r.split_once(')').ok_or("missing ')'")?;
+        Ok((l, q.strip_prefix('?').unwrap_or("")))
+    } else {
+        Ok(rest.split_once('?').unwrap_or((rest, "")))
+    }
 }
 
 impl Endpoints {
@@ -166,29 +211,37 @@ impl Endpoints {
                         .map(|l| parse_one(l, side, schemes))
                         .collect::<Result<_, _>>()?,
                     failover: Some(Failover::default()),
+                    all: false,
                 }),
             };
         }
-        let Some(rest) = uri.strip_prefix("failover:") else {
-            return Ok(Endpoints {
-                servers: vec![parse_one(uri, side, schemes)?],
-                failover: None,
-            });
+        let (rest, all) = match (uri.strip_prefix("failover:"), uri.strip_prefix("all:")) {
+            (Some(r), _) => (r, false),
+            (None, Some(r)) => (r, true),
+            (None, None) => {
+                return Ok(Endpoints {
+                    servers: vec![parse_one(uri, side, schemes)?],
+                    failover: None,
+                    all: false,
+                });
+            }
         };
-        let (list, query) = if let Some(r) = rest.strip_prefix('(') {
-            let (l, q) = r.split_once(')').ok_or_else(|| bad("missing ')'".into()))?;
-            (l, q.strip_prefix('?').unwrap_or(""))
-        } else {
-            rest.split_once('?').unwrap_or((rest, ""))
-        };
-        let servers = list
+        let (list, query) = list_and_query(rest).map_err(bad)?;
+        let mut servers = list
             .split(',')
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .map(|u| parse_one(u, side, schemes))
             .collect::<Result<Vec<_>, _>>()?;
         if servers.is_empty() {
-            return Err(bad("no URI in the failover list".into()));
+            let which = if all { "all" } else { "failover" };
+            return Err(bad(format!("no URI in the {which} list")));
+        }
+        if all && !rest.starts_with('(') {
+            // the alias form: every address of the name is a broker
+            let [one] = <[Endpoint; 1]>::try_from(servers)
+                .map_err(|_| bad("several URIs must be in parentheses: all:(URI,...)".into()))?;
+            servers = resolve_alias(one, bad)?;
         }
         let mut f = Failover::default();
         for kv in query.split('&').filter(|kv| !kv.is_empty()) {
@@ -200,7 +253,26 @@ impl Endpoints {
         Ok(Endpoints {
             servers,
             failover: Some(f),
+            all,
         })
+    }
+
+    /// `all:`: one single-server [`Endpoints`] per broker, each connected with one attempt
+    /// (the multi-broker modules retry a broker that is down with the `all:` backoff while
+    /// the others keep going).
+    pub fn members(&self) -> Vec<Endpoints> {
+        self.servers
+            .iter()
+            .map(|s| Endpoints {
+                servers: vec![s.clone()],
+                failover: Some(Failover {
+                    max_attempts: Some(0),
+                    randomize: false,
+                    ..Failover::default()
+                }),
+                all: false,
+            })
+            .collect()
     }
 
     /// Turns TLS on for every server (`SSL_*` socket options or an x509 credential ask for
@@ -259,6 +331,10 @@ impl Endpoints {
                     Ok(c) => return Ok(c),
                     Err(e) if e.kind == ErrorKind::Connect => {
                         attempts += 1;
+                        if policy.max_attempts == Some(0) {
+                            // one attempt asked for: the error as it is
+                            return Err(e);
+                        }
                         if policy.max_attempts.is_some_and(|m| attempts > m) {
                             return Err(TransferError::new(
                                 ErrorKind::Connect,
@@ -362,6 +438,7 @@ mod tests {
             port,
             tls,
             path: None,
+            address: None,
         }
     }
 
@@ -433,5 +510,51 @@ mod tests {
             .expect("file");
         assert_eq!(e.servers.len(), 2);
         assert!(e.failover.is_some());
+    }
+
+    #[test]
+    fn all_lists_and_aliases() {
+        let e = Endpoints::parse(
+            "all:(stomp://a:1,ssl://b:2)?maxReconnectAttempts=3",
+            Side::Incoming,
+            SCHEMES,
+        )
+        .expect("list");
+        assert!(e.all);
+        assert_eq!(e.servers, [ep("a", 1, false), ep("b", 2, true)]);
+        assert_eq!(e.failover.as_ref().and_then(|f| f.max_attempts), Some(3));
+        let members = e.members();
+        assert_eq!(members.len(), 2);
+        assert!(members.iter().all(|m| !m.all
+            && m.servers.len() == 1
+            && m.failover.as_ref().and_then(|f| f.max_attempts) == Some(0)));
+        // an address is its own alias: one broker; localhost has at least one address
+        let e = Endpoints::parse("all:stomp://127.0.0.1:61613", Side::Outgoing, SCHEMES)
+            .expect("alias");
+        assert_eq!(e.servers.len(), 1);
+        assert_eq!(e.servers[0].address, Some([127, 0, 0, 1].into()));
+        assert_eq!(e.servers[0].peer(), "127.0.0.1:61613");
+        let e = Endpoints::parse("all:stomp://localhost:1", Side::Outgoing, SCHEMES)
+            .expect("localhost");
+        assert!(
+            e.servers
+                .iter()
+                .all(|s| s.host == "localhost" && s.address.is_some())
+        );
+        for (bad, why) in [
+            ("all:()", "no URI in the all list"),
+            ("all:stomp://a:1,stomp://b:2", "in parentheses"),
+            ("all:(stomp://a:1", "missing ')'"),
+            ("all:(stomp://a:1)?bogus=1", "unknown failover option"),
+            (
+                "all:stomp://no-such-host.invalid:1",
+                "cannot resolve no-such-host.invalid",
+            ),
+        ] {
+            let e = Endpoints::parse(bad, Side::Incoming, SCHEMES)
+                .expect_err(bad)
+                .to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }

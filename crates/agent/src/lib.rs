@@ -46,6 +46,7 @@ pub mod endpoint;
 pub mod error;
 pub mod exit;
 pub mod log;
+pub mod multi;
 pub mod pidfile;
 mod run;
 pub mod tls;
@@ -86,7 +87,9 @@ pub fn after_help(schemes: &[(&str, Scheme)], more: &str, broker_headers: &[&str
             .join(", ")
     };
     format!(
-        "URI schemes: {} (plain), {} (TLS); failover:(URI,...)?OPTIONS; file:PATH.\n{more}\
+        "URI schemes: {} (plain), {} (TLS); failover:(URI,...)?OPTIONS; file:PATH;\n\
+         all:(URI,...)?OPTIONS or all:SCHEME://ALIAS:PORT: every broker at once (consume from\n\
+         all, produce to any; a broker that is down is retried with the OPTIONS' backoff).\n{more}\
          Broker headers (--strip-broker-headers): {}.\n\n{}",
         list(Scheme::Plain),
         list(Scheme::Tls),

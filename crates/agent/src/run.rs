@@ -17,9 +17,10 @@ use crate::Protocol;
 use crate::args::{AgentArgs, key_values};
 use crate::config;
 use crate::dial::Dialer;
-use crate::endpoint::{Endpoints, Side};
+use crate::endpoint::{Endpoints, Failover, Side};
 use crate::error::{Error, Outcome, usage};
 use crate::exit;
+use crate::multi::{AllIncoming, AnyOutgoing};
 use crate::pidfile::{self, Pidfile};
 use crate::tls::TlsSettings;
 
@@ -484,25 +485,52 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
 }
 
 /// Built once per run: boxed only to keep the enums small.
-enum In<I> {
+enum In<'a, I> {
     Broker(Box<Recovering<I>>),
+    All(Box<AllIncoming<'a, I>>),
     Queue(Box<QueueIncoming>),
 }
 
-enum Out<O> {
+enum Out<'a, O> {
     Broker(Box<Recovering<O>>),
+    Any(Box<AnyOutgoing<'a, O>>),
     Queue(Box<QueueOutgoing>),
 }
 
 /// What `--reconnect` and the signals share with the broker modules.
 type Shared<'a> = (&'a StopFlag, &'a Option<Arc<Recovery>>);
 
+/// An `all:` list: the members' brokers, their names for messages, the backoff.
+fn members(b: &Broker) -> (Vec<Broker>, Vec<String>, Failover) {
+    let brokers: Vec<Broker> = b
+        .endpoints
+        .members()
+        .into_iter()
+        .map(|endpoints| Broker {
+            endpoints,
+            // a broker of the list that fails gets a new module: its own recovery unused
+            reconnect: None,
+            ..b.clone()
+        })
+        .collect();
+    let peers = brokers
+        .iter()
+        .map(|m| m.endpoints.servers[0].peer())
+        .collect();
+    (
+        brokers,
+        peers,
+        b.endpoints.failover.clone().unwrap_or_default(),
+    )
+}
+
 /// The incoming module: the protocol's broker module or the queue module.
-fn incoming<P: Protocol>(
-    cli: &P::Cli,
+fn incoming<'a, P: Protocol>(
+    cli: &'a P::Cli,
     source: End,
     shared: Shared<'_>,
-) -> Result<In<P::Incoming>, Error> {
+    recovery: &Arc<Recovery>,
+) -> Result<In<'a, P::Incoming>, Error> {
     let a = cli.as_ref();
     Ok(match source {
         End::Broker(uri) => {
@@ -528,6 +556,14 @@ fn incoming<P: Protocol>(
                 timeout_broker: seconds("timeout-broker", a.timeout_broker)?,
                 count: a.count,
             };
+            if b.endpoints.all {
+                let (brokers, peers, policy) = members(&b);
+                let factory =
+                    Box::new(move |i: usize| P::incoming(cli, brokers[i].clone(), subs.clone()));
+                let all =
+                    AllIncoming::new(peers, factory, policy, recovery.clone(), shared.0.clone())?;
+                return Ok(In::All(Box::new(all)));
+            }
             In::Broker(Box::new(Recovering::new(
                 P::incoming(cli, b, subs)?,
                 a.reconnect,
@@ -543,11 +579,12 @@ fn incoming<P: Protocol>(
 }
 
 /// The outgoing module: the protocol's broker module or the queue module.
-fn outgoing<P: Protocol>(
-    cli: &P::Cli,
+fn outgoing<'a, P: Protocol>(
+    cli: &'a P::Cli,
     destination: End,
     shared: Shared<'_>,
-) -> Result<Out<P::Outgoing>, Error> {
+    recovery: &Arc<Recovery>,
+) -> Result<Out<'a, P::Outgoing>, Error> {
     let a = cli.as_ref();
     Ok(match destination {
         End::Broker(uri) => {
@@ -560,6 +597,13 @@ fn outgoing<P: Protocol>(
                 shared,
                 P::SCHEMES,
             )?;
+            if b.endpoints.all {
+                let (brokers, peers, policy) = members(&b);
+                let factory = Box::new(move |i: usize| P::outgoing(cli, brokers[i].clone()));
+                let any =
+                    AnyOutgoing::new(peers, factory, policy, recovery.clone(), shared.0.clone())?;
+                return Ok(Out::Any(Box::new(any)));
+            }
             Out::Broker(Box::new(Recovering::new(P::outgoing(cli, b)?, a.reconnect)))
         }
         End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
@@ -584,8 +628,8 @@ fn transfer_run<P: Protocol>(
     let stop: StopFlag = Arc::new(AtomicBool::new(false));
     let recovery = Arc::new(Recovery::default());
     let reconnect = a.reconnect.then(|| recovery.clone());
-    let incoming = incoming::<P>(cli, source, (&stop, &reconnect))?;
-    let outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect))?;
+    let mut incoming = incoming::<P>(cli, source, (&stop, &reconnect), &recovery)?;
+    let mut outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect), &recovery)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
     let mut pidfile = if a.daemon {
         match daemonize(a, P::NAME)? {
@@ -603,7 +647,7 @@ fn transfer_run<P: Protocol>(
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let stats = rt.block_on(async move {
+    let stats = rt.block_on(async {
         let mut engine = Engine::new(settings, stop).with_filters(filters);
         if let Some(pf) = pidfile.as_mut() {
             engine = engine.with_tick(Box::new(move || {
@@ -611,15 +655,26 @@ fn transfer_run<P: Protocol>(
                     .map_err(|e| transfer::Error::new(ErrorKind::Pidfile, Error::from(e).line()))
             }));
         }
-        match (incoming, outgoing) {
-            (In::Broker(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
-            (In::Broker(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
-            (In::Queue(mut i), Out::Broker(mut o)) => engine.run(&mut *i, &mut *o).await,
-            (In::Queue(mut i), Out::Queue(mut o)) => engine.run(&mut *i, &mut *o).await,
+        // one arm per pair of module types: the engine is generic, not dynamic
+        macro_rules! go {
+            ($($i:ident => $o:ident),*) => {
+                match (&mut incoming, &mut outgoing) {
+                    $((In::$i(i), Out::$o(o)) => engine.run(&mut **i, &mut **o).await,)*
+                }
+            };
         }
+        go!(Broker => Broker, Broker => Any, Broker => Queue,
+            All => Broker, All => Any, All => Queue,
+            Queue => Broker, Queue => Any, Queue => Queue)
     })?;
     let lines = if a.statistics {
         let mut lines = stats.lines();
+        if let In::All(i) = &incoming {
+            lines.extend(i.lines());
+        }
+        if let Out::Any(o) = &outgoing {
+            lines.extend(o.lines());
+        }
         lines.extend(recovery.lines());
         lines
     } else {

@@ -137,11 +137,12 @@ impl AmqpIncoming {
             }
             let more = ((window - l.credit) as u64).min(room) as u32;
             room -= more as u64;
-            l.credit += more;
+            // counted once given: cancelled before that (an `all:` race), it is given again
             l.receiver
-                .set_credit(l.credit)
+                .set_credit(l.credit + more)
                 .await
                 .map_err(|e| protocol(format!("cannot give credit on {}: {e}", l.address)))?;
+            l.credit += more;
         }
         Ok(())
     }

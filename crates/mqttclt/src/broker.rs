@@ -381,7 +381,8 @@ impl MqttIncoming {
             return Ok(Got::Message(msg, Token(0)));
         }
         if !self.o.reliable {
-            self.session()?.send(Out::PubAck(p.pkid)).await?;
+            // queued, not awaited: `get` stays cancel-safe; it goes with the next flush
+            self.session()?.queue(Out::PubAck(p.pkid))?;
             return Ok(Got::Message(msg, Token(0)));
         }
         let t = Token(self.next);
@@ -400,6 +401,8 @@ impl Incoming for MqttIncoming {
         if let Some(p) = self.early.pop_front() {
             return self.deliver(p).await;
         }
+        // the PUBACKs of unreliable deliveries, before waiting
+        self.session()?.flush().await?;
         loop {
             match self.session()?.next(Duration::from_secs(1)).await? {
                 Some(In::Publish(p)) => return self.deliver(p).await,

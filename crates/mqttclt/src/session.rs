@@ -161,12 +161,16 @@ impl Session {
             return Ok(());
         }
         let peer = &self.peer;
-        self.stream
-            .write_all(&self.wbuf)
-            .await
-            .map_err(|e| lost(peer, e))?;
+        // what was written leaves the buffer at once: cancel-safe (an `all:` list races
+        // the brokers' reads and drops the losers)
+        while !self.wbuf.is_empty() {
+            match self.stream.write(&self.wbuf).await {
+                Ok(0) => return Err(lost(peer, "the connection accepts no more data")),
+                Ok(n) => bytes::Buf::advance(&mut self.wbuf, n),
+                Err(e) => return Err(lost(peer, e)),
+            }
+        }
         self.stream.flush().await.map_err(|e| lost(peer, e))?;
-        self.wbuf.clear();
         self.last_sent = Instant::now();
         Ok(())
     }

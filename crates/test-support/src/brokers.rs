@@ -31,6 +31,24 @@ pub struct OwnBroker {
     pub amqp: Option<u16>,
     /// Its MQTT port (Mosquitto).
     pub mqtt: Option<u16>,
+    /// Tests of one binary run side by side: one broker of a kind (its fixed ports) at a time.
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+/// Waits for the turn to start a broker of this kind on its fixed ports.
+fn turn(kind: &str) -> std::sync::MutexGuard<'static, ()> {
+    static TURNS: [std::sync::Mutex<()>; 3] = [
+        std::sync::Mutex::new(()),
+        std::sync::Mutex::new(()),
+        std::sync::Mutex::new(()),
+    ];
+    let i = match kind {
+        "rabbitmq" => 0,
+        "activemq" => 1,
+        _ => 2,
+    };
+    // a test that failed holding it poisoned it; the broker it had is stopped all the same
+    TURNS[i].lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl OwnBroker {
@@ -51,6 +69,7 @@ impl OwnBroker {
 
     /// Starts a fresh broker of this kind on ports of its own.
     pub fn start_new(kind: &'static str) -> OwnBroker {
+        let turn = turn(kind);
         let pid = std::process::id();
         let base_var = match kind {
             "rabbitmq" => "RMQ_DATA",
@@ -74,6 +93,7 @@ impl OwnBroker {
                 stomp: 0,
                 amqp: None,
                 mqtt: Some(1884),
+                _turn: Some(turn),
             }
         } else if kind == "rabbitmq" {
             OwnBroker {
@@ -90,6 +110,7 @@ impl OwnBroker {
                 stomp: 61633,
                 amqp: Some(5674),
                 mqtt: None,
+                _turn: Some(turn),
             }
         } else {
             OwnBroker {
@@ -104,10 +125,47 @@ impl OwnBroker {
                 stomp: 61644,
                 amqp: None,
                 mqtt: None,
+                _turn: Some(turn),
             }
         };
         b.sh("start", true);
         b
+    }
+
+    /// A Mosquitto of the test's own listening on `host` (another loopback address such as
+    /// 127.0.0.2), MQTT on `port`, TLS on `port + 7000`.
+    pub fn mosquitto_at(host: &str, port: u16) -> OwnBroker {
+        let base = std::env::var("MQTT_DATA").unwrap_or_else(|_| {
+            panic!("MQTT_DATA is not set: this test starts its own mosquitto beside the one of scripts/test.sh")
+        });
+        let b = OwnBroker {
+            kind: "mosquitto",
+            env: vec![
+                (
+                    "MQTT_DATA".into(),
+                    format!("{base}-{host}-{port}-{}", std::process::id()),
+                ),
+                ("MQTT_HOST".into(), host.into()),
+                ("MQTT_PORT".into(), port.to_string()),
+                ("MQTTS_PORT".into(), (port + 7000).to_string()),
+            ],
+            stomp: 0,
+            amqp: None,
+            mqtt: Some(port),
+            _turn: None,
+        };
+        b.sh("start", true);
+        b
+    }
+
+    /// Stops the broker (gracefully), keeping its data.
+    pub fn stop(&self) {
+        self.sh("stop", false);
+    }
+
+    /// Starts the stopped broker again on its data.
+    pub fn start(&self) {
+        self.sh("start", false);
     }
 
     fn sh(&self, what: &str, fresh: bool) {

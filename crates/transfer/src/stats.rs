@@ -75,14 +75,18 @@ impl Recovery {
     pub fn lines(&self) -> Vec<String> {
         use std::sync::atomic::Ordering::Relaxed;
         let n = self.reconnects.load(Relaxed);
-        if n == 0 {
+        let (resent, unacked) = (self.resent.load(Relaxed), self.unacked.load(Relaxed));
+        // (a broker of an `all:` list may fail and not come back: counts, no reconnection)
+        if n + resent + unacked == 0 {
             return Vec::new();
         }
+        let reconnected = match n {
+            0 => "no reconnection".to_string(),
+            n => format!("reconnected {n} times"),
+        };
         vec![format!(
-            "reconnected {n} times: {} messages sent again, {} received messages not known to \
-             be acknowledged (possible duplicates)",
-            self.resent.load(Relaxed),
-            self.unacked.load(Relaxed)
+            "{reconnected}: {resent} messages sent again, {unacked} received messages not known \
+             to be acknowledged (possible duplicates)"
         )]
     }
 }

@@ -9,6 +9,7 @@ mod brokers;
 mod cross;
 mod errors;
 mod reconnect;
+mod scale;
 mod sigkill;
 mod tls;
 

@@ -13,6 +13,7 @@ mod filters;
 mod frame;
 mod queues;
 mod reconnect;
+mod scale;
 mod sigkill;
 mod tls;
 

@@ -1,0 +1,312 @@
+//! `all:` broker lists: several independent brokers used at once, for every protocol.
+//! An incoming `all:` consumes from every broker ([`AllIncoming`]); an outgoing one spreads
+//! messages over the brokers that are up, round robin ([`AnyOutgoing`]). A broker that is
+//! down at start or goes away later is tried again with the list's backoff while the others
+//! keep flowing; the run fails only when every broker is gone past `maxReconnectAttempts`.
+//!
+//! Each broker is one protocol module of its own; a broker that failed gets a new module
+//! (its old deliveries are forgotten: the broker delivers them again, counted as possible
+//! duplicates; its unconfirmed messages go to another broker, counted too).
+
+mod incoming;
+mod outgoing;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use transfer::{Error, ErrorKind, Recovery, Result, StopFlag};
+
+use crate::endpoint::{Failover, Side};
+
+pub use incoming::AllIncoming;
+pub use outgoing::AnyOutgoing;
+
+/// Builds the module of the broker with this index (again, after a failure).
+pub type Factory<'a, M> = Box<dyn FnMut(usize) -> std::result::Result<M, crate::Error> + 'a>;
+
+/// Where a broker of the list stands.
+#[derive(Debug, Clone)]
+enum State {
+    /// Connected, or about to be at start.
+    Up,
+    /// Failed; tried again at `retry_at`.
+    Down {
+        retry_at: Instant,
+        delay: Duration,
+        attempts: u64,
+        why: String,
+    },
+    /// Failed more than `maxReconnectAttempts` times in a row.
+    Gone { why: String },
+}
+
+/// One broker of the list.
+struct Member<M> {
+    peer: String,
+    module: Option<M>,
+    /// Counts the modules built for this broker: tokens of an older one are stale.
+    generation: u64,
+    state: State,
+    /// Messages received from it (incoming) or confirmed by it (outgoing).
+    messages: u64,
+    reconnects: u64,
+}
+
+/// The brokers of an `all:` list, their states and their backoff.
+pub(crate) struct Members<'a, M> {
+    side: Side,
+    list: Vec<Member<M>>,
+    factory: Factory<'a, M>,
+    policy: Failover,
+    recovery: Arc<Recovery>,
+    stop: StopFlag,
+}
+
+/// A broker that failed in a way worth trying again (connection refused or lost); a broker
+/// that refuses us or a message, and local errors, end the run as with a single broker.
+fn recoverable(e: &Error) -> bool {
+    matches!(e.kind, ErrorKind::Connect | ErrorKind::Protocol)
+}
+
+impl<'a, M> Members<'a, M> {
+    /// The brokers named by `peers`, their first modules built now (so that bad options
+    /// fail before anything starts).
+    pub(crate) fn new(
+        side: Side,
+        peers: Vec<String>,
+        mut factory: Factory<'a, M>,
+        policy: Failover,
+        recovery: Arc<Recovery>,
+        stop: StopFlag,
+    ) -> std::result::Result<Self, crate::Error> {
+        let mut list = Vec::new();
+        for (i, peer) in peers.into_iter().enumerate() {
+            list.push(Member {
+                peer,
+                module: Some(factory(i)?),
+                generation: 0,
+                state: State::Up,
+                messages: 0,
+                reconnects: 0,
+            });
+        }
+        Ok(Members {
+            side,
+            list,
+            factory,
+            policy,
+            recovery,
+            stop,
+        })
+    }
+
+    /// The indexes of the brokers that are up.
+    fn up(&self) -> Vec<usize> {
+        (0..self.list.len())
+            .filter(|&i| self.list[i].module.is_some())
+            .collect()
+    }
+
+    /// Brokers whose retry time has come: a new module each, to be started by the caller.
+    fn due(&mut self) -> std::result::Result<Vec<(usize, M)>, Error> {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for i in 0..self.list.len() {
+            if matches!(self.list[i].state, State::Down { retry_at, .. } if retry_at <= now) {
+                let m = (self.factory)(i).map_err(|e| Error::new(ErrorKind::Config, e.line()))?;
+                due.push((i, m));
+            }
+        }
+        Ok(due)
+    }
+
+    /// Connects the brokers whose retry time has come, each with a new module.
+    async fn retry_due(&mut self, mut start: impl AsyncFnMut(&mut M) -> Result<()>) -> Result<()> {
+        for (i, mut module) in self.due()? {
+            match start(&mut module).await {
+                Ok(()) => self.connected(i, module),
+                Err(e) => {
+                    drop(module);
+                    self.failed(i, e)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts every broker once; those that are down are tried again later.
+    async fn start_all(&mut self, mut start: impl AsyncFnMut(&mut M) -> Result<()>) -> Result<()> {
+        for i in 0..self.list.len() {
+            let Some(module) = self.list[i].module.as_mut() else {
+                continue;
+            };
+            if let Err(e) = start(module).await {
+                self.failed(i, e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on every broker that is up; returns those that failed, with the error.
+    async fn each_up(
+        &mut self,
+        mut f: impl AsyncFnMut(&mut M) -> Result<()>,
+    ) -> Vec<(usize, Error)> {
+        let mut failed = Vec::new();
+        for (i, member) in self.list.iter_mut().enumerate() {
+            if let Some(module) = member.module.as_mut()
+                && let Err(e) = f(module).await
+            {
+                failed.push((i, e));
+            }
+        }
+        failed
+    }
+
+    /// Stops every module; the first error is the result.
+    async fn stop_all(&mut self, mut stop: impl AsyncFnMut(&mut M) -> Result<()>) -> Result<()> {
+        let mut first = Ok(());
+        for member in &mut self.list {
+            if let Some(mut module) = member.module.take() {
+                let r = stop(&mut module).await;
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+        }
+        first
+    }
+
+    /// When the next broker that is down will be tried.
+    fn next_retry(&self) -> Option<Instant> {
+        self.list
+            .iter()
+            .filter_map(|m| match m.state {
+                State::Down { retry_at, .. } => Some(retry_at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Broker `i` is connected with this module.
+    fn connected(&mut self, i: usize, module: M) {
+        let m = &mut self.list[i];
+        if !matches!(m.state, State::Up) {
+            m.reconnects += 1;
+            self.recovery
+                .reconnects
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            crate::log::warn(format_args!(
+                "{} broker {}: connected again",
+                self.side, m.peer
+            ));
+        }
+        m.module = Some(module);
+        m.generation += 1;
+        m.state = State::Up;
+    }
+
+    /// Broker `i` failed with `e`: its module is dropped and it is tried again later (or
+    /// given up). Errors that are not worth a retry, and every broker gone, end the run.
+    fn failed(&mut self, i: usize, e: Error) -> Result<()> {
+        if !recoverable(&e) || self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(e);
+        }
+        let policy = &self.policy;
+        let m = &mut self.list[i];
+        m.module = None;
+        let (attempts, delay) = match &m.state {
+            State::Down {
+                attempts, delay, ..
+            } => {
+                let next = if policy.exponential {
+                    delay.mul_f64(policy.multiplier).min(policy.max)
+                } else {
+                    *delay
+                };
+                (attempts + 1, next)
+            }
+            _ => (1, policy.initial),
+        };
+        let why = e.message;
+        if policy.max_attempts.is_some_and(|max| attempts > max) {
+            crate::log::warn(format_args!(
+                "{} broker {}: {why}; given up after {attempts} attempts",
+                self.side, m.peer
+            ));
+            m.state = State::Gone { why };
+        } else {
+            let line = format_args!(
+                "{} broker {}: {why}; trying again in {delay:?}",
+                self.side, m.peer
+            );
+            // the first failure is news; the retries that follow are for --debug
+            if attempts == 1 {
+                crate::log::warn(line);
+            } else {
+                crate::log::debug(1, line);
+            }
+            m.state = State::Down {
+                retry_at: Instant::now() + delay,
+                delay,
+                attempts,
+                why,
+            };
+        }
+        if self
+            .list
+            .iter()
+            .all(|m| matches!(m.state, State::Gone { .. }))
+        {
+            let whys: Vec<String> = self
+                .list
+                .iter()
+                .map(|m| match &m.state {
+                    State::Gone { why } => format!("{}: {why}", m.peer),
+                    _ => m.peer.clone(),
+                })
+                .collect();
+            return Err(Error::new(
+                ErrorKind::Connect,
+                format!("every {} broker is gone ({})", self.side, whys.join("; ")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits until the next broker that is down is due, at most `limit`, in slices so that
+    /// INT/TERM is obeyed.
+    async fn sleep_until_due(&self, limit: Duration) {
+        let until = self
+            .next_retry()
+            .map_or(Instant::now() + limit, |r| r.min(Instant::now() + limit));
+        while Instant::now() < until && !self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let left = until.saturating_duration_since(Instant::now());
+            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+        }
+    }
+
+    /// One line per broker for `--statistics`: its state and its count.
+    pub(crate) fn lines(&self, what: &str) -> Vec<String> {
+        self.list
+            .iter()
+            .map(|m| {
+                let state = match &m.state {
+                    State::Up if m.module.is_some() => "up".to_string(),
+                    State::Up => "stopped".to_string(),
+                    State::Down { why, .. } => format!("down ({why})"),
+                    State::Gone { why } => format!("gone ({why})"),
+                };
+                let again = match m.reconnects {
+                    0 => String::new(),
+                    1 => ", reconnected once".to_string(),
+                    n => format!(", reconnected {n} times"),
+                };
+                format!(
+                    "{} broker {}: {} messages {what}, {state}{again}",
+                    self.side, m.peer, m.messages
+                )
+            })
+            .collect()
+    }
+}

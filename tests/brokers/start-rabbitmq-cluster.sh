@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Starts a RabbitMQ cluster of ${RMQ_CLUSTER_NODES:-3} nodes on loopback with start-rabbitmq.sh,
+# ports, node names and data directories of its own, and joins nodes 2.. to node 1. Node K:
+#   name msgtk-cK@localhost, data $RMQ_CLUSTER_DATA/nK (default /tmp/msgtk-brokers/cluster),
+#   AMQP 127.0.0.1:$((5690+K)) (TLS 5700+K), STOMP 127.0.0.1:$((61670+K)) (TLS 61680+K),
+#   Erlang distribution 25690+K; one Erlang cookie for all.
+# RMQ_FRESH=1 wipes the data first. `start-rabbitmq-cluster.sh node K` (re)starts node K alone
+# on its data (it rejoins the cluster it belongs to); stop with stop-rabbitmq-cluster.sh.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+base=${RMQ_CLUSTER_DATA:-/tmp/msgtk-brokers/cluster}
+nodes=${RMQ_CLUSTER_NODES:-3}
+ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
+node_env() { # K: the environment of start-rabbitmq.sh for node K
+    echo RMQ_DATA="$base/n$1" RMQ_NODENAME="msgtk-c$1@localhost" \
+        RMQ_AMQP_PORT=$((5690 + $1)) RMQ_AMQPS_PORT=$((5700 + $1)) \
+        RMQ_STOMP_PORT=$((61670 + $1)) RMQ_STOMPS_PORT=$((61680 + $1)) RMQ_DIST_PORT=$((25690 + $1))
+}
+start_node() { # K [FRESH]
+    # shellcheck disable=SC2046
+    env $(node_env "$1") RMQ_FRESH="${2:-0}" RMQ_COOKIE="$cookie" "$here/start-rabbitmq.sh" | sed "s/^rabbitmq:/rabbitmq node $1:/"
+}
+if [ "${RMQ_FRESH:-0}" = 1 ]; then rm -rf "$base"; fi
+mkdir -p "$base"
+[ -s "$base/cookie" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$base/cookie"
+cookie=$(cat "$base/cookie")
+if [ "${1:-}" = node ]; then
+    start_node "$2"
+    exit 0
+fi
+for k in $(seq 1 "$nodes"); do start_node "$k"; done
+for k in $(seq 2 "$nodes"); do
+    (
+        # shellcheck disable=SC1090
+        . "$base/n$k/env.sh"
+        if ! "$ctl" -q cluster_status 2>/dev/null | grep -q "msgtk-c1@localhost"; then
+            "$ctl" -q stop_app >/dev/null
+            "$ctl" -q join_cluster msgtk-c1@localhost >/dev/null
+            "$ctl" -q start_app >/dev/null
+        fi
+    )
+    . "$here/common.sh"
+    wait_port 127.0.0.1 $((61670 + k)) 60 || { echo "rabbitmq node $k: STOMP did not come back after joining" >&2; exit 1; }
+done
+(. "$base/n1/env.sh" && "$ctl" -q cluster_status | grep -c "msgtk-c.@localhost" | sed 's/^/rabbitmq cluster: nodes listed: /')
