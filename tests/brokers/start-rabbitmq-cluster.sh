@@ -42,4 +42,6 @@ for k in $(seq 2 "$nodes"); do
     . "$here/common.sh"
     wait_port 127.0.0.1 $((61670 + k)) 60 || { echo "rabbitmq node $k: STOMP did not come back after joining" >&2; exit 1; }
 done
-(. "$base/n1/env.sh" && "$ctl" -q cluster_status | grep -c "msgtk-c.@localhost" | sed 's/^/rabbitmq cluster: nodes listed: /')
+running=$(. "$base/n1/env.sh" && "$ctl" -q eval 'length(rabbit_nodes:all_running()).')
+echo "rabbitmq cluster: $running of $nodes nodes running"
+[ "$running" = "$nodes" ]

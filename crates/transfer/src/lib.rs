@@ -125,6 +125,30 @@ impl<M> Recovering<M> {
         }
         yes
     }
+
+    /// Recovers until a recovery holds: a connection lost again while recovering (a cluster
+    /// node that accepts, then drops us while its queues move) is recovered again, after a
+    /// pause that grows to 5 s. Errors that are not a lost connection end it (the module's
+    /// connection loop gives up with one after its attempts, or at INT/TERM).
+    async fn recover_fully(
+        &mut self,
+        e: Error,
+        side: &str,
+        recover: impl AsyncFn(&mut M, Error) -> Result<()>,
+    ) -> Result<()> {
+        let mut e = e;
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            match recover(&mut self.module, e).await {
+                Err(again) if self.recoverable(&again, side) => {
+                    e = again;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                r => return r,
+            }
+        }
+    }
 }
 
 impl<I: Incoming> Incoming for Recovering<I> {
@@ -135,7 +159,10 @@ impl<I: Incoming> Incoming for Recovering<I> {
     async fn get(&mut self) -> Result<Got> {
         loop {
             match self.module.get().await {
-                Err(e) if self.recoverable(&e, "incoming") => self.module.recover(e).await?,
+                Err(e) if self.recoverable(&e, "incoming") => {
+                    self.recover_fully(e, "incoming", async |m: &mut I, e| m.recover(e).await)
+                        .await?
+                }
                 r => return r,
             }
         }
@@ -143,14 +170,20 @@ impl<I: Incoming> Incoming for Recovering<I> {
 
     async fn ack(&mut self, token: Token) -> Result<()> {
         match self.module.ack(token).await {
-            Err(e) if self.recoverable(&e, "incoming") => self.module.recover(e).await,
+            Err(e) if self.recoverable(&e, "incoming") => {
+                self.recover_fully(e, "incoming", async |m: &mut I, e| m.recover(e).await)
+                    .await
+            }
             r => r,
         }
     }
 
     async fn idle(&mut self) -> Result<()> {
         match self.module.idle().await {
-            Err(e) if self.recoverable(&e, "incoming") => self.module.recover(e).await,
+            Err(e) if self.recoverable(&e, "incoming") => {
+                self.recover_fully(e, "incoming", async |m: &mut I, e| m.recover(e).await)
+                    .await
+            }
             r => r,
         }
     }
@@ -175,14 +208,20 @@ impl<O: Outgoing> Outgoing for Recovering<O> {
 
     async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
         match self.module.put(msg, token).await {
-            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            Err(e) if self.recoverable(&e, "outgoing") => {
+                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
+                    .await
+            }
             r => r,
         }
     }
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: std::time::Duration) -> Result<()> {
         match self.module.confirmed(out, wait).await {
-            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            Err(e) if self.recoverable(&e, "outgoing") => {
+                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
+                    .await
+            }
             r => r,
         }
     }
@@ -193,14 +232,20 @@ impl<O: Outgoing> Outgoing for Recovering<O> {
 
     async fn flush(&mut self) -> Result<()> {
         match self.module.flush().await {
-            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            Err(e) if self.recoverable(&e, "outgoing") => {
+                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
+                    .await
+            }
             r => r,
         }
     }
 
     async fn idle(&mut self) -> Result<()> {
         match self.module.idle().await {
-            Err(e) if self.recoverable(&e, "outgoing") => self.module.recover(e).await,
+            Err(e) if self.recoverable(&e, "outgoing") => {
+                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
+                    .await
+            }
             r => r,
         }
     }

@@ -8,6 +8,7 @@
 
 mod brokers;
 mod cli;
+mod cluster;
 mod daemon;
 mod filters;
 mod frame;

@@ -1,0 +1,142 @@
+//! A three-node RabbitMQ cluster of the test's own: `failover:` with `--reconnect` across its
+//! nodes keeps a 100 000-message reliable transfer going, each way, while the node the agent
+//! uses is SIGKILLed and later restarted, through a quorum queue (replicated on the three
+//! nodes; declared by the first SEND's `x-queue-type:quorum` header).
+
+use super::*;
+use test_support::cluster::RabbitCluster;
+
+/// `failover:` over the nodes in this order (the first that accepts: `randomize=false`).
+fn nodes(order: [u16; 3]) -> String {
+    let uris: Vec<String> = order
+        .iter()
+        .map(|&k| format!("stomp://127.0.0.1:{}", RabbitCluster::stomp(k)))
+        .collect();
+    format!(
+        "failover:({})?randomize=false&maxReconnectDelay=1000",
+        uris.join(",")
+    )
+}
+
+fn common(dir: &str, order: [u16; 3]) -> Vec<String> {
+    s(&[
+        &format!("--{dir}-broker-uri"),
+        &nodes(order),
+        &format!("--{dir}-broker-auth"),
+        "plain name=guest pass=guest",
+        &format!("--{dir}-broker-connect"),
+        "host=/",
+        "--reliable",
+        "--reconnect",
+        "--statistics",
+    ])
+}
+
+/// Spawns stompclt, waits until `progress` says `n` moved, SIGKILLs node `k`, waits for
+/// `n` more (the transfer goes on through another node), restarts the node; returns the
+/// statistics.
+fn kill_a_node_during(
+    cluster: &RabbitCluster,
+    k: u16,
+    args: &[String],
+    n: usize,
+    progress: impl Fn() -> usize,
+) -> String {
+    let mut agent = stompclt()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    for (step, target) in [("before", n), ("after", 2 * n)] {
+        let t = Instant::now();
+        while progress() < target {
+            let ended = agent.try_wait().expect("try_wait").is_some();
+            if ended || t.elapsed() > Duration::from_secs(180) {
+                let _ = agent.kill();
+                let out = agent.wait_with_output().expect("wait");
+                panic!(
+                    "{step} the kill: the agent ended or hangs at {} ({}):\n{}{}",
+                    progress(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if step == "before" {
+            cluster.kill(k);
+        }
+    }
+    cluster.restart(k);
+    let (so, se) = test_support::bin::succeeded(agent);
+    assert!(se.contains("reconnecting"), "{se}");
+    so
+}
+
+/// A count in the `--reconnect` line of the statistics.
+fn counted(stats: &str, what: &str) -> usize {
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with("reconnected "))
+        .unwrap_or_else(|| panic!("no reconnection in {stats}"));
+    let before = line
+        .split(what)
+        .next()
+        .filter(|b| b.len() < line.len())
+        .unwrap_or_else(|| panic!("no {what:?} in {line}"));
+    before
+        .split_whitespace()
+        .last()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no count before {what:?} in {line}"))
+}
+
+#[test]
+fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
+    let cluster = RabbitCluster::start();
+    let n = 100_000;
+    let d = tmp();
+    let dest = unique_destination("cluster");
+    let sent = test_support::brokers::persistent(mixed(n, &dest));
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &sent);
+    // queue → cluster through node 1, which dies after 20 000 messages
+    let mut args = common("outgoing", [1, 2, 3]);
+    args.extend(s(&[
+        "--incoming-queue",
+        &format!("path={}", p(&inq)),
+        "--remove",
+        "--window",
+        "1000",
+        "--header-set",
+        "x-queue-type=quorum",
+    ]));
+    let send = kill_a_node_during(&cluster, 1, &args, 20_000, || n - queue_count(&inq));
+    assert_eq!(queue_count(&inq), 0, "the spool is drained");
+    let resent = counted(&send, " messages sent again");
+    // cluster → queue through node 2, which dies after 20 000 messages
+    let out = d.path().join("out");
+    let mut args = common("incoming", [2, 1, 3]);
+    args.extend(s(&[
+        "--subscribe",
+        &format!("destination={dest} x-queue-type=quorum"),
+        "--prefetch",
+        "1000",
+        "--outgoing-queue",
+        &format!("path={}", p(&out)),
+        "--timeout-inactivity",
+        "15",
+    ]));
+    let receive = kill_a_node_during(&cluster, 2, &args, 20_000, || queue_count(&out));
+    let unacked = counted(&receive, " received messages not known");
+    let got = drain(&out, "DQS");
+    let dups = compare(&sent, &got, "cluster, a node killed each way");
+    eprintln!("cluster: {dups} duplicates; {resent} sent again, {unacked} not known acknowledged");
+    assert!(
+        dups <= resent + unacked,
+        "{dups} duplicates, more than the {resent} + {unacked} counted:\n{send}\n{receive}"
+    );
+    assert_eq!(got.len(), n + dups);
+}
