@@ -2,8 +2,10 @@
 //! project's scripts (tests/brokers/start-rabbitmq-cluster.sh): node K has STOMP on
 //! 61670+K and AMQP on 5690+K.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::brokers::OwnBroker;
 
@@ -74,6 +76,96 @@ impl RabbitCluster {
             false,
         );
     }
+}
+
+impl RabbitCluster {
+    /// Runs the agent `cmd` (its output piped here) until `progress` says `n` messages
+    /// moved, SIGKILLs node `k`, waits for `n` more (the transfer goes on through another
+    /// node), restarts the node, and returns the agent's statistics once it ended well.
+    pub fn kill_during(
+        &self,
+        cmd: &mut Command,
+        k: u16,
+        n: usize,
+        progress: impl Fn() -> usize,
+    ) -> String {
+        let mut agent = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        for (step, target) in [("before", n), ("after", 2 * n)] {
+            let t = Instant::now();
+            while progress() < target {
+                let ended = agent.try_wait().expect("try_wait").is_some();
+                if ended || t.elapsed() > Duration::from_secs(180) {
+                    let _ = agent.kill();
+                    let out = agent.wait_with_output().expect("wait");
+                    panic!(
+                        "{step} the kill: the agent ended or hangs at {} ({}):\n{}{}",
+                        progress(),
+                        out.status,
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if step == "before" {
+                self.kill(k);
+            }
+        }
+        self.restart(k);
+        let (so, se) = crate::bin::succeeded(agent);
+        assert!(se.contains("reconnecting"), "{se}");
+        so
+    }
+}
+
+/// Declares the durable quorum queue `name` through node 1's STOMP (a SUBSCRIBE with
+/// `x-queue-type:quorum`), for agents that use it without declaring it (AMQP 1.0's
+/// `/amq/queue/NAME`).
+pub fn declare_quorum_queue(name: &str) {
+    let mut s =
+        std::net::TcpStream::connect(("127.0.0.1", RabbitCluster::stomp(1))).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let frames = format!(
+        "CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\0\
+         SUBSCRIBE\nid:0\ndestination:/queue/{name}\nx-queue-type:quorum\nreceipt:declared\n\n\0"
+    );
+    s.write_all(frames.as_bytes()).expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("receipt-id:declared") {
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "the node closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        assert!(
+            !String::from_utf8_lossy(&got).starts_with("ERROR"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    let _ = s.write_all(b"DISCONNECT\n\n\0");
+}
+
+/// A count in the `--reconnect` line of an agent's statistics: the number before `what`.
+pub fn counted(stats: &str, what: &str) -> usize {
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with("reconnected "))
+        .unwrap_or_else(|| panic!("no reconnection in {stats}"));
+    let before = line
+        .split(what)
+        .next()
+        .filter(|b| b.len() < line.len())
+        .unwrap_or_else(|| panic!("no {what:?} in {line}"));
+    before
+        .split_whitespace()
+        .last()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no count before {what:?} in {line}"))
 }
 
 fn read_pid(path: &Path) -> i32 {

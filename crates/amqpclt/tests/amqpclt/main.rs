@@ -6,6 +6,7 @@
 //! One test binary, its tests split by topic around the test-support crate.
 
 mod brokers;
+mod cluster;
 mod cross;
 mod errors;
 mod reconnect;

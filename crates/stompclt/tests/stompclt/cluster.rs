@@ -4,7 +4,7 @@
 //! nodes; declared by the first SEND's `x-queue-type:quorum` header).
 
 use super::*;
-use test_support::cluster::RabbitCluster;
+use test_support::cluster::{RabbitCluster, counted};
 
 /// `failover:` over the nodes in this order (the first that accepts: `randomize=false`).
 fn nodes(order: [u16; 3]) -> String {
@@ -32,67 +32,6 @@ fn common(dir: &str, order: [u16; 3]) -> Vec<String> {
     ])
 }
 
-/// Spawns stompclt, waits until `progress` says `n` moved, SIGKILLs node `k`, waits for
-/// `n` more (the transfer goes on through another node), restarts the node; returns the
-/// statistics.
-fn kill_a_node_during(
-    cluster: &RabbitCluster,
-    k: u16,
-    args: &[String],
-    n: usize,
-    progress: impl Fn() -> usize,
-) -> String {
-    let mut agent = stompclt()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    for (step, target) in [("before", n), ("after", 2 * n)] {
-        let t = Instant::now();
-        while progress() < target {
-            let ended = agent.try_wait().expect("try_wait").is_some();
-            if ended || t.elapsed() > Duration::from_secs(180) {
-                let _ = agent.kill();
-                let out = agent.wait_with_output().expect("wait");
-                panic!(
-                    "{step} the kill: the agent ended or hangs at {} ({}):\n{}{}",
-                    progress(),
-                    out.status,
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if step == "before" {
-            cluster.kill(k);
-        }
-    }
-    cluster.restart(k);
-    let (so, se) = test_support::bin::succeeded(agent);
-    assert!(se.contains("reconnecting"), "{se}");
-    so
-}
-
-/// A count in the `--reconnect` line of the statistics.
-fn counted(stats: &str, what: &str) -> usize {
-    let line = stats
-        .lines()
-        .find(|l| l.starts_with("reconnected "))
-        .unwrap_or_else(|| panic!("no reconnection in {stats}"));
-    let before = line
-        .split(what)
-        .next()
-        .filter(|b| b.len() < line.len())
-        .unwrap_or_else(|| panic!("no {what:?} in {line}"));
-    before
-        .split_whitespace()
-        .last()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or_else(|| panic!("no count before {what:?} in {line}"))
-}
-
 #[test]
 fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
     let cluster = RabbitCluster::start();
@@ -113,7 +52,7 @@ fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
         "--header-set",
         "x-queue-type=quorum",
     ]));
-    let send = kill_a_node_during(&cluster, 1, &args, 20_000, || n - queue_count(&inq));
+    let send = cluster.kill_during(stompclt().args(&args), 1, 20_000, || n - queue_count(&inq));
     assert_eq!(queue_count(&inq), 0, "the spool is drained");
     let resent = counted(&send, " messages sent again");
     // cluster → queue through node 2, which dies after 20 000 messages
@@ -129,7 +68,7 @@ fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
         "--timeout-inactivity",
         "15",
     ]));
-    let receive = kill_a_node_during(&cluster, 2, &args, 20_000, || queue_count(&out));
+    let receive = cluster.kill_during(stompclt().args(&args), 2, 20_000, || queue_count(&out));
     let unacked = counted(&receive, " received messages not known");
     let got = drain(&out, "DQS");
     let dups = compare(&sent, &got, "cluster, a node killed each way");
