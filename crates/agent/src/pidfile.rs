@@ -52,12 +52,32 @@ fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Pi
     }
 }
 
+/// What a running agent says about itself beyond being alive (each broker of an `all:`
+/// list: state and counts), written beside the pidfile for `--status`.
+pub type Details = Box<dyn Fn() -> Vec<String>>;
+
 /// A pidfile held by this process; removed when dropped.
-#[derive(Debug)]
 pub struct Pidfile {
     path: PathBuf,
     pid: i32,
     last_touch: Instant,
+    details: Option<Details>,
+}
+
+impl std::fmt::Debug for Pidfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pidfile")
+            .field("path", &self.path)
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `PIDFILE.status`: the running agent's details, rewritten once a second.
+fn details_path(pidfile: &Path) -> PathBuf {
+    let mut p = pidfile.as_os_str().to_owned();
+    p.push(".status");
+    PathBuf::from(p)
 }
 
 impl Pidfile {
@@ -74,6 +94,7 @@ impl Pidfile {
                         path: path.to_path_buf(),
                         pid,
                         last_touch: Instant::now(),
+                        details: None,
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -119,19 +140,45 @@ impl Pidfile {
         File::open(&self.path)
             .and_then(|f| f.set_modified(SystemTime::now()))
             .map_err(io("touch", &self.path))?;
+        self.write_details()?;
         Ok(true)
+    }
+
+    /// Writes `details` beside the pidfile now and then once a second, for `--status`.
+    pub fn set_details(&mut self, details: Details) -> Result<(), PidfileError> {
+        self.details = Some(details);
+        self.write_details()
+    }
+
+    fn write_details(&self) -> Result<(), PidfileError> {
+        let Some(details) = &self.details else {
+            return Ok(());
+        };
+        let path = details_path(&self.path);
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let text: String = details().iter().map(|l| format!("{l}\n")).collect();
+        // whole or not at all: --status reads it at any moment
+        fs::write(&tmp, text)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(io("write", &path))
     }
 }
 
 impl Drop for Pidfile {
     fn drop(&mut self) {
         if procctl::pidfile::read_pid(&self.path) == Some(self.pid) {
+            if self.details.is_some() {
+                let _ = fs::remove_file(details_path(&self.path));
+            }
             let _ = fs::remove_file(&self.path);
         }
     }
 }
 
-/// What `--status` found: the LSB code and the line to print.
+/// What `--status` found: the LSB code and the line to print (for a running agent with an
+/// `all:` list, followed by a line per broker).
 pub fn status(path: &Path, program: &str) -> (i32, String) {
     match procctl::pidfile::read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -167,7 +214,15 @@ pub fn status(path: &Path, program: &str) -> (i32, String) {
                     ),
                 )
             } else {
-                (0, format!("{program} (pid {pid}) is running"))
+                let mut text = format!("{program} (pid {pid}) is running");
+                // what it says of its brokers, if it has an `all:` list
+                if let Ok(details) = fs::read_to_string(details_path(path)) {
+                    for l in details.lines() {
+                        text.push('\n');
+                        text.push_str(l);
+                    }
+                }
+                (0, text)
             }
         }
     }

@@ -20,7 +20,7 @@ use crate::dial::Dialer;
 use crate::endpoint::{Endpoints, Failover, Side};
 use crate::error::{Error, Outcome, usage};
 use crate::exit;
-use crate::multi::{AllIncoming, AnyOutgoing};
+use crate::multi::{self, AllIncoming, AnyOutgoing};
 use crate::pidfile::{self, Pidfile};
 use crate::tls::TlsSettings;
 
@@ -529,7 +529,7 @@ fn incoming<'a, P: Protocol>(
     cli: &'a P::Cli,
     source: End,
     shared: Shared<'_>,
-    recovery: &Arc<Recovery>,
+    all: &multi::Shared,
 ) -> Result<In<'a, P::Incoming>, Error> {
     let a = cli.as_ref();
     Ok(match source {
@@ -560,8 +560,7 @@ fn incoming<'a, P: Protocol>(
                 let (brokers, peers, policy) = members(&b);
                 let factory =
                     Box::new(move |i: usize| P::incoming(cli, brokers[i].clone(), subs.clone()));
-                let all =
-                    AllIncoming::new(peers, factory, policy, recovery.clone(), shared.0.clone())?;
+                let all = AllIncoming::new(peers, factory, policy, all.clone())?;
                 return Ok(In::All(Box::new(all)));
             }
             In::Broker(Box::new(Recovering::new(
@@ -583,7 +582,7 @@ fn outgoing<'a, P: Protocol>(
     cli: &'a P::Cli,
     destination: End,
     shared: Shared<'_>,
-    recovery: &Arc<Recovery>,
+    all: &multi::Shared,
 ) -> Result<Out<'a, P::Outgoing>, Error> {
     let a = cli.as_ref();
     Ok(match destination {
@@ -600,8 +599,7 @@ fn outgoing<'a, P: Protocol>(
             if b.endpoints.all {
                 let (brokers, peers, policy) = members(&b);
                 let factory = Box::new(move |i: usize| P::outgoing(cli, brokers[i].clone()));
-                let any =
-                    AnyOutgoing::new(peers, factory, policy, recovery.clone(), shared.0.clone())?;
+                let any = AnyOutgoing::new(peers, factory, policy, all.clone())?;
                 return Ok(Out::Any(Box::new(any)));
             }
             Out::Broker(Box::new(Recovering::new(P::outgoing(cli, b)?, a.reconnect)))
@@ -628,8 +626,13 @@ fn transfer_run<P: Protocol>(
     let stop: StopFlag = Arc::new(AtomicBool::new(false));
     let recovery = Arc::new(Recovery::default());
     let reconnect = a.reconnect.then(|| recovery.clone());
-    let mut incoming = incoming::<P>(cli, source, (&stop, &reconnect), &recovery)?;
-    let mut outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect), &recovery)?;
+    let all = multi::Shared {
+        recovery: recovery.clone(),
+        stop: stop.clone(),
+        board: Arc::new(multi::Board::default()),
+    };
+    let mut incoming = incoming::<P>(cli, source, (&stop, &reconnect), &all)?;
+    let mut outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect), &all)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
     let mut pidfile = if a.daemon {
         match daemonize(a, P::NAME)? {
@@ -642,6 +645,12 @@ fn transfer_run<P: Protocol>(
             .map(|p| Pidfile::create(p, P::NAME))
             .transpose()?
     };
+    if let Some(pf) = pidfile.as_mut()
+        && (matches!(incoming, In::All(_)) || matches!(outgoing, Out::Any(_)))
+    {
+        let board = all.board.clone();
+        pf.set_details(Box::new(move || board.lines()))?;
+    }
     signals(&stop)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

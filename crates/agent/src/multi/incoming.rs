@@ -1,14 +1,13 @@
 //! Consume from all: one subscription per broker, feeding one engine.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use futures_util::future::select_all;
-use transfer::{Got, Incoming, Recovery, Result, StopFlag, Token};
+use transfer::{Got, Incoming, Result, Token};
 
-use super::{Factory, Members};
+use super::{Factory, Members, Shared};
 use crate::endpoint::{Failover, Side};
 
 /// The incoming module of an `all:` list: takes the next message of whichever broker has
@@ -33,11 +32,10 @@ impl<'a, I: Incoming> AllIncoming<'a, I> {
         peers: Vec<String>,
         factory: Factory<'a, I>,
         policy: Failover,
-        recovery: Arc<Recovery>,
-        stop: StopFlag,
+        shared: Shared,
     ) -> std::result::Result<Self, crate::Error> {
         Ok(AllIncoming {
-            m: Members::new(Side::Incoming, peers, factory, policy, recovery, stop)?,
+            m: Members::new(Side::Incoming, peers, factory, policy, shared)?,
             tokens: HashMap::new(),
             next: 1,
             turn: 0,
@@ -46,7 +44,7 @@ impl<'a, I: Incoming> AllIncoming<'a, I> {
 
     /// One line per broker: state and messages received.
     pub fn lines(&self) -> Vec<String> {
-        self.m.lines("received")
+        self.m.lines()
     }
 
     /// Broker `i` failed: what it delivered and was not acknowledged comes again (possible
@@ -128,9 +126,8 @@ impl<I: Incoming> Incoming for AllIncoming<'_, I> {
                 Some((i, Ok(Got::Message(msg, inner)))) => {
                     let t = self.next;
                     self.next += 1;
-                    let member = &mut self.m.list[i];
-                    member.messages += 1;
-                    self.tokens.insert(t, (i, member.generation, inner));
+                    self.m.counted(i);
+                    self.tokens.insert(t, (i, self.m.list[i].generation, inner));
                     return Ok(Got::Message(msg, Token(t)));
                 }
                 Some((i, Err(e))) => self.failed(i, e)?,

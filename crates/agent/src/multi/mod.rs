@@ -21,6 +21,42 @@ use crate::endpoint::{Failover, Side};
 pub use incoming::AllIncoming;
 pub use outgoing::AnyOutgoing;
 
+/// What the brokers of a run share: `--reconnect`'s counters (possible duplicates), the
+/// stop flag of INT/TERM, and the board `--status` reads.
+#[derive(Clone)]
+pub struct Shared {
+    /// Counts reconnections, messages sent again and deliveries not known acknowledged.
+    pub recovery: Arc<Recovery>,
+    /// Set by INT/TERM: no more waiting for brokers.
+    pub stop: StopFlag,
+    /// Where every broker's line is posted for `--status`.
+    pub board: Arc<Board>,
+}
+
+/// The brokers' lines (state and counts), posted about once a second and at every change
+/// of state, read by the pidfile's writer for `--status`.
+#[derive(Debug, Default)]
+pub struct Board {
+    rows: std::sync::Mutex<std::collections::BTreeMap<(u8, usize), String>>,
+}
+
+impl Board {
+    fn post(&self, side: Side, i: usize, line: String) {
+        let key = (u8::from(side == Side::Outgoing), i);
+        if let Ok(mut rows) = self.rows.lock() {
+            rows.insert(key, line);
+        }
+    }
+
+    /// Every broker's line, the incoming ones first.
+    pub fn lines(&self) -> Vec<String> {
+        self.rows
+            .lock()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Builds the module of the broker with this index (again, after a failure).
 pub type Factory<'a, M> = Box<dyn FnMut(usize) -> std::result::Result<M, crate::Error> + 'a>;
 
@@ -60,6 +96,10 @@ pub(crate) struct Members<'a, M> {
     policy: Failover,
     recovery: Arc<Recovery>,
     stop: StopFlag,
+    board: Arc<Board>,
+    /// What the counts are: `received` or `sent`.
+    what: &'static str,
+    posted: Instant,
 }
 
 /// A broker that failed in a way worth trying again (connection refused or lost); a broker
@@ -76,8 +116,7 @@ impl<'a, M> Members<'a, M> {
         peers: Vec<String>,
         mut factory: Factory<'a, M>,
         policy: Failover,
-        recovery: Arc<Recovery>,
-        stop: StopFlag,
+        shared: Shared,
     ) -> std::result::Result<Self, crate::Error> {
         let mut list = Vec::new();
         for (i, peer) in peers.into_iter().enumerate() {
@@ -90,14 +129,38 @@ impl<'a, M> Members<'a, M> {
                 reconnects: 0,
             });
         }
-        Ok(Members {
+        let m = Members {
             side,
             list,
             factory,
             policy,
-            recovery,
-            stop,
-        })
+            recovery: shared.recovery,
+            stop: shared.stop,
+            board: shared.board,
+            what: match side {
+                Side::Incoming => "received",
+                Side::Outgoing => "sent",
+            },
+            posted: Instant::now(),
+        };
+        m.post();
+        Ok(m)
+    }
+
+    /// Posts every broker's line on the board.
+    fn post(&self) {
+        for i in 0..self.list.len() {
+            self.board.post(self.side, i, self.line(i));
+        }
+    }
+
+    /// Counts a message of broker `i` (posted about once a second).
+    fn counted(&mut self, i: usize) {
+        self.list[i].messages += 1;
+        if self.posted.elapsed() >= Duration::from_secs(1) {
+            self.posted = Instant::now();
+            self.post();
+        }
     }
 
     /// The indexes of the brokers that are up.
@@ -174,6 +237,7 @@ impl<'a, M> Members<'a, M> {
                 }
             }
         }
+        self.post();
         first
     }
 
@@ -204,6 +268,7 @@ impl<'a, M> Members<'a, M> {
         m.module = Some(module);
         m.generation += 1;
         m.state = State::Up;
+        self.post();
     }
 
     /// Broker `i` failed with `e`: its module is dropped and it is tried again later (or
@@ -253,6 +318,7 @@ impl<'a, M> Members<'a, M> {
                 why,
             };
         }
+        self.post();
         if self
             .list
             .iter()
@@ -286,27 +352,27 @@ impl<'a, M> Members<'a, M> {
         }
     }
 
-    /// One line per broker for `--statistics`: its state and its count.
-    pub(crate) fn lines(&self, what: &str) -> Vec<String> {
-        self.list
-            .iter()
-            .map(|m| {
-                let state = match &m.state {
-                    State::Up if m.module.is_some() => "up".to_string(),
-                    State::Up => "stopped".to_string(),
-                    State::Down { why, .. } => format!("down ({why})"),
-                    State::Gone { why } => format!("gone ({why})"),
-                };
-                let again = match m.reconnects {
-                    0 => String::new(),
-                    1 => ", reconnected once".to_string(),
-                    n => format!(", reconnected {n} times"),
-                };
-                format!(
-                    "{} broker {}: {} messages {what}, {state}{again}",
-                    self.side, m.peer, m.messages
-                )
-            })
-            .collect()
+    /// One line per broker for `--statistics` and `--status`: its state and its count.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        (0..self.list.len()).map(|i| self.line(i)).collect()
+    }
+
+    fn line(&self, i: usize) -> String {
+        let m = &self.list[i];
+        let state = match &m.state {
+            State::Up if m.module.is_some() => "up".to_string(),
+            State::Up => "stopped".to_string(),
+            State::Down { why, .. } => format!("down ({why})"),
+            State::Gone { why } => format!("gone ({why})"),
+        };
+        let again = match m.reconnects {
+            0 => String::new(),
+            1 => ", reconnected once".to_string(),
+            n => format!(", reconnected {n} times"),
+        };
+        format!(
+            "{} broker {}: {} messages {}, {state}{again}",
+            self.side, m.peer, m.messages, self.what
+        )
     }
 }

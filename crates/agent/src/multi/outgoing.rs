@@ -2,14 +2,13 @@
 //! round robin among equals.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use message::Message;
-use transfer::{Outgoing, Recovery, Result, StopFlag, Token};
+use transfer::{Outgoing, Result, Token};
 
-use super::{Factory, Members};
+use super::{Factory, Members, Shared};
 use crate::endpoint::{Failover, Side};
 
 /// The outgoing module of an `all:` list. Every message put and not yet confirmed is kept
@@ -40,12 +39,11 @@ impl<'a, O: Outgoing> AnyOutgoing<'a, O> {
         peers: Vec<String>,
         factory: Factory<'a, O>,
         policy: Failover,
-        recovery: Arc<Recovery>,
-        stop: StopFlag,
+        shared: Shared,
     ) -> std::result::Result<Self, crate::Error> {
         let n = peers.len();
         Ok(AnyOutgoing {
-            m: Members::new(Side::Outgoing, peers, factory, policy, recovery, stop)?,
+            m: Members::new(Side::Outgoing, peers, factory, policy, shared)?,
             sent: HashMap::new(),
             given: vec![VecDeque::new(); n],
             outstanding: vec![0; n],
@@ -57,7 +55,7 @@ impl<'a, O: Outgoing> AnyOutgoing<'a, O> {
 
     /// One line per broker: state and messages confirmed.
     pub fn lines(&self) -> Vec<String> {
-        self.m.lines("sent")
+        self.m.lines()
     }
 
     /// Broker `i` failed: what it was given and did not confirm waits for another one.
@@ -141,7 +139,7 @@ impl<'a, O: Outgoing> AnyOutgoing<'a, O> {
             if self.sent.get(&t).is_some_and(|(b, _)| *b == Some(i)) {
                 self.sent.remove(&t);
                 self.outstanding[i] = self.outstanding[i].saturating_sub(1);
-                self.m.list[i].messages += 1;
+                self.m.counted(i);
                 out.push(t);
             }
         }

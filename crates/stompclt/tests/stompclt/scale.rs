@@ -170,12 +170,39 @@ fn broker_all_rides_through_a_broker_down_at_start_and_stopped_mid_run() {
         "--count",
         "9000",
         "--statistics",
+        "--pidfile",
+        &p(&d.path().join("pid")),
     ]));
     let agent = spawn(&args);
     let wait_for = |agent, n: usize, what: &str| watch(agent, what, || queue_count(&out) >= n);
     // the broker that is down does not hold the other back
     let agent = wait_for(agent, 3000, "ActiveMQ's messages while RabbitMQ is down");
     assert_eq!(queue_count(&out), 3000, "only ActiveMQ's so far");
+    // --status shows each broker's state and count
+    let own_addr = own_uri.trim_start_matches("stomp://");
+    let amq_addr = amq.uri.trim_start_matches("stomp://");
+    let status = |want: &[String]| {
+        let pid = format!("--pidfile={}", p(&d.path().join("pid")));
+        let t = Instant::now();
+        loop {
+            let out = run(&s(&["--status", &pid]));
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            if want.iter().all(|w| text.contains(w)) {
+                assert_eq!(out.status.code(), Some(0), "{text}");
+                return;
+            }
+            // the file behind it is rewritten once a second
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "--status says:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    status(&[
+        format!("incoming broker {own_addr}: 0 messages received, down (cannot connect"),
+        format!("incoming broker {amq_addr}: 3000 messages received, up"),
+    ]);
     own.start();
     let agent = wait_for(agent, 6000, "RabbitMQ's messages once it is back");
     // stopped in the middle of the run: ActiveMQ keeps flowing
@@ -191,7 +218,10 @@ fn broker_all_rides_through_a_broker_down_at_start_and_stopped_mid_run() {
     let got = drain(&out, "DQS");
     let dups = compare(&sent, &got, "all: through restarts");
     assert_eq!(got.len(), 9000 + dups);
-    let own_addr = own_uri.trim_start_matches("stomp://");
+    assert!(
+        !d.path().join("pid.status").exists(),
+        "the status file goes with the pidfile"
+    );
     assert!(
         stats.contains(&format!("incoming broker {own_addr}: ")),
         "{stats}"
