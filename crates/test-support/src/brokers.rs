@@ -184,20 +184,21 @@ impl OwnBroker {
         );
     }
 
-    /// SIGKILLs the broker (Mosquitto: its pidfile names the broker itself) and starts it
-    /// again on the same data.
-    pub fn crash_restart(&self) {
-        assert_eq!(
-            self.kind, "mosquitto",
-            "crash_restart knows Mosquitto's pidfile"
-        );
+    /// SIGKILLs the broker, as in a crash: Mosquitto (its pidfile names the broker itself)
+    /// or RabbitMQ (its Erlang VM).
+    pub fn kill(&self) {
+        let (var, file) = match self.kind {
+            "mosquitto" => ("MQTT_DATA", "mosquitto.pid"),
+            "rabbitmq" => ("RMQ_DATA", "beam.pid"),
+            k => panic!("kill knows Mosquitto's and RabbitMQ's pidfiles, not {k}'s"),
+        };
         let data = self
             .env
             .iter()
-            .find(|(k, _)| k == "MQTT_DATA")
+            .find(|(k, _)| k == var)
             .map(|(_, v)| v.clone())
-            .expect("MQTT_DATA");
-        let pidfile = Path::new(&data).join("mosquitto.pid");
+            .expect("data directory");
+        let pidfile = Path::new(&data).join(file);
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .expect("pidfile")
             .trim()
@@ -211,9 +212,14 @@ impl OwnBroker {
         assert!(killed.success(), "kill -KILL {pid}");
         crate::process::wait_until(
             "the broker gone",
-            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(20),
             || !crate::process::alive(pid),
         );
+    }
+
+    /// SIGKILLs the broker and starts it again on the same data.
+    pub fn crash_restart(&self) {
+        self.kill();
         self.sh("start", false);
     }
 

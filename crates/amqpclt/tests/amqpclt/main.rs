@@ -10,6 +10,7 @@ mod cluster;
 mod cross;
 mod errors;
 mod reconnect;
+mod scale;
 mod sigkill;
 mod tls;
 
