@@ -7,16 +7,16 @@ cd "$(dirname "$0")/.."
 for tool in systemd-analyze rpmspec; do
   command -v "$tool" > /dev/null || { echo "check-packaging: $tool is missing" >&2; exit 1; }
 done
-cargo build --quiet -p stompclt -p simplevisor
+cargo build --quiet -p stompclt -p amqpclt -p mqttclt -p simplevisor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for unit in packaging/systemd/*.service; do
   sed "s|/usr/bin/|$PWD/target/debug/|g" "$unit" > "$tmp/$(basename "$unit")"
 done
 # a template is verified through an instance
-cp "$tmp/stompclt@.service" "$tmp/stompclt@example.service"
+for t in stompclt amqpclt mqttclt; do cp "$tmp/$t@.service" "$tmp/$t@example.service"; done
 # systemd-analyze only warns about many mistakes ("…, ignoring"): any output is a failure
-out=$(cd "$tmp" && systemd-analyze verify --man=no simplevisor.service stompclt@example.service 2>&1) || {
+out=$(cd "$tmp" && systemd-analyze verify --man=no simplevisor.service stompclt@example.service amqpclt@example.service mqttclt@example.service 2>&1) || {
   echo "$out" >&2
   exit 1
 }
@@ -24,10 +24,18 @@ if [ -n "$out" ]; then
   echo "$out" >&2
   exit 1
 fi
+# the agents' hardening holds: systemd-analyze security's exposure at most 2.0 ("OK")
+for t in stompclt amqpclt mqttclt; do
+  (cd "$tmp" && systemd-analyze security --offline=yes --threshold=20 --no-pager "$t@example.service" > "$tmp/security" 2>&1) || {
+    tail -3 "$tmp/security" >&2
+    echo "check-packaging: $t@.service is exposed more than 2.0" >&2
+    exit 1
+  }
+done
 rpmspec --parse packaging/rpm/messaging-toolkit.spec > "$tmp/spec"
-grep -q '^cargo build --release --locked' "$tmp/spec"
+grep -q 'cargo build --release --offline --locked' "$tmp/spec"
 # every generated man page and completion the spec installs exists
-for c in dirq stompclt simplevisor; do
+for c in dirq stompclt amqpclt mqttclt simplevisor; do
   for f in "packaging/completions/$c.bash" "packaging/completions/_$c" "packaging/completions/$c.fish" "man/$c.1"; do
     [ -f "$f" ] || { echo "check-packaging: $f missing" >&2; exit 1; }
   done

@@ -28,7 +28,7 @@ fi
 
 step() { printf '\n=== %s\n' "$*"; }
 
-skip=()
+skip=(--)
 brokers=tests/brokers
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
 export PROTON_DATA=${PROTON_DATA:-/tmp/msgtk-brokers/proton} MQTT_DATA=${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}
@@ -98,7 +98,18 @@ step "cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"; stop_brokers' EXIT
 status=0
-cargo test --workspace "${skip[@]}" 2>&1 | tee "$log" || status=$?
+# the packages test compiles the release binaries: in a step of its own, below
+cargo test --workspace "${skip[@]}" --skip root_packages_ 2>&1 | tee "$log" || status=$?
+if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
+  step "packages: RPMs (rpmbuild, offline) and .debs built, checked, installed and removed"
+  for pkg in man-db:man systemd:systemd-analyze; do
+    command -v "${pkg#*:}" > /dev/null || {
+      echo "installing ${pkg%%:*} from Debian..."
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg%%:*}" > /dev/null
+    }
+  done
+  cargo test -p test-support --test packages 2>&1 | tee -a "$log" || status=$?
+fi
 # One closing line over all test binaries (cargo prints one per binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$log"

@@ -103,4 +103,31 @@ fn broker_the_agent_examples_run() {
     args.extend(["--outgoing-queue".into(), q("in2")]);
     ok("amqpclt", &args);
     assert!(test_support::queues::queue_count(&d.path().join("in2")) >= 20);
+    // mqttclt's sender, into a persistent session drained on the command line
+    let session = |extra: &[&str]| {
+        let mut a = s(&[
+            "--incoming-broker-uri",
+            "mqtt://127.0.0.1:1883",
+            "--reliable",
+            "--subscribe",
+            "topic=app5/data qos=1",
+            "--incoming-broker-connect",
+            "client-id=examples-app5",
+        ]);
+        a.extend(s(extra));
+        a
+    };
+    ok(
+        "mqttclt",
+        &session(&["--duration", "1", "--outgoing-queue", "type=NULL"]),
+    );
+    generate(&d.path().join("out3").display().to_string(), "x-app=5");
+    let mut args = s(&["--config", &example("mqttclt-sender.conf"), "--no-loop"]);
+    args.extend(["--incoming-queue".into(), q("out3")]);
+    ok("mqttclt", &args);
+    assert_eq!(test_support::queues::queue_count(&d.path().join("out3")), 0);
+    let mut args = session(&["--count", "20", "--timeout-inactivity", "10"]);
+    args.extend(["--outgoing-queue".into(), q("in3")]);
+    ok("mqttclt", &args);
+    assert_eq!(test_support::queues::queue_count(&d.path().join("in3")), 20);
 }

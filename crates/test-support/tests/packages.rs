@@ -1,0 +1,178 @@
+//! The packages, really built (scripts/build-packages.sh: rpmbuild offline from a source
+//! tarball, .debs from the same binaries), their contents and scriptlets checked, then the
+//! .debs installed on this machine with dpkg, smoke-tested from the installed paths and
+//! removed again. Root, and it compiles the release binaries: scripts/test.sh runs it in a
+//! step of its own after the other tests (`root_packages_`).
+
+use std::path::Path;
+use std::process::Command;
+
+const TOOLS: [&str; 5] = ["dirq", "stompclt", "amqpclt", "mqttclt", "simplevisor"];
+const AGENTS: [&str; 3] = ["stompclt", "amqpclt", "mqttclt"];
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn find(dir: &Path, tool: &str, ext: &str) -> String {
+    std::fs::read_dir(dir)
+        .expect("packages")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.starts_with(&format!("{tool}-0")) && n.ends_with(ext)
+                || n.starts_with(&format!("{tool}_")) && n.ends_with(ext)
+        })
+        .unwrap_or_else(|| panic!("no {tool} {ext} in {}", dir.display()))
+        .display()
+        .to_string()
+}
+
+fn has(list: &str, what: &str, pkg: &str) {
+    assert!(
+        list.lines().any(|l| l.trim_end().ends_with(what)),
+        "{pkg} lacks {what}:\n{list}"
+    );
+}
+
+/// Removes the installed .debs, even when an assertion failed.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = Command::new("dpkg").arg("--purge").args(TOOLS).output();
+    }
+}
+
+#[test]
+fn root_packages_build_install_and_remove() {
+    test_support::process::need_root();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let d = test_support::queues::tmp();
+    let out = d.path().join("packages");
+    run(
+        &root.join("scripts/build-packages.sh").display().to_string(),
+        &[&out.display().to_string()],
+    );
+    for t in TOOLS {
+        let rpm = find(&out, t, ".rpm");
+        let files = run("rpm", &["-qlp", &rpm]);
+        has(&files, &format!("/usr/bin/{t}"), &rpm);
+        has(&files, &format!("/usr/share/man/man1/{t}.1.gz"), &rpm);
+        has(
+            &files,
+            &format!("/usr/share/bash-completion/completions/{t}"),
+            &rpm,
+        );
+        let deb = find(&out, t, ".deb");
+        let contents = run("dpkg-deb", &["-c", &deb]);
+        has(&contents, &format!("./usr/bin/{t}"), &deb);
+        has(&contents, &format!("./usr/share/man/man1/{t}.1.gz"), &deb);
+        let info = run("dpkg-deb", &["-I", &deb]);
+        assert!(info.contains(&format!("Package: {t}")), "{info}");
+        if t == "dirq" {
+            continue;
+        }
+        let unit = if t == "simplevisor" {
+            "simplevisor.service".to_string()
+        } else {
+            format!("{t}@.service")
+        };
+        has(&files, &format!("/usr/lib/systemd/system/{unit}"), &rpm);
+        has(&contents, &format!("./usr/lib/systemd/system/{unit}"), &deb);
+        let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
+        for s in ["postinstall", "preuninstall", "postuninstall"] {
+            assert!(scripts.contains(s), "{rpm}: no {s} scriptlet:\n{scripts}");
+        }
+        assert!(
+            scripts.contains("systemctl --no-reload preset")
+                && scripts.contains("disable --now")
+                && scripts.contains("try-restart"),
+            "{rpm}: the systemd scriptlets:\n{scripts}"
+        );
+        let config = run("rpm", &["-qp", "--configfiles", &rpm]);
+        assert!(
+            config.lines().any(|l| l.starts_with(&format!("/etc/{t}/"))),
+            "{rpm}: no configuration under /etc/{t}:\n{config}"
+        );
+        let conffiles = run("dpkg-deb", &["-I", &deb, "conffiles"]);
+        assert!(
+            conffiles
+                .lines()
+                .any(|l| l.starts_with(&format!("/etc/{t}/"))),
+            "{deb}: no conffile under /etc/{t}:\n{conffiles}"
+        );
+    }
+    for t in AGENTS {
+        let rpm = find(&out, t, ".rpm");
+        let dump = run("rpm", &["-qp", "--dump", &rpm]);
+        // PATH SIZE MTIME DIGEST MODE OWNER GROUP ...: the spool, 0750 root
+        let spool = dump
+            .lines()
+            .find(|l| l.starts_with(&format!("/var/spool/{t} ")))
+            .unwrap_or_else(|| panic!("{rpm}: no spool directory:\n{dump}"));
+        let fields: Vec<&str> = spool.split_whitespace().collect();
+        assert_eq!(fields[4], "040750", "{spool}");
+        assert_eq!(fields[5], "root", "{spool}");
+        has(
+            &run("rpm", &["-qlp", &rpm]),
+            &format!("/usr/share/doc/{t}/examples"),
+            &rpm,
+        );
+    }
+    // installed from the .debs, used from the installed paths, removed
+    let debs: Vec<String> = TOOLS.iter().map(|t| find(&out, t, ".deb")).collect();
+    let _installed = Installed;
+    let mut args = vec!["-i"];
+    args.extend(debs.iter().map(String::as_str));
+    run("dpkg", &args);
+    for t in TOOLS {
+        let v = run(&format!("/usr/bin/{t}"), &["--version"]);
+        assert!(v.contains("0.1.0"), "{t} --version: {v}");
+        let page = run("man", &["-w", t]);
+        assert!(page.contains(&format!("man1/{t}.1")), "man -w {t}: {page}");
+    }
+    let conf = std::fs::metadata("/etc/stompclt/sender.conf").expect("a default configuration");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&conf.permissions()) & 0o777,
+        0o640
+    );
+    // the installed units, a template through an instance, without a single warning
+    let verify = Command::new("systemd-analyze")
+        .args([
+            "verify",
+            "--man=no",
+            "simplevisor.service",
+            "stompclt@sender.service",
+            "amqpclt@receiver.service",
+            "mqttclt@sender.service",
+        ])
+        .output()
+        .expect("systemd-analyze");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(
+        verify.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify:\n{said}"
+    );
+    let mut args = vec!["--purge"];
+    args.extend(TOOLS);
+    run("dpkg", &args);
+    for t in TOOLS {
+        assert!(!Path::new(&format!("/usr/bin/{t}")).exists(), "{t} removed");
+    }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds one Debian package per tool (dirq, stompclt, amqpclt, mqttclt, simplevisor) with
+# dpkg-deb from binaries already built (the RPM build's, so that both formats ship the same
+# binaries from one compilation), the man pages, completions, units and examples of the tree.
+# The same file layout as the RPMs: /etc/TOOL/*.conf are conffiles, /var/spool/TOOL 0750.
+# Usage: packaging/deb/build-debs.sh BIN_DIR VERSION OUT_DIR
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ $# = 3 ] || { echo "usage: $0 BIN_DIR VERSION OUT_DIR" >&2; exit 2; }
+bin=$1 version=$2 out=$3
+arch=$(dpkg --print-architecture)
+mkdir -p "$out"
+summary() {
+  case $1 in
+    dirq) echo "directory queues from shells and cron (Perl Directory::Queue compatible)" ;;
+    stompclt) echo "STOMP transfer agent between directory queues and brokers" ;;
+    amqpclt) echo "AMQP 1.0 transfer agent between directory queues and brokers" ;;
+    mqttclt) echo "MQTT transfer agent between directory queues and brokers" ;;
+    simplevisor) echo "supervisor of foreground programs, a drop-in for python simplevisor" ;;
+  esac
+}
+for t in dirq stompclt amqpclt mqttclt simplevisor; do
+  root=$(mktemp -d)
+  install -D -m 0755 "$bin/$t" "$root/usr/bin/$t"
+  install -D -m 0644 "man/$t.1" "$root/usr/share/man/man1/$t.1"
+  gzip -9n "$root/usr/share/man/man1/$t.1"
+  install -D -m 0644 "packaging/completions/$t.bash" "$root/usr/share/bash-completion/completions/$t"
+  install -D -m 0644 "packaging/completions/_$t" "$root/usr/share/zsh/vendor-completions/_$t"
+  install -D -m 0644 "packaging/completions/$t.fish" "$root/usr/share/fish/vendor_completions.d/$t.fish"
+  install -D -m 0644 README.md "$root/usr/share/doc/$t/README.md"
+  unit=""
+  case $t in
+    stompclt | amqpclt | mqttclt)
+      unit="$t@.service"
+      install -D -m 0644 "packaging/systemd/$unit" "$root/usr/lib/systemd/system/$unit"
+      install -d -m 0750 "$root/etc/$t" "$root/var/spool/$t"
+      for e in packaging/examples/"$t"-*.conf; do
+        install -D -m 0644 "$e" "$root/usr/share/doc/$t/examples/$(basename "$e")"
+        n=$(basename "$e" .conf)
+        install -m 0640 "$e" "$root/etc/$t/${n#"$t"-}.conf"
+      done
+      ;;
+    simplevisor)
+      unit=simplevisor.service
+      install -D -m 0644 "packaging/systemd/$unit" "$root/usr/lib/systemd/system/$unit"
+      install -D -m 0755 packaging/simplevisor-control "$root/usr/bin/simplevisor-control"
+      install -D -m 0644 man/simplevisor.conf.5 "$root/usr/share/man/man5/simplevisor.conf.5"
+      gzip -9n "$root/usr/share/man/man5/simplevisor.conf.5"
+      install -D -m 0644 packaging/examples/simplevisor.conf "$root/usr/share/doc/simplevisor/examples/simplevisor.conf"
+      install -D -m 0640 packaging/examples/simplevisor.conf "$root/etc/simplevisor/simplevisor.conf"
+      chmod 0750 "$root/etc/simplevisor"
+      ;;
+  esac
+  mkdir -p "$root/DEBIAN"
+  size=$(du -sk "$root" | cut -f1)
+  cat > "$root/DEBIAN/control" <<CONTROL
+Package: $t
+Version: $version
+Architecture: $arch
+Maintainer: messaging toolkit developers <msgtk@example.invalid>
+Installed-Size: $size
+Depends: libc6
+Section: net
+Priority: optional
+Homepage: https://example.invalid/messaging-toolkit
+Description: $(summary "$t")
+ Part of the messaging toolkit: directory queues, transfer agents between them and
+ STOMP, AMQP 1.0 or MQTT brokers, and a supervisor; see $t(1).
+CONTROL
+  if [ -d "$root/etc" ]; then
+    (cd "$root" && find etc -type f | sed 's|^|/|') > "$root/DEBIAN/conffiles"
+  fi
+  if [ -n "$unit" ]; then
+    # the unit is known to systemd at once; instances are stopped before the binary goes
+    printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' > "$root/DEBIAN/postinst"
+    glob=${unit/@./@*.}
+    printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl stop '"'%s'"' || true; fi\n' "$glob" > "$root/DEBIAN/prerm"
+    printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' > "$root/DEBIAN/postrm"
+    chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
+  fi
+  dpkg-deb --root-owner-group --build "$root" "$out/${t}_${version}_$arch.deb" > /dev/null
+  rm -rf "$root"
+done
+ls "$out"/*.deb
