@@ -16,12 +16,12 @@ rm -f "$out"/*.rpm "$out"/*.deb
 git ls-files -z | tar --null -T - --transform "s,^,$name-$version/," -czf "$top/SOURCES/$name-$version.tar.gz"
 # every crate of Cargo.lock in the cargo home: the build itself needs no network
 cargo fetch --locked --quiet
-# the compilation persists across runs (target/package-build), as a developer's would
+# the compilation persists across runs (target/dist, shared with scripts/demo.sh)
 rpmbuild -bb --nodeps --quiet \
   --define "_topdir $top" \
   --define "_cargo_home ${CARGO_HOME:-$HOME/.cargo}" \
-  --define "_cargo_target_dir $PWD/target/package-build" \
+  --define "_cargo_target_dir $PWD/target/dist" \
   packaging/rpm/$name.spec
 cp "$top"/RPMS/*/*.rpm "$out/"
 ls "$out"/*.rpm
-packaging/deb/build-debs.sh "$PWD/target/package-build/release" "$version" "$out"
+packaging/deb/build-debs.sh "$PWD/target/dist/release" "$version" "$out"

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The main job, in one command: messages travel producer → directory queue → stompclt →
-# RabbitMQ → stompclt → directory queue → consumer, with at-least-once delivery, and every
-# message is checked at the end. Both agents run under simplevisor, which restarts the
-# receiver at once when the demo kills it with SIGKILL half-way. Installs and starts RabbitMQ on
-# loopback if needed (Debian, root) and stops it afterwards if it started it.
+# The main job, in one command, across two protocols: 100 000 generated messages travel
+# spool → stompclt (STOMP) → RabbitMQ → amqpclt (AMQP 1.0) → inbox, with at-least-once
+# delivery. Both agents run under simplevisor, which restarts the receiver when the demo
+# kills it with SIGKILL half-way. Every message is checked at the end by the md5 of its body;
+# duplicates are counted. Installs and starts RabbitMQ on loopback if needed (Debian, root)
+# and stops it afterwards if it started it; leaves no process behind.
+# DEMO_COUNT=N changes the number of messages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release -p dirq-cli -p stompclt -p simplevisor
-bin=$PWD/target/release
+n=${DEMO_COUNT:-100000}
+# the release build the packages use too (scripts/build-packages.sh): one compilation
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/dist}
+cargo build --quiet --release -p dirq-cli -p stompclt -p amqpclt -p simplevisor
+bin=$CARGO_TARGET_DIR/release
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgtk-demo.XXXXXX")
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq}
 started=0
@@ -28,7 +33,23 @@ else
 fi
 dest=/queue/msgtk.demo.$$
 
-say "simplevisor starts the two agents (foreground services it owns and restarts at once)"
+say "$n generated messages (1 KiB text bodies) spooled for the sender"
+"$bin/dirq" generate --path "$work/outbox" --type dqs --count "$n" --text 1 --body-length 1024 \
+  --body-entropy 2 --header "destination=$dest" --header persistent=true
+# what must arrive: the md5 of every body
+md5s() { python3 -c '
+import hashlib, json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if line:
+        print(hashlib.md5(json.loads(line)["body"].encode()).hexdigest())
+'; }
+# (a DQS element is one file of JSON in an intermediate directory; .tmp and .lck are not)
+find "$work/outbox" -mindepth 2 -type f ! -name '*.tmp' ! -name '*.lck' -exec sh -c 'for f; do cat "$f"; echo; done' _ {} + |
+  md5s | sort > "$work/sent.md5"
+echo "$(wc -l < "$work/sent.md5") messages, $(sort -u "$work/sent.md5" | wc -l) distinct bodies"
+
+say "simplevisor starts the two agents: stompclt sends over STOMP, amqpclt receives over AMQP 1.0"
 cat > "$work/sv.conf" <<CONF
 <simplevisor>
     pidfile  = $work/sv.pid
@@ -49,58 +70,75 @@ cat > "$work/sv.conf" <<CONF
             name       = sender
             foreground = yes
             output     = $work/sender.log
-            start      = \${var_bin}/stompclt --incoming-queue path=$work/outbox --loop --remove --reliable --window 500 --outgoing-broker-uri stomp://127.0.0.1:61613 --outgoing-broker-auth \${var_auth} --outgoing-broker-connect host=/
+            start      = \${var_bin}/stompclt --incoming-queue path=$work/outbox --loop --remove --reliable --window 1000 --outgoing-broker-uri stomp://127.0.0.1:61613 --outgoing-broker-auth \${var_auth} --outgoing-broker-connect host=/
         </entry>
         <entry>
             type       = service
             name       = receiver
             foreground = yes
             output     = $work/receiver.log
-            start      = \${var_bin}/stompclt --incoming-broker-uri stomp://127.0.0.1:61613 --incoming-broker-auth \${var_auth} --incoming-broker-connect host=/ --subscribe destination=$dest --reliable --outgoing-queue path=$work/inbox%20type=DQN
+            start      = \${var_bin}/amqpclt --incoming-broker-uri amqp://127.0.0.1:5672 --incoming-broker-auth \${var_auth} --subscribe destination=$dest --reliable --prefetch 1000 --outgoing-queue path=$work/inbox%20type=DQN
         </entry>
     </children>
 </entry>
 CONF
 "$bin/simplevisor" --conf "$work/sv.conf" check_configuration
+t0=$(date +%s.%N)
 "$bin/simplevisor" --conf "$work/sv.conf" --daemon start
 "$bin/simplevisor" --conf "$work/sv.conf" check
 
-say "three producers spool 1000 messages each into the outbox (DQS), at the same time"
-for p in 1 2 3; do
-  seq 1000 | awk -v p="$p" -v d="$dest" \
-    '{ printf "{\"header\":{\"destination\":\"%s\",\"producer\":\"%s\"},\"body\":\"producer %s message %s\",\"text\":true}\n", d, p, p, $1 }' |
-    "$bin/dirq" add --path "$work/outbox" --type dqs --lines --quiet &
-done
-wait
-
 inbox() { "$bin/dirq" count --path "$work/inbox" --type dqn 2> /dev/null || echo 0; }
+outbox() { "$bin/dirq" count --path "$work/outbox" 2> /dev/null || echo 0; }
 receiver_pid() { "$bin/simplevisor" --conf "$work/sv.conf" status --json | grep -o '"name":"receiver","pid":[0-9]*' | grep -o '[0-9]*$'; }
+# one progress line, rewritten in place on a terminal (a line every 5 s otherwise)
+tick=0
+progress() {
+  tick=$((tick + 1))
+  local line
+  line=$(printf '  outbox %7d   inbox %7d / %d   %4.0fs' "$(outbox)" "$(inbox)" "$n" \
+    "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')")
+  if [ -t 1 ]; then printf '\r%s' "$line"; elif [ $((tick % 5)) = 1 ]; then echo "$line"; fi
+}
 say "while the agents move them: SIGKILL to the receiver half-way"
-for _ in $(seq 600); do [ "$(inbox)" -ge 1000 ] && break; sleep 0.05; done
+for _ in $(seq 600); do
+  progress
+  [ "$(inbox)" -ge $((n / 2)) ] && break
+  sleep 1
+done
 old=$(receiver_pid)
 kill -9 "$old"
 for _ in $(seq 100); do new=$(receiver_pid || true); [ -n "$new" ] && [ "$new" != "$old" ] && break; sleep 0.01; done
-echo "receiver pid $old killed at $(inbox) messages; simplevisor restarted it as pid $new"
-echo "(what it had received and not yet acknowledged, RabbitMQ delivers again)"
+echo
+echo "receiver (amqpclt) pid $old killed at $(inbox) messages; simplevisor restarted it as pid $new"
+echo "(what it had received and not yet accepted, RabbitMQ delivers again)"
 grep -E 'exited|restarted' "$work/sv.log" | tail -2
 
 say "waiting for the inbox to hold every message"
-outbox() { "$bin/dirq" count --path "$work/outbox" 2> /dev/null || echo 0; }
-for _ in $(seq 1200); do [ "$(outbox)" = 0 ] && [ "$(inbox)" -ge 3000 ] && break; sleep 0.1; done
+for _ in $(seq 600); do
+  progress
+  [ "$(outbox)" = 0 ] && [ "$(inbox)" -ge "$n" ] && break
+  sleep 1
+done
+t1=$(date +%s.%N)
 sleep 1
-echo "outbox: $("$bin/dirq" count --path "$work/outbox"), inbox: $(inbox)"
+echo
 "$bin/simplevisor" --conf "$work/sv.conf" stop
+left=$(pgrep -f "$bin/(stompclt|amqpclt|simplevisor)" || true)
+[ -z "$left" ] || { echo "demo FAILED: processes left behind: $left" >&2; exit 1; }
 
-
-say "a consumer pops the inbox"
-"$bin/dirq" pop --path "$work/inbox" --type dqn --count 0 > "$work/received"
-head -2 "$work/received" | cut -c1-160
-got=$(grep -c '"body":"producer' "$work/received" || true)
-distinct=$(grep -o '"body":"producer [0-9]* message [0-9]*"' "$work/received" | sort -u | wc -l)
-echo "received $got messages, $distinct distinct, inbox left: $("$bin/dirq" count --path "$work/inbox" --type dqn)"
-if [ "$distinct" != 3000 ]; then
-  echo "demo FAILED: messages were lost" >&2
+say "a consumer pops the inbox and checks every body's md5"
+"$bin/dirq" pop --path "$work/inbox" --type dqn --count 0 --lines | md5s | sort > "$work/received.md5"
+got=$(wc -l < "$work/received.md5")
+lost=$(comm -23 <(sort -u "$work/sent.md5") <(sort -u "$work/received.md5") | wc -l)
+extra=$(comm -13 <(sort -u "$work/sent.md5") <(sort -u "$work/received.md5") | wc -l)
+distinct=$(sort -u "$work/received.md5" | wc -l)
+rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+echo "received $got messages, $distinct distinct, $lost lost, $extra unknown; inbox left: $(inbox)"
+echo "throughput: $rate msg/s end to end ($n messages in $secs s, both agents and the broker on this machine)"
+if [ "$lost" != 0 ] || [ "$extra" != 0 ]; then
+  echo "demo FAILED: $lost messages lost, $extra unknown ones" >&2
   exit 1
 fi
 echo
-echo "demo done: 3000 messages went through RabbitMQ under simplevisor, none lost, $((got - distinct)) duplicates (at-least-once: the SIGKILL may cost a few)"
+echo "demo done: $n messages, STOMP in and AMQP 1.0 out of RabbitMQ under simplevisor, receiver SIGKILLed and restarted, none lost, $((got - distinct)) duplicates, $rate msg/s"

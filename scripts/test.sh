@@ -110,6 +110,10 @@ if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   done
   cargo test -p test-support --test packages 2>&1 | tee -a "$log" || status=$?
 fi
+if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
+  step "the main job, as the README runs it: scripts/demo.sh"
+  scripts/demo.sh || status=$?
+fi
 # One closing line over all test binaries (cargo prints one per binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$log"
