@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 n=${DEMO_COUNT:-100000}
 # the release build the packages use too (scripts/build-packages.sh): one compilation
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/dist}
-cargo build --quiet --release -p dirq-cli -p stompclt -p amqpclt -p simplevisor
+# the same packages as scripts/build-packages.sh: the same features, nothing rebuilt
+cargo build --quiet --release -p dirq-cli -p stompclt -p amqpclt -p mqttclt -p simplevisor
 bin=$CARGO_TARGET_DIR/release
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgtk-demo.XXXXXX")
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq}

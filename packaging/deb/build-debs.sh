@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds one Debian package per tool (dirq, stompclt, amqpclt, mqttclt, simplevisor) with
 # dpkg-deb from binaries already built (the RPM build's, so that both formats ship the same
-# binaries from one compilation), the man pages, completions, units and examples of the tree.
-# The same file layout as the RPMs: /etc/TOOL/*.conf are conffiles, /var/spool/TOOL 0750.
+# binaries from one compilation), installed by packaging/install.sh as for the RPMs:
+# /etc/TOOL/*.conf are conffiles, /var/spool/TOOL 0750.
 # Usage: packaging/deb/build-debs.sh BIN_DIR VERSION OUT_DIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,35 +21,13 @@ summary() {
 }
 for t in dirq stompclt amqpclt mqttclt simplevisor; do
   root=$(mktemp -d)
-  install -D -m 0755 "$bin/$t" "$root/usr/bin/$t"
-  install -D -m 0644 "man/$t.1" "$root/usr/share/man/man1/$t.1"
-  gzip -9n "$root/usr/share/man/man1/$t.1"
-  install -D -m 0644 "packaging/completions/$t.bash" "$root/usr/share/bash-completion/completions/$t"
-  install -D -m 0644 "packaging/completions/_$t" "$root/usr/share/zsh/vendor-completions/_$t"
-  install -D -m 0644 "packaging/completions/$t.fish" "$root/usr/share/fish/vendor_completions.d/$t.fish"
-  install -D -m 0644 README.md "$root/usr/share/doc/$t/README.md"
+  chmod 0755 "$root"
+  # the one list of what gets installed, shared with the RPMs
+  DESTDIR=$root prefix=/usr zshdir=/usr/share/zsh/vendor-completions packaging/install.sh "$bin" "$t"
   unit=""
   case $t in
-    stompclt | amqpclt | mqttclt)
-      unit="$t@.service"
-      install -D -m 0644 "packaging/systemd/$unit" "$root/usr/lib/systemd/system/$unit"
-      install -d -m 0750 "$root/etc/$t" "$root/var/spool/$t"
-      for e in packaging/examples/"$t"-*.conf; do
-        install -D -m 0644 "$e" "$root/usr/share/doc/$t/examples/$(basename "$e")"
-        n=$(basename "$e" .conf)
-        install -m 0640 "$e" "$root/etc/$t/${n#"$t"-}.conf"
-      done
-      ;;
-    simplevisor)
-      unit=simplevisor.service
-      install -D -m 0644 "packaging/systemd/$unit" "$root/usr/lib/systemd/system/$unit"
-      install -D -m 0755 packaging/simplevisor-control "$root/usr/bin/simplevisor-control"
-      install -D -m 0644 man/simplevisor.conf.5 "$root/usr/share/man/man5/simplevisor.conf.5"
-      gzip -9n "$root/usr/share/man/man5/simplevisor.conf.5"
-      install -D -m 0644 packaging/examples/simplevisor.conf "$root/usr/share/doc/simplevisor/examples/simplevisor.conf"
-      install -D -m 0640 packaging/examples/simplevisor.conf "$root/etc/simplevisor/simplevisor.conf"
-      chmod 0750 "$root/etc/simplevisor"
-      ;;
+    stompclt | amqpclt | mqttclt) unit="$t@.service" ;;
+    simplevisor) unit=simplevisor.service ;;
   esac
   mkdir -p "$root/DEBIAN"
   size=$(du -sk "$root" | cut -f1)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the toolkit's files: the one list of what gets installed, used by both package
+# builds (the RPM spec's %install, packaging/deb/build-debs.sh) and by hand:
+#   DESTDIR=/tmp/root prefix=/usr/local packaging/install.sh BIN_DIR [TOOL...]
+# BIN_DIR holds the built binaries (target/release); TOOL is dirq, stompclt, amqpclt,
+# mqttclt or simplevisor (all by default). Directories, with their defaults: DESTDIR (none),
+# prefix (/usr), sysconfdir (/etc), localstatedir (/var), datadir ($prefix/share), mandir
+# ($datadir/man), docdir ($datadir/doc), unitdir ($prefix/lib/systemd/system), zshdir
+# ($datadir/zsh/site-functions; Debian: $datadir/zsh/vendor-completions). Each agent gets
+# /etc/TOOL (0750) with the examples as configurations (0640) and /var/spool/TOOL (0750).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { echo "usage: $0 BIN_DIR [TOOL...]" >&2; exit 2; }
+bin=$1
+shift
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(dirq stompclt amqpclt mqttclt simplevisor)
+d=${DESTDIR:-}
+prefix=${prefix:-/usr}
+sysconfdir=${sysconfdir:-/etc}
+localstatedir=${localstatedir:-/var}
+datadir=${datadir:-$prefix/share}
+mandir=${mandir:-$datadir/man}
+docdir=${docdir:-$datadir/doc}
+unitdir=${unitdir:-$prefix/lib/systemd/system}
+zshdir=${zshdir:-$datadir/zsh/site-functions}
+for t in "${tools[@]}"; do
+  case $t in
+    dirq | stompclt | amqpclt | mqttclt | simplevisor) ;;
+    *) echo "$0: unknown tool $t" >&2; exit 2 ;;
+  esac
+  install -D -m 0755 "$bin/$t" "$d$prefix/bin/$t"
+  install -D -m 0644 "man/$t.1" "$d$mandir/man1/$t.1"
+  gzip -9nf "$d$mandir/man1/$t.1"
+  install -D -m 0644 "packaging/completions/$t.bash" "$d$datadir/bash-completion/completions/$t"
+  install -D -m 0644 "packaging/completions/_$t" "$d$zshdir/_$t"
+  install -D -m 0644 "packaging/completions/$t.fish" "$d$datadir/fish/vendor_completions.d/$t.fish"
+  install -D -m 0644 README.md "$d$docdir/$t/README.md"
+  case $t in
+    stompclt | amqpclt | mqttclt)
+      install -D -m 0644 "packaging/systemd/$t@.service" "$d$unitdir/$t@.service"
+      install -d -m 0750 "$d$sysconfdir/$t" "$d$localstatedir/spool/$t"
+      for e in packaging/examples/"$t"-*.conf; do
+        install -D -m 0644 "$e" "$d$docdir/$t/examples/$(basename "$e")"
+        # named without the tool: systemctl start TOOL@sender, TOOL@receiver
+        n=$(basename "$e" .conf)
+        install -m 0640 "$e" "$d$sysconfdir/$t/${n#"$t"-}.conf"
+      done
+      ;;
+    simplevisor)
+      install -D -m 0644 packaging/systemd/simplevisor.service "$d$unitdir/simplevisor.service"
+      install -D -m 0755 packaging/simplevisor-control "$d$prefix/bin/simplevisor-control"
+      install -D -m 0644 man/simplevisor.conf.5 "$d$mandir/man5/simplevisor.conf.5"
+      gzip -9nf "$d$mandir/man5/simplevisor.conf.5"
+      install -D -m 0644 packaging/examples/simplevisor.conf "$d$docdir/simplevisor/examples/simplevisor.conf"
+      install -d -m 0750 "$d$sysconfdir/simplevisor"
+      install -m 0640 packaging/examples/simplevisor.conf "$d$sysconfdir/simplevisor/simplevisor.conf"
+      ;;
+  esac
+done
