@@ -30,13 +30,22 @@ for t in "${tools[@]}"; do
     *) echo "$0: unknown tool $t" >&2; exit 2 ;;
   esac
   install -D -m 0755 "$bin/$t" "$d$prefix/bin/$t"
-  install -D -m 0644 "man/$t.1" "$d$mandir/man1/$t.1"
-  gzip -9nf "$d$mandir/man1/$t.1"
+  # the tool's page, its subcommands' (dirq-add(1), ...) and its configuration's (TOOL.conf(5))
+  for page in man/"$t".1 man/"$t"-*.1 man/"$t".conf.5; do
+    [ -f "$page" ] || continue
+    sec=${page##*.}
+    install -D -m 0644 "$page" "$d$mandir/man$sec/$(basename "$page")"
+    gzip -9nf "$d$mandir/man$sec/$(basename "$page")"
+  done
   install -D -m 0644 "packaging/completions/$t.bash" "$d$datadir/bash-completion/completions/$t"
   install -D -m 0644 "packaging/completions/_$t" "$d$zshdir/_$t"
   install -D -m 0644 "packaging/completions/$t.fish" "$d$datadir/fish/vendor_completions.d/$t.fish"
   install -D -m 0644 README.md "$d$docdir/$t/README.md"
   case $t in
+    dirq)
+      install -D -m 0644 man/messaging-queue.7 "$d$mandir/man7/messaging-queue.7"
+      gzip -9nf "$d$mandir/man7/messaging-queue.7"
+      ;;
     stompclt | amqpclt | mqttclt)
       install -D -m 0644 "packaging/systemd/$t@.service" "$d$unitdir/$t@.service"
       install -d -m 0750 "$d$sysconfdir/$t" "$d$localstatedir/spool/$t"
@@ -50,8 +59,6 @@ for t in "${tools[@]}"; do
     simplevisor)
       install -D -m 0644 packaging/systemd/simplevisor.service "$d$unitdir/simplevisor.service"
       install -D -m 0755 packaging/simplevisor-control "$d$prefix/bin/simplevisor-control"
-      install -D -m 0644 man/simplevisor.conf.5 "$d$mandir/man5/simplevisor.conf.5"
-      gzip -9nf "$d$mandir/man5/simplevisor.conf.5"
       install -D -m 0644 packaging/examples/simplevisor.conf "$d$docdir/simplevisor/examples/simplevisor.conf"
       install -d -m 0750 "$d$sysconfdir/simplevisor"
       install -m 0640 packaging/examples/simplevisor.conf "$d$sysconfdir/simplevisor/simplevisor.conf"

@@ -137,6 +137,14 @@ fn root_packages_build_install_and_remove() {
     let mut args = vec!["-i"];
     args.extend(debs.iter().map(String::as_str));
     run("dpkg", &args);
+    for page in [
+        "stompclt.conf",
+        "amqpclt.conf",
+        "mqttclt.conf",
+        "messaging-queue",
+    ] {
+        run("man", &["-w", page]);
+    }
     for t in TOOLS {
         let v = run(&format!("/usr/bin/{t}"), &["--version"]);
         assert!(v.contains("0.1.0"), "{t} --version: {v}");

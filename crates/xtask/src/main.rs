@@ -34,6 +34,10 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
         clap_mangen::Man::new(cmd.clone())
             .render(&mut page)
             .expect("render into memory");
+        // the hand-written sections (EXAMPLES, FILES, SEE ALSO) after the generated ones
+        if let Ok(extra) = fs::read(root().join(format!("man/extra/{name}.roff"))) {
+            page.extend_from_slice(&extra);
+        }
         files.push((PathBuf::from(format!("man/{name}.1")), page));
         for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
             let sub = sub.clone().name(format!("{name}-{}", sub.get_name()));
@@ -53,7 +57,64 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
             files.push((PathBuf::from(format!("packaging/completions/{file}")), buf));
         }
     }
+    // one configuration page per agent, from one hand-written template
+    let template = fs::read_to_string(root().join("man/extra/agent.conf.5.in"))
+        .expect("man/extra/agent.conf.5.in");
+    for agent in ["stompclt", "amqpclt", "mqttclt"] {
+        let page = template
+            .replace("@AGENT@", agent)
+            .replace("@UPPER@", &agent.to_uppercase());
+        files.push((
+            PathBuf::from(format!("man/{agent}.conf.5")),
+            page.into_bytes(),
+        ));
+    }
     files
+}
+
+/// Every `.BR page (N)` of a SEE ALSO section names a page of man/ or one of the system's
+/// that the packages depend on.
+fn see_also_targets_exist(root: &Path) -> Vec<String> {
+    const SYSTEM: &[&str] = &[
+        "systemd.service(5)",
+        "systemd.exec(5)",
+        "systemctl(1)",
+        "cron(8)",
+        "syslog(3)",
+        "inotify(7)",
+    ];
+    let mut missing = Vec::new();
+    let Ok(dir) = fs::read_dir(root.join("man")) else {
+        return vec!["man/ cannot be read".into()];
+    };
+    for entry in dir.flatten() {
+        let path = entry.path();
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let Some(see) = text
+            .split(".SH \"SEE ALSO\"")
+            .nth(1)
+            .or_else(|| text.split(".SH SEE ALSO").nth(1))
+        else {
+            continue;
+        };
+        let see = see.split("\n.SH ").next().unwrap_or("");
+        for line in see.lines().filter(|l| l.starts_with(".BR ")) {
+            let mut words = line[4..].split_whitespace();
+            let (Some(name), Some(section)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let section = section.trim_matches(|c| c == '(' || c == ')' || c == ',');
+            let name = name.replace("\\-", "-");
+            let page = format!("{name}({section})");
+            let ours = root.join(format!("man/{name}.{section}")).exists();
+            if !ours && !SYSTEM.contains(&page.as_str()) {
+                missing.push(format!("{}: SEE ALSO {page}", path.display()));
+            }
+        }
+    }
+    missing
 }
 
 fn main() -> ExitCode {
@@ -78,6 +139,10 @@ fn main() -> ExitCode {
                     eprintln!("{} is out of date", rel.display());
                     stale += 1;
                 }
+            }
+            for m in see_also_targets_exist(&root) {
+                eprintln!("{m}: no such page");
+                stale += 1;
             }
             if stale > 0 {
                 eprintln!("run `cargo run -p xtask -- gen` and commit the result");
