@@ -81,6 +81,20 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "man pages and completions up to date"
 cargo run --quiet -p xtask -- check
+step "library crates (dirq, message, config-general): cargo doc -D warnings, cargo publish --dry-run"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p config-general
+if [ "$offline" = 1 ]; then
+  echo "publish --dry-run skipped in the offline subset (it reads the crates.io index)"
+else
+  # packaged together: message's dirq comes from the same dry run
+  publog=$(mktemp)
+  cargo publish --dry-run --quiet --allow-dirty -p dirq -p message -p config-general > "$publog" 2>&1 || {
+    cat "$publog"
+    exit 1
+  }
+  rm -f "$publog"
+  echo "dirq, message and config-general package and verify"
+fi
 step "packaging (systemd units, RPM spec)"
 if [ "$offline" = 1 ] && ! command -v rpmspec > /dev/null; then
   echo "skipped in the offline subset: rpmspec is not installed"
