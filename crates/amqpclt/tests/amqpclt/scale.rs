@@ -32,7 +32,7 @@ fn broker_all_produces_to_any_and_consumes_from_all() {
     };
     let shares: Vec<usize> = peers.iter().map(|b| share(&stats, "outgoing", b)).collect();
     assert!(
-        shares.iter().all(|&c| c >= n / 4) && shares.iter().sum::<usize>() == n,
+        shares.iter().all(|&c| c >= n / 20) && shares.iter().sum::<usize>() == n,
         "each peer gets a real share: {stats}"
     );
     let out = d.path().join("out");

@@ -266,7 +266,8 @@ fn broker_any_spreads_messages_over_two_brokers() {
     let mut got = Vec::new();
     for uri in [&rabbit, &amq] {
         let share = broker_count(&stats, "outgoing", uri.trim_start_matches("stomp://"));
-        assert!(share >= 1000, "a real share for {uri}: {stats}");
+        // the least loaded first: under load one broker may take most, never all
+        assert!(share >= 300, "a real share for {uri}: {stats}");
         let mut on = drain_broker(uri, &dest, d.path());
         assert_eq!(on.len(), share, "{uri} has what it confirmed");
         got.append(&mut on);
