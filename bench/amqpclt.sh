@@ -51,8 +51,8 @@ for b in $which; do
   if [ "$user" != - ]; then
     url="amqp://$user:$pass@127.0.0.1:$port" auth=(plain "name=$user" "pass=$pass")
   fi
-  oconn=(--outgoing-broker-uri "amqp://127.0.0.1:$port")
-  iconn=(--incoming-broker-uri "amqp://127.0.0.1:$port")
+  oconn=(--outgoing-broker-module amqp1 --outgoing-broker-uri "amqp://127.0.0.1:$port")
+  iconn=(--incoming-broker-module amqp1 --incoming-broker-uri "amqp://127.0.0.1:$port")
   if [ "$user" != - ]; then
     oconn+=(--outgoing-broker-auth "${auth[*]}") iconn+=(--incoming-broker-auth "${auth[*]}")
   fi

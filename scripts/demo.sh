@@ -78,7 +78,7 @@ cat > "$work/sv.conf" <<CONF
             name       = receiver
             foreground = yes
             output     = $work/receiver.log
-            start      = \${var_bin}/amqpclt --incoming-broker-uri amqp://127.0.0.1:5672 --incoming-broker-auth \${var_auth} --subscribe destination=$dest --reliable --prefetch 1000 --outgoing-queue path=$work/inbox%20type=DQN
+            start      = \${var_bin}/amqpclt --incoming-broker-module amqp1 --incoming-broker-uri amqp://127.0.0.1:5672 --incoming-broker-auth \${var_auth} --subscribe destination=$dest --reliable --prefetch 1000 --outgoing-queue path=$work/inbox%20type=DQN
         </entry>
     </children>
 </entry>

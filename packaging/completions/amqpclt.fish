@@ -41,6 +41,13 @@ warning\t''
 error\t''"
 complete -c amqpclt -l config -l conf -l cfg -d 'Configuration file (Config::General syntax): option names as on the command line, blocks as dashed prefixes, repeated <subscribe> blocks, an optional wrapper block named after the program. The command line overrides the file' -r -F
 complete -c amqpclt -l config-general -d 'Extra Config::General options (KEY=VALUE...); InterPolateVars=1 turns on $variables' -r
+complete -c amqpclt -l incoming-broker-module -d 'The incoming broker\'s protocol: pika or kombu (AMQP 0-9-1, as python-amqpclt) or amqp1 (AMQP 1.0). Default: AMQP 0-9-1 if the broker speaks it, else AMQP 1.0' -r -f -a "pika\t''
+kombu\t''
+amqp1\t''"
+complete -c amqpclt -l outgoing-broker-module -d 'The outgoing broker\'s protocol: pika, kombu (AMQP 0-9-1) or amqp1 (AMQP 1.0). Default: AMQP 0-9-1 if the broker speaks it, else AMQP 1.0' -r -f -a "pika\t''
+kombu\t''
+amqp1\t''"
+complete -c amqpclt -l batch -d 'AMQP 0-9-1, reliable mode: acknowledge received messages with one \'multiple\' ack per N confirmed (in delivery order, and when idle). Default 1 (an ack per message)' -r
 complete -c amqpclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c amqpclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c amqpclt -s l -l list -d 'List the options, one per line, and exit 0'

@@ -9,7 +9,8 @@
 #                           ${MSGTK_PKI:-$RMQ_DATA/tls}; client certificates required (verify_peer)
 #   Erlang distribution   : 127.0.0.1:${RMQ_DIST_PORT:-25672}, epmd 127.0.0.1:4369
 # RMQ_NODENAME (rabbit@localhost) and RMQ_COOKIE (random) for a node of a cluster.
-# Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too); SASL EXTERNAL
+# Credentials: guest/guest (AMQP 1.0 SASL ANONYMOUS is mapped to guest too), receiver/secret
+# (with the virtual hosts virtual_host and rabbitmq: python-amqpclt's examples); SASL EXTERNAL
 # on the TLS listener as "msgtk test client", the CN of the test PKI's client certificate.
 # All state lives in ${RMQ_DATA:-/tmp/brokers/rabbitmq}; RMQ_FRESH=1 wipes it first.
 # Idempotent: if the broker is already up (pidfile alive) it just re-checks ports.
@@ -115,11 +116,25 @@ ENV
     # the user SASL EXTERNAL logs in as (the CN of make-test-ca.sh's client certificate),
     # without a password
     ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
-    if ! "$ctl" -q list_users 2>/dev/null | grep -q '^msgtk test client'; then
+    # read whole (grep -q closing the pipe early would fail the pipeline under pipefail)
+    users=$("$ctl" -q list_users 2>/dev/null || true)
+    if ! grep -q '^msgtk test client' <<<"$users"; then
         "$ctl" -q add_user 'msgtk test client' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
         "$ctl" -q clear_password 'msgtk test client' >/dev/null
         "$ctl" -q set_permissions -p / 'msgtk test client' '.*' '.*' '.*' >/dev/null
     fi
+    # what python-amqpclt's example configurations use, so that they run unchanged: the
+    # virtual hosts "virtual_host" and "rabbitmq", the user receiver/secret
+    for vh in virtual_host rabbitmq; do
+        "$ctl" -q add_vhost "$vh" >/dev/null 2>&1 || true
+        "$ctl" -q set_permissions -p "$vh" guest '.*' '.*' '.*' >/dev/null
+    done
+    if ! grep -q '^receiver' <<<"$users"; then
+        "$ctl" -q add_user receiver secret >/dev/null
+    fi
+    for vh in / virtual_host rabbitmq; do
+        "$ctl" -q set_permissions -p "$vh" receiver '.*' '.*' '.*' >/dev/null
+    done
     # queues named msgtk.reject.* refuse every message (a full queue, reject-publish)
     "$ctl" -q set_policy msgtk-reject '^msgtk\.reject\.' '{"max-length":0,"overflow":"reject-publish"}' \
         --apply-to queues >/dev/null

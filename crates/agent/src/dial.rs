@@ -22,9 +22,10 @@ pub struct Dialer {
 }
 
 impl Dialer {
-    /// Connects to the server (TCP_NODELAY) and runs the TLS handshake when it needs TLS.
+    /// Connects the TCP socket to the server (TCP_NODELAY), within the connect timeout:
+    /// for a client library that runs its own TLS handshake on it (AMQP 0-9-1's lapin).
     /// Failures are [`ErrorKind::Connect`]: failover moves on to the next server.
-    pub async fn dial(&self, ep: &Endpoint) -> Result<Box<dyn Stream>> {
+    pub async fn dial_tcp(&self, ep: &Endpoint) -> Result<TcpStream> {
         let peer = ep.peer();
         let connect = async {
             match ep.address {
@@ -44,6 +45,14 @@ impl Dialer {
         }
         .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect to {peer}: {e}")))?;
         let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    /// Connects to the server (TCP_NODELAY) and runs the TLS handshake when it needs TLS.
+    /// Failures are [`ErrorKind::Connect`]: failover moves on to the next server.
+    pub async fn dial(&self, ep: &Endpoint) -> Result<Box<dyn Stream>> {
+        let peer = ep.peer();
+        let stream = self.dial_tcp(ep).await?;
         if !ep.tls {
             return Ok(Box::new(stream));
         }

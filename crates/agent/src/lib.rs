@@ -40,6 +40,7 @@
 //! code then comes from here.
 
 pub mod args;
+pub mod callback;
 pub mod config;
 pub mod dial;
 pub mod endpoint;
@@ -110,6 +111,8 @@ pub trait Protocol {
     /// The protocol's own options whose value is `KEY=VALUE` pairs (kept whole as
     /// configuration blocks).
     const MAP_OPTIONS: &'static [&'static str];
+    /// The language of the reference's callbacks, for the message that refuses them.
+    const CALLBACK_LANGUAGE: &'static str = "Perl";
     /// The whole command line: [`AgentArgs`] flattened, plus the protocol's own options
     /// ([`shared_args!`] gives the two `As*` implementations).
     type Cli: clap::Parser + Clone + std::fmt::Debug + AsRef<AgentArgs> + AsMut<AgentArgs>;

@@ -128,17 +128,48 @@ fn one_of(side: Side, broker: &Option<String>, queue: &Option<String>) -> Result
     }
 }
 
+/// A `callback-code` (or the file of `callback-path`) made only of header assignments and
+/// deletions becomes the built-in filters (`crate::callback`); other code stays, to be
+/// refused by [`validate`].
+fn simple_callbacks(a: &mut AgentArgs) -> Result<(), Error> {
+    let code = match (&a.callback_code, &a.callback_path) {
+        (Some(c), _) => c.clone(),
+        (None, Some(p)) => std::fs::read_to_string(p).map_err(|e| {
+            usage(format!(
+                "option callback-path: cannot read {}: {e}",
+                p.display()
+            ))
+        })?,
+        (None, None) => return Ok(()),
+    };
+    if let Some(edits) = crate::callback::translate(&code) {
+        crate::log::debug(
+            1,
+            format_args!(
+                "callback translated: delete {:?}, set {:?}",
+                edits.delete, edits.set
+            ),
+        );
+        a.header_delete.extend(edits.delete);
+        a.header_set
+            .extend(edits.set.into_iter().map(|(k, v)| format!("{k}={v}")));
+        a.callback_code = None;
+        a.callback_path = None;
+    }
+    Ok(())
+}
+
 /// Checks the reference's option rules; returns the source and the destination.
-fn validate(a: &AgentArgs) -> Result<(End, End), Error> {
+fn validate(a: &AgentArgs, language: &str) -> Result<(End, End), Error> {
     if a.daemon && a.statistics {
         return Err(usage(
             "options daemon and statistics are mutually exclusive",
         ));
     }
     if a.callback_code.is_some() || a.callback_path.is_some() || a.callback_data.is_some() {
-        return Err(usage(
-            "options callback-code, callback-path and callback-data run Perl code, which this agent cannot do; use the built-in filters (--header-set, --header-delete, --header-rename, --keep-if, --drop-if, --tap, --strip-broker-headers)",
-        ));
+        return Err(usage(format!(
+            "options callback-code, callback-path and callback-data run {language} code, which this agent cannot do (only header assignments and deletions are translated); use the built-in filters (--header-set, --header-delete, --header-rename, --keep-if, --drop-if, --tap, --strip-broker-headers)"
+        )));
     }
     let source = one_of(Side::Incoming, &a.incoming_broker_uri, &a.incoming_queue)?;
     let destination = one_of(Side::Outgoing, &a.outgoing_broker_uri, &a.outgoing_queue)?;
@@ -455,6 +486,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
             Err(o) => return Ok(o),
         };
     }
+    simple_callbacks(cli.as_mut())?;
     let a = cli.as_ref();
     logging(a)?;
     let debug = if a.loglevel.as_deref() == Some("debug") {
@@ -479,7 +511,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     if let Some(o) = control(a, P::NAME)? {
         return Ok(o);
     }
-    let (source, destination) = validate(a)?;
+    let (source, destination) = validate(a, P::CALLBACK_LANGUAGE)?;
     P::validate(&cli)?;
     transfer_run::<P>(&cli, source, destination)
 }

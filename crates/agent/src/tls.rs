@@ -328,6 +328,12 @@ impl Tls {
         self.config.clone()
     }
 
+    /// The name the server's certificate must carry: the configured one, else the URI's
+    /// `host`.
+    pub fn server_name<'a>(&'a self, host: &'a str) -> &'a str {
+        self.server_name.as_deref().unwrap_or(host)
+    }
+
     /// Runs the handshake on a connected socket; `host` is the URI's host, verified against
     /// the certificate unless a name was configured.
     pub async fn handshake(

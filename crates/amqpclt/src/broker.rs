@@ -53,7 +53,7 @@ async fn close_link<E: std::fmt::Display>(
 
 /// `-dd`: each message's header (`-ddd`: and body size), as it crosses the wire. No
 /// credential is part of a message; the SASL exchange is never traced.
-fn trace(dir: char, address: &str, m: &Message) {
+pub(crate) fn trace(dir: char, address: &str, m: &Message) {
     if !agent::log::enabled(2) {
         return;
     }

@@ -7,21 +7,39 @@ use clap::Parser;
 pub fn after_help() -> String {
     agent::after_help(
         crate::SCHEMES,
-        "SCHEME://HOST:PORT/VHOST selects a RabbitMQ virtual host (the open's hostname \
-         vhost:VHOST).\nCredentials: none (SASL ANONYMOUS), plain (SASL PLAIN), x509 alone \
-         (SASL EXTERNAL: the TLS client certificate is the identity).\n",
+        "SCHEME://HOST:PORT/VHOST selects a RabbitMQ virtual host (percent-encoded; none: /).\n\
+         Protocol (--*-broker-module): pika or kombu = AMQP 0-9-1, amqp1 = AMQP 1.0; none \
+         named: AMQP 0-9-1\nwhen the broker speaks it (RabbitMQ), else AMQP 1.0.\n\
+         Credentials: none (AMQP 1.0: SASL ANONYMOUS; 0-9-1: guest, as pika), plain (SASL \
+         PLAIN),\nx509 alone (SASL EXTERNAL: the TLS client certificate is the identity).\n",
         crate::BROKER_HEADERS,
     )
 }
 
-/// Moves messages between AMQP 1.0 brokers and directory queues: broker to queue, queue to
-/// broker, broker to broker, queue to queue; with the options of stompclt.
+/// Moves messages between AMQP brokers (AMQP 0-9-1 and AMQP 1.0) and directory queues:
+/// broker to queue, queue to broker, broker to broker, queue to queue; with the options of
+/// stompclt and python-amqpclt.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "amqpclt", version, after_help = after_help())]
 pub struct Cli {
     /// The options every agent shares.
     #[command(flatten)]
     pub agent: agent::AgentArgs,
+    /// The incoming broker's protocol: pika or kombu (AMQP 0-9-1, as python-amqpclt) or
+    /// amqp1 (AMQP 1.0). Default: AMQP 0-9-1 if the broker speaks it, else AMQP 1.0.
+    #[arg(long, value_name = "MODULE", value_parser = MODULES)]
+    pub incoming_broker_module: Option<String>,
+    /// The outgoing broker's protocol: pika, kombu (AMQP 0-9-1) or amqp1 (AMQP 1.0).
+    /// Default: AMQP 0-9-1 if the broker speaks it, else AMQP 1.0.
+    #[arg(long, value_name = "MODULE", value_parser = MODULES)]
+    pub outgoing_broker_module: Option<String>,
+    /// AMQP 0-9-1, reliable mode: acknowledge received messages with one 'multiple' ack
+    /// per N confirmed (in delivery order, and when idle). Default 1 (an ack per message).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub batch: usize,
 }
+
+/// The broker modules `--*-broker-module` takes.
+pub const MODULES: [&str; 3] = ["pika", "kombu", "amqp1"];
 
 agent::shared_args!(Cli);

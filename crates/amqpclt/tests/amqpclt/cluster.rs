@@ -25,6 +25,8 @@ fn common(dir: &str, order: [u16; 3]) -> Vec<String> {
         &nodes(order),
         &format!("--{dir}-broker-auth"),
         "plain name=guest pass=guest",
+        &format!("--{dir}-broker-module"),
+        "amqp1",
         "--reliable",
         "--reconnect",
         "--statistics",

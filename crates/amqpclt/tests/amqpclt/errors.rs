@@ -23,14 +23,14 @@ fn usage_errors() {
                 "path=/y",
             ]),
             2,
-            "unknown scheme (amqp, amqps)",
+            "unknown scheme (amqp, amqps, tcp)",
         ),
         (
             s(&[
                 "--incoming-broker-uri",
                 "amqp://h:1",
                 "--subscribe",
-                "queue=/q",
+                "selector=x",
                 "--outgoing-queue",
                 "path=/y",
             ]),

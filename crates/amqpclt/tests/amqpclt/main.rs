@@ -1,11 +1,15 @@
-//! amqpclt run as a process against the real AMQP 1.0 peers scripts/test.sh starts:
-//! RabbitMQ's AMQP 1.0 listener and the Qpid Proton C broker. Broker tests are named
+//! amqpclt run as a process against the real AMQP peers scripts/test.sh starts: RabbitMQ
+//! (AMQP 1.0 and 0-9-1 on one port) and the Qpid Proton C broker (AMQP 1.0). The AMQP 1.0
+//! tests name the module (`amqp1`): with none named, amqpclt speaks AMQP 0-9-1 to RabbitMQ.
+//! Broker tests are named
 //! `broker_*` and fail without brokers (AMQP_BROKERS unset) unless an offline run leaves
 //! them out explicitly (`-- --skip broker_`); `compat_*` tests need python3-qpid-proton.
 //!
 //! One test binary, its tests split by topic around the test-support crate.
 
+mod amqp091;
 mod brokers;
+mod callbacks;
 mod cluster;
 mod cross;
 mod errors;
@@ -31,11 +35,13 @@ fn ok(args: &[String]) -> String {
     test_support::bin::ok(AMQPCLT, args)
 }
 
-/// One AMQP 1.0 peer.
+/// One AMQP peer.
 struct Broker {
     name: String,
     uri: String,
     auth: Option<String>,
+    /// `--*-broker-module`: `amqp1` for the AMQP 1.0 peers, `pika` for RabbitMQ's 0-9-1.
+    module: &'static str,
 }
 
 /// AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
@@ -45,6 +51,7 @@ fn brokers() -> Vec<Broker> {
         // the Proton broker knows only SASL ANONYMOUS
         auth: (name == "rabbitmq").then(|| "plain name=guest pass=guest".to_string()),
         name,
+        module: "amqp1",
     };
     test_support::brokers::from_env("AMQP_BROKERS")
         .into_iter()
@@ -55,7 +62,12 @@ fn brokers() -> Vec<Broker> {
 impl Broker {
     /// `--{dir}-broker-uri … [--{dir}-broker-auth …]`
     fn opts(&self, dir: &str) -> Vec<String> {
-        let mut v = vec![format!("--{dir}-broker-uri"), self.uri.clone()];
+        let mut v = vec![
+            format!("--{dir}-broker-uri"),
+            self.uri.clone(),
+            format!("--{dir}-broker-module"),
+            self.module.to_string(),
+        ];
         if let Some(a) = &self.auth {
             v.push(format!("--{dir}-broker-auth"));
             v.push(a.clone());
@@ -68,6 +80,15 @@ impl Broker {
             .into_iter()
             .find(|b| b.name == "rabbitmq")
             .expect("rabbitmq in AMQP_BROKERS")
+    }
+
+    /// RabbitMQ over AMQP 0-9-1.
+    fn rabbitmq091() -> Broker {
+        Broker {
+            name: "rabbitmq091".into(),
+            module: "pika",
+            ..Broker::rabbitmq()
+        }
     }
 }
 

@@ -17,11 +17,19 @@ fn round_trip(out_opts: Vec<String>, in_opts: Vec<String>, what: &str) {
     let dest = unique_destination("tls");
     let sent = mixed(300, &dest);
     fill(&d.path().join("in"), "DQS", &sent);
-    let mut args = s(&["--reliable", "--remove", "--incoming-queue"]);
+    // AMQP 1.0 (with no module named, amqpclt speaks 0-9-1 to RabbitMQ: amqp091.rs)
+    let mut args = s(&[
+        "--reliable",
+        "--remove",
+        "--outgoing-broker-module",
+        "amqp1",
+    ]);
+    args.extend(s(&["--incoming-queue"]));
     args.push(format!("path={}", p(&d.path().join("in"))));
     args.extend(out_opts);
     ok(&args);
     let mut args = s(&["--reliable", "--count", "300", "--timeout-inactivity", "20"]);
+    args.extend(s(&["--incoming-broker-module", "amqp1"]));
     args.extend(["--subscribe".into(), format!("destination={dest}")]);
     args.extend([
         "--outgoing-queue".into(),

@@ -1,0 +1,301 @@
+//! The AMQP 0-9-1 incoming module: one consumer per `--subscribe` on one channel, with
+//! basic.qos as the window.
+//!
+//! Deliveries are always acknowledged by hand, so that basic.qos bounds what is in flight
+//! and what `--count` leaves behind goes back to the queue: reliable, once the outgoing
+//! side confirmed the message (with `--batch N`, one `multiple` ack for each N confirmed in
+//! delivery order); not reliable, on receipt (the reference's no-ack, without its loss of
+//! everything prefetched).
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::stream::{SelectAll, Stream, StreamExt};
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
+};
+use transfer::{Error, ErrorKind, Got, Incoming, Result, Token};
+
+use super::connection::{Connected, Options, failure};
+use super::destination::{self, Route};
+use super::mapping;
+use crate::broker::Reconnect;
+
+/// The prefetch (basic.qos) when none is given: what is in flight to us at most.
+const DEFAULT_PREFETCH: u16 = 100;
+
+/// Options of the incoming module.
+#[derive(Debug, Clone)]
+pub struct IncomingOptions {
+    /// How to connect.
+    pub connection: Options,
+    /// One destination per consumer.
+    pub destinations: Vec<String>,
+    /// Acknowledge only once the destination confirmed (otherwise on receipt).
+    pub reliable: bool,
+    /// `--prefetch` (basic.qos).
+    pub prefetch: Option<u64>,
+    /// `--batch`: one `multiple` ack per this many confirmed messages.
+    pub batch: usize,
+    /// How long closing may take.
+    pub timeout_disconnect: Duration,
+    /// `--reconnect`: where to count what reconnecting cost.
+    pub reconnect: Option<Reconnect>,
+}
+
+type Deliveries = Pin<Box<dyn Stream<Item = (usize, lapin::Result<Delivery>)> + Send>>;
+
+/// Receives messages from AMQP 0-9-1 queues.
+pub struct Amqp091Incoming {
+    o: IncomingOptions,
+    routes: Vec<Route>,
+    conn: Option<Connected>,
+    consumers: SelectAll<Deliveries>,
+    /// token → delivery tag, for the reliable acknowledgement
+    pending: HashMap<Token, u64>,
+    /// batch mode: delivery tags in order, and whether confirmed
+    order: BTreeMap<u64, bool>,
+    /// batch mode: the confirmed prefix not acknowledged yet (its last tag, its length)
+    unacked: Option<(u64, usize)>,
+    next: u64,
+}
+
+impl Amqp091Incoming {
+    /// A module for these options (connected by `start`); the destinations are checked here.
+    pub fn new(o: IncomingOptions) -> std::result::Result<Self, String> {
+        let routes = o
+            .destinations
+            .iter()
+            .map(|d| destination::parse(d, true))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Amqp091Incoming {
+            o,
+            routes,
+            conn: None,
+            consumers: SelectAll::new(),
+            pending: HashMap::new(),
+            order: BTreeMap::new(),
+            unacked: None,
+            next: 1,
+        })
+    }
+
+    fn batching(&self) -> bool {
+        self.o.reliable && self.o.batch > 1
+    }
+
+    async fn subscribe(&mut self, retrying: bool) -> Result<()> {
+        let c = self.o.connection.connect(retrying).await?;
+        let ch = &c.channel;
+        let prefetch = self
+            .o
+            .prefetch
+            .map_or(DEFAULT_PREFETCH, |p| p.clamp(1, u16::MAX as u64) as u16);
+        ch.basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| failure(&e, format!("{}: basic.qos", c.peer)))?;
+        let mut consumers = SelectAll::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            let refused = |e: lapin::Error, what: &str| {
+                failure(
+                    &e,
+                    format!("{} refused to {what} for {}", c.peer, r.original),
+                )
+            };
+            let q = r.queue.clone().unwrap_or_default();
+            let declared = ch
+                .queue_declare(
+                    q.name.as_str().into(),
+                    QueueDeclareOptions {
+                        durable: q.durable,
+                        exclusive: q.exclusive,
+                        auto_delete: q.auto_delete,
+                        ..QueueDeclareOptions::default()
+                    },
+                    q.arguments.clone(),
+                )
+                .await
+                .map_err(|e| refused(e, "declare the queue"))?;
+            let queue = declared.name().clone();
+            if let Some(x) = &r.exchange {
+                if x.declared() {
+                    ch.exchange_declare(
+                        x.name.as_str().into(),
+                        super::outgoing::exchange_kind(&x.kind),
+                        ExchangeDeclareOptions {
+                            durable: x.durable,
+                            auto_delete: x.auto_delete,
+                            ..ExchangeDeclareOptions::default()
+                        },
+                        x.arguments.clone(),
+                    )
+                    .await
+                    .map_err(|e| refused(e, "declare the exchange"))?;
+                }
+                if !x.name.is_empty() {
+                    ch.queue_bind(
+                        queue.clone(),
+                        x.name.as_str().into(),
+                        r.routing_key.as_str().into(),
+                        QueueBindOptions::default(),
+                        Default::default(),
+                    )
+                    .await
+                    .map_err(|e| refused(e, "bind the queue"))?;
+                }
+            }
+            let consumer = ch
+                .basic_consume(
+                    queue.clone(),
+                    format!("amqpclt-{}-{i}", std::process::id()).into(),
+                    BasicConsumeOptions::default(),
+                    Default::default(),
+                )
+                .await
+                .map_err(|e| refused(e, "consume"))?;
+            agent::log::debug(1, format_args!("consuming from {queue} ({})", r.original));
+            let s: Deliveries = Box::pin(consumer.map(move |d| (i, d)));
+            consumers.push(s);
+        }
+        self.consumers = consumers;
+        self.conn = Some(c);
+        Ok(())
+    }
+
+    async fn send_ack(&self, tag: u64, multiple: bool) -> Result<()> {
+        let c = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Protocol, "incoming broker not connected"))?;
+        c.channel
+            .basic_ack(tag, BasicAckOptions { multiple })
+            .await
+            .map_err(|e| failure(&e, format!("cannot acknowledge a message to {}", c.peer)))
+    }
+
+    /// Batch mode: the delivery's tag confirmed; acknowledges the confirmed prefix of the
+    /// channel's deliveries (whatever order confirmations come in) once it holds N.
+    async fn batch_ack(&mut self, tag: u64) -> Result<()> {
+        if let Some(done) = self.order.get_mut(&tag) {
+            *done = true;
+        }
+        let (mut last, mut n) = self.unacked.unwrap_or((0, 0));
+        while let Some(e) = self.order.first_entry() {
+            if !*e.get() {
+                break;
+            }
+            last = *e.key();
+            e.remove();
+            n += 1;
+        }
+        self.unacked = (n > 0).then_some((last, n));
+        if n >= self.o.batch {
+            self.flush_acks().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_acks(&mut self) -> Result<()> {
+        if let Some((last, _)) = self.unacked.take() {
+            self.send_ack(last, true).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Incoming for Amqp091Incoming {
+    async fn start(&mut self) -> Result<()> {
+        self.subscribe(false).await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        // next() on SelectAll is cancel-safe: a delivery not taken stays queued in lapin
+        let next = match tokio::time::timeout(Duration::from_secs(1), self.consumers.next()).await {
+            Ok(n) => n,
+            Err(_) => {
+                if let Some(e) = self.conn.as_ref().and_then(Connected::lost) {
+                    return Err(e);
+                }
+                return Ok(Got::Idle);
+            }
+        };
+        let (i, d) =
+            match next {
+                Some(x) => x,
+                // every consumer ended: the channel is closed
+                None => {
+                    return Err(self.conn.as_ref().and_then(Connected::lost).unwrap_or_else(
+                        || Error::new(ErrorKind::Protocol, "the broker cancelled the consumers"),
+                    ));
+                }
+            };
+        let d =
+            d.map_err(|e| failure(&e, format!("receiving from {}", self.routes[i].original)))?;
+        let msg = mapping::from_delivery(&d.properties, d.data);
+        crate::broker::trace('<', &self.routes[i].original, &msg);
+        if !self.o.reliable {
+            self.send_ack(d.delivery_tag, false).await?;
+            return Ok(Got::Message(msg, Token(0)));
+        }
+        let t = Token(self.next);
+        self.next += 1;
+        self.pending.insert(t, d.delivery_tag);
+        if self.batching() {
+            self.order.insert(d.delivery_tag, false);
+        }
+        Ok(Got::Message(msg, t))
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        // an unknown token (acknowledged already, or from before a reconnection) is no error
+        let Some(tag) = self.pending.remove(&token) else {
+            return Ok(());
+        };
+        if self.batching() {
+            return self.batch_ack(tag).await;
+        }
+        self.send_ack(tag, false).await
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        // nothing came for a while: what a batch holds back is acknowledged now
+        self.flush_acks().await
+    }
+
+    /// `--reconnect`: after a lost connection, connects and consumes again. Deliveries
+    /// not acknowledged are delivered again (counted as possible duplicates); the old
+    /// tokens are forgotten, so their late confirmations are ignored.
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        let r = self.o.reconnect.clone().unwrap_or_default();
+        agent::log::debug(1, format_args!("recovering from: {e}"));
+        self.consumers = SelectAll::new();
+        if let Some(c) = self.conn.take() {
+            c.close(Duration::from_millis(100)).await;
+        }
+        let unacked = self.pending.len() + self.unacked.take().map_or(0, |(_, n)| n);
+        self.pending.clear();
+        self.order.clear();
+        use std::sync::atomic::Ordering::Relaxed;
+        r.unacked.fetch_add(unacked as u64, Relaxed);
+        self.subscribe(true).await?;
+        r.reconnects.fetch_add(1, Relaxed);
+        agent::log::warn(format_args!(
+            "incoming broker: reconnected to {}",
+            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        // acknowledge what is confirmed; the rest goes back to the queues with the channel
+        let flushed = self.flush_acks().await;
+        self.consumers = SelectAll::new();
+        if let Some(c) = self.conn.take() {
+            c.close(self.o.timeout_disconnect).await;
+        }
+        flushed
+    }
+}

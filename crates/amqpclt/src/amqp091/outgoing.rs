@@ -1,0 +1,317 @@
+//! The AMQP 0-9-1 outgoing module: basic.publish on one channel, with publisher confirms
+//! when reliable.
+//!
+//! Reliable: the channel is in confirm mode and a message counts as sent only once the
+//! broker acked it; a nack, or a mandatory message returned as unroutable, is an error and
+//! nothing is removed. Not reliable: as the reference, a publish counts at once.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::{BasicProperties, Confirmation, ExchangeKind, PublisherConfirm};
+use message::Message;
+use transfer::{Error, ErrorKind, Outgoing, Result, Token};
+
+use super::connection::{Connected, Options, failure};
+use super::destination::{self, Route};
+use super::mapping;
+use crate::broker::Reconnect;
+
+/// Options of the outgoing module.
+#[derive(Debug, Clone)]
+pub struct OutgoingOptions {
+    /// How to connect.
+    pub connection: Options,
+    /// Publisher confirms.
+    pub reliable: bool,
+    /// How long closing may take.
+    pub timeout_disconnect: Duration,
+    /// `--reconnect`: where to count what reconnecting cost.
+    pub reconnect: Option<Reconnect>,
+}
+
+struct InFlight {
+    token: Token,
+    route: Route,
+    /// what to publish again after a reconnection
+    props: BasicProperties,
+    body: Vec<u8>,
+    confirm: Option<PublisherConfirm>,
+}
+
+/// Publishes messages to an AMQP 0-9-1 broker.
+pub struct Amqp091Outgoing {
+    o: OutgoingOptions,
+    conn: Option<Connected>,
+    /// queues and exchanges declared (and bindings made) on this connection
+    declared: HashSet<String>,
+    in_flight: VecDeque<InFlight>,
+    done: Vec<Token>,
+}
+
+impl Amqp091Outgoing {
+    /// A module for these options (connected by `start`).
+    pub fn new(o: OutgoingOptions) -> Self {
+        Amqp091Outgoing {
+            o,
+            conn: None,
+            declared: HashSet::new(),
+            in_flight: VecDeque::new(),
+            done: Vec::new(),
+        }
+    }
+
+    async fn connect(&mut self, retrying: bool) -> Result<()> {
+        let c = self.o.connection.connect(retrying).await?;
+        if self.o.reliable {
+            c.channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(|e| failure(&e, format!("{}: confirm.select", c.peer)))?;
+        }
+        self.declared.clear();
+        self.conn = Some(c);
+        Ok(())
+    }
+
+    fn channel(&self) -> Result<&Connected> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Protocol, "outgoing broker not connected"))
+    }
+
+    /// Declares what the route needs, once per connection (as the reference).
+    async fn declare(&mut self, r: &Route) -> Result<()> {
+        if self.declared.contains(&r.original) {
+            return Ok(());
+        }
+        let c = self.channel()?;
+        let ch = &c.channel;
+        let mut queue_name = None;
+        if let Some(q) = &r.queue {
+            let opts = QueueDeclareOptions {
+                durable: q.durable,
+                exclusive: q.exclusive,
+                auto_delete: q.auto_delete,
+                ..QueueDeclareOptions::default()
+            };
+            let declared = ch
+                .queue_declare(q.name.as_str().into(), opts, q.arguments.clone())
+                .await
+                .map_err(|e| failure(&e, format!("cannot declare the queue of {}", r.original)))?;
+            queue_name = Some(declared.name().to_string());
+        }
+        if let Some(x) = r.exchange.as_ref().filter(|x| x.declared()) {
+            let opts = ExchangeDeclareOptions {
+                durable: x.durable,
+                auto_delete: x.auto_delete,
+                ..ExchangeDeclareOptions::default()
+            };
+            ch.exchange_declare(
+                x.name.as_str().into(),
+                exchange_kind(&x.kind),
+                opts,
+                x.arguments.clone(),
+            )
+            .await
+            .map_err(|e| failure(&e, format!("cannot declare the exchange of {}", r.original)))?;
+        }
+        if let (Some(q), Some(x)) = (queue_name, r.exchange.as_ref())
+            && !x.name.is_empty()
+        {
+            ch.queue_bind(
+                q.as_str().into(),
+                x.name.as_str().into(),
+                r.routing_key.as_str().into(),
+                QueueBindOptions::default(),
+                Default::default(),
+            )
+            .await
+            .map_err(|e| failure(&e, format!("cannot bind the queue of {}", r.original)))?;
+        }
+        self.declared.insert(r.original.clone());
+        Ok(())
+    }
+
+    async fn publish(&mut self, mut f: InFlight) -> Result<()> {
+        self.declare(&f.route).await?;
+        let c = self.channel()?;
+        // a message to a queue we declared must reach it: mandatory when reliable
+        let mandatory = f.route.mandatory
+            || (self.o.reliable && f.route.queue.is_some() && f.route.exchange.is_none());
+        let confirm = c
+            .channel
+            .basic_publish(
+                f.route.exchange_name().into(),
+                f.route.routing_key.as_str().into(),
+                BasicPublishOptions {
+                    mandatory,
+                    immediate: false,
+                },
+                &f.body,
+                f.props.clone(),
+            )
+            .await;
+        match confirm {
+            Ok(confirm) if self.o.reliable => {
+                f.confirm = Some(confirm);
+                self.in_flight.push_back(f);
+                Ok(())
+            }
+            Ok(_) => {
+                self.done.push(f.token);
+                Ok(())
+            }
+            Err(e) => {
+                let err = failure(&e, format!("cannot publish to {}", f.route.original));
+                // kept with the unconfirmed, so that --reconnect publishes it again
+                if self.o.reliable {
+                    f.confirm = None;
+                    self.in_flight.push_back(f);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// What the broker said of one message.
+    fn settled(&mut self, f: InFlight, c: lapin::Result<Confirmation>) -> Result<()> {
+        let dest = &f.route.original;
+        match c {
+            Ok(Confirmation::Ack(None)) | Ok(Confirmation::NotRequested) => {
+                self.done.push(f.token);
+                Ok(())
+            }
+            Ok(Confirmation::Ack(Some(r))) | Ok(Confirmation::Nack(Some(r))) => Err(Error::new(
+                ErrorKind::Broker,
+                format!(
+                    "the broker returned a message to {dest}: {} {}",
+                    r.reply_code, r.reply_text
+                ),
+            )),
+            Ok(Confirmation::Nack(None)) => Err(Error::new(
+                ErrorKind::Broker,
+                format!("the broker refused (nacked) a message to {dest}"),
+            )),
+            Err(e) => {
+                let err = failure(&e, format!("publishing to {dest} failed"));
+                self.in_flight.push_front(InFlight { confirm: None, ..f });
+                Err(err)
+            }
+        }
+    }
+}
+
+pub(super) fn exchange_kind(k: &str) -> ExchangeKind {
+    match k {
+        "direct" => ExchangeKind::Direct,
+        "fanout" => ExchangeKind::Fanout,
+        "topic" => ExchangeKind::Topic,
+        "headers" => ExchangeKind::Headers,
+        other => ExchangeKind::Custom(other.to_string()),
+    }
+}
+
+impl Outgoing for Amqp091Outgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.connect(false).await
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let dest = msg.header.get("destination").ok_or_else(|| {
+            Error::new(ErrorKind::BadMessage, "message has no destination header")
+        })?;
+        let route =
+            destination::parse(dest, false).map_err(|e| Error::new(ErrorKind::BadMessage, e))?;
+        let (props, body) = mapping::to_publish(msg)?;
+        crate::broker::trace('>', dest, msg);
+        self.publish(InFlight {
+            token,
+            route,
+            props,
+            body,
+            confirm: None,
+        })
+        .await
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+        // confirms come in publishing order; the oldest first
+        let mut wait = wait;
+        while let Some(mut f) = self.in_flight.pop_front() {
+            let Some(confirm) = f.confirm.as_mut() else {
+                // not published (the connection broke): --reconnect publishes it again
+                self.in_flight.push_front(f);
+                return Err(self.channel()?.lost().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Protocol, "a message could not be published")
+                }));
+            };
+            let c = if wait.is_zero() {
+                match futures_util::FutureExt::now_or_never(confirm) {
+                    Some(c) => c,
+                    None => {
+                        self.in_flight.push_front(f);
+                        break;
+                    }
+                }
+            } else {
+                match tokio::time::timeout(wait, confirm).await {
+                    Ok(c) => c,
+                    Err(_) => {
+                        self.in_flight.push_front(f);
+                        break;
+                    }
+                }
+            };
+            wait = Duration::ZERO;
+            self.settled(f, c)?;
+        }
+        out.append(&mut self.done);
+        if !self.in_flight.is_empty()
+            && let Some(e) = self.conn.as_ref().and_then(Connected::lost)
+        {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn pending(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// `--reconnect`: after a lost connection, connects again and publishes every
+    /// unconfirmed message again, in order (counted: the broker may have had some).
+    async fn recover(&mut self, e: Error) -> Result<()> {
+        let r = self.o.reconnect.clone().unwrap_or_default();
+        agent::log::debug(1, format_args!("recovering from: {e}"));
+        if let Some(c) = self.conn.take() {
+            // the old connection's io loop may still run: close it without waiting long
+            c.close(Duration::from_millis(100)).await;
+        }
+        let again: Vec<InFlight> = self.in_flight.drain(..).collect();
+        self.connect(true).await?;
+        let n = again.len();
+        for f in again {
+            self.publish(InFlight { confirm: None, ..f }).await?;
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        r.reconnects.fetch_add(1, Relaxed);
+        r.resent.fetch_add(n as u64, Relaxed);
+        agent::log::warn(format_args!(
+            "outgoing broker: reconnected to {}, {n} unconfirmed messages published again",
+            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
+        ));
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        if let Some(c) = self.conn.take() {
+            c.close(self.o.timeout_disconnect).await;
+        }
+        Ok(())
+    }
+}
