@@ -234,7 +234,12 @@ impl Incoming for Amqp091Incoming {
             };
         let d =
             d.map_err(|e| failure(&e, format!("receiving from {}", self.routes[i].original)))?;
-        let msg = mapping::from_delivery(&d.properties, d.data);
+        let msg = mapping::from_delivery(
+            &d.properties,
+            d.data,
+            d.exchange.as_str(),
+            d.routing_key.as_str(),
+        );
         crate::broker::trace('<', &self.routes[i].original, &msg);
         if !self.o.reliable {
             self.send_ack(d.delivery_tag, false).await?;

@@ -7,6 +7,7 @@
 //! | `content-type` | `content_type` (`text/unknown` for text without one) | from the table only |
 //! | text or binary body | the bytes (UTF-8 for text) | text when `content_type` is `text/*` or has a `charset=` (and is UTF-8) |
 //! | — | `timestamp` = now | other properties are not kept (as the reference) |
+//! | `destination` | in the table | from the table; when it has none (a message from another client), `/queue/KEY` for the default exchange and `/topic/KEY` for `amq.topic` |
 //!
 //! A `content-type` header that says text on a binary message, or binary on a text
 //! message, is refused, as the reference and stompclt refuse it.
@@ -58,13 +59,30 @@ pub fn to_publish(m: &Message) -> Result<(BasicProperties, Vec<u8>)> {
     Ok((props, m.body.as_bytes().to_vec()))
 }
 
-/// The message of a delivery.
-pub fn from_delivery(props: &BasicProperties, data: Vec<u8>) -> Message {
+/// The message of a delivery (its exchange and routing key name its destination when the
+/// headers table does not).
+pub fn from_delivery(
+    props: &BasicProperties,
+    data: Vec<u8>,
+    exchange: &str,
+    routing_key: &str,
+) -> Message {
     let mut m = Message::new();
     if let Some(h) = props.headers() {
         for (k, v) in h {
             m.header.insert(k.to_string(), text(v));
         }
+    }
+    if !m.header.contains_key("destination") {
+        match exchange {
+            "" => m
+                .header
+                .insert("destination".into(), format!("/queue/{routing_key}")),
+            "amq.topic" => m
+                .header
+                .insert("destination".into(), format!("/topic/{routing_key}")),
+            _ => None,
+        };
     }
     let text_type = props
         .content_type()
@@ -161,14 +179,16 @@ mod tests {
         );
         let h = p.headers().as_ref().expect("headers");
         assert_eq!(h.inner().len(), 2);
-        let back = from_delivery(&p, body);
+        let back = from_delivery(&p, body, "", "q");
         assert_eq!(back.header, m.header);
         assert!(back.is_text());
         let bin = Message::binary(vec![0u8, 255]);
         let (p, _) = to_publish(&bin).expect("mapped");
         assert_eq!(*p.delivery_mode(), Some(1));
         assert!(p.content_type().is_none());
-        assert!(!from_delivery(&p, vec![0, 255]).is_text());
+        let back = from_delivery(&p, vec![0, 255], "", "q");
+        assert!(!back.is_text());
+        assert_eq!(back.header["destination"], "/queue/q");
     }
 
     #[test]
@@ -194,7 +214,8 @@ mod tests {
         let p = BasicProperties::default()
             .with_headers(t)
             .with_content_type("text/plain; charset=utf-8".into());
-        let m = from_delivery(&p, b"\xff".to_vec());
+        let m = from_delivery(&p, b"\xff".to_vec(), "amq.topic", "a.b");
+        assert_eq!(m.header["destination"], "/topic/a.b");
         assert_eq!(m.header["n"], "-3");
         assert_eq!(m.header["b"], "true");
         assert_eq!(m.header["x-death"], r#"[{"queue":"q\"1"}]"#);

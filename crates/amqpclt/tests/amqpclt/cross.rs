@@ -7,12 +7,12 @@ use message::{Body, Message};
 
 use super::*;
 
-fn stompclt() -> String {
+pub(crate) fn stompclt() -> String {
     test_support::bin::sibling(AMQPCLT, "stompclt")
 }
 
 /// (text flag, body) of every message, sorted: what must arrive when headers cannot.
-fn bodies(msgs: &[Message]) -> Vec<(bool, Vec<u8>)> {
+pub(crate) fn bodies(msgs: &[Message]) -> Vec<(bool, Vec<u8>)> {
     let mut v: Vec<_> = msgs
         .iter()
         .map(|m| (m.is_text(), m.body.as_bytes().to_vec()))
@@ -21,7 +21,7 @@ fn bodies(msgs: &[Message]) -> Vec<(bool, Vec<u8>)> {
     v
 }
 
-fn stomp_rabbitmq(dir: &str) -> Vec<String> {
+pub(crate) fn stomp_rabbitmq(dir: &str) -> Vec<String> {
     let addr = std::env::var("STOMP_BROKERS")
         .expect("STOMP_BROKERS (scripts/test.sh)")
         .split(',')

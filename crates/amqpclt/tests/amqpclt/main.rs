@@ -12,6 +12,7 @@ mod brokers;
 mod callbacks;
 mod cluster;
 mod cross;
+mod cross091;
 mod errors;
 mod reconnect;
 mod scale;

@@ -37,6 +37,13 @@ use test_support::bin::number_after;
 #[test]
 fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
     let rabbit = OwnBroker::start_new("rabbitmq");
+    for module in ["amqp1", "pika"] {
+        restart_mid_transfer(&rabbit, module);
+    }
+}
+
+/// Both directions over one protocol (`module`).
+fn restart_mid_transfer(rabbit: &OwnBroker, module: &str) {
     let port = rabbit.amqp.expect("an AMQP port");
     let d = tmp();
     let dest = unique_destination("restart");
@@ -52,6 +59,8 @@ fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
         v.extend([
             format!("--{dir}-broker-auth"),
             "plain name=guest pass=guest".into(),
+            format!("--{dir}-broker-module"),
+            module.into(),
         ]);
         v
     };
@@ -60,12 +69,12 @@ fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
     args.extend(s(&["--remove", "--window", "500", "--incoming-queue"]));
     args.push(format!("path={}", p(&inq)));
     let send = spawn(args);
-    restart_when(&rabbit, || queue_count(&inq) <= n - 2000);
+    restart_when(rabbit, || queue_count(&inq) <= n - 2000);
     let so = reconnected(send);
     assert_eq!(queue_count(&inq), 0);
     let resent = number_after(&so, "reconnected 1 times: ");
     // drained without faults: every duplicate so far was sent again
-    receive_own(&uri, &dest, &outq);
+    receive_own(&uri, module, &dest, &outq);
     let got = drain(&outq, "DQS");
     let dups = compare(&sent, &got, "sender restart");
     assert!(dups <= resent, "{dups} duplicates, {resent} sent again");
@@ -80,21 +89,23 @@ fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
     args.extend(["--subscribe".into(), format!("destination={dest}")]);
     args.extend(["--outgoing-queue".into(), format!("path={}", p(&outq))]);
     let recv = spawn(args);
-    restart_when(&rabbit, || queue_count(&outq) >= 2000);
+    restart_when(rabbit, || queue_count(&outq) >= 2000);
     let so = reconnected(recv);
     let got = drain(&outq, "DQS");
     let dups = compare(&sent, &got, "receiver restart");
     eprintln!(
-        "amqpclt broker restarts: {n} messages each way; receiving: {dups} duplicates; {}",
+        "amqpclt ({module}) broker restarts: {n} messages each way; receiving: {dups} duplicates; {}",
         so.trim()
     );
 }
 
 /// Receives everything of `dest` on the test's own broker.
-fn receive_own(uri: &str, dest: &str, outq: &std::path::Path) {
+fn receive_own(uri: &str, module: &str, dest: &str, outq: &std::path::Path) {
     let mut args = s(&[
         "--incoming-broker-uri",
         uri,
+        "--incoming-broker-module",
+        module,
         "--incoming-broker-auth",
         "plain name=guest pass=guest",
         "--reliable",

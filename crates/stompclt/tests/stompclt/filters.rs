@@ -68,3 +68,30 @@ fn built_in_filters_replace_the_callback_one_liners() {
     let out = run(&qq_args(d.path(), &["--keep-if", "body=("]));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The reference's own callback one-liners (header assignments and deletions, as its
+/// manual and examples write them) become the filters; other Perl is still refused.
+#[test]
+fn the_references_header_edit_callbacks_become_filters() {
+    let d = tmp();
+    let msgs: Vec<Message> = (0..5)
+        .map(|i| {
+            Message::text(format!("m {i}"))
+                .with_header("x-index", i.to_string())
+                .with_header("x-drop-me", "1")
+        })
+        .collect();
+    fill(&d.path().join("in"), "DQS", &msgs);
+    let code = "$hdr{destination} = \"/queue/myapp.data\";\n$hdr{persistent} = \"true\";\ndelete $hdr{'x-drop-me'};\n";
+    ok(&qq_args(d.path(), &["--remove", "--callback-code", code]));
+    let got = drain(&d.path().join("out"), "DQS");
+    assert_eq!(got.len(), 5);
+    for m in &got {
+        assert_eq!(m.header["destination"], "/queue/myapp.data");
+        assert_eq!(m.header["persistent"], "true");
+        assert!(!m.header.contains_key("x-drop-me"), "{:?}", m.header);
+    }
+    let out = run(&qq_args(d.path(), &["--callback-code", "print $hdr{x};"]));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run Perl code"));
+}
