@@ -167,7 +167,13 @@ impl Amqp091Outgoing {
                 Ok(())
             }
             Err(e) => {
-                let err = failure(&e, format!("cannot publish to {}", f.route.original));
+                let mut err = failure(&e, format!("cannot publish to {}", f.route.original));
+                // the channel is closing: the broker's reason comes with an earlier confirm
+                if matches!(e.kind(), lapin::ErrorKind::InvalidChannelState(..))
+                    && let Some(reason) = self.reason().await
+                {
+                    err = reason;
+                }
                 // kept with the unconfirmed, so that --reconnect publishes it again
                 if self.o.reliable {
                     f.confirm = None;
@@ -175,6 +181,21 @@ impl Amqp091Outgoing {
                 }
                 Err(err)
             }
+        }
+    }
+
+    /// Why the broker closed the channel, from the oldest unconfirmed publish (a refusal
+    /// such as 404 arrives after the publishes that followed it were sent).
+    async fn reason(&mut self) -> Option<Error> {
+        let f = self.in_flight.front_mut()?;
+        let dest = f.route.original.clone();
+        let confirm = f.confirm.as_mut()?;
+        match tokio::time::timeout(Duration::from_secs(2), confirm).await {
+            Ok(Err(e)) => {
+                let err = failure(&e, format!("publishing to {dest} failed"));
+                (err.kind == ErrorKind::Broker).then_some(err)
+            }
+            _ => None,
         }
     }
 
