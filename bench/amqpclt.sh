@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Benchmark: amqpclt against a minimal raw fe2o3-amqp client (the broker's ceiling, up to 1000
-# unsettled sends awaiting Accepted; receiving with credit 1000, accepting each) and a Python
-# peer (python3-qpid-proton + python messaging), in one run, on RabbitMQ's AMQP 1.0 listener
-# and the Qpid Proton C broker: queue → broker and broker → queue of N durable 1 KiB messages
-# in reliable mode, the queue on tmpfs.
-# Usage: bench/amqpclt.sh [-n N] [-b "rabbitmq proton"]
+# Benchmark: amqpclt against a minimal raw client (the broker's ceiling) and a Python peer, in
+# one run, queue → broker and broker → queue of N durable 1 KiB messages in reliable mode, the
+# queue on tmpfs. AMQP 1.0 on RabbitMQ's listener ("rabbitmq") and the Qpid Proton C broker
+# ("proton"): raw fe2o3-amqp (up to 1000 unsettled sends awaiting Accepted; credit 1000,
+# accepting each), python3-qpid-proton + python messaging. AMQP 0-9-1 on RabbitMQ
+# ("rabbitmq091"): raw lapin (publisher confirms, up to 1000 unconfirmed; prefetch 1000, an
+# ack each), pika + python messaging (tests/python/pika_peer.py: a confirm per publish).
+# Usage: bench/amqpclt.sh [-n N] [-b "rabbitmq proton rabbitmq091"]
 # Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s and the
 # ratios amqpclt/raw and amqpclt/python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=100000 which="rabbitmq proton"
+n=100000 which="rabbitmq proton rabbitmq091"
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) n=$2; shift 2 ;;
@@ -39,8 +41,9 @@ printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues
 printf '%-9s %-14s %10s %10s %10s %8s %8s\n' broker direction raw amqpclt python "am/raw" "am/py"
 for b in $which; do
   case $b in
-    rabbitmq) port=5672 user=guest pass=guest script=rabbitmq ;;
-    proton) port=5673 user=- pass=- script=proton-broker ;;
+    rabbitmq) port=5672 user=guest pass=guest script=rabbitmq module=amqp1 ;;
+    proton) port=5673 user=- pass=- script=proton-broker module=amqp1 ;;
+    rabbitmq091) port=5672 user=guest pass=guest script=rabbitmq module=pika ;;
     *) echo "unknown broker $b" >&2; exit 2 ;;
   esac
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
@@ -51,8 +54,8 @@ for b in $which; do
   if [ "$user" != - ]; then
     url="amqp://$user:$pass@127.0.0.1:$port" auth=(plain "name=$user" "pass=$pass")
   fi
-  oconn=(--outgoing-broker-module amqp1 --outgoing-broker-uri "amqp://127.0.0.1:$port")
-  iconn=(--incoming-broker-module amqp1 --incoming-broker-uri "amqp://127.0.0.1:$port")
+  oconn=(--outgoing-broker-module "$module" --outgoing-broker-uri "amqp://127.0.0.1:$port")
+  iconn=(--incoming-broker-module "$module" --incoming-broker-uri "amqp://127.0.0.1:$port")
   if [ "$user" != - ]; then
     oconn+=(--outgoing-broker-auth "${auth[*]}") iconn+=(--incoming-broker-auth "${auth[*]}")
   fi
@@ -61,15 +64,29 @@ for b in $which; do
     --header "destination=$dest" --header persistent=true
   cp -a "$work/spool" "$work/spool.py"
   # raw ceiling, both directions (its own address)
-  raw_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1024 1000 | rate)
-  raw_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1000 | rate)
+  if [ "$module" = pika ]; then
+    queue=${dest#/queue/}
+    raw_send=$("$bin/examples/lapin_raw" send "127.0.0.1:$port" "$user" "$pass" "$queue.raw" "$n" 1024 | rate)
+    raw_recv=$("$bin/examples/lapin_raw" recv "127.0.0.1:$port" "$user" "$pass" "$queue.raw" "$n" 1000 | rate)
+  else
+    raw_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1024 1000 | rate)
+    raw_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1000 | rate)
+  fi
   am_send=$("$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
     "${oconn[@]}" --statistics | stats_rate)
   am_recv=$("$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
     --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
   rm -rf "$work/inbox"
-  py_send=$(py bench/amqp_peer.py send "$url" "$dest" "$work/spool.py" 1000 | rate)
-  py_recv=$(py bench/amqp_peer.py recv "$url" "$dest" "$n" "$work/inbox" 1000 | rate)
+  if [ "$module" = pika ]; then
+    timed() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
+      awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f\n", n / (b - a) }'; }
+    pyurl="amqp://$user:$pass@127.0.0.1:$port/%2F"
+    py_send=$(timed .venv/bin/python tests/python/pika_peer.py send "$pyurl" "$queue" "$work/spool.py")
+    py_recv=$(timed .venv/bin/python tests/python/pika_peer.py recv "$pyurl" "$queue" "$n" "$work/inbox")
+  else
+    py_send=$(py bench/amqp_peer.py send "$url" "$dest" "$work/spool.py" 1000 | rate)
+    py_recv=$(py bench/amqp_peer.py recv "$url" "$dest" "$n" "$work/inbox" 1000 | rate)
+  fi
   rm -rf "$work/inbox" "$work/spool" "$work/spool.py"
   for dir in send recv; do
     eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir"

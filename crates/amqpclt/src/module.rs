@@ -181,6 +181,14 @@ impl Outgoing for ModuleOutgoing {
         }
     }
 
+    async fn ready(&mut self) {
+        match self {
+            Self::Amqp1(m) => m.ready().await,
+            Self::Amqp091(m) => m.ready().await,
+            _ => std::future::pending().await,
+        }
+    }
+
     async fn idle(&mut self) -> Result<()> {
         each!(self, m => m.idle().await)
     }

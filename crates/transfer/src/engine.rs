@@ -151,8 +151,19 @@ impl<'a> Engine<'a> {
                     // the next message may take a while: what the destination holds goes now
                     out.flush().await?;
                 }
-                match inc.get().await? {
-                    Got::Message(msg, token) => {
+                // a confirmation that arrives while the incoming side waits is taken at once
+                let got = if *out_started && out.pending() > 0 {
+                    tokio::select! {
+                        biased;
+                        got = inc.get() => Some(got?),
+                        () = out.ready() => None,
+                    }
+                } else {
+                    Some(inc.get().await?)
+                };
+                match got {
+                    None => {}
+                    Some(Got::Message(msg, token)) => {
                         last_message = Instant::now();
                         // counted before filtering, as the reference counts dropped ones
                         stats.message(msg.size());
@@ -185,7 +196,7 @@ impl<'a> Engine<'a> {
                         }
                         stats.handed_on();
                     }
-                    Got::Idle => {
+                    Some(Got::Idle) => {
                         if s.timeout_inactivity
                             .is_some_and(|t| last_message.elapsed() >= t)
                         {
@@ -194,7 +205,7 @@ impl<'a> Engine<'a> {
                         inc.idle().await?;
                         out.idle().await?;
                     }
-                    Got::End => break,
+                    Some(Got::End) => break,
                 }
                 Self::ack_confirmed(inc, out, &mut confirmed, Duration::ZERO).await?;
             }

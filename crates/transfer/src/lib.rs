@@ -83,6 +83,13 @@ pub trait Outgoing {
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: std::time::Duration) -> Result<()>;
     /// How many messages were put and are not confirmed yet.
     fn pending(&self) -> usize;
+    /// Resolves when [`Outgoing::confirmed`] may have something new, for the engine to race
+    /// against a waiting [`Incoming::get`] (a broker → broker run whose confirmations would
+    /// otherwise wait for the incoming side's idle second). Must be cancel-safe. Default:
+    /// never (confirmations are then looked for after each message and each idle turn).
+    async fn ready(&mut self) {
+        std::future::pending::<()>().await
+    }
     /// Called when the engine waits (nothing came in, the window is full, linger): time to
     /// ask for confirmations that batching held back.
     async fn idle(&mut self) -> Result<()> {
@@ -228,6 +235,10 @@ impl<O: Outgoing> Outgoing for Recovering<O> {
 
     fn pending(&self) -> usize {
         self.module.pending()
+    }
+
+    async fn ready(&mut self) {
+        self.module.ready().await
     }
 
     async fn flush(&mut self) -> Result<()> {

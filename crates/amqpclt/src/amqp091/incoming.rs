@@ -5,13 +5,16 @@
 //! and what `--count` leaves behind goes back to the queue: reliable, once the outgoing
 //! side confirmed the message (with `--batch N`, one `multiple` ack for each N confirmed in
 //! delivery order); not reliable, on receipt (the reference's no-ack, without its loss of
-//! everything prefetched).
+//! everything prefetched). Acks are pipelined as publishes are (see `outgoing`): queued for
+//! lapin's writer at once, their outcome collected later.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::stream::{SelectAll, Stream, StreamExt};
+use futures_util::stream::{FuturesUnordered, SelectAll, Stream, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
@@ -47,6 +50,7 @@ pub struct IncomingOptions {
 }
 
 type Deliveries = Pin<Box<dyn Stream<Item = (usize, lapin::Result<Delivery>)> + Send>>;
+type Acking = Pin<Box<dyn Future<Output = lapin::Result<()>> + Send>>;
 
 /// Receives messages from AMQP 0-9-1 queues.
 pub struct Amqp091Incoming {
@@ -60,6 +64,8 @@ pub struct Amqp091Incoming {
     order: BTreeMap<u64, bool>,
     /// batch mode: the confirmed prefix not acknowledged yet (its last tag, its length)
     unacked: Option<(u64, usize)>,
+    /// acks queued for lapin's writer, not known written yet
+    acking: FuturesUnordered<Acking>,
     next: u64,
 }
 
@@ -79,6 +85,7 @@ impl Amqp091Incoming {
             pending: HashMap::new(),
             order: BTreeMap::new(),
             unacked: None,
+            acking: FuturesUnordered::new(),
             next: 1,
         })
     }
@@ -165,15 +172,36 @@ impl Amqp091Incoming {
         Ok(())
     }
 
-    async fn send_ack(&self, tag: u64, multiple: bool) -> Result<()> {
+    /// Queues a basic.ack for lapin's writer (in order) without waiting for the write.
+    async fn send_ack(&mut self, tag: u64, multiple: bool) -> Result<()> {
         let c = self
             .conn
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Protocol, "incoming broker not connected"))?;
-        c.channel
-            .basic_ack(tag, BasicAckOptions { multiple })
-            .await
-            .map_err(|e| failure(&e, format!("cannot acknowledge a message to {}", c.peer)))
+        let ch = c.channel.clone();
+        let mut acking: Acking =
+            Box::pin(async move { ch.basic_ack(tag, BasicAckOptions { multiple }).await });
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        match acking.as_mut().poll(&mut cx) {
+            Poll::Pending => self.acking.push(acking),
+            Poll::Ready(r) => self.acked(r)?,
+        }
+        self.reap()
+    }
+
+    fn acked(&self, r: lapin::Result<()>) -> Result<()> {
+        r.map_err(|e| {
+            let peer = self.conn.as_ref().map_or("?", |c| c.peer.as_str());
+            failure(&e, format!("cannot acknowledge a message to {peer}"))
+        })
+    }
+
+    /// The outcome of the acks written since the last look.
+    fn reap(&mut self) -> Result<()> {
+        while let Some(Some(r)) = futures_util::FutureExt::now_or_never(self.acking.next()) {
+            self.acked(r)?;
+        }
+        Ok(())
     }
 
     /// Batch mode: the delivery's tag confirmed; acknowledges the confirmed prefix of the
@@ -277,6 +305,7 @@ impl Incoming for Amqp091Incoming {
         let r = self.o.reconnect.clone().unwrap_or_default();
         agent::log::debug(1, format_args!("recovering from: {e}"));
         self.consumers = SelectAll::new();
+        self.acking = FuturesUnordered::new();
         if let Some(c) = self.conn.take() {
             c.close(Duration::from_millis(100)).await;
         }
@@ -296,7 +325,19 @@ impl Incoming for Amqp091Incoming {
 
     async fn stop(&mut self) -> Result<()> {
         // acknowledge what is confirmed; the rest goes back to the queues with the channel
-        let flushed = self.flush_acks().await;
+        let mut flushed = self.flush_acks().await;
+        // the acks written before the channel closes
+        let limit = self.o.timeout_disconnect;
+        let written = async {
+            while let Some(r) = self.acking.next().await {
+                self.acked(r)?;
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(limit, written).await {
+            Ok(r) => flushed = flushed.and(r),
+            Err(_) => agent::log::debug(1, format_args!("acks not written within {limit:?}")),
+        }
         self.consumers = SelectAll::new();
         if let Some(c) = self.conn.take() {
             c.close(self.o.timeout_disconnect).await;

@@ -3,9 +3,18 @@
 //!
 //! Reliable: the channel is in confirm mode and a message counts as sent only once the
 //! broker acked it; a nack, or a mandatory message returned as unroutable, is an error and
-//! nothing is removed. Not reliable: as the reference, a publish counts at once.
+//! nothing is removed. Not reliable: as the reference, a publish counts once written.
+//!
+//! Publishes are pipelined: lapin writes from a thread of its own and a publish resolves
+//! once its frames are written, so awaiting each one would cost a round trip between the
+//! threads per message. Each publish is started at `put` (its frames queued, in order) and
+//! its outcome collected by `confirmed`.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lapin::options::{
@@ -34,13 +43,47 @@ pub struct OutgoingOptions {
     pub reconnect: Option<Reconnect>,
 }
 
+type Publishing = Pin<Box<dyn Future<Output = lapin::Result<PublisherConfirm>> + Send>>;
+
+/// Where a message is: being written, awaiting the broker's confirm, settled (the outcome
+/// kept until `confirmed` takes it), or not published (the connection broke).
+enum Stage {
+    Publishing(Publishing),
+    Confirming(PublisherConfirm),
+    Resolved(Box<lapin::Result<Confirmation>>),
+    Unsent,
+}
+
+impl Stage {
+    /// Drives the stage on until it is resolved (or cannot go on now).
+    fn poll_on(&mut self, reliable: bool, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match self {
+                Stage::Publishing(p) => match p.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(c)) if reliable => *self = Stage::Confirming(c),
+                    Poll::Ready(Ok(_)) => {
+                        *self = Stage::Resolved(Box::new(Ok(Confirmation::NotRequested)));
+                    }
+                    Poll::Ready(Err(e)) => *self = Stage::Resolved(Box::new(Err(e))),
+                },
+                Stage::Confirming(c) => match Pin::new(c).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(r) => *self = Stage::Resolved(Box::new(r)),
+                },
+                Stage::Resolved(_) | Stage::Unsent => return Poll::Ready(()),
+            }
+        }
+    }
+}
+
 struct InFlight {
     token: Token,
     route: Route,
     /// what to publish again after a reconnection
     props: BasicProperties,
-    body: Vec<u8>,
-    confirm: Option<PublisherConfirm>,
+    body: Arc<Vec<u8>>,
+    stage: Stage,
 }
 
 /// Publishes messages to an AMQP 0-9-1 broker.
@@ -137,91 +180,129 @@ impl Amqp091Outgoing {
         Ok(())
     }
 
+    /// Starts the publish of a message: its frames are queued for lapin's writer now, in
+    /// order; `confirmed` collects the outcome.
     async fn publish(&mut self, mut f: InFlight) -> Result<()> {
         self.declare(&f.route).await?;
         let c = self.channel()?;
         // a message to a queue we declared must reach it: mandatory when reliable
         let mandatory = f.route.mandatory
             || (self.o.reliable && f.route.queue.is_some() && f.route.exchange.is_none());
-        let confirm = c
-            .channel
-            .basic_publish(
-                f.route.exchange_name().into(),
-                f.route.routing_key.as_str().into(),
+        let ch = c.channel.clone();
+        let (exchange, key) = (
+            f.route.exchange_name().to_string(),
+            f.route.routing_key.clone(),
+        );
+        let (body, props) = (f.body.clone(), f.props.clone());
+        let publishing: Publishing = Box::pin(async move {
+            ch.basic_publish(
+                exchange.as_str().into(),
+                key.as_str().into(),
                 BasicPublishOptions {
                     mandatory,
                     immediate: false,
                 },
-                &f.body,
-                f.props.clone(),
+                &body,
+                props,
             )
-            .await;
-        match confirm {
-            Ok(confirm) if self.o.reliable => {
-                f.confirm = Some(confirm);
-                self.in_flight.push_back(f);
-                Ok(())
-            }
-            Ok(_) => {
-                self.done.push(f.token);
-                Ok(())
-            }
-            Err(e) => {
-                let mut err = failure(&e, format!("cannot publish to {}", f.route.original));
-                // the channel is closing: the broker's reason comes with an earlier confirm
-                if matches!(e.kind(), lapin::ErrorKind::InvalidChannelState(..))
-                    && let Some(reason) = self.reason().await
-                {
-                    err = reason;
-                }
-                // kept with the unconfirmed, so that --reconnect publishes it again
-                if self.o.reliable {
-                    f.confirm = None;
-                    self.in_flight.push_back(f);
-                }
-                Err(err)
-            }
-        }
+            .await
+        });
+        // the first poll queues the frames (and registers the confirm), in put order
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        f.stage = Stage::Publishing(publishing);
+        let _ = f.stage.poll_on(self.o.reliable, &mut cx);
+        self.in_flight.push_back(f);
+        Ok(())
     }
 
     /// Why the broker closed the channel, from the oldest unconfirmed publish (a refusal
     /// such as 404 arrives after the publishes that followed it were sent).
     async fn reason(&mut self) -> Option<Error> {
+        let reliable = self.o.reliable;
         let f = self.in_flight.front_mut()?;
         let dest = f.route.original.clone();
-        let confirm = f.confirm.as_mut()?;
-        match tokio::time::timeout(Duration::from_secs(2), confirm).await {
-            Ok(Err(e)) => {
-                let err = failure(&e, format!("publishing to {dest} failed"));
+        let stage = &mut f.stage;
+        let resolved = std::future::poll_fn(|cx| stage.poll_on(reliable, cx));
+        let _ = tokio::time::timeout(Duration::from_secs(2), resolved).await;
+        match &f.stage {
+            Stage::Resolved(r) if r.is_err() => {
+                let Err(e) = r.as_ref() else { return None };
+                let err = failure(e, format!("publishing to {dest} failed"));
                 (err.kind == ErrorKind::Broker).then_some(err)
             }
             _ => None,
         }
     }
 
+    /// A publish (or its confirm) failed: the message is kept for --reconnect, and the
+    /// error names the broker's reason when the channel was closed for one.
+    async fn failed(&mut self, mut f: InFlight, e: lapin::Error) -> Error {
+        let mut err = failure(&e, format!("publishing to {} failed", f.route.original));
+        f.stage = Stage::Unsent;
+        if matches!(e.kind(), lapin::ErrorKind::InvalidChannelState(..))
+            && let Some(reason) = self.reason().await
+        {
+            err = reason;
+        }
+        self.in_flight.push_front(f);
+        err
+    }
+
     /// What the broker said of one message.
-    fn settled(&mut self, f: InFlight, c: lapin::Result<Confirmation>) -> Result<()> {
+    fn settled(&mut self, f: &InFlight, c: Confirmation) -> Result<()> {
         let dest = &f.route.original;
         match c {
-            Ok(Confirmation::Ack(None)) | Ok(Confirmation::NotRequested) => {
+            Confirmation::Ack(None) | Confirmation::NotRequested => {
                 self.done.push(f.token);
                 Ok(())
             }
-            Ok(Confirmation::Ack(Some(r))) | Ok(Confirmation::Nack(Some(r))) => Err(Error::new(
+            Confirmation::Ack(Some(r)) | Confirmation::Nack(Some(r)) => Err(Error::new(
                 ErrorKind::Broker,
                 format!(
                     "the broker returned a message to {dest}: {} {}",
                     r.reply_code, r.reply_text
                 ),
             )),
-            Ok(Confirmation::Nack(None)) => Err(Error::new(
+            Confirmation::Nack(None) => Err(Error::new(
                 ErrorKind::Broker,
                 format!("the broker refused (nacked) a message to {dest}"),
             )),
-            Err(e) => {
-                let err = failure(&e, format!("publishing to {dest} failed"));
-                self.in_flight.push_front(InFlight { confirm: None, ..f });
-                Err(err)
+        }
+    }
+
+    /// Moves the oldest message on, waiting at most `wait`: true when it is done with.
+    async fn advance(&mut self, wait: Duration) -> Result<bool> {
+        let reliable = self.o.reliable;
+        let Some(f) = self.in_flight.front_mut() else {
+            return Ok(false);
+        };
+        let stage = &mut f.stage;
+        if wait.is_zero() {
+            let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+            let _ = stage.poll_on(reliable, &mut cx);
+        } else {
+            let resolved = std::future::poll_fn(|cx| stage.poll_on(reliable, cx));
+            let _ = tokio::time::timeout(wait, resolved).await;
+        }
+        if matches!(f.stage, Stage::Publishing(_) | Stage::Confirming(_)) {
+            return Ok(false);
+        }
+        let Some(mut f) = self.in_flight.pop_front() else {
+            return Ok(false);
+        };
+        match std::mem::replace(&mut f.stage, Stage::Unsent) {
+            Stage::Resolved(r) => match *r {
+                Ok(c) => {
+                    self.settled(&f, c)?;
+                    Ok(true)
+                }
+                Err(e) => Err(self.failed(f, e).await),
+            },
+            _ => {
+                self.in_flight.push_front(f);
+                Err(self.channel()?.lost().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Protocol, "a message could not be published")
+                }))
             }
         }
     }
@@ -254,42 +335,24 @@ impl Outgoing for Amqp091Outgoing {
             token,
             route,
             props,
-            body,
-            confirm: None,
+            body: Arc::new(body),
+            stage: Stage::Unsent,
         })
         .await
     }
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
-        // confirms come in publishing order; the oldest first
+        // writes and confirms come in publishing order; the oldest first, waiting only for
+        // the first step
         let mut wait = wait;
-        while let Some(mut f) = self.in_flight.pop_front() {
-            let Some(confirm) = f.confirm.as_mut() else {
-                // not published (the connection broke): --reconnect publishes it again
-                self.in_flight.push_front(f);
-                return Err(self.channel()?.lost().unwrap_or_else(|| {
-                    Error::new(ErrorKind::Protocol, "a message could not be published")
-                }));
-            };
-            let c = if wait.is_zero() {
-                match futures_util::FutureExt::now_or_never(confirm) {
-                    Some(c) => c,
-                    None => {
-                        self.in_flight.push_front(f);
-                        break;
-                    }
-                }
-            } else {
-                match tokio::time::timeout(wait, confirm).await {
-                    Ok(c) => c,
-                    Err(_) => {
-                        self.in_flight.push_front(f);
-                        break;
-                    }
-                }
-            };
-            wait = Duration::ZERO;
-            self.settled(f, c)?;
+        loop {
+            let before = self.done.len();
+            if !self.advance(wait).await? {
+                break;
+            }
+            if self.done.len() > before {
+                wait = Duration::ZERO;
+            }
         }
         out.append(&mut self.done);
         if !self.in_flight.is_empty()
@@ -302,6 +365,15 @@ impl Outgoing for Amqp091Outgoing {
 
     fn pending(&self) -> usize {
         self.in_flight.len()
+    }
+
+    async fn ready(&mut self) {
+        let reliable = self.o.reliable;
+        std::future::poll_fn(|cx| match self.in_flight.front_mut() {
+            Some(f) => f.stage.poll_on(reliable, cx),
+            None => Poll::Pending,
+        })
+        .await
     }
 
     /// `--reconnect`: after a lost connection, connects again and publishes every
@@ -317,7 +389,11 @@ impl Outgoing for Amqp091Outgoing {
         self.connect(true).await?;
         let n = again.len();
         for f in again {
-            self.publish(InFlight { confirm: None, ..f }).await?;
+            self.publish(InFlight {
+                stage: Stage::Unsent,
+                ..f
+            })
+            .await?;
         }
         use std::sync::atomic::Ordering::Relaxed;
         r.reconnects.fetch_add(1, Relaxed);

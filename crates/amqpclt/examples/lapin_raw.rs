@@ -1,0 +1,114 @@
+//! The minimal AMQP 0-9-1 client of the benchmark (`bench/amqpclt.sh`): the ceiling against
+//! which amqpclt's 0-9-1 modules are measured. lapin and nothing else: no queue, no message
+//! model.
+//!
+//! `lapin_raw send HOST:PORT USER PASS QUEUE N SIZE`: N persistent messages of SIZE bytes to
+//! the durable queue QUEUE, publisher confirms with up to 1000 unconfirmed.
+//! `lapin_raw recv HOST:PORT USER PASS QUEUE N PREFETCH`: N deliveries with basic.qos
+//! PREFETCH, an ack each. Prints `{"rate": MSG_PER_S}`.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+
+type Failure = Box<dyn std::error::Error>;
+
+async fn declare(ch: &Channel, queue: &str) -> Result<(), Failure> {
+    let opts = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    ch.queue_declare(queue.into(), opts, Default::default())
+        .await?;
+    Ok(())
+}
+
+async fn send(
+    ch: &Channel,
+    queue: &str,
+    n: usize,
+    size: usize,
+    inflight: usize,
+) -> Result<(), Failure> {
+    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    let body = vec![b'x'; size];
+    let props = BasicProperties::default().with_delivery_mode(2);
+    let mut pending = VecDeque::new();
+    for _ in 0..n {
+        if pending.len() >= inflight
+            && let Some(c) = pending.pop_front()
+        {
+            let c: lapin::PublisherConfirm = c;
+            if !c.await?.is_ack() {
+                return Err("nacked".into());
+            }
+        }
+        let c = ch
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                &body,
+                props.clone(),
+            )
+            .await?;
+        pending.push_back(c);
+    }
+    for c in pending {
+        if !c.await?.is_ack() {
+            return Err("nacked".into());
+        }
+    }
+    Ok(())
+}
+
+async fn recv(ch: &Channel, queue: &str, n: usize, prefetch: u16) -> Result<(), Failure> {
+    ch.basic_qos(prefetch, BasicQosOptions::default()).await?;
+    let mut consumer = ch
+        .basic_consume(
+            queue.into(),
+            "raw".into(),
+            BasicConsumeOptions::default(),
+            Default::default(),
+        )
+        .await?;
+    let mut got = 0;
+    while got < n {
+        let Some(d) = consumer.next().await else {
+            return Err("consumer ended".into());
+        };
+        let d = d?;
+        ch.basic_ack(d.delivery_tag, BasicAckOptions::default())
+            .await?;
+        got += 1;
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Failure> {
+    let a: Vec<String> = std::env::args().collect();
+    if a.len() != 8 {
+        return Err("usage: lapin_raw send|recv HOST:PORT USER PASS QUEUE N SIZE|PREFETCH".into());
+    }
+    let uri = format!("amqp://{}:{}@{}/%2F", a[3], a[4], a[2]);
+    let conn = Connection::connect(&uri, ConnectionProperties::default()).await?;
+    let ch = conn.create_channel().await?;
+    let (queue, n) = (a[5].as_str(), a[6].parse::<usize>()?);
+    declare(&ch, queue).await?;
+    let t = Instant::now();
+    match a[1].as_str() {
+        "send" => send(&ch, queue, n, a[7].parse()?, 1000).await?,
+        "recv" => recv(&ch, queue, n, a[7].parse()?).await?,
+        other => return Err(format!("unknown action {other}").into()),
+    }
+    println!("{{\"rate\": {:.0}}}", n as f64 / t.elapsed().as_secs_f64());
+    conn.close(200, "bye".into()).await?;
+    Ok(())
+}
