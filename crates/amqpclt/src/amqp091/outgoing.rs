@@ -183,8 +183,16 @@ impl Amqp091Outgoing {
     /// Starts the publish of a message: its frames are queued for lapin's writer now, in
     /// order; `confirmed` collects the outcome.
     async fn publish(&mut self, mut f: InFlight) -> Result<()> {
-        self.declare(&f.route).await?;
-        let c = self.channel()?;
+        let declared = self.declare(&f.route).await;
+        let c = match declared.and_then(|()| self.channel()) {
+            Ok(c) => c,
+            Err(e) => {
+                // kept with the unconfirmed, so that --reconnect publishes it too
+                f.stage = Stage::Unsent;
+                self.in_flight.push_back(f);
+                return Err(e);
+            }
+        };
         // a message to a queue we declared must reach it: mandatory when reliable
         let mandatory = f.route.mandatory
             || (self.o.reliable && f.route.queue.is_some() && f.route.exchange.is_none());
