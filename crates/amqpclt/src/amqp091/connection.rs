@@ -7,12 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use agent::{Broker, Endpoint};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::tcp::{AsyncTcpStream, RustlsConnector};
+use lapin::types::ShortString;
 use lapin::uri::{
     AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo, SASLMechanism,
 };
-use lapin::{Channel, Connection, ConnectionProperties};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 use transfer::{Error, ErrorKind, Result};
+
+use super::destination::Route;
 
 /// What a connection needs beyond the broker's shared settings.
 #[derive(Debug, Clone)]
@@ -265,4 +269,70 @@ pub fn failure(e: &lapin::Error, what: impl std::fmt::Display) -> Error {
         _ => ErrorKind::Protocol,
     };
     Error::new(kind, format!("{what}: {e}"))
+}
+
+/// Declares what a route needs, as the reference did: its queue, its exchange (unless the
+/// default one or `amq.*`), and the queue's binding to the exchange with the routing key.
+/// Returns the queue's name (the server's, for a server-named queue), if the route has one.
+pub async fn declare(c: &Connected, r: &Route) -> Result<Option<ShortString>> {
+    let refused = |e: lapin::Error, what: &str| {
+        failure(
+            &e,
+            format!("{} refused to {what} for {}", c.peer, r.original),
+        )
+    };
+    let ch = &c.channel;
+    let mut queue = None;
+    if let Some(q) = &r.queue {
+        let opts = QueueDeclareOptions {
+            durable: q.durable,
+            exclusive: q.exclusive,
+            auto_delete: q.auto_delete,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = ch
+            .queue_declare(q.name.as_str().into(), opts, q.arguments.clone())
+            .await
+            .map_err(|e| refused(e, "declare the queue"))?;
+        queue = Some(declared.name().clone());
+    }
+    if let Some(x) = r.exchange.as_ref().filter(|x| x.declared()) {
+        let opts = ExchangeDeclareOptions {
+            durable: x.durable,
+            auto_delete: x.auto_delete,
+            ..ExchangeDeclareOptions::default()
+        };
+        ch.exchange_declare(
+            x.name.as_str().into(),
+            exchange_kind(&x.kind),
+            opts,
+            x.arguments.clone(),
+        )
+        .await
+        .map_err(|e| refused(e, "declare the exchange"))?;
+    }
+    if let (Some(q), Some(x)) = (&queue, r.exchange.as_ref())
+        && !x.name.is_empty()
+    {
+        ch.queue_bind(
+            q.clone(),
+            x.name.as_str().into(),
+            r.routing_key.as_str().into(),
+            QueueBindOptions::default(),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| refused(e, "bind the queue"))?;
+    }
+    Ok(queue)
+}
+
+fn exchange_kind(k: &str) -> ExchangeKind {
+    match k {
+        "direct" => ExchangeKind::Direct,
+        "fanout" => ExchangeKind::Fanout,
+        "topic" => ExchangeKind::Topic,
+        "headers" => ExchangeKind::Headers,
+        other => ExchangeKind::Custom(other.to_string()),
+    }
 }

@@ -16,13 +16,10 @@ use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, SelectAll, Stream, StreamExt};
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use transfer::{Error, ErrorKind, Got, Incoming, Result, Token};
 
-use super::connection::{Connected, Options, failure};
+use super::connection::{Connected, Options, declare, failure};
 use super::destination::{self, Route};
 use super::mapping;
 use crate::broker::Reconnect;
@@ -112,48 +109,9 @@ impl Amqp091Incoming {
                     format!("{} refused to {what} for {}", c.peer, r.original),
                 )
             };
-            let q = r.queue.clone().unwrap_or_default();
-            let declared = ch
-                .queue_declare(
-                    q.name.as_str().into(),
-                    QueueDeclareOptions {
-                        durable: q.durable,
-                        exclusive: q.exclusive,
-                        auto_delete: q.auto_delete,
-                        ..QueueDeclareOptions::default()
-                    },
-                    q.arguments.clone(),
-                )
-                .await
-                .map_err(|e| refused(e, "declare the queue"))?;
-            let queue = declared.name().clone();
-            if let Some(x) = &r.exchange {
-                if x.declared() {
-                    ch.exchange_declare(
-                        x.name.as_str().into(),
-                        super::outgoing::exchange_kind(&x.kind),
-                        ExchangeDeclareOptions {
-                            durable: x.durable,
-                            auto_delete: x.auto_delete,
-                            ..ExchangeDeclareOptions::default()
-                        },
-                        x.arguments.clone(),
-                    )
-                    .await
-                    .map_err(|e| refused(e, "declare the exchange"))?;
-                }
-                if !x.name.is_empty() {
-                    ch.queue_bind(
-                        queue.clone(),
-                        x.name.as_str().into(),
-                        r.routing_key.as_str().into(),
-                        QueueBindOptions::default(),
-                        Default::default(),
-                    )
-                    .await
-                    .map_err(|e| refused(e, "bind the queue"))?;
-                }
-            }
+            let queue = declare(&c, r)
+                .await?
+                .ok_or_else(|| Error::new(ErrorKind::Config, "a subscription needs a queue"))?;
             let consumer = ch
                 .basic_consume(
                     queue.clone(),

@@ -17,15 +17,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
-use lapin::{BasicProperties, Confirmation, ExchangeKind, PublisherConfirm};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Confirmation, PublisherConfirm};
 use message::Message;
 use transfer::{Error, ErrorKind, Outgoing, Result, Token};
 
-use super::connection::{Connected, Options, failure};
+use super::connection::{Connected, Options, declare, failure};
 use super::destination::{self, Route};
 use super::mapping;
 use crate::broker::Reconnect;
@@ -132,50 +129,7 @@ impl Amqp091Outgoing {
         if self.declared.contains(&r.original) {
             return Ok(());
         }
-        let c = self.channel()?;
-        let ch = &c.channel;
-        let mut queue_name = None;
-        if let Some(q) = &r.queue {
-            let opts = QueueDeclareOptions {
-                durable: q.durable,
-                exclusive: q.exclusive,
-                auto_delete: q.auto_delete,
-                ..QueueDeclareOptions::default()
-            };
-            let declared = ch
-                .queue_declare(q.name.as_str().into(), opts, q.arguments.clone())
-                .await
-                .map_err(|e| failure(&e, format!("cannot declare the queue of {}", r.original)))?;
-            queue_name = Some(declared.name().to_string());
-        }
-        if let Some(x) = r.exchange.as_ref().filter(|x| x.declared()) {
-            let opts = ExchangeDeclareOptions {
-                durable: x.durable,
-                auto_delete: x.auto_delete,
-                ..ExchangeDeclareOptions::default()
-            };
-            ch.exchange_declare(
-                x.name.as_str().into(),
-                exchange_kind(&x.kind),
-                opts,
-                x.arguments.clone(),
-            )
-            .await
-            .map_err(|e| failure(&e, format!("cannot declare the exchange of {}", r.original)))?;
-        }
-        if let (Some(q), Some(x)) = (queue_name, r.exchange.as_ref())
-            && !x.name.is_empty()
-        {
-            ch.queue_bind(
-                q.as_str().into(),
-                x.name.as_str().into(),
-                r.routing_key.as_str().into(),
-                QueueBindOptions::default(),
-                Default::default(),
-            )
-            .await
-            .map_err(|e| failure(&e, format!("cannot bind the queue of {}", r.original)))?;
-        }
+        declare(self.channel()?, r).await?;
         self.declared.insert(r.original.clone());
         Ok(())
     }
@@ -313,16 +267,6 @@ impl Amqp091Outgoing {
                 }))
             }
         }
-    }
-}
-
-pub(super) fn exchange_kind(k: &str) -> ExchangeKind {
-    match k {
-        "direct" => ExchangeKind::Direct,
-        "fanout" => ExchangeKind::Fanout,
-        "topic" => ExchangeKind::Topic,
-        "headers" => ExchangeKind::Headers,
-        other => ExchangeKind::Custom(other.to_string()),
     }
 }
 

@@ -38,8 +38,8 @@ fn conf(file: &Path, extra: &[&str]) -> Vec<String> {
     v
 }
 
-/// Empties a queue of the `virtual_host` vhost (left by an earlier run).
-fn purge(dest: &str) {
+/// Empties a queue of a virtual host (left by an earlier run).
+fn purge(vhost: &str, dest: &str) {
     let rabbit = Broker::rabbitmq();
     let d = tmp();
     let mut args = s(&["--timeout-inactivity", "1", "--subscribe"]);
@@ -50,7 +50,7 @@ fn purge(dest: &str) {
     ]);
     args.extend([
         "--incoming-broker-uri".into(),
-        format!("{}/virtual_host", rabbit.uri),
+        format!("{}/{vhost}", rabbit.uri),
     ]);
     ok(&args);
 }
@@ -72,7 +72,7 @@ fn broker_reference_example_configurations_run_unchanged() {
         "/queue/app2.data",
         "/queue/dest_to_be_replayed",
     ] {
-        purge(q);
+        purge("virtual_host", q);
     }
     let d = tmp();
     let dir = d.path();
@@ -128,7 +128,7 @@ fn broker_reference_example_configurations_run_unchanged() {
     let d2 = tmp();
     let dir = d2.path();
     fill(&dir.join("sender"), "DQS", &sent);
-    purge_rabbitmq_vhost("/queue/myapp.data");
+    purge("rabbitmq", "/queue/myapp.data");
     ok(&conf(&reference("sender.conf.example", dir), &[]));
     assert_eq!(queue_count(&dir.join("sender")), 200, "no remove: all kept");
     ok(&conf(
@@ -147,22 +147,6 @@ fn broker_reference_example_configurations_run_unchanged() {
         compare(&expected, &drain(&dir.join("receiver"), "DQS"), "examples/"),
         0
     );
-}
-
-fn purge_rabbitmq_vhost(dest: &str) {
-    let rabbit = Broker::rabbitmq();
-    let d = tmp();
-    let mut args = s(&["--timeout-inactivity", "1", "--subscribe"]);
-    args.push(format!("destination={dest}"));
-    args.extend([
-        "--outgoing-queue".into(),
-        format!("path={}", p(&d.path().join("q"))),
-    ]);
-    args.extend([
-        "--incoming-broker-uri".into(),
-        format!("{}/rabbitmq", rabbit.uri),
-    ]);
-    ok(&args);
 }
 
 #[test]
