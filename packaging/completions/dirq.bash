@@ -43,6 +43,9 @@ _dirq() {
             dirq,remove)
                 cmd="dirq__subcmd__remove"
                 ;;
+            dirq,stats)
+                cmd="dirq__subcmd__stats"
+                ;;
             dirq,touch)
                 cmd="dirq__subcmd__touch"
                 ;;
@@ -56,7 +59,7 @@ _dirq() {
 
     case "${cmd}" in
         dirq)
-            opts="-h -V --help --version add count list get pop purge lock unlock remove generate touch"
+            opts="-h -V --help --version add count stats list get pop purge lock unlock remove generate touch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,6 +586,60 @@ _dirq() {
             ;;
         dirq__subcmd__remove)
             opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -W "simple normal dqs dqn" -- "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --umask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --maxelts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rndhex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dirq__subcmd__stats)
+            opts="-p -t -h --path --type --schema --umask --granularity --maxelts --rndhex --sync --compression --json --prometheus --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -28,6 +28,7 @@ complete -c dirq -n "__fish_dirq_needs_command" -s h -l help -d 'Print help'
 complete -c dirq -n "__fish_dirq_needs_command" -s V -l version -d 'Print version'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "add" -d 'Add elements: each FILE (or standard input) becomes one; prints the new names'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "count" -d 'Print the number of elements, locked or not'
+complete -c dirq -n "__fish_dirq_needs_command" -f -a "stats" -d 'Print the queue\'s figures: elements, the oldest and newest element\'s age, locked elements, temporary elements (being added, or left by a crash), for cron and monitoring. Lines \'NAME VALUE\', or one JSON object, or the Prometheus text format for node_exporter\'s textfile collector'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "list" -d 'Print the element names in iteration (creation) order'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "get" -d 'Print an element\'s body (normal: a JSON object; dqs, dqn: a JSON message; one line)'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "pop" -d 'Take elements out in order: lock, print, remove; locked elements are skipped. Bodies are printed as they are: to pop several, separate them with --lines or --null'
@@ -65,6 +66,21 @@ complete -c dirq -n "__fish_dirq_using_subcommand count" -l rndhex -d 'The hex d
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
 complete -c dirq -n "__fish_dirq_using_subcommand count" -l sync -d 'Durability: fsync each element and its directory before add reports it'
 complete -c dirq -n "__fish_dirq_using_subcommand count" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
+normal\t'One directory per element, one file per schema field (needs --schema to add or read)'
+dqs\t'Messages, one serialized JSON message per Simple element (Messaging::Message DQS)'
+dqn\t'Messages as Normal elements: header table, text or binary (Messaging::Message DQN)'"
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l schema -d 'Normal queues: the fields, e.g. \'body=binary,header=table?\' (types binary, string, table; \'?\' optional, \'*\' accepted)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l umask -d 'Umask (octal) for what the queue creates; default: the process umask' -r
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l granularity -d 'Simple queues: seconds per intermediate directory' -r
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l maxelts -d 'Normal queues: elements per intermediate directory' -r
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l rndhex -d 'The hex digit (0-15) ending the names this command creates; default random' -r
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l compression -d 'DQS queues: compress message bodies longer than 255 bytes when it pays off (zlib, lz4, snappy; a trailing \'!\' always compresses)' -r
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l sync -d 'Durability: fsync each element and its directory before add reports it'
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l json -d 'One JSON object instead of lines'
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -l prometheus -d 'The Prometheus text format (dirq_* gauges labelled with the queue\'s path)'
+complete -c dirq -n "__fish_dirq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dirq -n "__fish_dirq_using_subcommand list" -s p -l path -d 'The queue\'s top directory (created if missing)' -r -F
 complete -c dirq -n "__fish_dirq_using_subcommand list" -s t -l type -d 'The queue kind' -r -f -a "simple\t'One file per element holding the raw body'
 normal\t'One directory per element, one file per schema field (needs --schema to add or read)'

@@ -30,6 +30,9 @@ complete -c mqttclt -l callback-code -d 'Perl callback code: not supported (Perl
 complete -c mqttclt -l callback-path -d 'Perl callback file: not supported' -r -F
 complete -c mqttclt -l callback-data -d 'Data for the Perl callback: not supported' -r
 complete -c mqttclt -l pidfile -d 'Pid file: created exclusively (a stale one is replaced), touched while running, removed at exit; also how --quit and --status find the process' -r -F
+complete -c mqttclt -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics: PORT alone listens on 127.0.0.1; HOST:PORT or [IPV6]:PORT for another interface. Every interface (0.0.0.0, ::) also needs --metrics-allow-wildcard' -r
+complete -c mqttclt -l metrics-file -d 'Write the metrics to this file, replaced whole every --metrics-interval and at exit (for node_exporter\'s textfile collector; name it *.prom)' -r -F
+complete -c mqttclt -l metrics-interval -d 'Seconds between two writes of --metrics-file' -r
 complete -c mqttclt -l log -d 'Where warnings and debug lines go (the reference amqpclt\'s spelling): stdout, syslog, file (with --logfile) or null; default standard error (syslog once a daemon)' -r -f -a "stdout\t''
 syslog\t''
 file\t''
@@ -68,6 +71,8 @@ complete -c mqttclt -l daemon -d 'Detach and run in the background; errors go to
 complete -c mqttclt -l no-daemon
 complete -c mqttclt -l quit -d 'Tell the agent of --pidfile to quit (it lingers, then TERM, then KILL)'
 complete -c mqttclt -l status -d 'Report the status of the agent of --pidfile: exit 0 running, 1 dead, 3 not running, 4 stale or unknown'
+complete -c mqttclt -l json -d 'With --status: print the running agent\'s figures (the metrics below) as one JSON object'
+complete -c mqttclt -l metrics-allow-wildcard -d 'Allow --metrics-listen on a wildcard address (every interface)'
 complete -c mqttclt -s s -l statistics -d 'Print statistics at the end'
 complete -c mqttclt -l no-statistics
 complete -c mqttclt -s d -l debug -d 'Debug output on stderr (syslog with --daemon), repeatable: -d connections and subscriptions, -dd every frame\'s command and headers, -ddd body sizes, -dddd the configuration'

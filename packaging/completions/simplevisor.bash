@@ -23,7 +23,7 @@ _simplevisor() {
 
     case "${cmd}" in
         simplevisor)
-            opts="-p -h -V --conf --conftype --daemon --interval --log --logfile --loglevel --logname --pidfile --store --json --help --version start stop status check single wake_up stop_supervisor stop_children check_configuration restart restart_child help pod rst"
+            opts="-p -h -V --conf --conftype --daemon --interval --log --logfile --loglevel --logname --pidfile --store --json --metrics-listen --metrics-allow-wildcard --metrics-file --metrics-interval --help --version start stop status check single wake_up stop_supervisor stop_children check_configuration restart restart_child help pod rst"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,18 @@ _simplevisor() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

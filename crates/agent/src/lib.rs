@@ -47,6 +47,7 @@ pub mod endpoint;
 pub mod error;
 pub mod exit;
 pub mod log;
+mod metrics;
 pub mod multi;
 pub mod pidfile;
 mod run;

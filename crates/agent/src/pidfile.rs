@@ -56,12 +56,17 @@ fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Pi
 /// list: state and counts), written beside the pidfile for `--status`.
 pub type Details = Box<dyn Fn() -> Vec<String>>;
 
+/// The running agent's figures as one JSON object, written beside the pidfile for
+/// `--status --json`.
+pub type Figures = Box<dyn Fn() -> String>;
+
 /// A pidfile held by this process; removed when dropped.
 pub struct Pidfile {
     path: PathBuf,
     pid: i32,
     last_touch: Instant,
     details: Option<Details>,
+    figures: Option<Figures>,
 }
 
 impl std::fmt::Debug for Pidfile {
@@ -75,9 +80,26 @@ impl std::fmt::Debug for Pidfile {
 
 /// `PIDFILE.status`: the running agent's details, rewritten once a second.
 fn details_path(pidfile: &Path) -> PathBuf {
+    beside(pidfile, ".status")
+}
+
+/// `PIDFILE.json`: the running agent's figures, rewritten once a second.
+fn figures_path(pidfile: &Path) -> PathBuf {
+    beside(pidfile, ".json")
+}
+
+fn beside(pidfile: &Path, suffix: &str) -> PathBuf {
     let mut p = pidfile.as_os_str().to_owned();
-    p.push(".status");
+    p.push(suffix);
     PathBuf::from(p)
+}
+
+/// Replaces `path` whole: `--status` reads it at any moment.
+fn replace(path: &Path, text: &str) -> Result<(), PidfileError> {
+    let tmp = beside(path, ".tmp");
+    fs::write(&tmp, text)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(io("write", path))
 }
 
 impl Pidfile {
@@ -95,6 +117,7 @@ impl Pidfile {
                         pid,
                         last_touch: Instant::now(),
                         details: None,
+                        figures: None,
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -150,19 +173,22 @@ impl Pidfile {
         self.write_details()
     }
 
+    /// Writes `figures` beside the pidfile now and then once a second, for
+    /// `--status --json`.
+    pub fn set_figures(&mut self, figures: Figures) -> Result<(), PidfileError> {
+        self.figures = Some(figures);
+        self.write_details()
+    }
+
     fn write_details(&self) -> Result<(), PidfileError> {
-        let Some(details) = &self.details else {
-            return Ok(());
-        };
-        let path = details_path(&self.path);
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let text: String = details().iter().map(|l| format!("{l}\n")).collect();
-        // whole or not at all: --status reads it at any moment
-        fs::write(&tmp, text)
-            .and_then(|()| fs::rename(&tmp, &path))
-            .map_err(io("write", &path))
+        if let Some(details) = &self.details {
+            let text: String = details().iter().map(|l| format!("{l}\n")).collect();
+            replace(&details_path(&self.path), &text)?;
+        }
+        if let Some(figures) = &self.figures {
+            replace(&figures_path(&self.path), &(figures() + "\n"))?;
+        }
+        Ok(())
     }
 }
 
@@ -171,6 +197,9 @@ impl Drop for Pidfile {
         if procctl::pidfile::read_pid(&self.path) == Some(self.pid) {
             if self.details.is_some() {
                 let _ = fs::remove_file(details_path(&self.path));
+            }
+            if self.figures.is_some() {
+                let _ = fs::remove_file(figures_path(&self.path));
             }
             let _ = fs::remove_file(&self.path);
         }
@@ -226,6 +255,33 @@ pub fn status(path: &Path, program: &str) -> (i32, String) {
             }
         }
     }
+}
+
+/// `--status --json`: the same LSB code, and one JSON object: `program`, `code`, `status`
+/// (the line of `--status`), `pid` when known, `brokers` (the lines of an `all:` list) and
+/// `metrics` (the running agent's figures, as its metrics name them).
+pub fn status_json(path: &Path, program: &str) -> (i32, String) {
+    let (code, text) = status(path, program);
+    let mut lines = text.lines();
+    let mut o = serde_json::Map::new();
+    o.insert("program".into(), program.into());
+    o.insert("code".into(), code.into());
+    o.insert("status".into(), lines.next().unwrap_or("").into());
+    if let Some(pid) = procctl::pidfile::read_pid(path) {
+        o.insert("pid".into(), pid.into());
+    }
+    if code == 0 {
+        let brokers: Vec<serde_json::Value> = lines.map(|l| l.into()).collect();
+        o.insert("brokers".into(), brokers.into());
+        // an agent started before this version writes none: no metrics key then
+        if let Some(m) = fs::read_to_string(figures_path(path))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        {
+            o.insert("metrics".into(), m);
+        }
+    }
+    (code, serde_json::Value::Object(o).to_string())
 }
 
 /// `--quit`: writes the `quit` action, waits up to `grace` for the process to go, then

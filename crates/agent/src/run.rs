@@ -9,8 +9,8 @@ use clap::{CommandFactory, Parser};
 use message::QueueOptions;
 use procctl::{DaemonOptions, Daemonized, Report};
 use transfer::{
-    Engine, ErrorKind, QueueIncoming, QueueIncomingOptions, QueueOutgoing, Recovering, Recovery,
-    Settings, StopFlag,
+    Engine, ErrorKind, Meter, QueueIncoming, QueueIncomingOptions, QueueOutgoing, Recovering,
+    Recovery, Settings, StopFlag,
 };
 
 use crate::Protocol;
@@ -20,6 +20,7 @@ use crate::dial::Dialer;
 use crate::endpoint::{Endpoints, Failover, Side};
 use crate::error::{Error, Outcome, usage};
 use crate::exit;
+use crate::metrics::{self, Figures, Label};
 use crate::multi::{self, AllIncoming, AnyOutgoing};
 use crate::pidfile::{self, Pidfile};
 use crate::tls::TlsSettings;
@@ -217,7 +218,11 @@ fn control(a: &AgentArgs, program: &'static str) -> Result<Option<Outcome>, Erro
         let deadline = std::time::Instant::now()
             + seconds("timeout-status", a.timeout_status)?.unwrap_or_default();
         loop {
-            let (code, line) = pidfile::status(path, program);
+            let (code, line) = if a.json {
+                pidfile::status_json(path, program)
+            } else {
+                pidfile::status(path, program)
+            };
             if code == 0 || std::time::Instant::now() >= deadline {
                 return Ok(Some(Outcome::lines(program, code, vec![line])));
             }
@@ -516,6 +521,20 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     transfer_run::<P>(&cli, source, destination)
 }
 
+/// How the metrics name a side of the run.
+fn label(end: &End) -> Label {
+    match end {
+        End::Broker(uri) if uri.trim_start().starts_with("all:") => Label::All,
+        End::Broker(uri) => Label::Broker(uri.clone()),
+        End::Queue(q) => Label::Queue(
+            q.path
+                .as_ref()
+                .map_or_else(|| "NULL".to_string(), |p| p.display().to_string()),
+            Arc::new(std::sync::atomic::AtomicI64::new(-1)),
+        ),
+    }
+}
+
 /// Built once per run: boxed only to keep the enums small.
 enum In<'a, I> {
     Broker(Box<Recovering<I>>),
@@ -595,10 +614,10 @@ fn incoming<'a, P: Protocol>(
                 let all = AllIncoming::new(peers, factory, policy, all.clone())?;
                 return Ok(In::All(Box::new(all)));
             }
-            In::Broker(Box::new(Recovering::new(
-                P::incoming(cli, b, subs)?,
-                a.reconnect,
-            )))
+            In::Broker(Box::new(
+                Recovering::new(P::incoming(cli, b, subs)?, a.reconnect)
+                    .with_meter(all.meter.clone()),
+            ))
         }
         End::Queue(queue) => In::Queue(Box::new(QueueIncoming::new(QueueIncomingOptions {
             queue,
@@ -634,7 +653,9 @@ fn outgoing<'a, P: Protocol>(
                 let any = AnyOutgoing::new(peers, factory, policy, all.clone())?;
                 return Ok(Out::Any(Box::new(any)));
             }
-            Out::Broker(Box::new(Recovering::new(P::outgoing(cli, b)?, a.reconnect)))
+            Out::Broker(Box::new(
+                Recovering::new(P::outgoing(cli, b)?, a.reconnect).with_meter(all.meter.clone()),
+            ))
         }
         End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
     })
@@ -662,10 +683,23 @@ fn transfer_run<P: Protocol>(
         recovery: recovery.clone(),
         stop: stop.clone(),
         board: Arc::new(multi::Board::default()),
+        meter: Arc::new(Meter::default()),
     };
+    let sides = [label(&source), label(&destination)];
+    let spools = [&source, &destination]
+        .iter()
+        .zip(&sides)
+        .filter_map(|(end, label)| match (end, label) {
+            (End::Queue(q), Label::Queue(_, depth)) if q.path.is_some() => {
+                Some((q.clone(), depth.clone()))
+            }
+            _ => None,
+        })
+        .collect();
     let mut incoming = incoming::<P>(cli, source, (&stop, &reconnect), &all)?;
     let mut outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect), &all)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
+    let bound = metrics::bind(a)?;
     let mut pidfile = if a.daemon {
         match daemonize(a, P::NAME)? {
             Ok(pf) => pf,
@@ -683,13 +717,36 @@ fn transfer_run<P: Protocol>(
         let board = all.board.clone();
         pf.set_details(Box::new(move || board.lines()))?;
     }
+    let figures = Arc::new(Figures {
+        program: P::NAME,
+        meter: all.meter.clone(),
+        recovery: recovery.clone(),
+        board: all.board.clone(),
+        sides,
+        started: std::time::SystemTime::now(),
+        spools,
+    });
+    let render: ::metrics::Render = {
+        let f = figures.clone();
+        Arc::new(move || f.exposition())
+    };
+    if let Some(pf) = pidfile.as_mut() {
+        let r = render.clone();
+        pf.set_figures(Box::new(move || r().to_json().to_string()))?;
+    }
+    if a.metrics_listen.is_some() || a.metrics_file.is_some() || pidfile.is_some() {
+        figures.count_spools_every();
+    }
+    let exporters = metrics::Exporters::start(a, bound, render)?;
     signals(&stop)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
     let stats = rt.block_on(async {
-        let mut engine = Engine::new(settings, stop).with_filters(filters);
+        let mut engine = Engine::new(settings, stop)
+            .with_filters(filters)
+            .with_meter(all.meter.clone());
         if let Some(pf) = pidfile.as_mut() {
             engine = engine.with_tick(Box::new(move || {
                 pf.tick()
@@ -707,7 +764,13 @@ fn transfer_run<P: Protocol>(
         go!(Broker => Broker, Broker => Any, Broker => Queue,
             All => Broker, All => Any, All => Queue,
             Queue => Broker, Queue => Any, Queue => Queue)
-    })?;
+    });
+    // the final figures, the error that ended the run included
+    if a.metrics_file.is_some() {
+        figures.count_spools();
+    }
+    exporters.finish();
+    let stats = stats?;
     let lines = if a.statistics {
         let mut lines = stats.lines();
         if let In::All(i) = &incoming {

@@ -106,6 +106,20 @@ pub enum Command {
         #[command(flatten)]
         queue: QueueArgs,
     },
+    /// Print the queue's figures: elements, the oldest and newest element's age, locked
+    /// elements, temporary elements (being added, or left by a crash), for cron and
+    /// monitoring. Lines 'NAME VALUE', or one JSON object, or the Prometheus text format for
+    /// node_exporter's textfile collector.
+    Stats {
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// One JSON object instead of lines.
+        #[arg(long, conflicts_with = "prometheus")]
+        json: bool,
+        /// The Prometheus text format (dirq_* gauges labelled with the queue's path).
+        #[arg(long)]
+        prometheus: bool,
+    },
     /// Print the element names in iteration (creation) order.
     List {
         #[command(flatten)]

@@ -353,6 +353,22 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             writeln!(out, "{n}")?;
             Ok(())
         }
+        Command::Stats {
+            queue,
+            json,
+            prometheus,
+        } => {
+            let st = stats(&Queue::existing(&queue)?, queue.kind)?;
+            let text = if json {
+                st.json(&queue.path).to_string() + "\n"
+            } else if prometheus {
+                st.exposition(&queue.path).render()
+            } else {
+                st.lines()
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(())
+        }
         Command::List { queue, long } => list(&Queue::existing(&queue)?, long, out),
         Command::Get { queue, name } => get(&Queue::existing(&queue)?, &name, out),
         Command::Pop {
@@ -649,4 +665,140 @@ fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> O
         return Err(Failure::Empty);
     }
     Ok(())
+}
+
+/// What `dirq stats` reports.
+#[derive(Debug, Default)]
+struct Stats {
+    elements: usize,
+    locked: usize,
+    temporary: usize,
+    /// Seconds since the oldest and the newest element were added (from their names).
+    oldest: Option<u64>,
+    newest: Option<u64>,
+}
+
+/// The seconds an element name carries (its first 8 hex digits after the directory).
+fn name_time(name: &str) -> Option<u64> {
+    name.get(9..17)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+}
+
+fn stats(q: &Queue, kind: Kind) -> Result<Stats, Failure> {
+    let dq = q.dq();
+    let mut st = Stats::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (mut first, mut last) = (None, None);
+    for name in dq.names() {
+        let name = name?;
+        st.elements += 1;
+        // an element removed meanwhile is simply not locked
+        if dq.is_locked(&name).unwrap_or(false) {
+            st.locked += 1;
+        }
+        first.get_or_insert_with(|| name.clone());
+        last = Some(name);
+    }
+    let age = |n: &Option<String>| {
+        n.as_deref()
+            .and_then(name_time)
+            .map(|t| now.saturating_sub(t))
+    };
+    (st.oldest, st.newest) = (age(&first), age(&last));
+    st.temporary = temporary(dq.path(), kind)?;
+    Ok(st)
+}
+
+/// Temporary elements: `NAME.tmp` files in the intermediate directories (simple, dqs), or
+/// the entries of `temporary/` (normal, dqn).
+fn temporary(top: &Path, kind: Kind) -> Result<usize, Failure> {
+    let list = |d: &Path| -> Result<Vec<String>, Failure> {
+        match std::fs::read_dir(d) {
+            Ok(rd) => Ok(rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Failure::Error(format!("cannot list {}: {e}", d.display()))),
+        }
+    };
+    Ok(match kind {
+        Kind::Normal | Kind::Dqn => list(&top.join("temporary"))?.len(),
+        Kind::Simple | Kind::Dqs => {
+            let mut n = 0;
+            for d in list(top)? {
+                if dirq::is_dir_name(d.as_bytes()) {
+                    n += list(&top.join(&d))?
+                        .iter()
+                        .filter(|f| {
+                            f.strip_suffix(".tmp")
+                                .is_some_and(|stem| dirq::is_element_name(stem.as_bytes()))
+                        })
+                        .count();
+                }
+            }
+            n
+        }
+    })
+}
+
+impl Stats {
+    fn lines(&self) -> String {
+        let age = |a: Option<u64>| a.map_or("-".to_string(), |a| a.to_string());
+        format!(
+            "elements {}\nlocked {}\ntemporary {}\noldest_age_seconds {}\nnewest_age_seconds {}\n",
+            self.elements,
+            self.locked,
+            self.temporary,
+            age(self.oldest),
+            age(self.newest)
+        )
+    }
+
+    fn json(&self, path: &Path) -> serde_json::Value {
+        serde_json::json!({
+            "path": path.display().to_string(),
+            "elements": self.elements,
+            "locked": self.locked,
+            "temporary": self.temporary,
+            "oldest_age_seconds": self.oldest,
+            "newest_age_seconds": self.newest,
+        })
+    }
+
+    fn exposition(&self, path: &Path) -> metrics::Exposition {
+        let q = path.display().to_string();
+        let l = [("queue", q.as_str())];
+        let mut e = metrics::Exposition::new();
+        e.gauge("dirq_elements", "Elements in the queue, locked or not.")
+            .sample(&l, self.elements as f64);
+        e.gauge(
+            "dirq_locked_elements",
+            "Elements locked now (being processed).",
+        )
+        .sample(&l, self.locked as f64);
+        e.gauge(
+            "dirq_temporary_elements",
+            "Temporary elements (being added, or left by a crash until purged).",
+        )
+        .sample(&l, self.temporary as f64);
+        if let Some(a) = self.oldest {
+            e.gauge(
+                "dirq_oldest_element_age_seconds",
+                "Age of the oldest element.",
+            )
+            .sample(&l, a as f64);
+        }
+        if let Some(a) = self.newest {
+            e.gauge(
+                "dirq_newest_element_age_seconds",
+                "Age of the newest element.",
+            )
+            .sample(&l, a as f64);
+        }
+        e
+    }
 }

@@ -778,3 +778,67 @@ fn pop_null_separates_bodies_that_hold_newlines() {
         2
     );
 }
+
+#[test]
+fn stats_counts_elements_locks_temporaries_and_ages() {
+    let q = Q::new();
+    let names = ok(&["add", "--path", q.p(), "--lines"], b"a\nb\nc\n");
+    let names: Vec<&str> = names.lines().collect();
+    ok(&["lock", "--path", q.p(), names[1]], b"");
+    // a temporary element left by a crashed writer, beside the elements
+    let dir = q.path.join(&names[0][..8]);
+    fs::write(dir.join("0000000000000a.tmp"), b"half").expect("tmp");
+    // the oldest element 100 s old (its name carries its time)
+    let old = format!(
+        "{:08x}000000",
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("now")
+            .as_secs()
+            - 100
+    );
+    fs::write(dir.join(&old), b"old").expect("old");
+    let text = ok(&["stats", "--path", q.p()], b"");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..3],
+        ["elements 4", "locked 1", "temporary 1"],
+        "{text}"
+    );
+    let age: u64 = lines[3]
+        .strip_prefix("oldest_age_seconds ")
+        .expect("oldest")
+        .parse()
+        .expect("n");
+    assert!((100..110).contains(&age), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["stats", "--path", q.p(), "--json"], b"")).expect("json");
+    assert_eq!(
+        (v["elements"].as_u64(), v["locked"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert!(
+        v["newest_age_seconds"].as_u64().is_some_and(|a| a < 10),
+        "{v}"
+    );
+    let prom = ok(&["stats", "--path", q.p(), "--prometheus"], b"");
+    assert!(
+        prom.contains(&format!("dirq_elements{{queue=\"{}\"}} 4\n", q.p())),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("# TYPE dirq_locked_elements gauge\n"),
+        "{prom}"
+    );
+    // an empty queue has no ages
+    let e = Q::new();
+    ok(&["add", "--path", e.p()], b"x");
+    ok(&["pop", "--path", e.p()], b"");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["stats", "--path", e.p(), "--json"], b"")).expect("json");
+    assert_eq!(v["elements"], 0);
+    assert!(v["oldest_age_seconds"].is_null(), "{v}");
+    let r = run(&["stats", "--path", "/nonexistent/q"], b"");
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("/nonexistent/q"), "{}", r.stderr);
+}

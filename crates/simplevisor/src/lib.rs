@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 #[macro_use]
 pub mod log;
+pub mod metrics;
 pub mod pidfile;
 pub mod process;
 pub mod run;

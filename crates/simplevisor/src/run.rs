@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cli::{Cli, Command};
@@ -460,8 +460,63 @@ fn carry_over(old: &mut Node, new: &mut Node) {
 }
 
 /// `start` and `single`.
+/// `--metrics-listen`, bound before a `--daemon` fork (the socket survives it).
+fn metrics_bind(cli: &Cli) -> Result<Option<std::net::TcpListener>, Exit> {
+    let Some(addr) = &cli.metrics_listen else {
+        return Ok(None);
+    };
+    let usage = |m: String| Exit {
+        code: 2,
+        message: m,
+    };
+    let addr = metrics::parse_listen(addr, cli.metrics_allow_wildcard, "--metrics-allow-wildcard")
+        .map_err(|e| usage(procctl::error_line(&e)))?;
+    std::net::TcpListener::bind(addr)
+        .map(Some)
+        .map_err(|source| {
+            usage(procctl::error_line(&metrics::ListenError::Bind {
+                addr,
+                source,
+            }))
+        })
+}
+
+/// The exporters of `--metrics-listen` and `--metrics-file`, reading the latest snapshot.
+fn metrics_start(
+    cli: &Cli,
+    bound: Option<std::net::TcpListener>,
+    latest: &Arc<Mutex<metrics::Exposition>>,
+) -> Result<(Option<metrics::Listener>, Option<metrics::Textfile>), String> {
+    let l = latest.clone();
+    let render: metrics::Render = Arc::new(move || l.lock().map(|e| e.clone()).unwrap_or_default());
+    let listener = bound
+        .map(|b| metrics::Listener::serve(b, render.clone()))
+        .transpose()
+        .map_err(|e| procctl::error_line(&e))?;
+    let textfile = match &cli.metrics_file {
+        None => None,
+        Some(path) => {
+            let every = cli.metrics_interval;
+            if !(every.is_finite() && every > 0.0) {
+                return Err(format!(
+                    "invalid metrics-interval {every}: a number of seconds above 0 is expected"
+                ));
+            }
+            Some(
+                metrics::Textfile::start(path, Duration::from_secs_f64(every), render)
+                    .map_err(|e| format!("cannot write metrics file {}: {e}", path.display()))?,
+            )
+        }
+    };
+    Ok((listener, textfile))
+}
+
 fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     let single = command == Command::Single;
+    let bound = match metrics_bind(cli) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
     if single {
         root.set_quiet();
         root.warn_foreground_in_single();
@@ -518,6 +573,21 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     let Node::Supervisor(_) = &root else {
         unreachable!("a service root is a path command");
     };
+    let started = std::time::SystemTime::now();
+    let latest = Arc::new(Mutex::new(crate::metrics::snapshot(&root, started)));
+    let (_listener, textfile) = match metrics_start(cli, bound, &latest) {
+        Ok(x) => x,
+        Err(e) => {
+            report(&mut ready, Some(&e));
+            cleanup(pf, &listener);
+            return fail(e);
+        }
+    };
+    let publish = |root: &Node| {
+        if let Ok(mut l) = latest.lock() {
+            *l = crate::metrics::snapshot(root, started);
+        }
+    };
     info!("supervisor started");
     if !single && let Err(e) = root.start(false) {
         // as the reference: the remaining siblings start at the next cycle
@@ -566,6 +636,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
         let next_restart = root.due_restarts(now);
         if now >= next_poll {
             next_poll = now + Duration::from_millis(500);
+            publish(&root);
             if let Some(p) = pf.as_mut() {
                 match p.poll() {
                     Ok(None) => {}
@@ -678,10 +749,20 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
         let mut buf = [0u8; 256];
         while (&sigs.wake).read(&mut buf).is_ok_and(|n| n > 0) {}
     }
+    // the final figures, once the children are stopped
+    let finish_metrics = |root: &Node| {
+        publish(root);
+        if let Some(t) = textfile
+            && let Err(e) = t.finish()
+        {
+            warning!("cannot write the final metrics file: {e}");
+        }
+    };
     if failed {
         // the failed supervisor stopped its children already
         error!("supervision interrupted/failed");
         save(&root);
+        finish_metrics(&root);
         cleanup(pf, &listener);
         return fail("supervision interrupted/failed");
     }
@@ -693,6 +774,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     }
     info!("stopping the supervisor");
     save(&root);
+    finish_metrics(&root);
     cleanup(pf, &listener);
     done(0)
 }

@@ -38,6 +38,9 @@ pub struct Service {
     /// Owned services seen from the command line: the running simplevisor's status of it
     /// (its child, not ours).
     pub remote: Option<i32>,
+    /// The status (LSB rc) the last supervision cycle found, for the metrics of services
+    /// simplevisor does not own (asking again would run their status command).
+    pub last_rc: Option<i32>,
     /// Left behind in an old tree by a reload: its running state moved to the new tree,
     /// so stopping the old tree must not touch it.
     pub detached: bool,
@@ -150,6 +153,7 @@ impl Service {
             backoff: spec.backoff,
             finished: false,
             detached: false,
+            last_rc: None,
             remote: None,
             spec,
         })
@@ -170,7 +174,17 @@ impl Service {
         &self.spec.name
     }
 
-    fn owned(&self) -> bool {
+    /// Running now, as far as known without running a command: an owned child that is
+    /// there, or the last status a cycle found.
+    pub fn seen_running(&self) -> bool {
+        if self.owned() {
+            self.child.is_some()
+        } else {
+            self.last_rc == Some(0)
+        }
+    }
+
+    pub(crate) fn owned(&self) -> bool {
         matches!(self.spec.mode, Mode::Owned { .. })
     }
 
@@ -567,6 +581,7 @@ impl Service {
     /// [`Service::cond_adjust`] with the status already taken (statuses of one_for_one
     /// siblings are taken concurrently).
     pub fn cond_adjust_after(&mut self, rc: i32, careful: bool) -> Result<Option<&'static str>> {
+        self.last_rc = Some(rc);
         let (changed, o) = match rc {
             0 if !self.wanted() => {
                 let o = self.stop();

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::filter::Filters;
-use crate::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Stats, Token};
+use crate::stats::SideState;
+use crate::{Error, ErrorKind, Got, Incoming, Meter, Outgoing, Result, Stats, Token};
 
 /// Set (by a signal handler, say) to stop the loop gracefully: what is in flight is still
 /// confirmed and acknowledged during linger.
@@ -37,6 +38,7 @@ pub struct Engine<'a> {
     stop: StopFlag,
     tick: Option<Tick<'a>>,
     filters: Filters,
+    meter: Arc<Meter>,
 }
 
 impl<'a> Engine<'a> {
@@ -47,12 +49,19 @@ impl<'a> Engine<'a> {
             stop,
             tick: None,
             filters: Filters::default(),
+            meter: Arc::default(),
         }
     }
 
     /// Adds the built-in filters.
     pub fn with_filters(mut self, filters: Filters) -> Self {
         self.filters = filters;
+        self
+    }
+
+    /// Counts into this meter (the agent's metrics read it).
+    pub fn with_meter(mut self, meter: Arc<Meter>) -> Self {
+        self.meter = meter;
         self
     }
 
@@ -76,6 +85,26 @@ impl<'a> Engine<'a> {
         let mut stats = Stats::default();
         let mut out_started = false;
         let r = self.main(inc, out, &mut stats, &mut out_started).await;
+        let r = self.stopped(r, inc, out, out_started).await;
+        if let Err(e) = &r {
+            self.meter.error(e.kind);
+        }
+        r.map(|()| stats)
+    }
+
+    /// The end of a run: both sides stopped, pending messages reported.
+    async fn stopped<I: Incoming, O: Outgoing>(
+        &mut self,
+        r: Result<()>,
+        inc: &mut I,
+        out: &mut O,
+        out_started: bool,
+    ) -> Result<()> {
+        let meter = &self.meter;
+        meter.set_state(false, SideState::Stopped);
+        if out_started {
+            meter.set_state(true, SideState::Stopped);
+        }
         match r {
             Ok(()) => {
                 let pending = out.pending();
@@ -92,8 +121,7 @@ impl<'a> Engine<'a> {
                     ));
                 }
                 stopped_out?;
-                stopped_in?;
-                Ok(stats)
+                stopped_in
             }
             Err(e) => {
                 // Best effort: give back what the source lent us; the first error is the one
@@ -105,15 +133,19 @@ impl<'a> Engine<'a> {
     }
 
     async fn ack_confirmed<I: Incoming, O: Outgoing>(
+        meter: &Meter,
         inc: &mut I,
         out: &mut O,
         buf: &mut Vec<Token>,
         wait: Duration,
     ) -> Result<()> {
         out.confirmed(buf, wait).await?;
+        Meter::add(&meter.confirmed, buf.len() as u64);
         for t in buf.drain(..) {
             inc.ack(t).await?;
+            Meter::add(&meter.acknowledged, 1);
         }
+        meter.pending.store(out.pending() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -128,11 +160,14 @@ impl<'a> Engine<'a> {
         let start = Instant::now();
         let mut last_message = start;
         let mut confirmed = Vec::new();
+        let meter = self.meter.clone();
         if !s.lazy {
             out.start().await?;
             *out_started = true;
+            meter.set_state(true, SideState::Up);
         }
         inc.start().await?;
+        meter.set_state(false, SideState::Up);
         loop {
             if self.stopping()
                 || s.count.is_some_and(|c| stats.count >= c)
@@ -144,7 +179,14 @@ impl<'a> Engine<'a> {
             if window_full {
                 // Wait for confirmations instead of taking more.
                 out.idle().await?;
-                Self::ack_confirmed(inc, out, &mut confirmed, Duration::from_millis(200)).await?;
+                Self::ack_confirmed(
+                    &self.meter,
+                    inc,
+                    out,
+                    &mut confirmed,
+                    Duration::from_millis(200),
+                )
+                .await?;
                 inc.idle().await?;
             } else {
                 if *out_started && !inc.has_ready() {
@@ -167,6 +209,8 @@ impl<'a> Engine<'a> {
                         last_message = Instant::now();
                         // counted before filtering, as the reference counts dropped ones
                         stats.message(msg.size());
+                        Meter::add(&meter.received, 1);
+                        Meter::add(&meter.received_bytes, msg.size() as u64);
                         let msg = if self.filters.is_empty() {
                             Some(msg)
                         } else {
@@ -177,6 +221,7 @@ impl<'a> Engine<'a> {
                                 if !*out_started {
                                     out.start().await?;
                                     *out_started = true;
+                                    meter.set_state(true, SideState::Up);
                                 }
                                 if let Err(e) = out.put(&msg, token).await {
                                     return Err(match (e.kind, inc.origin(token)) {
@@ -190,9 +235,15 @@ impl<'a> Engine<'a> {
                                         _ => e,
                                     });
                                 }
+                                Meter::add(&meter.sent, 1);
+                                Meter::add(&meter.sent_bytes, msg.size() as u64);
                             }
                             // dropped: nothing will confirm it, acknowledge it now
-                            None => inc.ack(token).await?,
+                            None => {
+                                inc.ack(token).await?;
+                                Meter::add(&meter.dropped, 1);
+                                Meter::add(&meter.acknowledged, 1);
+                            }
                         }
                         stats.handed_on();
                     }
@@ -207,7 +258,7 @@ impl<'a> Engine<'a> {
                     }
                     Some(Got::End) => break,
                 }
-                Self::ack_confirmed(inc, out, &mut confirmed, Duration::ZERO).await?;
+                Self::ack_confirmed(&self.meter, inc, out, &mut confirmed, Duration::ZERO).await?;
             }
             if let Some(tick) = self.tick.as_mut()
                 && !tick()?
@@ -229,10 +280,10 @@ impl<'a> Engine<'a> {
             let wait = s.timeout_linger.map_or(Duration::from_millis(100), |l| {
                 (l / 10).min(Duration::from_millis(100))
             });
-            Self::ack_confirmed(inc, out, &mut confirmed, wait).await?;
+            Self::ack_confirmed(&self.meter, inc, out, &mut confirmed, wait).await?;
             inc.idle().await?;
         }
-        Self::ack_confirmed(inc, out, &mut confirmed, Duration::ZERO).await?;
+        Self::ack_confirmed(&self.meter, inc, out, &mut confirmed, Duration::ZERO).await?;
         Ok(())
     }
 }

@@ -25,6 +25,28 @@ pub enum ErrorKind {
     Pidfile,
 }
 
+impl ErrorKind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 9;
+    /// Every kind, in [`ErrorKind::index`] order.
+    pub const ALL: [ErrorKind; Self::COUNT] = [
+        ErrorKind::Config,
+        ErrorKind::Connect,
+        ErrorKind::Broker,
+        ErrorKind::Protocol,
+        ErrorKind::IncomingQueue,
+        ErrorKind::OutgoingQueue,
+        ErrorKind::Pending,
+        ErrorKind::BadMessage,
+        ErrorKind::Pidfile,
+    ];
+
+    /// A small index, for per-kind counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// A failure of the transfer, with what happened in one line.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -47,3 +69,15 @@ impl Error {
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_indexed_in_order() {
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(k.index(), i);
+        }
+    }
+}

@@ -20,7 +20,7 @@ mod stats;
 pub use engine::{Engine, Settings, StopFlag};
 pub use error::{Error, ErrorKind, Result};
 pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
-pub use stats::{Recovery, Stats};
+pub use stats::{Meter, Recovery, SideState, Stats};
 
 use message::Message;
 
@@ -117,18 +117,33 @@ pub trait Outgoing {
 pub struct Recovering<M> {
     module: M,
     enabled: bool,
+    meter: Option<std::sync::Arc<Meter>>,
 }
 
 impl<M> Recovering<M> {
     /// Wraps a module; `enabled`: `--reconnect`.
     pub fn new(module: M, enabled: bool) -> Self {
-        Recovering { module, enabled }
+        Recovering {
+            module,
+            enabled,
+            meter: None,
+        }
+    }
+
+    /// Counts the errors ridden through and shows the side reconnecting in this meter.
+    pub fn with_meter(mut self, meter: std::sync::Arc<Meter>) -> Self {
+        self.meter = Some(meter);
+        self
     }
 
     fn recoverable(&self, e: &Error, side: &str) -> bool {
         let yes = self.enabled && e.kind == ErrorKind::Protocol;
         if yes {
             log::warn!("{side} broker: {e}; reconnecting");
+            if let Some(m) = &self.meter {
+                m.error(e.kind);
+                m.set_state(side == "outgoing", SideState::Reconnecting);
+            }
         }
         yes
     }
@@ -152,7 +167,12 @@ impl<M> Recovering<M> {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_secs(5));
                 }
-                r => return r,
+                r => {
+                    if let (Ok(()), Some(m)) = (&r, &self.meter) {
+                        m.set_state(side == "outgoing", SideState::Up);
+                    }
+                    return r;
+                }
             }
         }
     }

@@ -1,6 +1,10 @@
 //! The statistics stompclt prints at the end, with the reference's exact lines.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU8, AtomicU64};
 use std::time::Instant;
+
+use crate::ErrorKind;
 
 /// Counts messages and their sizes from the first message taken to the last handed on.
 #[derive(Debug, Default, Clone)]
@@ -88,6 +92,78 @@ impl Recovery {
             "{reconnected}: {resent} messages sent again, {unacked} received messages not known \
              to be acknowledged (possible duplicates)"
         )]
+    }
+}
+
+/// Where a broker side stands, for the metrics ([`Meter::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SideState {
+    /// Not started yet (`--lazy`, or before the first connection).
+    Idle = 0,
+    /// Connected.
+    Up = 1,
+    /// The connection was lost: reconnecting (`--reconnect`).
+    Reconnecting = 2,
+    /// Stopped at the end of the run.
+    Stopped = 3,
+}
+
+/// The running figures operators scrape, updated by the engine as it goes (relaxed atomics:
+/// a few nanoseconds a message) and read by the agent's metrics from other threads.
+#[derive(Debug, Default)]
+pub struct Meter {
+    /// Messages taken from the incoming module.
+    pub received: AtomicU64,
+    /// Their bytes (`size()`: body and header).
+    pub received_bytes: AtomicU64,
+    /// Messages handed to the outgoing module.
+    pub sent: AtomicU64,
+    /// Their bytes.
+    pub sent_bytes: AtomicU64,
+    /// Messages the destination confirmed.
+    pub confirmed: AtomicU64,
+    /// Messages acknowledged to the source (after confirmation, or dropped by a filter).
+    pub acknowledged: AtomicU64,
+    /// Messages dropped by the filters.
+    pub dropped: AtomicU64,
+    /// Messages put and not confirmed, now.
+    pub pending: AtomicU64,
+    /// Errors by class ([`ErrorKind::index`]): those ridden through (a reconnection, a
+    /// broker of an `all:` list that went away) and the one that ended the run.
+    errors: [AtomicU64; ErrorKind::COUNT],
+    /// [`SideState`] of the incoming and the outgoing side.
+    state: [AtomicU8; 2],
+}
+
+impl Meter {
+    /// Counts an error of this kind.
+    pub fn error(&self, kind: ErrorKind) {
+        self.errors[kind.index()].fetch_add(1, Relaxed);
+    }
+
+    /// The errors counted for this kind.
+    pub fn errors(&self, kind: ErrorKind) -> u64 {
+        self.errors[kind.index()].load(Relaxed)
+    }
+
+    /// Sets the state of a side (`outgoing`: false for the incoming side).
+    pub fn set_state(&self, outgoing: bool, s: SideState) {
+        self.state[usize::from(outgoing)].store(s as u8, Relaxed);
+    }
+
+    /// The state of a side.
+    pub fn state(&self, outgoing: bool) -> SideState {
+        match self.state[usize::from(outgoing)].load(Relaxed) {
+            1 => SideState::Up,
+            2 => SideState::Reconnecting,
+            3 => SideState::Stopped,
+            _ => SideState::Idle,
+        }
+    }
+
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Relaxed);
     }
 }
 

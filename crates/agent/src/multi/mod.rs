@@ -31,25 +31,49 @@ pub struct Shared {
     pub stop: StopFlag,
     /// Where every broker's line is posted for `--status`.
     pub board: Arc<Board>,
+    /// The run's figures: a broker's failure counts as an error of its class.
+    pub meter: Arc<transfer::Meter>,
 }
 
-/// The brokers' lines (state and counts), posted about once a second and at every change
-/// of state, read by the pidfile's writer for `--status`.
+/// One broker of an `all:` list as the board shows it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Incoming or outgoing.
+    pub side: Side,
+    /// `host:port`.
+    pub peer: String,
+    /// Connected now.
+    pub up: bool,
+    /// Messages received from it (incoming) or confirmed by it (outgoing).
+    pub messages: u64,
+    /// Times it was connected again after a failure.
+    pub reconnects: u64,
+    /// The line of `--status` and `--statistics`.
+    pub line: String,
+}
+
+/// The brokers' rows (state and counts), posted about once a second and at every change
+/// of state, read by the pidfile's writer for `--status` and by the metrics.
 #[derive(Debug, Default)]
 pub struct Board {
-    rows: std::sync::Mutex<std::collections::BTreeMap<(u8, usize), String>>,
+    rows: std::sync::Mutex<std::collections::BTreeMap<(u8, usize), Row>>,
 }
 
 impl Board {
-    fn post(&self, side: Side, i: usize, line: String) {
-        let key = (u8::from(side == Side::Outgoing), i);
+    fn post(&self, i: usize, row: Row) {
+        let key = (u8::from(row.side == Side::Outgoing), i);
         if let Ok(mut rows) = self.rows.lock() {
-            rows.insert(key, line);
+            rows.insert(key, row);
         }
     }
 
     /// Every broker's line, the incoming ones first.
     pub fn lines(&self) -> Vec<String> {
+        self.rows().into_iter().map(|r| r.line).collect()
+    }
+
+    /// Every broker's row, the incoming ones first.
+    pub fn rows(&self) -> Vec<Row> {
         self.rows
             .lock()
             .map(|r| r.values().cloned().collect())
@@ -97,6 +121,7 @@ pub(crate) struct Members<'a, M> {
     recovery: Arc<Recovery>,
     stop: StopFlag,
     board: Arc<Board>,
+    meter: Arc<transfer::Meter>,
     /// What the counts are: `received` or `sent`.
     what: &'static str,
     posted: Instant,
@@ -137,6 +162,7 @@ impl<'a, M> Members<'a, M> {
             recovery: shared.recovery,
             stop: shared.stop,
             board: shared.board,
+            meter: shared.meter,
             what: match side {
                 Side::Incoming => "received",
                 Side::Outgoing => "sent",
@@ -150,7 +176,7 @@ impl<'a, M> Members<'a, M> {
     /// Posts every broker's line on the board.
     fn post(&self) {
         for i in 0..self.list.len() {
-            self.board.post(self.side, i, self.line(i));
+            self.board.post(i, self.row(i));
         }
     }
 
@@ -277,6 +303,7 @@ impl<'a, M> Members<'a, M> {
         if !recoverable(&e) || self.stop.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(e);
         }
+        self.meter.error(e.kind);
         let policy = &self.policy;
         let m = &mut self.list[i];
         m.module = None;
@@ -355,6 +382,18 @@ impl<'a, M> Members<'a, M> {
     /// One line per broker for `--statistics` and `--status`: its state and its count.
     pub(crate) fn lines(&self) -> Vec<String> {
         (0..self.list.len()).map(|i| self.line(i)).collect()
+    }
+
+    fn row(&self, i: usize) -> Row {
+        let m = &self.list[i];
+        Row {
+            side: self.side,
+            peer: m.peer.clone(),
+            up: matches!(m.state, State::Up) && m.module.is_some(),
+            messages: m.messages,
+            reconnects: m.reconnects,
+            line: self.line(i),
+        }
     }
 
     fn line(&self, i: usize) -> String {

@@ -7,6 +7,7 @@
 
 mod config;
 mod daemon;
+mod metrics;
 mod others;
 mod restarts;
 mod stopping;

@@ -12,6 +12,7 @@ mod cluster;
 mod daemon;
 mod filters;
 mod frame;
+mod metrics;
 mod queues;
 mod reconnect;
 mod scale;
