@@ -7,7 +7,8 @@
 #   3. the broker tests: RabbitMQ (STOMP 61613, AMQP 1.0 5672), ActiveMQ (STOMP 61614), the
 #      Qpid Proton C broker (AMQP 1.0 5673) and Mosquitto (MQTT 1883, 8883) from Debian, installed if missing and started on
 #      loopback with data directories of their own (tests/brokers/), stopped at the end
-#      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test.
+#      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test;
+#      Debian's prometheus (its service left stopped) for the metrics test.
 # Usage: scripts/test.sh [--offline]
 #   --offline  the explicitly chosen offline subset: installs and starts nothing and leaves
 #              out the tests that need the references, brokers or root (compat_*, broker_*,
@@ -44,6 +45,26 @@ stop_brokers() {
   "$brokers/stop-rabbitmq.sh" > /dev/null 2>&1 || true
   "$brokers/stop-mosquitto.sh" > /dev/null 2>&1 || true
 }
+# Debian's Prometheus, for the metrics test (a real server scrapes the agents; promtool
+# checks the textfiles). Its service is not started: it would listen on every interface;
+# the test starts its own on loopback.
+install_prometheus() {
+  echo "installing prometheus from Debian (its service left stopped)..."
+  local policy=/usr/sbin/policy-rc.d own=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus > /dev/null 2>&1 || {
+    apt-get update -qq > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus > /dev/null
+  } || rc=$?
+  [ "$own" = 1 ] && rm -f "$policy"
+  if command -v systemctl > /dev/null; then
+    systemctl disable --now prometheus > /dev/null 2>&1 || true
+  fi
+  return "$rc"
+}
 if [ "$offline" = 1 ]; then
   skip=(-- --skip compat_ --skip broker_ --skip root_)
 else
@@ -65,6 +86,9 @@ else
       apt-get update -qq > /dev/null
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null
     }
+  fi
+  if ! command -v prometheus > /dev/null || ! command -v promtool > /dev/null; then
+    install_prometheus
   fi
   export AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
   export AMQPS_RABBITMQ=127.0.0.1:5671 AMQPS_PROTON=127.0.0.1:5673

@@ -8,6 +8,7 @@ pub mod bin;
 pub mod brokers;
 pub mod cluster;
 pub mod process;
+pub mod prometheus;
 pub mod proxy;
 pub mod queues;
 pub mod soak;

@@ -34,6 +34,12 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
         clap_mangen::Man::new(cmd.clone())
             .render(&mut page)
             .expect("render into memory");
+        // the agents' metrics, one template for the three
+        if ["stompclt", "amqpclt", "mqttclt"].contains(&name.as_str()) {
+            let t = fs::read_to_string(root().join("man/extra/agent-metrics.roff.in"))
+                .expect("man/extra/agent-metrics.roff.in");
+            page.extend_from_slice(t.replace("PROGRAM", &name).as_bytes());
+        }
         // the hand-written sections (EXAMPLES, FILES, SEE ALSO) after the generated ones
         if let Ok(extra) = fs::read(root().join(format!("man/extra/{name}.roff"))) {
             page.extend_from_slice(&extra);

@@ -14,6 +14,7 @@ mod cluster;
 mod cross;
 mod cross091;
 mod errors;
+mod metrics;
 mod reconnect;
 mod scale;
 mod sigkill;
