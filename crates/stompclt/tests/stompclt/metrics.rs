@@ -200,3 +200,38 @@ fn metrics_options_refused_with_one_line() {
     let out = run(&qq_args(d.path(), &["--json"]));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The listener is bound before the --daemon fork and served by the daemon.
+#[test]
+fn metrics_listen_served_by_a_daemon() {
+    let d = tmp();
+    fill(&d.path().join("in"), "DQS", &mixed(30, "/queue/x"));
+    let port = free_port();
+    let pidfile = d.path().join("pid");
+    let mut args = qq_args(
+        d.path(),
+        &[
+            "--loop",
+            "--remove",
+            "--daemon",
+            "--metrics-listen",
+            &port.to_string(),
+        ],
+    );
+    args.extend(["--pidfile".to_string(), p(&pidfile)]);
+    ok(&args);
+    let t = Instant::now();
+    while !http_get(port, "/metrics").contains("\nstompclt_messages_confirmed_total 30\n") {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{}",
+            http_get(port, "/metrics")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ok(&["--pidfile".into(), p(&pidfile), "--quit".into()]);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "still listening"
+    );
+}
