@@ -519,7 +519,8 @@ impl Outgoing for StompOutgoing {
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
         if !self.o.reliable {
-            self.client()?.flush().await?;
+            // written by flush() (the engine calls it before the incoming side may wait),
+            // by idle and linger, or every 64 frames
             out.append(&mut self.done);
             return Ok(());
         }
@@ -529,7 +530,13 @@ impl Outgoing for StompOutgoing {
             wait
         };
         loop {
-            let Some(f) = self.client()?.recv(wait).await? else {
+            let got = if wait.is_zero() {
+                // receipts already here, without writing the SENDs queued one by one
+                self.client()?.recv_arrived().await?
+            } else {
+                self.client()?.recv(wait).await?
+            };
+            let Some(f) = got else {
                 return Ok(());
             };
             wait = Duration::ZERO;
@@ -590,8 +597,17 @@ impl Outgoing for StompOutgoing {
         self.pending.len()
     }
 
+    /// The SENDs queued go out in one write.
+    async fn flush(&mut self) -> Result<()> {
+        match self.client.as_mut() {
+            Some(c) => c.flush().await,
+            None => Ok(()),
+        }
+    }
+
     async fn idle(&mut self) -> Result<()> {
-        self.idle_once().await
+        self.idle_once().await?;
+        self.flush().await
     }
 
     async fn stop(&mut self) -> Result<()> {

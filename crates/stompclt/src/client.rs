@@ -343,8 +343,19 @@ impl Client {
     }
 
     /// The next frame within `wait` (zero: only what has already arrived). ERROR frames are
-    /// fatal errors. Heart-beats are sent and checked meanwhile.
+    /// fatal errors. Heart-beats are sent and checked meanwhile. What is queued is written
+    /// before returning empty-handed.
     pub async fn recv(&mut self, wait: Duration) -> Result<Option<Frame>> {
+        self.recv_inner(wait, true).await
+    }
+
+    /// A frame that has already arrived, if any, writing nothing: the SENDs queued stay
+    /// queued for one write of many (the caller flushes before it waits).
+    pub async fn recv_arrived(&mut self) -> Result<Option<Frame>> {
+        self.recv_inner(Duration::ZERO, false).await
+    }
+
+    async fn recv_inner(&mut self, wait: Duration, flush: bool) -> Result<Option<Frame>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             self.beat().await?;
@@ -355,7 +366,9 @@ impl Client {
                 Some(n) => Some(n),
                 None => {
                     // about to wait, or to return empty-handed: what is queued goes out first
-                    self.flush().await?;
+                    if flush || !wait.is_zero() {
+                        self.flush().await?;
+                    }
                     if wait.is_zero() {
                         return Ok(None);
                     }
