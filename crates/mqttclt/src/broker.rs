@@ -15,6 +15,10 @@ use crate::mapping::{self, Defaults, Payload};
 use crate::packet::{In, Out, Publish};
 use crate::session::{Options, Session};
 
+/// Bytes of PUBACKs queued (about a hundred) past which they are written even while
+/// deliveries keep coming: one write for many, and few redelivered after a broker crash.
+const ACKS_QUEUED_MAX: usize = 512;
+
 pub use agent::Reconnect;
 
 fn protocol(what: impl std::fmt::Display) -> Error {
@@ -401,10 +405,20 @@ impl Incoming for MqttIncoming {
         if let Some(p) = self.early.pop_front() {
             return self.deliver(p).await;
         }
-        // the PUBACKs of unreliable deliveries, before waiting
-        self.session()?.flush().await?;
+        // what has arrived first, writing nothing; the PUBACKs queued go out in one write
+        // when we are about to wait (or when many are queued)
+        let mut wait = Duration::ZERO;
         loop {
-            match self.session()?.next(Duration::from_secs(1)).await? {
+            let s = self.session()?;
+            if !wait.is_zero() || s.queued() >= ACKS_QUEUED_MAX {
+                s.flush().await?;
+            }
+            let got = s.next(wait).await?;
+            if got.is_none() && wait.is_zero() {
+                wait = Duration::from_secs(1);
+                continue;
+            }
+            match got {
                 Some(In::Publish(p)) => return self.deliver(p).await,
                 Some(In::Disconnect(why)) => {
                     return Err(protocol(format!(
@@ -420,13 +434,17 @@ impl Incoming for MqttIncoming {
 
     async fn ack(&mut self, token: Token) -> Result<()> {
         match self.pending.remove(&token) {
-            Some(pkid) => self.session()?.send(Out::PubAck(pkid)).await,
+            // written with the others before `get` waits, or at idle and stop; a connection
+            // lost first only means the broker delivers it again
+            Some(pkid) => self.session()?.queue(Out::PubAck(pkid)),
             None => Ok(()),
         }
     }
 
     async fn idle(&mut self) -> Result<()> {
-        self.session()?.keep_alive().await
+        let s = self.session()?;
+        s.flush().await?;
+        s.keep_alive().await
     }
 
     async fn stop(&mut self) -> Result<()> {
