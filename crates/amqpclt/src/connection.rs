@@ -151,10 +151,13 @@ impl Connected {
         if let Some(t) = o.idle_timeout {
             builder = builder.idle_time_out(t.as_millis().min(u32::MAX as u128) as u32);
         }
-        let connection = tokio::time::timeout(wait, builder.open_with_stream(stream))
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(|e| open_error(e, &peer))?;
+        let connection = tokio::time::timeout(
+            wait,
+            builder.open_with_stream(crate::coalesce::Coalesced::new(stream)),
+        )
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(|e| open_error(e, &peer))?;
         let mut connection = connection;
         // a broker going down (or still starting) may close right after the open: that is a
         // connection that could not be made, which failover and --reconnect retry

@@ -7,6 +7,7 @@
 pub mod amqp091;
 pub mod broker;
 pub mod cli;
+mod coalesce;
 pub mod connection;
 pub mod mapping;
 pub mod module;
