@@ -30,7 +30,7 @@ trap cleanup EXIT
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
-printf '%-9s %-18s %10s %10s %10s %8s %8s\n' broker direction raw stompclt python "st/raw" "st/py"
+printf '%-9s %-18s %10s %10s %10s %8s %8s %9s\n' broker direction raw stompclt python "st/raw" "st/py" "st/naive"
 for b in $which; do
   case $b in
     rabbitmq) port=61613 vhost=/ ;;
@@ -69,10 +69,13 @@ for b in $which; do
       eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir"
       label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
       [ "$batch" != 1 ] && label="$label b100"
-      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" 'BEGIN {
+      # the naive raw client: a receipt (or an ACK) per message, the batch 1 run's raw
+      [ "$batch" = 1 ] && eval "naive_$dir=\$r"
+      eval "n=\$naive_$dir"
+      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v n="$n" 'BEGIN {
         pr = (p == "-") ? "-" : sprintf("%.2f", s / p)
         ps = (p == "-") ? "-" : sprintf("%.0f", p)
-        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s\n", b, l, r, s, ps, 100 * s / r, pr }'
+        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s %8.2fx\n", b, l, r, s, ps, 100 * s / r, pr, s / n }'
     done
   done
 done

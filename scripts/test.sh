@@ -8,7 +8,8 @@
 #      Qpid Proton C broker (AMQP 1.0 5673) and Mosquitto (MQTT 1883, 8883) from Debian, installed if missing and started on
 #      loopback with data directories of their own (tests/brokers/), stopped at the end
 #      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test;
-#      Debian's prometheus (its service left stopped) for the metrics test.
+#      Debian's prometheus (its service left stopped) for the metrics test, strace for the
+#      system-call budget test.
 # Usage: scripts/test.sh [--offline]
 #   --offline  the explicitly chosen offline subset: installs and starts nothing and leaves
 #              out the tests that need the references, brokers or root (compat_*, broker_*,
@@ -89,6 +90,14 @@ else
   fi
   if ! command -v prometheus > /dev/null || ! command -v promtool > /dev/null; then
     install_prometheus
+  fi
+  if ! command -v strace > /dev/null; then
+    # the system-call budget test counts with it
+    echo "installing strace from Debian..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace > /dev/null 2>&1 || {
+      apt-get update -qq > /dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace > /dev/null
+    }
   fi
   export AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
   export AMQPS_RABBITMQ=127.0.0.1:5671 AMQPS_PROTON=127.0.0.1:5673
