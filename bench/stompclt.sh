@@ -4,7 +4,9 @@
 # broker → queue of N persistent 1 KiB messages in reliable mode, the queue on tmpfs.
 # Usage: bench/stompclt.sh [-n N] [-b "rabbitmq activemq"]
 # Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s and the
-# ratios stompclt/raw and stompclt/python, without and with --batch 100.
+# ratios stompclt/raw and stompclt/python, without and with --batch 100, stompclt --batch 100
+# against the naive raw client (a receipt or ACK per message), and the broker's busy cores
+# during the stompclt run (its CPU is the ceiling where batching cannot pay).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=100000 which="rabbitmq activemq"
@@ -27,10 +29,23 @@ cleanup() {
   for b in "${started[@]}"; do "tests/brokers/stop-$b.sh" > /dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
+# the broker's CPU during a run (cores busy on average): where batching cannot pay, the
+# broker's own per-message work is the ceiling, and this shows it
+broker_pid() { case $1 in rabbitmq) cat "$RMQ_DATA/beam.pid" ;; activemq) cat "$AMQ_DATA/activemq.pid" ;; esac; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# timed CMD...: runs it, leaves the broker's busy cores in $cores, prints its output
+timed() {
+  local pid t0 c0 out
+  pid=$(broker_pid "$b") t0=$(date +%s.%N) c0=$(ticks "$pid")
+  out=$("$@")
+  cores=$(awk -v c0="$c0" -v c1="$(ticks "$pid")" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
+  printf '%s\n' "$out"
+}
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
-printf '%-9s %-18s %10s %10s %10s %8s %8s %9s\n' broker direction raw stompclt python "st/raw" "st/py" "st/naive"
+printf '%-9s %-18s %10s %10s %10s %8s %8s %9s %7s\n' broker direction raw stompclt python "st/raw" "st/py" "st/naive" "broker"
 for b in $which; do
   case $b in
     rabbitmq) port=61613 vhost=/ ;;
@@ -52,10 +67,12 @@ for b in $which; do
     raw_recv=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1000 "$batch" | rate)
     # stompclt
     cp -a "$work/spool" "$work/spool.py"
-    st_send=$("$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
-      --batch "$batch" "${conn[@]}" --statistics | stats_rate)
-    st_recv=$("$bin/stompclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
-      --batch "$batch" --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
+    timed "$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+      --batch "$batch" "${conn[@]}" --statistics > "$work/out"
+    st_send=$(stats_rate < "$work/out") cores_send=$cores
+    timed "$bin/stompclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+      --batch "$batch" --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
+    st_recv=$(stats_rate < "$work/out") cores_recv=$cores
     rm -rf "$work/inbox"
     if [ "$batch" = 1 ]; then
       py_send=$("$py" bench/stomp_peer.py send 127.0.0.1 "$port" "$vhost" "$work/spool.py" 1000 | rate)
@@ -66,16 +83,16 @@ for b in $which; do
     fi
     rm -rf "$work/spool" "$work/spool.py"
     for dir in send recv; do
-      eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir"
+      eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir c=\$cores_$dir"
       label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
       [ "$batch" != 1 ] && label="$label b100"
       # the naive raw client: a receipt (or an ACK) per message, the batch 1 run's raw
       [ "$batch" = 1 ] && eval "naive_$dir=\$r"
-      eval "n=\$naive_$dir"
-      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v n="$n" 'BEGIN {
+      eval "nv=\$naive_$dir"
+      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v nv="$nv" -v c="$c" 'BEGIN {
         pr = (p == "-") ? "-" : sprintf("%.2f", s / p)
         ps = (p == "-") ? "-" : sprintf("%.0f", p)
-        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s %8.2fx\n", b, l, r, s, ps, 100 * s / r, pr, s / n }'
+        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s %8.2fx %5.2f\n", b, l, r, s, ps, 100 * s / r, pr, s / nv, c }'
     done
   done
 done
