@@ -424,7 +424,6 @@ impl QueueNormal {
 
     /// Reads a locked element according to the schema.
     pub fn get(&self, name: &str) -> Result<Element> {
-        let schema = self.schema.as_ref().ok_or(Error::NoSchema)?;
         let dir = self.elt_path(name)?;
         if !dir.join(LOCKED).is_dir() {
             return Err(Error::NotLocked {
@@ -432,6 +431,14 @@ impl QueueNormal {
                 name: name.to_string(),
             });
         }
+        self.get_locked(name)
+    }
+
+    /// Reads an element the caller has just locked itself, without checking the lock again
+    /// (the check is a `stat` per element, which a transfer agent need not pay).
+    pub fn get_locked(&self, name: &str) -> Result<Element> {
+        let schema = self.schema.as_ref().ok_or(Error::NoSchema)?;
+        let dir = self.elt_path(name)?;
         let mut out = Element::new();
         for (field, f) in &schema.fields {
             let p = dir.join(field);
@@ -566,52 +573,21 @@ impl DirQueue for QueueNormal {
                 name: name.to_string(),
             });
         }
-        let odir = self.path.join(OBSOLETE);
-        let gone = loop {
-            let p = odir.join(element_name(self.rndhex));
-            match sys::move_noreplace(&dir, &p, true) {
-                Ok(Moved::Done) => break p,
-                Ok(Moved::Exists) => {}
-                Err(e) => return Err(Error::io("remove", &dir, e)),
-            }
-        };
-        // Fast path: unlink the schema's fields by name; list the directory only if
-        // something else is left in it.
-        if let Some(schema) = &self.schema {
-            for field in schema.fields.keys() {
-                let p = gone.join(field);
-                tolerate(fs::remove_file(&p), "remove", &p)?;
-            }
-            let l = gone.join(LOCKED);
-            fs::remove_dir(&l).map_err(|e| Error::io("remove", &l, e))?;
-            match fs::remove_dir(&gone) {
-                Ok(()) => return Ok(()),
-                Err(e) if sys::is_exists(&e) => {}
-                Err(e) => return Err(Error::io("remove", &gone, e)),
-            }
-        }
-        let rd = fs::read_dir(&gone).map_err(|e| Error::io("list directory", &gone, e))?;
-        for ent in rd {
-            let ent = ent.map_err(|e| Error::io("list directory", &gone, e))?;
-            let n = ent.file_name();
-            if n == LOCKED {
-                continue;
-            }
-            match n.to_str() {
-                Some(s) if is_field_name(s) => {}
-                _ => {
-                    return Err(Error::UnexpectedFile {
-                        path: gone.clone(),
-                        name: n.to_string_lossy().into_owned(),
-                    });
+        self.remove_unchecked(name)
+    }
+
+    /// Without the `stat` of the lock: an element not locked after all fails when its lock
+    /// directory is removed (by then the element has moved to `obsolete`).
+    fn remove_locked(&self, name: &str) -> Result<()> {
+        self.remove_unchecked(name).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::NotLocked {
+                    op: "remove",
+                    name: name.to_string(),
                 }
             }
-            let p = ent.path();
-            fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
-        }
-        let l = gone.join(LOCKED);
-        tolerate(fs::remove_dir(&l), "remove", &l)?;
-        fs::remove_dir(&gone).map_err(|e| Error::io("remove", &gone, e))
+            e => e,
+        })
     }
 
     fn touch(&self, name: &str) -> Result<()> {
@@ -670,6 +646,59 @@ impl DirQueue for QueueNormal {
 
     fn purge(&self) -> Result<()> {
         self.purge_with(self.maxtemp, self.maxlock)
+    }
+}
+
+impl QueueNormal {
+    /// Moves an element to `obsolete` and removes it there (the caller holds its lock).
+    fn remove_unchecked(&self, name: &str) -> Result<()> {
+        let dir = self.elt_path(name)?;
+        let odir = self.path.join(OBSOLETE);
+        let gone = loop {
+            let p = odir.join(element_name(self.rndhex));
+            match sys::move_noreplace(&dir, &p, true) {
+                Ok(Moved::Done) => break p,
+                Ok(Moved::Exists) => {}
+                Err(e) => return Err(Error::io("remove", &dir, e)),
+            }
+        };
+        // Fast path: unlink the schema's fields by name; list the directory only if
+        // something else is left in it.
+        if let Some(schema) = &self.schema {
+            for field in schema.fields.keys() {
+                let p = gone.join(field);
+                tolerate(fs::remove_file(&p), "remove", &p)?;
+            }
+            let l = gone.join(LOCKED);
+            fs::remove_dir(&l).map_err(|e| Error::io("remove", &l, e))?;
+            match fs::remove_dir(&gone) {
+                Ok(()) => return Ok(()),
+                Err(e) if sys::is_exists(&e) => {}
+                Err(e) => return Err(Error::io("remove", &gone, e)),
+            }
+        }
+        let rd = fs::read_dir(&gone).map_err(|e| Error::io("list directory", &gone, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io("list directory", &gone, e))?;
+            let n = ent.file_name();
+            if n == LOCKED {
+                continue;
+            }
+            match n.to_str() {
+                Some(s) if is_field_name(s) => {}
+                _ => {
+                    return Err(Error::UnexpectedFile {
+                        path: gone.clone(),
+                        name: n.to_string_lossy().into_owned(),
+                    });
+                }
+            }
+            let p = ent.path();
+            fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+        }
+        let l = gone.join(LOCKED);
+        tolerate(fs::remove_dir(&l), "remove", &l)?;
+        fs::remove_dir(&gone).map_err(|e| Error::io("remove", &gone, e))
     }
 }
 

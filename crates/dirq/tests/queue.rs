@@ -629,3 +629,20 @@ fn remove_locked_is_the_references_two_unlinks() {
     // not locked after all: an error, as the references' second unlink fails
     assert!(matches!(q.remove_locked(&b), Err(Error::NotLocked { .. })));
 }
+
+#[test]
+fn normal_get_locked_and_remove_locked_skip_the_lock_check() {
+    let d = tmp();
+    let q = normal(d.path(), "body=binary,text=string?");
+    let data = elt(vec![("body", Value::Binary(b"x".to_vec()))]);
+    let a = q.add(&data).expect("add");
+    let b = q.add(&data).expect("add");
+    assert!(q.lock(&a).expect("lock"));
+    assert_eq!(q.get_locked(&a).expect("get"), data);
+    q.remove_locked(&a).expect("remove");
+    assert_eq!(q.count().expect("count"), 1);
+    assert!(!q.lock(&a).expect("gone"));
+    // not locked after all: still an error (the element has moved out of the queue)
+    assert!(matches!(q.remove_locked(&b), Err(Error::NotLocked { .. })));
+    assert_eq!(q.count().expect("count"), 0);
+}

@@ -219,6 +219,16 @@ impl MessageQueue {
     /// Reads a locked element as a message. A corrupt element is an [`Error::Corrupt`]
     /// naming its path.
     pub fn get_message(&self, name: &str) -> Result<Message> {
+        self.get_message_with(name, true)
+    }
+
+    /// [`MessageQueue::get_message`] for an element the caller has just locked itself: a
+    /// DQN element's lock is not checked again (a `stat` per element saved).
+    pub fn get_locked_message(&self, name: &str) -> Result<Message> {
+        self.get_message_with(name, false)
+    }
+
+    fn get_message_with(&self, name: &str, check_lock: bool) -> Result<Message> {
         match self {
             MessageQueue::Dqs { queue, .. } => {
                 let bytes = queue.get(name)?;
@@ -229,7 +239,11 @@ impl MessageQueue {
             }
             MessageQueue::Dqn(q) => {
                 // field decoding errors (bad UTF-8, bad table line) name the file already
-                let mut e = q.get(name)?;
+                let mut e = if check_lock {
+                    q.get(name)?
+                } else {
+                    q.get_locked(name)?
+                };
                 let header = match e.remove("header") {
                     Some(Value::Table(t)) => t,
                     _ => BTreeMap::new(),

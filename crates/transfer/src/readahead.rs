@@ -356,7 +356,7 @@ impl Worker {
                         continue;
                     }
                     self.locked_this_pass += 1;
-                    return match self.q.get_message(&name) {
+                    return match self.q.get_locked_message(&name) {
                         Ok(m) => Ok(Some(Item::Message(name, m))),
                         Err(e) => {
                             // left in place, unlocked, for a human to look at
