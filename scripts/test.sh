@@ -119,9 +119,14 @@ RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p con
 if [ "$offline" = 1 ]; then
   echo "publish --dry-run skipped in the offline subset (it reads the crates.io index)"
 else
-  # packaged together: message's dirq comes from the same dry run
+  # packaged together: message's dirq comes from the same dry run. Cargo takes crates from
+  # that temporary registry as immutable (extracted under CARGO_HOME and built once per
+  # version): an earlier run's dirq 0.1.0 would stand in for today's, so those extractions
+  # and builds go first (the builds in a target directory of their own).
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{dirq,message,config-general}-[0-9]*
+  rm -rf target/publish-check/debug/.fingerprint/{dirq,message,config-general}-*
   publog=$(mktemp)
-  cargo publish --dry-run --quiet --allow-dirty -p dirq -p message -p config-general > "$publog" 2>&1 || {
+  CARGO_TARGET_DIR=target/publish-check cargo publish --dry-run --quiet --allow-dirty -p dirq -p message -p config-general > "$publog" 2>&1 || {
     cat "$publog"
     exit 1
   }
