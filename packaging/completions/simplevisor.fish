@@ -11,8 +11,8 @@ complete -c simplevisor -l loglevel -d 'debug, info, warning, error, critical' -
 complete -c simplevisor -l logname -d 'Logger name (and syslog ident)' -r
 complete -c simplevisor -s p -l pidfile -d 'Pidfile: created exclusively and locked, the control channel of the running simplevisor; a unix control socket PIDFILE.sock answers `status --json`' -r -F
 complete -c simplevisor -l store -d 'State store (JSON): restart history kept across restarts of simplevisor' -r -F
-complete -c simplevisor -l metrics-listen -d 'start, single: serve Prometheus metrics of the tree at http://ADDR/metrics (PORT alone: 127.0.0.1; HOST:PORT or [IPV6]:PORT; every interface also needs --metrics-allow-wildcard)' -r
-complete -c simplevisor -l metrics-file -d 'start, single: write the metrics to this file, replaced whole every --metrics-interval and at exit (for node_exporter\'s textfile collector)' -r -F
+complete -c simplevisor -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics: PORT alone listens on 127.0.0.1; HOST:PORT or [IPV6]:PORT for another interface. Every interface (0.0.0.0, ::) also needs --metrics-allow-wildcard' -r
+complete -c simplevisor -l metrics-file -d 'Write the metrics to this file, replaced whole every --metrics-interval and at exit (for node_exporter\'s textfile collector; name it *.prom)' -r -F
 complete -c simplevisor -l metrics-interval -d 'Seconds between two writes of --metrics-file' -r
 complete -c simplevisor -l daemon -d 'Detach and run in the background (start only)'
 complete -c simplevisor -l json -d 'status: print the running tree as JSON (from the control socket)'

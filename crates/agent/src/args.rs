@@ -202,21 +202,9 @@ pub struct AgentArgs {
     #[arg(long, requires = "status")]
     pub json: bool,
 
-    /// Serve Prometheus metrics at http://ADDR/metrics: PORT alone listens on 127.0.0.1;
-    /// HOST:PORT or [IPV6]:PORT for another interface. Every interface (0.0.0.0, ::) also
-    /// needs --metrics-allow-wildcard.
-    #[arg(long, value_name = "ADDR")]
-    pub metrics_listen: Option<String>,
-    /// Allow --metrics-listen on a wildcard address (every interface).
-    #[arg(long)]
-    pub metrics_allow_wildcard: bool,
-    /// Write the metrics to this file, replaced whole every --metrics-interval and at exit
-    /// (for node_exporter's textfile collector; name it *.prom).
-    #[arg(long, value_name = "PATH")]
-    pub metrics_file: Option<PathBuf>,
-    /// Seconds between two writes of --metrics-file.
-    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
-    pub metrics_interval: f64,
+    /// The metrics options.
+    #[command(flatten)]
+    pub metrics: metrics::MetricsArgs,
 
     /// Print statistics at the end.
     #[arg(short = 's', long, overrides_with = "no_statistics")]

@@ -8,12 +8,10 @@ use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
 use message::{MessageQueue, QueueOptions};
-use metrics::{Exposition, ListenError, Listener, Render, Textfile};
+use metrics::Exposition;
 use transfer::{ErrorKind, Meter, Recovery, SideState};
 
-use crate::args::AgentArgs;
 use crate::endpoint::Side;
-use crate::error::{Error, usage};
 use crate::multi::Board;
 
 /// How often a spool is counted (a count reads every directory of the queue: never per
@@ -260,67 +258,5 @@ impl Figures {
                     std::thread::sleep(SPOOL_EVERY);
                 }
             });
-    }
-}
-
-/// The listener bound before a `--daemon` fork (the socket survives it, a thread would not).
-pub(crate) fn bind(a: &AgentArgs) -> Result<Option<std::net::TcpListener>, Error> {
-    let Some(addr) = &a.metrics_listen else {
-        return Ok(None);
-    };
-    let addr = metrics::parse_listen(addr, a.metrics_allow_wildcard, "--metrics-allow-wildcard")
-        .map_err(|e| usage(procctl::error_line(&e)))?;
-    std::net::TcpListener::bind(addr)
-        .map(Some)
-        .map_err(|source| usage(procctl::error_line(&ListenError::Bind { addr, source })))
-}
-
-/// The running exporters of a run.
-pub(crate) struct Exporters {
-    _listener: Option<Listener>,
-    textfile: Option<Textfile>,
-}
-
-impl Exporters {
-    /// Serves the bound listener and starts the textfile writer.
-    pub fn start(
-        a: &AgentArgs,
-        bound: Option<std::net::TcpListener>,
-        render: Render,
-    ) -> Result<Self, Error> {
-        let listener = bound
-            .map(|l| Listener::serve(l, render.clone()))
-            .transpose()
-            .map_err(|e| usage(procctl::error_line(&e)))?;
-        let textfile = match &a.metrics_file {
-            None => None,
-            Some(path) => {
-                let every = a.metrics_interval;
-                if !(every.is_finite() && every > 0.0) {
-                    return Err(usage(format!(
-                        "invalid metrics-interval {every}: a number of seconds above 0 is expected"
-                    )));
-                }
-                let t =
-                    Textfile::start(path, Duration::from_secs_f64(every), render).map_err(|e| {
-                        usage(format!("cannot write metrics file {}: {e}", path.display()))
-                    })?;
-                Some(t)
-            }
-        };
-        Ok(Exporters {
-            _listener: listener,
-            textfile,
-        })
-    }
-
-    /// Writes the final figures of `--metrics-file` (a failure is a warning: the transfer
-    /// itself is done).
-    pub fn finish(self) {
-        if let Some(t) = self.textfile
-            && let Err(e) = t.finish()
-        {
-            crate::log::warn(format_args!("cannot write the final metrics file: {e}"));
-        }
     }
 }

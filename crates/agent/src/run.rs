@@ -20,7 +20,7 @@ use crate::dial::Dialer;
 use crate::endpoint::{Endpoints, Failover, Side};
 use crate::error::{Error, Outcome, usage};
 use crate::exit;
-use crate::metrics::{self, Figures, Label};
+use crate::metrics::{Figures, Label};
 use crate::multi::{self, AllIncoming, AnyOutgoing};
 use crate::pidfile::{self, Pidfile};
 use crate::tls::TlsSettings;
@@ -521,6 +521,11 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     transfer_run::<P>(&cli, source, destination)
 }
 
+/// A metrics option that cannot work: a usage error, in one line.
+fn metrics_error(e: ::metrics::StartError) -> Error {
+    usage(procctl::error_line(&e))
+}
+
 /// How the metrics name a side of the run.
 fn label(end: &End) -> Label {
     match end {
@@ -699,7 +704,7 @@ fn transfer_run<P: Protocol>(
     let mut incoming = incoming::<P>(cli, source, (&stop, &reconnect), &all)?;
     let mut outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect), &all)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
-    let bound = metrics::bind(a)?;
+    let bound = a.metrics.bind().map_err(metrics_error)?;
     let mut pidfile = if a.daemon {
         match daemonize(a, P::NAME)? {
             Ok(pf) => pf,
@@ -734,10 +739,10 @@ fn transfer_run<P: Protocol>(
         let r = render.clone();
         pf.set_figures(Box::new(move || r().to_json().to_string()))?;
     }
-    if a.metrics_listen.is_some() || a.metrics_file.is_some() || pidfile.is_some() {
+    if a.metrics.any() || pidfile.is_some() {
         figures.count_spools_every();
     }
-    let exporters = metrics::Exporters::start(a, bound, render)?;
+    let exporters = a.metrics.start(bound, render).map_err(metrics_error)?;
     signals(&stop)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -766,10 +771,13 @@ fn transfer_run<P: Protocol>(
             Queue => Broker, Queue => Any, Queue => Queue)
     });
     // the final figures, the error that ended the run included
-    if a.metrics_file.is_some() {
+    if a.metrics.metrics_file.is_some() {
         figures.count_spools();
     }
-    exporters.finish();
+    // a failure here is a warning: the transfer itself is done
+    if let Err(e) = exporters.finish() {
+        crate::log::warn(format_args!("cannot write the final metrics file: {e}"));
+    }
     let stats = stats?;
     let lines = if a.statistics {
         let mut lines = stats.lines();

@@ -6,10 +6,12 @@
 //! `promtool check metrics` read 0.0.4, Prometheus scrapes both, and one encoder serves
 //! both outputs. The same families also render as JSON for `--status --json`.
 
+mod args;
 mod exposition;
 mod listen;
 mod textfile;
 
+pub use args::{Exporters, MetricsArgs, StartError};
 pub use exposition::{Exposition, Family, Kind};
 pub use listen::{ListenError, Listener, parse_listen};
 pub use textfile::{Textfile, write_atomic};

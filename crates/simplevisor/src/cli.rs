@@ -96,21 +96,9 @@ pub struct Cli {
     /// status: print the running tree as JSON (from the control socket).
     #[arg(long)]
     pub json: bool,
-    /// start, single: serve Prometheus metrics of the tree at http://ADDR/metrics (PORT
-    /// alone: 127.0.0.1; HOST:PORT or [IPV6]:PORT; every interface also needs
-    /// --metrics-allow-wildcard).
-    #[arg(long, value_name = "ADDR")]
-    pub metrics_listen: Option<String>,
-    /// Allow --metrics-listen on a wildcard address (every interface).
-    #[arg(long)]
-    pub metrics_allow_wildcard: bool,
-    /// start, single: write the metrics to this file, replaced whole every
-    /// --metrics-interval and at exit (for node_exporter's textfile collector).
-    #[arg(long, value_name = "PATH")]
-    pub metrics_file: Option<PathBuf>,
-    /// Seconds between two writes of --metrics-file.
-    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
-    pub metrics_interval: f64,
+    /// The metrics of the tree (start, single).
+    #[command(flatten)]
+    pub metrics: metrics::MetricsArgs,
     /// The command.
     #[arg(value_enum)]
     pub command: Command,

@@ -460,62 +460,30 @@ fn carry_over(old: &mut Node, new: &mut Node) {
 }
 
 /// `start` and `single`.
-/// `--metrics-listen`, bound before a `--daemon` fork (the socket survives it).
-fn metrics_bind(cli: &Cli) -> Result<Option<std::net::TcpListener>, Exit> {
-    let Some(addr) = &cli.metrics_listen else {
-        return Ok(None);
-    };
-    let usage = |m: String| Exit {
-        code: 2,
-        message: m,
-    };
-    let addr = metrics::parse_listen(addr, cli.metrics_allow_wildcard, "--metrics-allow-wildcard")
-        .map_err(|e| usage(procctl::error_line(&e)))?;
-    std::net::TcpListener::bind(addr)
-        .map(Some)
-        .map_err(|source| {
-            usage(procctl::error_line(&metrics::ListenError::Bind {
-                addr,
-                source,
-            }))
-        })
-}
-
 /// The exporters of `--metrics-listen` and `--metrics-file`, reading the latest snapshot.
 fn metrics_start(
     cli: &Cli,
     bound: Option<std::net::TcpListener>,
     latest: &Arc<Mutex<metrics::Exposition>>,
-) -> Result<(Option<metrics::Listener>, Option<metrics::Textfile>), String> {
+) -> Result<metrics::Exporters, String> {
     let l = latest.clone();
     let render: metrics::Render = Arc::new(move || l.lock().map(|e| e.clone()).unwrap_or_default());
-    let listener = bound
-        .map(|b| metrics::Listener::serve(b, render.clone()))
-        .transpose()
-        .map_err(|e| procctl::error_line(&e))?;
-    let textfile = match &cli.metrics_file {
-        None => None,
-        Some(path) => {
-            let every = cli.metrics_interval;
-            if !(every.is_finite() && every > 0.0) {
-                return Err(format!(
-                    "invalid metrics-interval {every}: a number of seconds above 0 is expected"
-                ));
-            }
-            Some(
-                metrics::Textfile::start(path, Duration::from_secs_f64(every), render)
-                    .map_err(|e| format!("cannot write metrics file {}: {e}", path.display()))?,
-            )
-        }
-    };
-    Ok((listener, textfile))
+    cli.metrics
+        .start(bound, render)
+        .map_err(|e| procctl::error_line(&e))
 }
 
 fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     let single = command == Command::Single;
-    let bound = match metrics_bind(cli) {
+    // bound before a --daemon fork; a bad address is a usage error
+    let bound = match cli.metrics.bind() {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => {
+            return Exit {
+                code: 2,
+                message: procctl::error_line(&e),
+            };
+        }
     };
     if single {
         root.set_quiet();
@@ -575,7 +543,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     };
     let started = std::time::SystemTime::now();
     let latest = Arc::new(Mutex::new(crate::metrics::snapshot(&root, started)));
-    let (_listener, textfile) = match metrics_start(cli, bound, &latest) {
+    let exporters = match metrics_start(cli, bound, &latest) {
         Ok(x) => x,
         Err(e) => {
             report(&mut ready, Some(&e));
@@ -752,9 +720,7 @@ fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
     // the final figures, once the children are stopped
     let finish_metrics = |root: &Node| {
         publish(root);
-        if let Some(t) = textfile
-            && let Err(e) = t.finish()
-        {
+        if let Err(e) = exporters.finish() {
             warning!("cannot write the final metrics file: {e}");
         }
     };
