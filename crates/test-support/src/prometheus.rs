@@ -21,16 +21,41 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// GET `path` from `127.0.0.1:port`; the body (`None` when nothing listens).
-pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+/// An HTTP answer: status code, head (status line and headers), body.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub code: u16,
+    /// The status line and the headers.
+    pub head: String,
+    /// The body.
+    pub body: String,
+}
+
+/// GET `path` from `127.0.0.1:port` (`None` when nothing listens).
+pub fn http_get(port: u16, path: &str) -> Option<Response> {
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(c, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut s = String::new();
     c.read_to_string(&mut s).ok()?;
     let code = s.split_whitespace().nth(1)?.parse().ok()?;
-    let body = s.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-    Some((code, body))
+    let (head, body) = s.split_once("\r\n\r\n")?;
+    Some(Response {
+        code,
+        head: head.to_string(),
+        body: body.to_string(),
+    })
+}
+
+/// The value of a sample in a text exposition, by its name and labels as written
+/// (`name{label="v"}`), if there is one.
+pub fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(name_and_labels)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 fn urlencode(s: &str) -> String {
@@ -75,7 +100,7 @@ impl Prometheus {
             .expect("prometheus (Debian package prometheus; scripts/test.sh installs it)");
         let p = Prometheus { port, child, dir };
         let t = Instant::now();
-        while http_get(port, "/-/ready").is_none_or(|(c, _)| c != 200) {
+        while http_get(port, "/-/ready").is_none_or(|r| r.code != 200) {
             assert!(
                 t.elapsed() < Duration::from_secs(60),
                 "prometheus not ready: {}",
@@ -93,12 +118,12 @@ impl Prometheus {
 
     /// An instant query: each series' labels and value.
     pub fn query(&self, q: &str) -> Vec<(serde_json::Value, f64)> {
-        let Some((200, body)) =
-            http_get(self.port, &format!("/api/v1/query?query={}", urlencode(q)))
+        let Some(r) = http_get(self.port, &format!("/api/v1/query?query={}", urlencode(q)))
+            .filter(|r| r.code == 200)
         else {
             return Vec::new();
         };
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
         v["data"]["result"]
             .as_array()
             .map(|r| {
@@ -134,7 +159,7 @@ impl Prometheus {
 
     /// The scrape targets' health, for failure messages.
     pub fn targets(&self) -> String {
-        http_get(self.port, "/api/v1/targets").map_or_else(String::new, |(_, b)| b)
+        http_get(self.port, "/api/v1/targets").map_or_else(String::new, |r| r.body)
     }
 }
 

@@ -3,21 +3,10 @@
 
 use super::*;
 
-fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(name_and_labels)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-    })
-}
+use test_support::prometheus::{free_port, http_get, sample};
 
 fn scrape(port: u16) -> String {
-    use std::io::{Read, Write};
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(c, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").expect("write");
-    let mut s = String::new();
-    c.read_to_string(&mut s).expect("read");
-    s
+    http_get(port, "/metrics").map_or_else(String::new, |r| r.body)
 }
 
 #[test]
@@ -31,10 +20,7 @@ fn metrics_count_a_restart_after_sigkill() {
             &[service("a", "start = /bin/sleep 1000\nforeground = yes")],
         ),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let prom = sv.path("sv.prom");
     let child = sv
         .command()

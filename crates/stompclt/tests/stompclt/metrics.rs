@@ -4,31 +4,17 @@
 
 use super::*;
 
-/// The value of an unlabelled sample (or the first with these labels) of a text exposition.
+use test_support::prometheus::{free_port, http_get};
+
+/// A sample's value in a text exposition; fails naming it when it is not there.
 fn sample(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(name_and_labels)
-                .and_then(|rest| rest.strip_prefix(' '))
-                .and_then(|v| v.trim().parse().ok())
-        })
+    test_support::prometheus::sample(text, name_and_labels)
         .unwrap_or_else(|| panic!("no {name_and_labels} in\n{text}"))
 }
 
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").expect("write");
-    let mut s = String::new();
-    c.read_to_string(&mut s).expect("read");
-    s
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port()
+/// `/metrics` of the agent listening on `port`, empty when nothing answers yet.
+fn scrape(port: u16) -> String {
+    http_get(port, "/metrics").map_or_else(String::new, |r| r.body)
 }
 
 #[test]
@@ -120,24 +106,22 @@ fn metrics_listen_and_status_json_while_running() {
         .spawn()
         .expect("spawn");
     let t = Instant::now();
-    let text = loop {
-        let r = std::net::TcpStream::connect(("127.0.0.1", port))
-            .ok()
-            .map(|_| http_get(port, "/metrics"));
-        if let Some(r) = r
-            && r.contains("\nstompclt_messages_acknowledged_total 200\n")
+    let r = loop {
+        if let Some(r) = http_get(port, "/metrics")
+            && r.body
+                .contains("\nstompclt_messages_acknowledged_total 200\n")
         {
             break r;
         }
         assert!(t.elapsed() < Duration::from_secs(20), "no 200 acknowledged");
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert_eq!(r.code, 200, "{r:?}");
     assert!(
-        text.contains("Content-Type: text/plain; version=0.0.4"),
-        "{text}"
+        r.head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{r:?}"
     );
-    assert!(http_get(port, "/nope").starts_with("HTTP/1.1 404"));
+    assert_eq!(http_get(port, "/nope").map(|r| r.code), Some(404));
     // the same figures through the pidfile, as one JSON object
     let t = Instant::now();
     let status = loop {
@@ -221,12 +205,8 @@ fn metrics_listen_served_by_a_daemon() {
     args.extend(["--pidfile".to_string(), p(&pidfile)]);
     ok(&args);
     let t = Instant::now();
-    while !http_get(port, "/metrics").contains("\nstompclt_messages_confirmed_total 30\n") {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "{}",
-            http_get(port, "/metrics")
-        );
+    while !scrape(port).contains("\nstompclt_messages_confirmed_total 30\n") {
+        assert!(t.elapsed() < Duration::from_secs(20), "{}", scrape(port));
         std::thread::sleep(Duration::from_millis(100));
     }
     ok(&["--pidfile".into(), p(&pidfile), "--quit".into()]);
