@@ -7,9 +7,11 @@
 # ("rabbitmq091"): raw lapin (publisher confirms, up to 1000 unconfirmed; prefetch 1000, an
 # ack each), pika + python messaging (tests/python/pika_peer.py: a confirm per publish).
 # Usage: bench/amqpclt.sh [-n N] [-b "rabbitmq proton rabbitmq091"]
-# Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s and the
-# ratios amqpclt/raw and amqpclt/python; for rabbitmq091 also amqpclt --batch 100 receiving
-# (a multiple ack per 100) against the raw client acking each delivery.
+# Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s, the
+# ratios amqpclt/raw and amqpclt/python, and the broker's busy cores during the amqpclt run;
+# then amqpclt --batch 100 receiving (a multiple ack per 100 over 0-9-1, dispositions
+# accepting ranges of 100 over AMQP 1.0) against the naive raw client accepting or acking
+# each delivery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=100000 which="rabbitmq proton rabbitmq091"
@@ -37,9 +39,27 @@ cleanup() {
 }
 trap cleanup EXIT
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
+# the broker's CPU during a run (cores busy on average): where batching cannot pay, the
+# broker's own per-message work is the ceiling, and this shows it
+broker_pid() {
+  case $1 in
+    proton) cat "$PROTON_DATA/proton-broker.pid" ;;
+    *) cat "$RMQ_DATA/beam.pid" ;;
+  esac
+}
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# timed CMD...: runs it, leaves the broker's busy cores in $cores, prints its output
+timed() {
+  local pid t0 c0 out
+  pid=$(broker_pid "$b") t0=$(date +%s.%N) c0=$(ticks "$pid")
+  out=$("$@")
+  cores=$(awk -v c0="$c0" -v c1="$(ticks "$pid")" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
+  printf '%s\n' "$out"
+}
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues on tmpfs\n' "$n"
-printf '%-9s %-14s %10s %10s %10s %8s %8s\n' broker direction raw amqpclt python "am/raw" "am/py"
+printf '%-11s %-14s %10s %10s %10s %8s %8s %7s\n' broker direction raw amqpclt python "am/raw" "am/py" broker
 for b in $which; do
   case $b in
     rabbitmq) port=5672 user=guest pass=guest script=rabbitmq module=amqp1 ;;
@@ -73,39 +93,39 @@ for b in $which; do
     raw_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1024 1000 | rate)
     raw_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1000 | rate)
   fi
-  am_send=$("$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
-    "${oconn[@]}" --statistics | stats_rate)
-  am_recv=$("$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
-    --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
+  timed "$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+    "${oconn[@]}" --statistics > "$work/out"
+  am_send=$(stats_rate < "$work/out") cores_send=$cores
+  timed "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+    --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
+  am_recv=$(stats_rate < "$work/out") cores_recv=$cores
   rm -rf "$work/inbox"
+  # --batch 100 (a multiple ack per 100 deliveries over 0-9-1, an Accepted disposition per
+  # range of 100 over AMQP 1.0), against the raw client's ack each
+  cp -a "$work/spool.py" "$work/spool.b"
+  "$bin/amqpclt" --incoming-queue "path=$work/spool.b" --remove --reliable --window 1000 \
+    "${oconn[@]}" > /dev/null
+  timed "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+    --batch 100 --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
+  am_recv_b=$(stats_rate < "$work/out") cores_recv_b=$cores
+  rm -rf "$work/inbox" "$work/spool.b"
   if [ "$module" = pika ]; then
-    # --batch 100: a multiple ack per 100 deliveries, against the raw client's ack each
-    cp -a "$work/spool.py" "$work/spool.b"
-    "$bin/amqpclt" --incoming-queue "path=$work/spool.b" --remove --reliable --window 1000 \
-      "${oconn[@]}" > /dev/null
-    am_recv_b=$("$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
-      --batch 100 --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
-    rm -rf "$work/inbox" "$work/spool.b"
-  fi
-  if [ "$module" = pika ]; then
-    timed() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
+    pytimed() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
       awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f\n", n / (b - a) }'; }
     pyurl="amqp://$user:$pass@127.0.0.1:$port/%2F"
-    py_send=$(timed .venv/bin/python tests/python/pika_peer.py send "$pyurl" "$queue" "$work/spool.py")
-    py_recv=$(timed .venv/bin/python tests/python/pika_peer.py recv "$pyurl" "$queue" "$n" "$work/inbox")
+    py_send=$(pytimed .venv/bin/python tests/python/pika_peer.py send "$pyurl" "$queue" "$work/spool.py")
+    py_recv=$(pytimed .venv/bin/python tests/python/pika_peer.py recv "$pyurl" "$queue" "$n" "$work/inbox")
   else
     py_send=$(py bench/amqp_peer.py send "$url" "$dest" "$work/spool.py" 1000 | rate)
     py_recv=$(py bench/amqp_peer.py recv "$url" "$dest" "$n" "$work/inbox" 1000 | rate)
   fi
   rm -rf "$work/inbox" "$work/spool" "$work/spool.py"
   for dir in send recv; do
-    eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir"
+    eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir c=\$cores_$dir"
     label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
-    awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" 'BEGIN {
-      printf "%-9s %-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f\n", b, l, r, s, p, 100 * s / r, s / p }'
+    awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v c="$c" 'BEGIN {
+      printf "%-11s %-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f\n", b, l, r, s, p, 100 * s / r, s / p, c }'
   done
-  if [ "$module" = pika ]; then
-    awk -v b="$b" -v r="$raw_recv" -v s="$am_recv_b" 'BEGIN {
-      printf "%-9s %-14s %10.0f %10.0f %10s %7.0f%% %8s  (--batch 100 vs the raw ack each)\n", b, "broker→q b100", r, s, "-", 100 * s / r, "-" }'
-  fi
+  awk -v b="$b" -v r="$raw_recv" -v s="$am_recv_b" -v c="$cores_recv_b" 'BEGIN {
+    printf "%-11s %-14s %10.0f %10.0f %10s %7.2fx %8s %7.2f  (--batch 100 vs the naive raw client)\n", b, "broker→q b100", r, s, "-", s / r, "-", c }' 
 done

@@ -34,6 +34,17 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/1883") 2> /dev/null; then
   started=1
 fi
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
+# Mosquitto's CPU during the mqttclt runs (cores busy on average): the broker's share of the
+# machine, the ceiling where its own per-message work is what limits
+ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$MQTT_DATA/mosquitto.pid")/stat"; }
+timed() {
+  local t0 c0 out
+  t0=$(date +%s.%N) c0=$(ticks)
+  out=$("$@")
+  cores=$(awk -v c0="$c0" -v c1="$(ticks)" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
+  printf '%s\n' "$out"
+}
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 t=bench/$$
 "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
@@ -41,7 +52,7 @@ t=bench/$$
 awk -v n="$n" 'BEGIN { s = sprintf("%1024s", ""); gsub(/ /, "x", s); for (i = 0; i < n; i++) print s }' \
   > "$work/lines"
 printf '# mqttclt benchmark: %d 1 KiB messages per run, QoS 1, reliable, spool on tmpfs\n' "$n"
-printf '%-14s %10s %10s %10s %8s %8s\n' direction raw mqttclt mosquitto "mq/raw" "mq/mosq"
+printf '%-14s %10s %10s %10s %8s %8s %7s\n' direction raw mqttclt mosquitto "mq/raw" "mq/mosq" broker
 # a persistent session per client, made before anything is published
 "$bin/examples/mqtt_raw" session "$addr" "$t/raw" "bench-raw-$$"
 "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable --subscribe "topic=$t/am qos=1" \
@@ -50,8 +61,9 @@ for c in mosq pub; do
   timeout 5 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/$c" -q 1 -c -i "bench-$c-$$" -E
 done
 raw_send=$("$bin/examples/mqtt_raw" send "$addr" "$t/raw" "$n" 1024 100 | rate)
-am_send=$("$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
-  --outgoing-broker-uri "mqtt://$addr" --statistics | stats_rate)
+timed "$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
+  --outgoing-broker-uri "mqtt://$addr" --statistics > "$work/out"
+am_send=$(stats_rate < "$work/out") cores_send=$cores
 # mosquitto_pub -l stops at the end of its input without waiting for what it has not sent
 # yet: its rate counts what arrived in its session
 s0=$(date +%s.%N)
@@ -61,9 +73,10 @@ got=$( (timeout 60 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/pub" -q 1 -c -i "be
   -C "$n" -W 10 2> /dev/null || true) | grep -c '^x' || true)
 mq_send=$(awk -v a="$s0" -v b="$s1" -v g="$got" 'BEGIN { printf "%.1f", g / (b - a) }')
 raw_recv=$("$bin/examples/mqtt_raw" recv "$addr" "$t/raw" "$n" "bench-raw-$$" | rate)
-am_recv=$("$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
+timed "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
   --subscribe "topic=$t/am qos=1" --incoming-broker-connect "client-id=bench-am-$$" \
-  --count "$n" --outgoing-queue "path=$work/inbox" --statistics | stats_rate)
+  --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
+am_recv=$(stats_rate < "$work/out") cores_recv=$cores
 # mosquitto_sub drains a session the raw client filled (all n there)
 "$bin/examples/mqtt_raw" send "$addr" "$t/mosq" "$n" 1024 100 > /dev/null
 r0=$(date +%s.%N)
@@ -72,8 +85,8 @@ r1=$(date +%s.%N)
 mq_recv=$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN { printf "%.1f", n / (b - a) }')
 [ "$got" -lt "$n" ] && printf '# mosquitto_pub -l delivered %d of %d messages (it exits at the end of its input)\n' "$got" "$n"
 for dir in send recv; do
-  eval "r=\$raw_$dir s=\$am_$dir m=\$mq_$dir"
+  eval "r=\$raw_$dir s=\$am_$dir m=\$mq_$dir c=\$cores_$dir"
   label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
-  awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" 'BEGIN {
-    printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f\n", l, r, s, m, 100 * s / r, s / m }'
+  awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" -v c="$c" 'BEGIN {
+    printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f\n", l, r, s, m, 100 * s / r, s / m, c }'
 done

@@ -50,7 +50,7 @@ amqp1\t''"
 complete -c amqpclt -l outgoing-broker-module -d 'The outgoing broker\'s protocol: pika, kombu (AMQP 0-9-1) or amqp1 (AMQP 1.0). Default: AMQP 0-9-1 if the broker speaks it, else AMQP 1.0' -r -f -a "pika\t''
 kombu\t''
 amqp1\t''"
-complete -c amqpclt -l batch -d 'AMQP 0-9-1, reliable mode: acknowledge received messages with one \'multiple\' ack per N confirmed (in delivery order, and when idle). Default 1 (an ack per message)' -r
+complete -c amqpclt -l batch -d 'Reliable mode: acknowledge received messages N at a time once confirmed: one \'multiple\' ack per N in delivery order (AMQP 0-9-1), dispositions accepting ranges of N (AMQP 1.0); what is held back is acknowledged when idle. Default 1 (each at once)' -r
 complete -c amqpclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c amqpclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c amqpclt -s l -l list -d 'List the options, one per line, and exit 0'

@@ -5,7 +5,9 @@
 //! confirmed its message, and a sent message counts only once the peer's disposition says
 //! Accepted. Credit is granted by hand and never beyond what `--count` still wants: a broker
 //! that settles deliveries before they arrive (the Qpid Proton broker) would lose the
-//! surplus.
+//! surplus. With `--batch N` confirmed deliveries are accepted N at a time, in dispositions
+//! that name ranges of delivery ids, and whatever is held back is accepted when idle or
+//! stopping.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -80,6 +82,8 @@ pub struct IncomingOptions {
     pub prefetch: Option<u64>,
     /// `--count`: never ask for more.
     pub count: Option<u64>,
+    /// `--batch`: accept confirmed deliveries this many at a time (1: each at once).
+    pub batch: usize,
     /// How long closing may take.
     pub timeout_disconnect: Duration,
     /// `--reconnect`: where to count what reconnecting cost.
@@ -91,6 +95,24 @@ struct Link {
     address: String,
     /// credit granted and not used yet, as we count it
     credit: u32,
+    /// `--batch`: confirmed deliveries not accepted yet
+    held: Vec<DeliveryInfo>,
+}
+
+impl Link {
+    /// Accepts what the link holds back, in as few dispositions as its ids allow.
+    async fn accept_held(&mut self) -> Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        self.receiver.accept_all(held).await.map_err(|e| {
+            protocol(format!(
+                "cannot accept deliveries from {}: {e}",
+                self.address
+            ))
+        })
+    }
 }
 
 /// Receives messages from receiver links.
@@ -177,6 +199,7 @@ impl AmqpIncoming {
                 receiver,
                 address: address.clone(),
                 credit: 0,
+                held: Vec::new(),
             });
         }
         Ok(())
@@ -257,7 +280,15 @@ impl Incoming for AmqpIncoming {
         let Some((i, info)) = self.pending.remove(&token) else {
             return Ok(());
         };
-        let l = &self.links[i];
+        let batch = self.o.batch;
+        let l = &mut self.links[i];
+        if batch > 1 {
+            l.held.push(info);
+            if l.held.len() >= batch {
+                l.accept_held().await?;
+            }
+            return Ok(());
+        }
         l.receiver
             .accept(info)
             .await
@@ -265,6 +296,10 @@ impl Incoming for AmqpIncoming {
     }
 
     async fn idle(&mut self) -> Result<()> {
+        // nothing came for a while: what a batch holds back is accepted now
+        for l in &mut self.links {
+            l.accept_held().await?;
+        }
         self.grant().await
     }
 
@@ -276,10 +311,13 @@ impl Incoming for AmqpIncoming {
         // the counters of --statistics (Recovering calls this only with --reconnect)
         let r = self.o.reconnect.clone().unwrap_or_default();
         agent::log::debug(1, format_args!("recovering from: {e}"));
+        // confirmed but held back by --batch: delivered again too
+        let held: usize = self.links.iter().map(|l| l.held.len()).sum();
         self.links.clear();
         self.conn = None;
         use std::sync::atomic::Ordering::Relaxed;
-        r.unacked.fetch_add(self.pending.len() as u64, Relaxed);
+        r.unacked
+            .fetch_add((self.pending.len() + held) as u64, Relaxed);
         self.pending.clear();
         self.conn = Some(self.o.connection.connect(true).await?);
         self.attach().await?;
@@ -292,15 +330,21 @@ impl Incoming for AmqpIncoming {
     }
 
     async fn stop(&mut self) -> Result<()> {
-        // unaccepted deliveries go back to the broker with the link
+        // what is confirmed is accepted; the rest goes back to the broker with the link
         let limit = self.o.timeout_disconnect;
+        let mut flushed = Ok(());
+        for l in &mut self.links {
+            if let Err(e) = l.accept_held().await {
+                flushed = Err(e);
+            }
+        }
         for l in self.links.drain(..) {
             close_link(limit, l.receiver.close()).await;
         }
         if let Some(c) = self.conn.take() {
             let _ = tokio::time::timeout(limit, c.close()).await;
         }
-        Ok(())
+        flushed
     }
 }
 

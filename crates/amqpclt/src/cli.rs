@@ -33,8 +33,9 @@ pub struct Cli {
     /// Default: AMQP 0-9-1 if the broker speaks it, else AMQP 1.0.
     #[arg(long, value_name = "MODULE", value_parser = MODULES)]
     pub outgoing_broker_module: Option<String>,
-    /// AMQP 0-9-1, reliable mode: acknowledge received messages with one 'multiple' ack
-    /// per N confirmed (in delivery order, and when idle). Default 1 (an ack per message).
+    /// Reliable mode: acknowledge received messages N at a time once confirmed: one
+    /// 'multiple' ack per N in delivery order (AMQP 0-9-1), dispositions accepting ranges of
+    /// N (AMQP 1.0); what is held back is acknowledged when idle. Default 1 (each at once).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub batch: usize,
 }

@@ -139,6 +139,7 @@ fn incoming1(
         reliable,
         prefetch: subs.prefetch,
         count: subs.count,
+        batch: cli.batch,
         timeout_disconnect,
         reconnect,
     })

@@ -403,6 +403,12 @@ impl Incoming for MqttIncoming {
 
     async fn get(&mut self) -> Result<Got> {
         if let Some(p) = self.early.pop_front() {
+            // a resumed session floods in before the SUBACK (up to the receive maximum):
+            // its PUBACKs go out as they pile up too, or a crash would have it all again
+            let s = self.session()?;
+            if s.queued() >= ACKS_QUEUED_MAX {
+                s.flush().await?;
+            }
             return self.deliver(p).await;
         }
         // what has arrived first, writing nothing; the PUBACKs queued go out in one write

@@ -10,14 +10,17 @@ use crate::process::kill_at_random;
 
 /// Sends the spool at `inq` with `send()` (which must read it with `maxlock=1`, so that purge
 /// releases the locks a killed run left), killed at `kills` random moments in the first
-/// second of each run, then runs it unkilled until the spool is empty (asserted). Returns
+/// 300 ms of each run, then runs it unkilled until the spool is empty (asserted). Returns
 /// how many runs were started under a kill.
 pub fn send_under_sigkill(inq: &Path, kills: u64, send: impl Fn() -> Command) -> u64 {
     let mut runs = 0;
     for k in 0..kills {
-        std::thread::sleep(Duration::from_millis(1100));
+        // no wait for the killed run's locks to go stale: the next run leaves those elements
+        // and the unkilled runs below send them
+        std::thread::sleep(Duration::from_millis(100));
         runs += 1;
-        if kill_at_random(send(), k, 1000).is_some() {
+        // within 300 ms: twenty kills fit in a transfer of 100 000 messages
+        if kill_at_random(send(), k, 250).is_some() {
             break; // it finished before its kill
         }
     }

@@ -49,7 +49,8 @@ fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
     args.extend(s(&["--incoming-queue", &format!("path={}", p(&inq))]));
     args.extend(s(&["--remove", "--window", "1000"]));
     let send = cluster.kill_during(Command::new(AMQPCLT).args(&args), 1, 20_000, || {
-        n - queue_count(&inq)
+        // a count taken while the agent locks and removes can see an entry twice (tmpfs)
+        n.saturating_sub(queue_count(&inq))
     });
     assert_eq!(queue_count(&inq), 0, "the spool is drained");
     let resent = counted(&send, " messages sent again");
