@@ -156,6 +156,8 @@ scratch=
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
   [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -ge $((8 * 1024 * 1024)) ]; then
   scratch=$(mktemp -d /dev/shm/msgtk-tests.XXXXXX)
+  # world-traversable and sticky, as /tmp: tests run services as other users from there
+  chmod 1777 "$scratch"
   # the tests run scripts they write there: a noexec mount does not do
   printf '#!/bin/sh\nexit 0\n' > "$scratch/exec-check" && chmod +x "$scratch/exec-check"
   if "$scratch/exec-check" 2> /dev/null; then
