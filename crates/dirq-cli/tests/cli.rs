@@ -375,6 +375,8 @@ fn four_consumers_take_every_element_exactly_once() {
 #[test]
 fn producers_consumers_and_purge_together_lose_nothing() {
     let q = Q::new();
+    // made first: a pop or purge that ran before the first add would find no queue
+    QueueSimple::new(&q.path).expect("open");
     let gran = ["--granularity", "0"]; // a new directory every second: purge has work
     let producers: Vec<Child> = (0..2)
         .map(|p| {
