@@ -39,23 +39,12 @@ cleanup() {
 }
 trap cleanup EXIT
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
-# the broker's CPU during a run (cores busy on average): where batching cannot pay, the
-# broker's own per-message work is the ceiling, and this shows it
+. bench/cores.sh
 broker_pid() {
   case $1 in
     proton) cat "$PROTON_DATA/proton-broker.pid" ;;
     *) cat "$RMQ_DATA/beam.pid" ;;
   esac
-}
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# timed CMD...: runs it, leaves the broker's busy cores in $cores, prints its output
-timed() {
-  local pid t0 c0 out
-  pid=$(broker_pid "$b") t0=$(date +%s.%N) c0=$(ticks "$pid")
-  out=$("$@")
-  cores=$(awk -v c0="$c0" -v c1="$(ticks "$pid")" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
-  printf '%s\n' "$out"
 }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues on tmpfs\n' "$n"
@@ -93,10 +82,10 @@ for b in $which; do
     raw_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1024 1000 | rate)
     raw_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1000 | rate)
   fi
-  timed "$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+  timed "$(broker_pid "$b")" "$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
     "${oconn[@]}" --statistics > "$work/out"
   am_send=$(stats_rate < "$work/out") cores_send=$cores
-  timed "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+  timed "$(broker_pid "$b")" "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
     --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
   am_recv=$(stats_rate < "$work/out") cores_recv=$cores
   rm -rf "$work/inbox"
@@ -105,7 +94,7 @@ for b in $which; do
   cp -a "$work/spool.py" "$work/spool.b"
   "$bin/amqpclt" --incoming-queue "path=$work/spool.b" --remove --reliable --window 1000 \
     "${oconn[@]}" > /dev/null
-  timed "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+  timed "$(broker_pid "$b")" "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
     --batch 100 --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
   am_recv_b=$(stats_rate < "$work/out") cores_recv_b=$cores
   rm -rf "$work/inbox" "$work/spool.b"

@@ -34,17 +34,7 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/1883") 2> /dev/null; then
   started=1
 fi
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
-# Mosquitto's CPU during the mqttclt runs (cores busy on average): the broker's share of the
-# machine, the ceiling where its own per-message work is what limits
-ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$MQTT_DATA/mosquitto.pid")/stat"; }
-timed() {
-  local t0 c0 out
-  t0=$(date +%s.%N) c0=$(ticks)
-  out=$("$@")
-  cores=$(awk -v c0="$c0" -v c1="$(ticks)" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
-  printf '%s\n' "$out"
-}
+. bench/cores.sh
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 t=bench/$$
 "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
@@ -61,7 +51,7 @@ for c in mosq pub; do
   timeout 5 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/$c" -q 1 -c -i "bench-$c-$$" -E
 done
 raw_send=$("$bin/examples/mqtt_raw" send "$addr" "$t/raw" "$n" 1024 100 | rate)
-timed "$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
+timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
   --outgoing-broker-uri "mqtt://$addr" --statistics > "$work/out"
 am_send=$(stats_rate < "$work/out") cores_send=$cores
 # mosquitto_pub -l stops at the end of its input without waiting for what it has not sent
@@ -73,7 +63,7 @@ got=$( (timeout 60 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/pub" -q 1 -c -i "be
   -C "$n" -W 10 2> /dev/null || true) | grep -c '^x' || true)
 mq_send=$(awk -v a="$s0" -v b="$s1" -v g="$got" 'BEGIN { printf "%.1f", g / (b - a) }')
 raw_recv=$("$bin/examples/mqtt_raw" recv "$addr" "$t/raw" "$n" "bench-raw-$$" | rate)
-timed "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
+timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
   --subscribe "topic=$t/am qos=1" --incoming-broker-connect "client-id=bench-am-$$" \
   --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
 am_recv=$(stats_rate < "$work/out") cores_recv=$cores

@@ -29,19 +29,8 @@ cleanup() {
   for b in "${started[@]}"; do "tests/brokers/stop-$b.sh" > /dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
-# the broker's CPU during a run (cores busy on average): where batching cannot pay, the
-# broker's own per-message work is the ceiling, and this shows it
+. bench/cores.sh
 broker_pid() { case $1 in rabbitmq) cat "$RMQ_DATA/beam.pid" ;; activemq) cat "$AMQ_DATA/activemq.pid" ;; esac; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# timed CMD...: runs it, leaves the broker's busy cores in $cores, prints its output
-timed() {
-  local pid t0 c0 out
-  pid=$(broker_pid "$b") t0=$(date +%s.%N) c0=$(ticks "$pid")
-  out=$("$@")
-  cores=$(awk -v c0="$c0" -v c1="$(ticks "$pid")" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
-  printf '%s\n' "$out"
-}
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
@@ -67,10 +56,10 @@ for b in $which; do
     raw_recv=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1000 "$batch" | rate)
     # stompclt
     cp -a "$work/spool" "$work/spool.py"
-    timed "$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+    timed "$(broker_pid "$b")" "$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
       --batch "$batch" "${conn[@]}" --statistics > "$work/out"
     st_send=$(stats_rate < "$work/out") cores_send=$cores
-    timed "$bin/stompclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
+    timed "$(broker_pid "$b")" "$bin/stompclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
       --batch "$batch" --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
     st_recv=$(stats_rate < "$work/out") cores_recv=$cores
     rm -rf "$work/inbox"
