@@ -2,8 +2,13 @@
 //! which amqpclt's 0-9-1 modules are measured. lapin and nothing else: no queue, no message
 //! model.
 //!
-//! `lapin_raw send HOST:PORT USER PASS QUEUE N SIZE`: N persistent messages of SIZE bytes to
-//! the durable queue QUEUE, publisher confirms with up to 1000 unconfirmed.
+//! `lapin_raw send HOST:PORT USER PASS QUEUE N SIZE [bare|mapped]`: N persistent messages of
+//! SIZE bytes to the durable queue QUEUE, publisher confirms with up to 1000 unconfirmed.
+//! `bare` (the default) publishes a body and a delivery mode; `mapped` publishes what
+//! amqpclt's 0-9-1 mapping (the reference's) makes of the benchmark's spool messages: their
+//! header fields (`destination`, `persistent`) in the headers table, a timestamp, the content
+//! type `text/unknown`, and `mandatory` — RabbitMQ's own work per message differs between
+//! the two, so the benchmark shows both.
 //! `lapin_raw recv HOST:PORT USER PASS QUEUE N PREFETCH`: N deliveries with basic.qos
 //! PREFETCH, an ack each. Prints `{"rate": MSG_PER_S}`.
 
@@ -15,6 +20,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, QueueDeclareOptions,
 };
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 
 type Failure = Box<dyn std::error::Error>;
@@ -35,10 +41,28 @@ async fn send(
     n: usize,
     size: usize,
     inflight: usize,
+    mapped: bool,
 ) -> Result<(), Failure> {
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     let body = vec![b'x'; size];
-    let props = BasicProperties::default().with_delivery_mode(2);
+    let mut props = BasicProperties::default().with_delivery_mode(2);
+    if mapped {
+        let mut headers = FieldTable::default();
+        let field = |v: String| AMQPValue::LongString(v.into());
+        headers.insert("destination".into(), field(format!("/queue/{queue}")));
+        headers.insert("persistent".into(), field("true".into()));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
+        props = props
+            .with_headers(headers)
+            .with_timestamp(now)
+            .with_content_type("text/unknown".into());
+    }
+    let options = BasicPublishOptions {
+        mandatory: mapped,
+        immediate: false,
+    };
     let mut pending = VecDeque::new();
     for _ in 0..n {
         if pending.len() >= inflight
@@ -50,13 +74,7 @@ async fn send(
             }
         }
         let c = ch
-            .basic_publish(
-                "".into(),
-                queue.into(),
-                BasicPublishOptions::default(),
-                &body,
-                props.clone(),
-            )
+            .basic_publish("".into(), queue.into(), options, &body, props.clone())
             .await?;
         pending.push_back(c);
     }
@@ -94,9 +112,17 @@ async fn recv(ch: &Channel, queue: &str, n: usize, prefetch: u16) -> Result<(), 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Failure> {
     let a: Vec<String> = std::env::args().collect();
-    if a.len() != 8 {
-        return Err("usage: lapin_raw send|recv HOST:PORT USER PASS QUEUE N SIZE|PREFETCH".into());
+    if !(8..=9).contains(&a.len()) {
+        return Err(
+            "usage: lapin_raw send|recv HOST:PORT USER PASS QUEUE N SIZE|PREFETCH [bare|mapped]"
+                .into(),
+        );
     }
+    let mapped = match a.get(8).map(String::as_str) {
+        None | Some("bare") => false,
+        Some("mapped") => true,
+        Some(other) => return Err(format!("unknown message shape {other}").into()),
+    };
     let uri = format!("amqp://{}:{}@{}/%2F", a[3], a[4], a[2]);
     let conn = Connection::connect(&uri, ConnectionProperties::default()).await?;
     let ch = conn.create_channel().await?;
@@ -104,7 +130,7 @@ async fn main() -> Result<(), Failure> {
     declare(&ch, queue).await?;
     let t = Instant::now();
     match a[1].as_str() {
-        "send" => send(&ch, queue, n, a[7].parse()?, 1000).await?,
+        "send" => send(&ch, queue, n, a[7].parse()?, 1000, mapped).await?,
         "recv" => recv(&ch, queue, n, a[7].parse()?).await?,
         other => return Err(format!("unknown action {other}").into()),
     }

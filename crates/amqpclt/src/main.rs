@@ -6,3 +6,9 @@ fn main() -> std::process::ExitCode {
     outcome.print();
     std::process::ExitCode::from(outcome.code as u8)
 }
+
+/// mimalloc rather than glibc's malloc: a message's buffers are allocated and freed on two
+/// threads (the spool's read-ahead and the engine), where glibc's arenas contend and
+/// consolidate; measured in bench/ (README "Design").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
