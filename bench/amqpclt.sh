@@ -38,7 +38,7 @@ export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} PROTON_DATA=${PROTON_DA
 started=()
 work=$(mktemp -d /dev/shm/amqpclt-bench.XXXXXX)
 cleanup() {
-  rm -rf "$work"
+  rm -rf "$work" "${cpu_file:-}" "${cpu_file:-}.a"
   for b in "${started[@]}"; do "tests/brokers/stop-$b.sh" > /dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
@@ -52,7 +52,7 @@ broker_pid() {
 }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues on tmpfs\n' "$n"
-printf '%-11s %-14s %10s %10s %10s %8s %8s %7s\n' broker direction raw amqpclt python "am/raw" "am/py" broker
+printf '%-11s %-14s %10s %10s %10s %8s %8s %7s %5s\n' broker direction raw amqpclt python "am/raw" "am/py" broker agent
 for b in $which; do
   case $b in
     rabbitmq) port=5672 user=guest pass=guest script=rabbitmq module=amqp1 ;;
@@ -90,10 +90,10 @@ for b in $which; do
   fi
   timed "$(broker_pid "$b")" "$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
     "${oconn[@]}" --statistics > "$work/out"
-  am_send=$(stats_rate < "$work/out") cores_send=$cores
+  am_send=$(stats_rate < "$work/out") cores_send=$cores agent_send=$agent
   timed "$(broker_pid "$b")" "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
     --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
-  am_recv=$(stats_rate < "$work/out") cores_recv=$cores
+  am_recv=$(stats_rate < "$work/out") cores_recv=$cores agent_recv=$agent
   rm -rf "$work/inbox"
   # --batch 100 (a multiple ack per 100 deliveries over 0-9-1, an Accepted disposition per
   # range of 100 over AMQP 1.0), against the raw client's ack each
@@ -102,7 +102,7 @@ for b in $which; do
     "${oconn[@]}" > /dev/null
   timed "$(broker_pid "$b")" "$bin/amqpclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
     --batch 100 --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
-  am_recv_b=$(stats_rate < "$work/out") cores_recv_b=$cores
+  am_recv_b=$(stats_rate < "$work/out") cores_recv_b=$cores agent_recv_b=$agent
   rm -rf "$work/inbox" "$work/spool.b"
   if [ "$module" = pika ]; then
     pytimed() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
@@ -116,17 +116,17 @@ for b in $which; do
   fi
   rm -rf "$work/inbox" "$work/spool" "$work/spool.py"
   for dir in send recv; do
-    eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir c=\$cores_$dir"
+    eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir c=\$cores_$dir a=\$agent_$dir"
     label="queue→broker" short="q→broker"
     [ "$dir" = recv ] && label="broker→queue" short="broker→q"
-    awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v c="$c" 'BEGIN {
-      printf "%-11s %-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f\n", b, l, r, s, p, 100 * s / r, s / p, c }'
+    awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v c="$c" -v a="$a" 'BEGIN {
+      printf "%-11s %-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f %5.2f\n", b, l, r, s, p, 100 * s / r, s / p, c, a }'
     if [ "$module" = pika ]; then
       eval "r=\$rawm_$dir"
-      awk -v b="$b" -v l="$short =msg" -v r="$r" -v s="$s" -v c="$c" 'BEGIN {
-        printf "%-11s %-14s %10.0f %10.0f %10s %7.0f%% %8s %7.2f  (raw client sending amqpclt'"'"'s messages)\n", b, l, r, s, "-", 100 * s / r, "-", c }'
+      awk -v b="$b" -v l="$short =msg" -v r="$r" -v s="$s" -v c="$c" -v a="$a" 'BEGIN {
+        printf "%-11s %-14s %10.0f %10.0f %10s %7.0f%% %8s %7.2f %5.2f  (raw client sending amqpclt'"'"'s messages)\n", b, l, r, s, "-", 100 * s / r, "-", c, a }'
     fi
   done
-  awk -v b="$b" -v r="$raw_recv" -v s="$am_recv_b" -v c="$cores_recv_b" 'BEGIN {
-    printf "%-11s %-14s %10.0f %10.0f %10s %7.2fx %8s %7.2f  (--batch 100 vs the naive raw client)\n", b, "broker→q b100", r, s, "-", s / r, "-", c }' 
+  awk -v b="$b" -v r="$raw_recv" -v s="$am_recv_b" -v c="$cores_recv_b" -v a="$agent_recv_b" 'BEGIN {
+    printf "%-11s %-14s %10.0f %10.0f %10s %7.2fx %8s %7.2f %5.2f  (--batch 100 vs the naive raw client)\n", b, "broker→q b100", r, s, "-", s / r, "-", c, a }' 
 done

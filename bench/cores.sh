@@ -1,15 +1,32 @@
-# Sourced by the agent benchmarks: a broker's CPU during a run, in cores busy on average.
-# Where batching cannot pay, the broker's own per-message work is the ceiling, and this
-# shows it.
+# Sourced by the agent benchmarks: a broker's CPU during a run, in cores busy on average, and
+# the agent's own. Where batching cannot pay, the broker's own per-message work is the
+# ceiling (or, on a small host, the two together fill every core), and this shows it.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# timed PID CMD...: runs CMD, leaves the busy cores of process PID in $cores, prints CMD's
-# output
+# the user + system seconds of this shell's finished children so far: bash's `times`, run
+# in this shell (a command substitution would be a new process with no children)
+cpu_file=$(mktemp)
+children_cpu() {
+  times > "$cpu_file"
+  awk 'NR == 2 {
+    n = split($0, f, " "); s = 0
+    for (i = 1; i <= n; i++) { split(f[i], t, "m"); s += t[1] * 60 + t[2] }
+    print s }' "$cpu_file"
+}
+# timed PID CMD...: runs CMD, leaves the busy cores of process PID in $cores and CMD's own
+# (with its threads and children) in $agent, prints CMD's output
 timed() {
-  local pid=$1 t0 c0 out
+  local pid=$1 t0 c0 a0 out
   shift
+  children_cpu > "$cpu_file.a"
+  read -r a0 < "$cpu_file.a"
   t0=$(date +%s.%N) c0=$(ticks "$pid")
   out=$("$@")
-  cores=$(awk -v c0="$c0" -v c1="$(ticks "$pid")" -v t0="$t0" -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
+  local t1 a1
+  t1=$(date +%s.%N)
+  children_cpu > "$cpu_file.a"
+  read -r a1 < "$cpu_file.a"
+  cores=$(awk -v c0="$c0" -v c1="$(ticks "$pid")" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.2f", (c1 - c0) / hz / (t1 - t0) }')
+  agent=$(awk -v a0="$a0" -v a1="$a1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", (a1 - a0) / (t1 - t0) }')
   printf '%s\n' "$out"
 }

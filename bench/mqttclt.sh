@@ -25,7 +25,7 @@ addr=127.0.0.1:1883
 started=0
 work=$(mktemp -d /dev/shm/mqttclt-bench.XXXXXX)
 cleanup() {
-  rm -rf "$work"
+  rm -rf "$work" "${cpu_file:-}" "${cpu_file:-}.a"
   [ "$started" = 1 ] && tests/brokers/stop-mosquitto.sh > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -42,7 +42,7 @@ t=bench/$$
 awk -v n="$n" 'BEGIN { s = sprintf("%1024s", ""); gsub(/ /, "x", s); for (i = 0; i < n; i++) print s }' \
   > "$work/lines"
 printf '# mqttclt benchmark: %d 1 KiB messages per run, QoS 1, reliable, spool on tmpfs\n' "$n"
-printf '%-14s %10s %10s %10s %8s %8s %7s\n' direction raw mqttclt mosquitto "mq/raw" "mq/mosq" broker
+printf '%-14s %10s %10s %10s %8s %8s %7s %5s\n' direction raw mqttclt mosquitto "mq/raw" "mq/mosq" broker agent
 # a persistent session per client, made before anything is published
 "$bin/examples/mqtt_raw" session "$addr" "$t/raw" "bench-raw-$$"
 "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable --subscribe "topic=$t/am qos=1" \
@@ -53,7 +53,7 @@ done
 raw_send=$("$bin/examples/mqtt_raw" send "$addr" "$t/raw" "$n" 1024 100 | rate)
 timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
   --outgoing-broker-uri "mqtt://$addr" --statistics > "$work/out"
-am_send=$(stats_rate < "$work/out") cores_send=$cores
+am_send=$(stats_rate < "$work/out") cores_send=$cores agent_send=$agent
 # mosquitto_pub -l stops at the end of its input without waiting for what it has not sent
 # yet: its rate counts what arrived in its session
 s0=$(date +%s.%N)
@@ -66,7 +66,7 @@ raw_recv=$("$bin/examples/mqtt_raw" recv "$addr" "$t/raw" "$n" "bench-raw-$$" | 
 timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
   --subscribe "topic=$t/am qos=1" --incoming-broker-connect "client-id=bench-am-$$" \
   --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
-am_recv=$(stats_rate < "$work/out") cores_recv=$cores
+am_recv=$(stats_rate < "$work/out") cores_recv=$cores agent_recv=$agent
 # mosquitto_sub drains a session the raw client filled (all n there)
 "$bin/examples/mqtt_raw" send "$addr" "$t/mosq" "$n" 1024 100 > /dev/null
 r0=$(date +%s.%N)
@@ -75,8 +75,8 @@ r1=$(date +%s.%N)
 mq_recv=$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN { printf "%.1f", n / (b - a) }')
 [ "$got" -lt "$n" ] && printf '# mosquitto_pub -l delivered %d of %d messages (it exits at the end of its input)\n' "$got" "$n"
 for dir in send recv; do
-  eval "r=\$raw_$dir s=\$am_$dir m=\$mq_$dir c=\$cores_$dir"
+  eval "r=\$raw_$dir s=\$am_$dir m=\$mq_$dir c=\$cores_$dir a=\$agent_$dir"
   label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
-  awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" -v c="$c" 'BEGIN {
-    printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f\n", l, r, s, m, 100 * s / r, s / m, c }'
+  awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" -v c="$c" -v a="$a" 'BEGIN {
+    printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f %5.2f\n", l, r, s, m, 100 * s / r, s / m, c, a }'
 done

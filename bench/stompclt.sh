@@ -25,7 +25,7 @@ export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/t
 started=()
 work=$(mktemp -d /dev/shm/stompclt-bench.XXXXXX)
 cleanup() {
-  rm -rf "$work"
+  rm -rf "$work" "${cpu_file:-}" "${cpu_file:-}.a"
   for b in "${started[@]}"; do "tests/brokers/stop-$b.sh" > /dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
@@ -34,7 +34,7 @@ broker_pid() { case $1 in rabbitmq) cat "$RMQ_DATA/beam.pid" ;; activemq) cat "$
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
-printf '%-9s %-18s %10s %10s %10s %8s %8s %9s %7s\n' broker direction raw stompclt python "st/raw" "st/py" "st/naive" "broker"
+printf '%-9s %-18s %10s %10s %10s %8s %8s %9s %5s %5s\n' broker direction raw stompclt python "st/raw" "st/py" "st/naive" "broker" agent
 for b in $which; do
   case $b in
     rabbitmq) port=61613 vhost=/ ;;
@@ -58,10 +58,10 @@ for b in $which; do
     cp -a "$work/spool" "$work/spool.py"
     timed "$(broker_pid "$b")" "$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
       --batch "$batch" "${conn[@]}" --statistics > "$work/out"
-    st_send=$(stats_rate < "$work/out") cores_send=$cores
+    st_send=$(stats_rate < "$work/out") cores_send=$cores agent_send=$agent
     timed "$(broker_pid "$b")" "$bin/stompclt" "${iconn[@]}" --subscribe "destination=$dest" --reliable --prefetch 1000 \
       --batch "$batch" --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
-    st_recv=$(stats_rate < "$work/out") cores_recv=$cores
+    st_recv=$(stats_rate < "$work/out") cores_recv=$cores agent_recv=$agent
     rm -rf "$work/inbox"
     if [ "$batch" = 1 ]; then
       py_send=$("$py" bench/stomp_peer.py send 127.0.0.1 "$port" "$vhost" "$work/spool.py" 1000 | rate)
@@ -72,16 +72,16 @@ for b in $which; do
     fi
     rm -rf "$work/spool" "$work/spool.py"
     for dir in send recv; do
-      eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir c=\$cores_$dir"
+      eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir c=\$cores_$dir a=\$agent_$dir"
       label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
       [ "$batch" != 1 ] && label="$label b100"
       # the naive raw client: a receipt (or an ACK) per message, the batch 1 run's raw
       [ "$batch" = 1 ] && eval "naive_$dir=\$r"
       eval "nv=\$naive_$dir"
-      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v nv="$nv" -v c="$c" 'BEGIN {
+      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v nv="$nv" -v c="$c" -v a="$a" 'BEGIN {
         pr = (p == "-") ? "-" : sprintf("%.2f", s / p)
         ps = (p == "-") ? "-" : sprintf("%.0f", p)
-        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s %8.2fx %5.2f\n", b, l, r, s, ps, 100 * s / r, pr, s / nv, c }'
+        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s %8.2fx %5.2f %5.2f\n", b, l, r, s, ps, 100 * s / r, pr, s / nv, c, a }'
     done
   done
 done

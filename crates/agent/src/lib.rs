@@ -58,6 +58,29 @@ pub use endpoint::{Endpoint, Endpoints, Failover, Scheme, Side};
 pub use error::{Error, Outcome};
 pub use run::{Broker, Credentials, Reconnect, Subscriptions, run};
 
+/// The allocator the agent binaries use (see [`main!`]).
+#[doc(hidden)]
+pub use mimalloc::MiMalloc as Allocator;
+
+/// An agent binary's `main`: parses, runs the protocol `$p` (a [`Protocol`]
+/// implementation), prints the outcome and exits with its documented status ([`exit`]).
+/// It also makes mimalloc the binary's allocator rather than glibc's malloc: a message's
+/// buffers are allocated on the spool's read-ahead thread and freed on the engine's, where
+/// glibc's arenas contend and consolidate (measured in bench/, README "Design notes").
+#[macro_export]
+macro_rules! main {
+    ($p:ty) => {
+        #[global_allocator]
+        static ALLOCATOR: $crate::Allocator = $crate::Allocator;
+
+        fn main() -> std::process::ExitCode {
+            let outcome = $crate::run::<$p>(std::env::args_os().collect());
+            outcome.print();
+            std::process::ExitCode::from(outcome.code as u8)
+        }
+    };
+}
+
 /// Implements `AsRef<AgentArgs>` and `AsMut<AgentArgs>` for a command line that flattens
 /// the shared options into its field `agent`.
 #[macro_export]

@@ -54,6 +54,42 @@ impl RabbitCluster {
         5690 + k
     }
 
+    /// A `failover:` URI over the nodes in this order (the first that accepts:
+    /// `randomize=false`), `scheme://127.0.0.1:PORT` each, PORT given by `port` (say
+    /// [`RabbitCluster::stomp`]).
+    pub fn failover(scheme: &str, port: fn(u16) -> u16, order: [u16; 3]) -> String {
+        let uris: Vec<String> = order
+            .iter()
+            .map(|&k| format!("{scheme}://127.0.0.1:{}", port(k)))
+            .collect();
+        format!(
+            "failover:({})?randomize=false&maxReconnectDelay=1000",
+            uris.join(",")
+        )
+    }
+
+    /// The options of an agent whose side `dir` (`incoming`, `outgoing`) is the cluster
+    /// through `failover:` over the nodes in `order`: guest's credentials, the protocol's
+    /// own `--DIR-OPTION VALUE`, and reliable, reconnecting, with statistics.
+    pub fn agent_args(
+        dir: &str,
+        (scheme, port): (&str, fn(u16) -> u16),
+        (option, value): (&str, &str),
+        order: [u16; 3],
+    ) -> Vec<String> {
+        vec![
+            format!("--{dir}-broker-uri"),
+            Self::failover(scheme, port, order),
+            format!("--{dir}-broker-auth"),
+            "plain name=guest pass=guest".into(),
+            format!("--{dir}-{option}"),
+            value.into(),
+            "--reliable".into(),
+            "--reconnect".into(),
+            "--statistics".into(),
+        ]
+    }
+
     /// SIGKILLs node `k`'s Erlang VM (the node dies as in a crash).
     pub fn kill(&self, k: u16) {
         let pidfile = self.data.join(format!("n{k}")).join("beam.pid");
@@ -184,4 +220,21 @@ impl Drop for RabbitCluster {
             .env("RMQ_CLEAN", "1")
             .output();
     }
+}
+
+/// The verdict of a transfer each way through the cluster with a node killed each time:
+/// `got` (drained from the receiving agent's spool) holds every message `sent`, and no more
+/// duplicates than the two agents counted (`send` and `receive`: their statistics, sent
+/// again and received but not known acknowledged).
+pub fn assert_each_way(sent: &[message::Message], out: &Path, send: &str, receive: &str) {
+    let resent = counted(send, " messages sent again");
+    let unacked = counted(receive, " received messages not known");
+    let got = crate::queues::drain(out, "DQS");
+    let dups = crate::queues::compare(sent, &got, "cluster, a node killed each way");
+    eprintln!("cluster: {dups} duplicates; {resent} sent again, {unacked} not known taken");
+    assert!(
+        dups <= resent + unacked,
+        "{dups} duplicates, more than the {resent} + {unacked} counted:\n{send}\n{receive}"
+    );
+    assert_eq!(got.len(), sent.len() + dups);
 }

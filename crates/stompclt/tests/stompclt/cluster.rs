@@ -4,33 +4,11 @@
 //! nodes; declared by the first SEND's `x-queue-type:quorum` header).
 
 use super::*;
-use test_support::cluster::{RabbitCluster, counted};
+use test_support::cluster::{RabbitCluster, assert_each_way};
 
-/// `failover:` over the nodes in this order (the first that accepts: `randomize=false`).
-fn nodes(order: [u16; 3]) -> String {
-    let uris: Vec<String> = order
-        .iter()
-        .map(|&k| format!("stomp://127.0.0.1:{}", RabbitCluster::stomp(k)))
-        .collect();
-    format!(
-        "failover:({})?randomize=false&maxReconnectDelay=1000",
-        uris.join(",")
-    )
-}
-
-fn common(dir: &str, order: [u16; 3]) -> Vec<String> {
-    s(&[
-        &format!("--{dir}-broker-uri"),
-        &nodes(order),
-        &format!("--{dir}-broker-auth"),
-        "plain name=guest pass=guest",
-        &format!("--{dir}-broker-connect"),
-        "host=/",
-        "--reliable",
-        "--reconnect",
-        "--statistics",
-    ])
-}
+/// The cluster's nodes as the agent reaches them, and the protocol's own option.
+const NODE: (&str, fn(u16) -> u16) = ("stomp", RabbitCluster::stomp);
+const OWN: (&str, &str) = ("broker-connect", "host=/");
 
 #[test]
 fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
@@ -42,7 +20,7 @@ fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
     let inq = d.path().join("in");
     fill(&inq, "DQS", &sent);
     // queue → cluster through node 1, which dies after 20 000 messages
-    let mut args = common("outgoing", [1, 2, 3]);
+    let mut args = RabbitCluster::agent_args("outgoing", NODE, OWN, [1, 2, 3]);
     args.extend(s(&[
         "--incoming-queue",
         &format!("path={}", p(&inq)),
@@ -57,10 +35,9 @@ fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
         n.saturating_sub(queue_count(&inq))
     });
     assert_eq!(queue_count(&inq), 0, "the spool is drained");
-    let resent = counted(&send, " messages sent again");
     // cluster → queue through node 2, which dies after 20 000 messages
     let out = d.path().join("out");
-    let mut args = common("incoming", [2, 1, 3]);
+    let mut args = RabbitCluster::agent_args("incoming", NODE, OWN, [2, 1, 3]);
     args.extend(s(&[
         "--subscribe",
         &format!("destination={dest} x-queue-type=quorum"),
@@ -72,13 +49,5 @@ fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
         "15",
     ]));
     let receive = cluster.kill_during(stompclt().args(&args), 2, 20_000, || queue_count(&out));
-    let unacked = counted(&receive, " received messages not known");
-    let got = drain(&out, "DQS");
-    let dups = compare(&sent, &got, "cluster, a node killed each way");
-    eprintln!("cluster: {dups} duplicates; {resent} sent again, {unacked} not known acknowledged");
-    assert!(
-        dups <= resent + unacked,
-        "{dups} duplicates, more than the {resent} + {unacked} counted:\n{send}\n{receive}"
-    );
-    assert_eq!(got.len(), n + dups);
+    assert_each_way(&sent, &out, &send, &receive);
 }
