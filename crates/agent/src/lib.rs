@@ -13,7 +13,7 @@
 //! their `recover` for `--reconnect`) from the shared settings of one broker ([`Broker`]:
 //! endpoints, dialer with TLS, credentials, backoff, `--reconnect` counters;
 //! [`Broker::connect`] runs failover and the TCP/TLS dial around the protocol's handshake).
-//! Its `main.rs` is then one call:
+//! Its `main.rs` is then one line, [`main!`] (which runs [`run`] on mimalloc):
 //!
 //! ```text
 //! struct Stomp;
@@ -29,11 +29,7 @@
 //!     fn incoming(cli: &Cli, b: Broker, s: Subscriptions) -> Result<StompIncoming, Error> { … }
 //!     fn outgoing(cli: &Cli, b: Broker) -> Result<StompOutgoing, Error> { … }
 //! }
-//! fn main() -> std::process::ExitCode {
-//!     let outcome = agent::run::<Stomp>(std::env::args_os().collect());
-//!     outcome.print();
-//!     std::process::ExitCode::from(outcome.code as u8)
-//! }
+//! agent::main!(stompclt::Stomp);  // in src/main.rs
 //! ```
 //!
 //! Every mode (queue↔broker, broker↔broker, queue↔queue), option, daemon feature and exit
