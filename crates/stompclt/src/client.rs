@@ -236,9 +236,12 @@ impl Client {
                     )
                 })?;
             match next {
+                // closed without an ERROR frame (a refused login comes with one): a broker
+                // still starting, as ActiveMQ does before its broker service is up, so a
+                // connection failure that failover and --reconnect try again
                 None => {
                     return Err(Error::new(
-                        ErrorKind::Broker,
+                        ErrorKind::Connect,
                         format!("{peer} closed the connection after CONNECT"),
                     ));
                 }

@@ -170,16 +170,8 @@ fn broker_bad_credentials_error_frames_and_refused_ports() {
             b.name
         );
     }
-    let out = run(&s(&[
-        "--incoming-broker-uri",
-        "stomp://127.0.0.1:1",
-        "--subscribe",
-        "destination=/q",
-        "--outgoing-queue",
-        "path=/tmp/unused-msgtk",
-    ]));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    let (code, err) = subscribe_fails("stomp://127.0.0.1:1", &[]);
+    assert_eq!(code, Some(3), "{err}");
     assert_eq!(
         err.trim(),
         "stompclt: cannot connect to 127.0.0.1:1: Connection refused (os error 111)"
@@ -253,16 +245,11 @@ fn broker_failover_skips_dead_servers() {
     }
     // nobody there: gives up after maxReconnectAttempts
     let start = Instant::now();
-    let out = run(&s(&[
-        "--incoming-broker-uri",
+    let (code, err) = subscribe_fails(
         "failover:(tcp://127.0.0.1:1,tcp://127.0.0.1:2)?maxReconnectAttempts=3&initialReconnectDelay=10",
-        "--subscribe",
-        "destination=/q",
-        "--outgoing-queue",
-        "path=/tmp/unused-msgtk",
-    ]));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+        &[],
+    );
+    assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("after 4 failover attempts"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(5));
 }
@@ -327,18 +314,9 @@ fn broker_unsubscribe_broker_type_and_stomp_debug() {
             0
         );
     }
-    let out = run(&s(&[
-        "--incoming-broker-uri",
-        "stomp://127.0.0.1:1",
-        "--incoming-broker-type",
-        "Kafka",
-        "--subscribe",
-        "destination=/q",
-        "--outgoing-queue",
-        "path=/tmp/unused-msgtk",
-    ]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid incoming-broker-type"));
+    let (code, err) = subscribe_fails("stomp://127.0.0.1:1", &["--incoming-broker-type", "Kafka"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid incoming-broker-type"), "{err}");
 }
 
 #[test]

@@ -89,6 +89,24 @@ fn ok(args: &[String]) -> String {
     test_support::bin::ok(STOMPCLT, args)
 }
 
+/// Runs stompclt subscribing through `uri` (which gets nowhere: a refused port, a peer that
+/// fails) into an unused queue, with `extra` options: (exit status, standard error).
+fn subscribe_fails(uri: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = s(&["--incoming-broker-uri", uri]);
+    args.extend(s(extra));
+    args.extend(s(&[
+        "--subscribe",
+        "destination=/q",
+        "--outgoing-queue",
+        "path=/tmp/unused-msgtk",
+    ]));
+    let out = run(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Sends a DQS spool to the broker, reliably, removing what was sent.
 fn send_spool(b: &Broker, spool: &Path) {
     let mut args = vec![

@@ -1,4 +1,5 @@
-//! --reconnect: a broker of the test's own restarted in the middle of a transfer.
+//! --reconnect: a broker of the test's own restarted in the middle of a transfer; a peer
+//! that closes the connection after CONNECT, as a starting ActiveMQ does.
 
 use super::*;
 
@@ -107,3 +108,39 @@ fn reconnected_once(child: std::process::Child) -> (String, String) {
 }
 
 use test_support::bin::number_after as counted;
+
+/// A broker still starting (ActiveMQ's transport is up before its broker service) reads the
+/// CONNECT and closes without a frame: a connection failure, tried again, never the
+/// credentials' exit status. A fake peer: a real broker does it only for a moment.
+#[test]
+fn closed_after_connect_is_a_connection_failure_failover_tries_again() {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = closed.clone();
+    // left waiting for a connection that never comes if the agent gives up early
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let conn = conn.expect("accept");
+            // up to the end of the CONNECT frame, then closed without a word
+            let _ = std::io::BufReader::new(conn).read_until(0, &mut Vec::new());
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let (code, err) = subscribe_fails(
+        &format!(
+            "failover:(tcp://127.0.0.1:{port})?maxReconnectAttempts=2&initialReconnectDelay=10"
+        ),
+        &[],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains(&format!(
+            "127.0.0.1:{port} closed the connection after CONNECT"
+        )),
+        "{err}"
+    );
+    let tries = closed.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(tries, 3, "tried three times: {err}");
+}
