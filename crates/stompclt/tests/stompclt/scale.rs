@@ -52,6 +52,10 @@ fn watch(mut agent: Child, what: &str, mut done: impl FnMut() -> bool) -> Child 
     let t = Instant::now();
     while !done() {
         let ended = agent.try_wait().expect("try_wait").is_some();
+        // it may have done it between the look and the wait
+        if ended && done() {
+            break;
+        }
         if ended || t.elapsed() > Duration::from_secs(120) {
             let _ = agent.kill();
             let out = agent.wait_with_output().expect("wait");
@@ -277,19 +281,39 @@ fn broker_any_spreads_messages_over_two_brokers() {
 }
 
 #[test]
-fn broker_any_sends_what_a_stopped_broker_did_not_confirm_to_another() {
-    let own = OwnBroker::start_new("rabbitmq");
+fn broker_any_sends_what_a_killed_broker_did_not_confirm_to_another() {
+    for kind in ["rabbitmq", "activemq"] {
+        any_killed_case(OwnBroker::start_new(kind));
+    }
+}
+
+/// Produce to any over a broker of the test's own, SIGKILLed a few thousand messages in, and
+/// the shared broker of the other kind.
+fn any_killed_case(own: OwnBroker) {
+    eprintln!("produce to any, SIGKILLed: {}", own.kind);
     let own_uri = format!("stomp://127.0.0.1:{}", own.stomp);
-    let amq = shared("activemq");
+    let own_addr = own_uri.trim_start_matches("stomp://").to_string();
+    let other = shared(if own.kind == "rabbitmq" {
+        "activemq"
+    } else {
+        "rabbitmq"
+    });
     let d = tmp();
     let dest = unique_destination("anyfail");
+    if own.kind == "rabbitmq" {
+        // the queue made beforehand (a SUBSCRIBE declares it), as deployed queues are, and
+        // its definition on disk: RabbitMQ 3.10 would lose a queue declared a moment before
+        // its crash, confirmed messages and all (see OwnBroker::sync_metadata, README)
+        assert!(drain_broker(&own_uri, &dest, d.path()).is_empty());
+        own.sync_metadata();
+    }
     let n = 20_000;
     let sent = test_support::brokers::persistent(mixed(n, &dest));
     let inq = d.path().join("in");
     fill(&inq, "DQS", &sent);
     let mut args = all_opts(
         "outgoing",
-        &format!("all:({own_uri},{amq})?maxReconnectDelay=500"),
+        &format!("all:({own_uri},{other})?maxReconnectDelay=500"),
     );
     args.extend(s(&[
         "--incoming-queue",
@@ -304,24 +328,22 @@ fn broker_any_sends_what_a_stopped_broker_did_not_confirm_to_another() {
     let agent = watch(agent, "a few thousand sent", || {
         queue_count(&inq) <= n - 4000
     });
-    assert!(queue_count(&inq) > 0, "sent everything before the stop");
-    // stopped, not SIGKILLed: after a SIGKILL, CI twice found ~3 000 messages this RabbitMQ
-    // had receipted missing once it restarted (not seen here; under investigation)
-    own.stop();
+    assert!(queue_count(&inq) > 0, "sent everything before the kill");
+    own.kill();
     let (stats, stderr) = test_support::bin::succeeded(agent);
     assert_eq!(queue_count(&inq), 0, "the spool is drained");
-    let own_addr = own_uri.trim_start_matches("stomp://");
     assert!(
         stderr.contains(&format!("outgoing broker {own_addr}: ")),
         "{stderr}"
     );
     let resent = sent_again(&stats);
-    own.start();
-    let mut got = drain_broker(&amq, &dest, d.path());
     // what the killed broker confirmed must be there once it recovered
-    let confirmed = broker_count(&stats, "outgoing", own_addr);
+    let confirmed = broker_count(&stats, "outgoing", &own_addr);
+    assert!(confirmed > 0, "the killed broker had a share: {stats}");
+    own.start();
+    let mut got = drain_broker(&other, &dest, d.path());
     got.extend(drain_at_least(&own_uri, &dest, d.path(), confirmed));
-    let dups = compare(&sent, &got, "produce to any, a broker stopped");
+    let dups = compare(&sent, &got, "produce to any, a broker SIGKILLed");
     assert!(
         dups <= resent,
         "{dups} duplicates, at most the {resent} counted: {stats}"
