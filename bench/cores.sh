@@ -30,3 +30,16 @@ timed() {
   agent=$(awk -v a0="$a0" -v a1="$a1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", (a1 - a0) / (t1 - t0) }')
   printf '%s\n' "$out"
 }
+# spool_floor N DIR: what the spool alone allows on this host, no messaging at all
+# (dirq_bench floor: N 1 KiB elements added to one queue, then locked, read and removed, by
+# one thread and by two); leaves msg/s in $floor_add1 $floor_add2 $floor_take1 $floor_take2.
+# An agent receiving adds every message; sending, it takes every one.
+spool_floor() {
+  local n=$1 dir=$2 t out
+  for t in 1 2; do
+    out=$(target/release/examples/dirq_bench floor "$dir/floor-$t" "$n" 1024 "$t")
+    rm -rf "$dir/floor-$t"
+    eval "floor_add$t=$(sed -n 's/.*"phase":"add-x[0-9]*".*"rate":\([0-9.]*\).*/\1/p' <<< "$out")"
+    eval "floor_take$t=$(sed -n 's/.*"phase":"consume-x[0-9]*".*"rate":\([0-9.]*\).*/\1/p' <<< "$out")"
+  done
+}

@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [-n N]" >&2; exit 2 ;;
   esac
 done
-cargo build -q --release -p mqttclt -p dirq-cli --examples --bins
+cargo build -q --release -p mqttclt -p dirq-cli -p dirq --examples --bins
 bin=target/release
 export MQTT_DATA=${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}
 addr=127.0.0.1:1883
@@ -80,3 +80,11 @@ for dir in send recv; do
   awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" -v c="$c" -v a="$a" 'BEGIN {
     printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f %5.2f\n", l, r, s, m, 100 * s / r, s / m, c, a }'
 done
+# the ceiling the spool itself sets on this host, measured now: the raw client keeps no spool
+spool_floor "$n" "$work"
+printf '# the spool alone, no messaging (dirq_bench floor): adding %.0f msg/s on one core, %.0f on two;\n' "$floor_add1" "$floor_add2"
+printf '#   taking (lock, read, remove) %.0f on one core, %.0f on two\n' "$floor_take1" "$floor_take2"
+awk -v rs="$raw_send" -v rr="$raw_recv" -v s="$am_send" -v r="$am_recv" -v t1="$floor_take1" -v t2="$floor_take2" \
+  -v a1="$floor_add1" -v a2="$floor_add2" 'BEGIN {
+  printf "#   mqttclt sends at %.0f%% of the one-core taking rate, receives at %.0f%% of the one-core adding rate\n", 100 * s / t1, 100 * r / a1
+  printf "#   the spool alone on both cores is %.0f%% (sending) and %.0f%% (receiving) of the raw client\n", 100 * t2 / rs, 100 * a2 / rr }'

@@ -5,6 +5,9 @@
 //! purge (empty) on a new queue under DIR and prints one JSON line per phase.
 //! `dirq_bench count-purge KIND DIR` times count and purge of an existing queue and prints the
 //! peak resident memory.
+//! `dirq_bench floor DIR N SIZE THREADS` is the spool's own ceiling for the transfer agents'
+//! benchmarks: THREADS threads add N SIZE-byte elements to one Simple queue between them, then
+//! THREADS threads lock, read and remove them all; one JSON line per phase, no messaging.
 
 use std::path::Path;
 use std::time::Instant;
@@ -45,8 +48,58 @@ fn open(kind: &str, path: &Path) -> dirq::AnyQueue {
     }
 }
 
+/// What a spool alone allows: `threads` adders then `threads` consumers on one queue.
+fn floor(dir: &Path, n: usize, size: usize, threads: usize) {
+    let q = QueueSimple::new(dir.join("floor")).expect("open");
+    let body = vec![b'A'; size];
+    let ((), secs) = timed(|| {
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (q, body) = (&q, &body);
+                let share = n / threads + usize::from(t < n % threads);
+                s.spawn(move || (0..share).for_each(|_| drop(q.add(body).expect("add"))));
+            }
+        })
+    });
+    phase(&format!("add-x{threads}"), n, secs);
+    let (got, secs) = timed(|| {
+        // one listing, dealt out, so that the threads do not race for the same elements
+        let names: Vec<String> = q.names().map(|n| n.expect("name")).collect();
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (q, names) = (&q, &names);
+                    s.spawn(move || {
+                        let mut got = 0;
+                        for name in names.iter().skip(t).step_by(threads) {
+                            if !q.lock(name).expect("lock") {
+                                continue;
+                            }
+                            assert_eq!(q.get(name).expect("get").len(), size);
+                            q.remove(name).expect("remove");
+                            got += 1;
+                        }
+                        got
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("worker"))
+                .sum::<usize>()
+        })
+    });
+    assert_eq!(got, n);
+    phase(&format!("consume-x{threads}"), n, secs);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("floor") {
+        let num = |i: usize| args[i].parse::<usize>().expect("a number");
+        floor(Path::new(&args[1]), num(2), num(3), num(4));
+        return;
+    }
     if args.first().map(String::as_str) == Some("count-purge") {
         let q = open(&args[1], Path::new(&args[2]));
         let (n, secs) = timed(|| q.count().expect("count"));
