@@ -122,10 +122,12 @@ fn closed_after_connect_is_a_connection_failure_failover_tries_again() {
     // left waiting for a connection that never comes if the agent gives up early
     std::thread::spawn(move || {
         for conn in listener.incoming() {
-            let conn = conn.expect("accept");
-            // up to the end of the CONNECT frame, then closed without a word
-            let _ = std::io::BufReader::new(conn).read_until(0, &mut Vec::new());
+            let mut conn = std::io::BufReader::new(conn.expect("accept"));
+            // up to the end of the CONNECT frame, counted, then closed without a word (the
+            // count first: the agent may be gone the moment the connection closes)
+            let _ = conn.read_until(0, &mut Vec::new());
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
         }
     });
     let (code, err) = subscribe_fails(
