@@ -170,15 +170,24 @@ impl OwnBroker {
 
     fn sh(&self, what: &str, fresh: bool) {
         let script = format!("{what}-{}.sh", self.kind);
+        self.bash(&script, |c| {
+            c.arg(Self::script(&script));
+            if fresh {
+                c.env(format!("{}_FRESH", self.var()), "1");
+            }
+        });
+    }
+
+    /// Runs bash, as `configure` sets it up, in the broker's environment; fails the test with
+    /// its output, under `what`, unless it succeeds.
+    fn bash(&self, what: &str, configure: impl FnOnce(&mut Command)) {
         let mut c = Command::new("bash");
-        c.arg(Self::script(&script)).envs(self.env.iter().cloned());
-        if fresh {
-            c.env(format!("{}_FRESH", self.var()), "1");
-        }
-        let out = c.output().expect("broker script");
+        c.envs(self.env.iter().cloned());
+        configure(&mut c);
+        let out = c.output().expect("bash");
         assert!(
             out.status.success(),
-            "{script}: {}{}",
+            "{what}: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -238,20 +247,12 @@ impl OwnBroker {
             self.kind, "rabbitmq",
             "only RabbitMQ keeps its metadata in Mnesia"
         );
-        let out = Command::new("bash")
-            .args([
+        self.bash("rabbitmqctl eval mnesia:sync_log()", |c| {
+            c.args([
                 "-c",
                 ". \"$RMQ_DATA/env.sh\" && /usr/lib/rabbitmq/bin/rabbitmqctl -q eval 'mnesia:sync_log().'",
-            ])
-            .envs(self.env.iter().cloned())
-            .output()
-            .expect("rabbitmqctl");
-        assert!(
-            out.status.success(),
-            "rabbitmqctl eval mnesia:sync_log(): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+            ]);
+        });
     }
 }
 
