@@ -32,14 +32,20 @@ timed() {
 }
 # spool_floor N DIR: what the spool alone allows on this host, no messaging at all
 # (dirq_bench floor: N 1 KiB elements added to one queue, then locked, read and removed, by
-# one thread and by two); leaves msg/s in $floor_add1 $floor_add2 $floor_take1 $floor_take2.
+# one thread and by two); leaves msg/s in $floor_add1 $floor_add2 $floor_take1 $floor_take2,
+# the best of three runs each (a shared host only ever slows a run down).
 # An agent receiving adds every message; sending, it takes every one.
 spool_floor() {
-  local n=$1 dir=$2 t out
+  local n=$1 dir=$2 t r out best_add best_take
   for t in 1 2; do
-    out=$(target/release/examples/dirq_bench floor "$dir/floor-$t" "$n" 1024 "$t")
-    rm -rf "$dir/floor-$t"
-    eval "floor_add$t=$(sed -n 's/.*"phase":"add-x[0-9]*".*"rate":\([0-9.]*\).*/\1/p' <<< "$out")"
-    eval "floor_take$t=$(sed -n 's/.*"phase":"consume-x[0-9]*".*"rate":\([0-9.]*\).*/\1/p' <<< "$out")"
+    best_add=0 best_take=0
+    for r in 1 2 3; do
+      out=$(target/release/examples/dirq_bench floor "$dir/floor-$t" "$n" 1024 "$t")
+      rm -rf "$dir/floor-$t"
+      best_add=$(bigger "$best_add" "$(sed -n 's/.*"phase":"add-x[0-9]*".*"rate":\([0-9.]*\).*/\1/p' <<< "$out")")
+      best_take=$(bigger "$best_take" "$(sed -n 's/.*"phase":"consume-x[0-9]*".*"rate":\([0-9.]*\).*/\1/p' <<< "$out")")
+    done
+    eval "floor_add$t=$best_add floor_take$t=$best_take"
   done
 }
+bigger() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! PATH/DDDDDDDD/EEEEEEEEEEEEEE      element (raw bytes)
-//! PATH/DDDDDDDD/EEEEEEEEEEEEEE.tmp  being written
+//! PATH/DDDDDDDD/EEEEEEEEEEEEEE.tmp  being written (only where no unnamed file can be made)
 //! PATH/DDDDDDDD/EEEEEEEEEEEEEE.lck  lock: hard link to the element
 //! ```
 
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{ALREADY_LOCKED, Error, NO_SUCH_ELEMENT, Result};
 use crate::name::{self, Names, check_name, element_name, is_element_name, list_dirs};
-use crate::sys::{self, Moved, Perms, is_gone};
+use crate::sys::{self, Linked, Moved, Perms, is_gone};
 use crate::{DirQueue, Options, queue_id};
 
 /// A Simple directory queue (Perl `Directory::Queue::Simple`, python `QueueSimple`).
@@ -61,17 +61,29 @@ impl QueueSimple {
     }
 
     /// Adds an element holding `data`; returns its name.
+    ///
+    /// The data are written to an unnamed file that gets the element's name once complete,
+    /// as the references' `NAME.tmp` and rename do, in one directory change instead of two;
+    /// where the filesystem or kernel cannot, to `NAME.tmp` as they do.
     pub fn add(&self, data: &[u8]) -> Result<String> {
         let dir = self.insertion_dir();
         let dpath = self.path.join(&dir);
+        match self.add_anon(data, &dir, &dpath)? {
+            Some(name) => Ok(name),
+            None => self.add_named(data, &dir, &dpath),
+        }
+    }
+
+    /// [`QueueSimple::add`] the references' way: `NAME.tmp`, then renamed.
+    fn add_named(&self, data: &[u8], dir: &str, dpath: &Path) -> Result<String> {
         let (tmp, mut file) = loop {
             let tmp = dpath.join(format!("{}.tmp", element_name(self.rndhex)));
             match self.perms.create_new(&tmp) {
                 Ok(f) => break (tmp, f),
                 Err(e) if is_gone(&e) => self
                     .perms
-                    .mkdir_ok(&dpath)
-                    .map_err(|e| Error::io("create directory", &dpath, e))?,
+                    .mkdir_ok(dpath)
+                    .map_err(|e| Error::io("create directory", dpath, e))?,
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
                 // EACCES and friends are final: the python reference loops forever here.
                 Err(e) => return Err(Error::io("create", &tmp, e)),
@@ -85,9 +97,48 @@ impl QueueSimple {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io("write", &tmp, e));
         }
-        self.publish(&tmp, &dir, &dpath).inspect_err(|_| {
+        self.publish(&tmp, dir, dpath).inspect_err(|_| {
             let _ = fs::remove_file(&tmp);
         })
+    }
+
+    /// [`QueueSimple::add`] through an unnamed file; `None` where none can be made or named.
+    fn add_anon(&self, data: &[u8], dir: &str, dpath: &Path) -> Result<Option<String>> {
+        let mut file = loop {
+            match self.perms.create_anon(dpath) {
+                Ok(Some(f)) => break f,
+                Ok(None) => return Ok(None),
+                Err(e) if is_gone(&e) => self
+                    .perms
+                    .mkdir_ok(dpath)
+                    .map_err(|e| Error::io("create directory", dpath, e))?,
+                Err(e) => return Err(Error::io("create a new element in", dpath, e)),
+            }
+        };
+        file.write_all(data)
+            .and_then(|()| if self.sync { file.sync_data() } else { Ok(()) })
+            // nothing to clean up: an unnamed file vanishes when closed
+            .map_err(|e| Error::io("write a new element in", dpath, e))?;
+        loop {
+            let elt = element_name(self.rndhex);
+            let dst = dpath.join(&elt);
+            match sys::link_anon(&file, &dst) {
+                Ok(Linked::Done) => {
+                    if self.sync {
+                        sys::sync_dir(dpath).map_err(|e| Error::io("sync", dpath, e))?;
+                    }
+                    return Ok(Some(format!("{dir}/{elt}")));
+                }
+                Ok(Linked::Exists) => {}
+                Ok(Linked::Unsupported) => return Ok(None),
+                // The directory was purged between our open and the link: make it again.
+                Err(e) if is_gone(&e) => self
+                    .perms
+                    .mkdir_ok(dpath)
+                    .map_err(|e| Error::io("create directory", dpath, e))?,
+                Err(e) => return Err(Error::io("publish", &dst, e)),
+            }
+        }
     }
 
     /// Moves the file at `src` into the queue as a new element; it must be on the same
@@ -321,5 +372,27 @@ impl DirQueue for QueueSimple {
 
     fn purge(&self) -> Result<()> {
         self.purge_with(self.maxtemp, self.maxlock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The references' way, used where no unnamed file can be made: the element is complete
+    /// under its name and no `.tmp` is left.
+    #[test]
+    fn named_temporary_files_are_the_fallback() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let q = QueueSimple::new(d.path()).expect("open");
+        let dir = q.insertion_dir();
+        let name = q
+            .add_named(b"by name", &dir, &q.path.join(&dir))
+            .expect("add");
+        assert!(q.lock(&name).expect("lock"));
+        assert_eq!(q.get(&name).expect("get"), b"by name");
+        q.remove(&name).expect("remove");
+        let left: Vec<_> = fs::read_dir(q.path.join(&dir)).expect("list").collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

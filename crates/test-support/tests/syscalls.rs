@@ -118,12 +118,12 @@ const SEND_FLOOR: &[(&str, f64)] = &[
     ("close", 1.0),
     ("unlink", 2.0),
 ];
-/// The dirq floor of a receiver: open, write, close, rename.
+/// The dirq floor of a receiver: open an unnamed file, write, link it to its name, close.
 const RECV_FLOOR: &[(&str, f64)] = &[
     ("openat", 1.0),
     ("write", 1.0),
     ("close", 1.0),
-    ("renameat2", 1.0),
+    ("linkat", 1.0),
 ];
 
 impl Budget {
