@@ -1,6 +1,25 @@
 //! Running a binary of the workspace and looking at what it printed.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// target/debug, where `cargo test --workspace` put every binary (the test binary runs from
+/// its `deps/`), checked to hold the toolkit's commands.
+pub fn workspace_binaries() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/debug")
+        .to_path_buf();
+    for b in ["stompclt", "amqpclt", "mqttclt", "dirq", "simplevisor"] {
+        assert!(
+            dir.join(b).exists(),
+            "{b} not built: run the tests with `cargo test --workspace`"
+        );
+    }
+    dir
+}
 
 /// Owned arguments from string slices.
 pub fn s(v: &[&str]) -> Vec<String> {

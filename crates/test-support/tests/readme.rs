@@ -3,7 +3,7 @@
 //! the workspace's binaries on PATH, against the brokers scripts/test.sh starts. An example
 //! can no longer rot. (Named broker_: it needs the brokers.)
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const MARK: &str = "<!-- example: runs in scripts/test.sh -->";
@@ -33,23 +33,6 @@ fn examples(readme: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// target/debug, where `cargo test --workspace` put every binary.
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/debug")
-        .to_path_buf();
-    for b in ["stompclt", "amqpclt", "mqttclt", "dirq", "simplevisor"] {
-        assert!(
-            dir.join(b).exists(),
-            "{b} not built: run the tests with `cargo test --workspace`"
-        );
-    }
-    dir
-}
-
 #[test]
 fn broker_readme_examples_run_as_written() {
     // fails loudly without the brokers, like every broker_ test
@@ -62,7 +45,7 @@ fn broker_readme_examples_run_as_written() {
     assert!(blocks.len() >= 2, "the README marks its runnable examples");
     let path = format!(
         "{}:{}",
-        binaries().display(),
+        test_support::bin::workspace_binaries().display(),
         std::env::var("PATH").unwrap_or_default()
     );
     for (line, block) in blocks {
