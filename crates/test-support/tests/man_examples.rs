@@ -21,33 +21,45 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The commands of a page's EXAMPLES section, roff escapes undone, continued lines joined.
-fn commands(page: &str) -> Vec<String> {
+/// The lines of each `.nf` block of a page's section `title`, roff escapes undone.
+fn blocks(page: &str, title: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(root().join("man").join(page)).expect("man page");
-    let mut out = Vec::new();
-    let (mut in_examples, mut in_block) = (false, false);
-    let mut pending = String::new();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let (mut in_section, mut in_block) = (false, false);
     for line in text.lines() {
-        if let Some(title) = line.strip_prefix(".SH ") {
-            in_examples = title.trim() == "EXAMPLES";
+        if let Some(t) = line.strip_prefix(".SH ") {
+            in_section = t.trim() == title;
             continue;
         }
         match line.trim() {
-            ".nf" if in_examples => in_block = true,
+            ".nf" if in_section => {
+                in_block = true;
+                out.push(Vec::new());
+            }
             ".fi" => in_block = false,
             _ if in_block => {
                 let l = line.replace("\\-", "-").replace("\\\\", "\\");
-                match l.trim_end().strip_suffix('\\') {
-                    Some(head) => pending.push_str(head),
-                    None => {
-                        pending.push_str(&l);
-                        // one space for each run of them (a continued line's indentation)
-                        out.push(pending.split_whitespace().collect::<Vec<_>>().join(" "));
-                        pending.clear();
-                    }
-                }
+                out.last_mut().expect("a block").push(l);
             }
             _ => {}
+        }
+    }
+    out
+}
+
+/// The commands of a page's EXAMPLES section, continued lines joined.
+fn commands(page: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for l in blocks(page, "EXAMPLES").concat() {
+        match l.trim_end().strip_suffix('\\') {
+            Some(head) => pending.push_str(head),
+            None => {
+                pending.push_str(&l);
+                // one space for each run of them (a continued line's indentation)
+                out.push(pending.split_whitespace().collect::<Vec<_>>().join(" "));
+                pending.clear();
+            }
         }
     }
     out
@@ -338,6 +350,23 @@ fn simplevisor_man_page_examples() {
         "{status}"
     );
     assert!(!pidfile.exists(), "stop removed the pidfile");
+}
+
+#[test]
+fn the_simplevisor_conf_page_example_is_a_valid_configuration() {
+    let d = tmp();
+    let example = blocks("simplevisor.conf.5", "EXAMPLE");
+    assert_eq!(example.len(), 1, "one example configuration");
+    let conf = d.path().join("simplevisor.conf");
+    std::fs::write(&conf, example[0].join("\n")).expect("write");
+    let out = run_ok(
+        &format!("simplevisor --conf {} check_configuration", p(&conf)),
+        d.path(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "the configuration file is valid"
+    );
 }
 
 /// Every page with EXAMPLES has its test above.
