@@ -28,7 +28,8 @@ if ! command -v cargo > /dev/null; then
   exit 1
 fi
 
-step() { printf '\n=== %s\n' "$*"; }
+# each step says when it began (seconds since the start): where the suite's time goes
+step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 skip=(--)
 brokers=tests/brokers
@@ -189,6 +190,7 @@ fi
 # One closing line over all test binaries (cargo prints one per binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$log"
+printf 'took %d s\n' "$SECONDS"
 [ "$status" = 0 ] || exit "$status"
 
 if [ "$offline" = 1 ]; then
