@@ -30,6 +30,7 @@
 //! Differences from the references are bug fixes that keep the on-disk format: see the
 //! crate README.
 
+mod at;
 mod error;
 mod name;
 mod normal;

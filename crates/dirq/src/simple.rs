@@ -10,6 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::at::{self, Dirs};
 use crate::error::{ALREADY_LOCKED, Error, NO_SUCH_ELEMENT, Result};
 use crate::name::{self, Names, check_name, element_name, is_element_name, list_dirs};
 use crate::sys::{self, Linked, Moved, Perms, is_gone};
@@ -25,6 +26,8 @@ pub struct QueueSimple {
     maxtemp: u64,
     maxlock: u64,
     sync: bool,
+    /// Intermediate directories held open for the `*at` calls.
+    dirs: Dirs,
 }
 
 impl QueueSimple {
@@ -48,6 +51,7 @@ impl QueueSimple {
             maxtemp: opts.maxtemp,
             maxlock: opts.maxlock,
             sync: opts.sync,
+            dirs: Dirs::default(),
         })
     }
 
@@ -105,7 +109,10 @@ impl QueueSimple {
     /// [`QueueSimple::add`] through an unnamed file; `None` where none can be made or named.
     fn add_anon(&self, data: &[u8], dir: &str, dpath: &Path) -> Result<Option<String>> {
         let mut file = loop {
-            match self.perms.create_anon(dpath) {
+            match self
+                .dirs
+                .run(&self.path, dir, |fd| self.perms.create_anon(fd))
+            {
                 Ok(Some(f)) => break f,
                 Ok(None) => return Ok(None),
                 Err(e) if is_gone(&e) => self
@@ -121,8 +128,10 @@ impl QueueSimple {
             .map_err(|e| Error::io("write a new element in", dpath, e))?;
         loop {
             let elt = element_name(self.rndhex);
-            let dst = dpath.join(&elt);
-            match sys::link_anon(&file, &dst) {
+            match self
+                .dirs
+                .run(&self.path, dir, |fd| sys::link_anon(&file, fd, &elt))
+            {
                 Ok(Linked::Done) => {
                     if self.sync {
                         sys::sync_dir(dpath).map_err(|e| Error::io("sync", dpath, e))?;
@@ -136,7 +145,7 @@ impl QueueSimple {
                     .perms
                     .mkdir_ok(dpath)
                     .map_err(|e| Error::io("create directory", dpath, e))?,
-                Err(e) => return Err(Error::io("publish", &dst, e)),
+                Err(e) => return Err(Error::io("publish", dpath.join(&elt), e)),
             }
         }
     }
@@ -182,11 +191,6 @@ impl QueueSimple {
         }
     }
 
-    fn elt_path(&self, name: &str) -> Result<PathBuf> {
-        check_name(name)?;
-        Ok(self.path.join(name))
-    }
-
     fn lck_path(&self, name: &str) -> Result<PathBuf> {
         check_name(name)?;
         Ok(self.path.join(format!("{name}.lck")))
@@ -194,17 +198,29 @@ impl QueueSimple {
 
     /// Reads a locked element.
     pub fn get(&self, name: &str) -> Result<Vec<u8>> {
-        let p = self.lck_path(name)?;
-        sys::read_file(&p).map_err(|e| {
-            if is_gone(&e) {
-                Error::NotLocked {
-                    op: "get",
-                    name: name.to_string(),
+        let (dir, elt) = split(name)?;
+        let lck = format!("{elt}.lck");
+        self.dirs
+            .run(&self.path, dir, |fd| at::read(fd, &lck))
+            .map_err(|e| {
+                if is_gone(&e) {
+                    Error::NotLocked {
+                        op: "get",
+                        name: name.to_string(),
+                    }
+                } else {
+                    Error::io("read", self.path.join(format!("{name}.lck")), e)
                 }
-            } else {
-                Error::io("read", &p, e)
-            }
-        })
+            })
+    }
+
+    /// Runs `op` in the element's intermediate directory.
+    fn in_dir<T>(
+        &self,
+        dir: &str,
+        op: impl Fn(std::os::fd::BorrowedFd<'_>) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        self.dirs.run(&self.path, dir, op)
     }
 
     /// The path of a locked element's data (its lock link), for reading it in place.
@@ -240,8 +256,8 @@ impl DirQueue for QueueSimple {
     }
 
     fn lock_with(&self, name: &str, permissive: bool) -> Result<bool> {
-        let elt = self.elt_path(name)?;
-        let lck = self.lck_path(name)?;
+        let (dir, elt) = split(name)?;
+        let lck = format!("{elt}.lck");
         let refuse = |reason| {
             if permissive {
                 Ok(false)
@@ -253,70 +269,73 @@ impl DirQueue for QueueSimple {
                 })
             }
         };
-        if let Err(e) = fs::hard_link(&elt, &lck) {
+        if let Err(e) = self.in_dir(dir, |fd| at::link(fd, elt, &lck)) {
             return match e.raw_os_error() {
                 Some(libc::EEXIST) => refuse(ALREADY_LOCKED),
                 _ if is_gone(&e) => refuse(NO_SUCH_ELEMENT),
-                _ => Err(Error::io("lock", &elt, e)),
+                _ => Err(Error::io("lock", self.path.join(name), e)),
             };
         }
         // The lock shares the element's inode: its mtime dates the lock for purge.
-        if let Err(e) = sys::touch(&elt) {
+        if let Err(e) = self.in_dir(dir, |fd| at::touch(fd, elt)) {
             if is_gone(&e) {
-                let _ = fs::remove_file(&lck);
+                let _ = self.in_dir(dir, |fd| at::unlink(fd, &lck));
                 return refuse(NO_SUCH_ELEMENT);
             }
-            return Err(Error::io("date lock of", &elt, e));
+            return Err(Error::io("date lock of", self.path.join(name), e));
         }
         Ok(true)
     }
 
     fn unlock_with(&self, name: &str, permissive: bool) -> Result<bool> {
-        let lck = self.lck_path(name)?;
-        match fs::remove_file(&lck) {
+        let (dir, elt) = split(name)?;
+        match self.in_dir(dir, |fd| at::unlink(fd, &format!("{elt}.lck"))) {
             Ok(()) => Ok(true),
             Err(e) if is_gone(&e) && permissive => Ok(false),
             Err(e) if is_gone(&e) => Err(Error::NotLocked {
                 op: "unlock",
                 name: name.to_string(),
             }),
-            Err(e) => Err(Error::io("unlock", &lck, e)),
+            Err(e) => Err(Error::io("unlock", self.lck_path(name)?, e)),
         }
     }
 
     fn is_locked(&self, name: &str) -> Result<bool> {
-        Ok(self.lck_path(name)?.exists())
+        let (dir, elt) = split(name)?;
+        match self.in_dir(dir, |fd| at::exists(fd, &format!("{elt}.lck"))) {
+            Err(e) if is_gone(&e) => Ok(false),
+            r => r.map_err(|e| Error::io("look for", self.path.join(format!("{name}.lck")), e)),
+        }
     }
 
     fn remove(&self, name: &str) -> Result<()> {
-        let elt = self.elt_path(name)?;
-        let lck = self.lck_path(name)?;
-        if !lck.exists() {
+        if !self.is_locked(name)? {
             return Err(Error::NotLocked {
                 op: "remove",
                 name: name.to_string(),
             });
         }
-        fs::remove_file(&elt).map_err(|e| Error::io("remove", &elt, e))?;
-        fs::remove_file(&lck).map_err(|e| Error::io("remove", &lck, e))
+        self.remove_locked(name)
     }
 
     fn remove_locked(&self, name: &str) -> Result<()> {
-        let elt = self.elt_path(name)?;
-        let lck = self.lck_path(name)?;
-        fs::remove_file(&elt).map_err(|e| Error::io("remove", &elt, e))?;
-        fs::remove_file(&lck).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::NotLocked {
-                op: "remove",
-                name: name.to_string(),
-            },
-            _ => Error::io("remove", &lck, e),
-        })
+        let (dir, elt) = split(name)?;
+        self.in_dir(dir, |fd| at::unlink(fd, elt))
+            .map_err(|e| Error::io("remove", self.path.join(name), e))?;
+        self.in_dir(dir, |fd| at::unlink(fd, &format!("{elt}.lck")))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::NotLocked {
+                    op: "remove",
+                    name: name.to_string(),
+                },
+                _ => Error::io("remove", self.path.join(format!("{name}.lck")), e),
+            })
     }
 
     fn touch(&self, name: &str) -> Result<()> {
-        let elt = self.elt_path(name)?;
-        sys::touch(&elt).map_err(|e| Error::io("touch", &elt, e))
+        let (dir, elt) = split(name)?;
+        self.in_dir(dir, |fd| at::touch(fd, elt))
+            .map_err(|e| Error::io("touch", self.path.join(name), e))
     }
 
     fn purge_with(&self, maxtemp: u64, maxlock: u64) -> Result<()> {
@@ -375,6 +394,13 @@ impl DirQueue for QueueSimple {
     }
 }
 
+/// An element name's intermediate directory and file name.
+fn split(name: &str) -> Result<(&str, &str)> {
+    check_name(name)?;
+    // checked: 8 hex digits, a slash, 14 hex digits
+    Ok((&name[..8], &name[9..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,5 +420,33 @@ mod tests {
         q.remove(&name).expect("remove");
         let left: Vec<_> = fs::read_dir(q.path.join(&dir)).expect("list").collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// A directory held open that purge removed, empty, and that was made again: the queue
+    /// finds the new one for taking and for adding (an element there is never missed).
+    #[test]
+    fn a_directory_removed_and_made_again_is_opened_again() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let q = QueueSimple::with_options(d.path(), &Options::default()).expect("open");
+        let first = q.add(b"first").expect("add");
+        assert!(q.lock(&first).expect("lock"));
+        q.remove(&first).expect("remove");
+        let dir = q.path.join(&first[..8]);
+        fs::remove_dir(&dir).expect("as purge does");
+        // adding makes it again
+        let second = q.add(b"second").expect("add into a removed directory");
+        assert!(q.lock(&second).expect("lock"));
+        assert_eq!(q.get(&second).expect("get"), b"second");
+        q.remove(&second).expect("remove");
+        // made again by another process, with an element in it
+        fs::remove_dir(&dir).expect("as purge does");
+        fs::create_dir(&dir).expect("mkdir");
+        fs::write(dir.join("00000001000000"), b"third").expect("write");
+        let third = format!("{}/00000001000000", &first[..8]);
+        assert!(q.is_locked(&third).is_ok_and(|l| !l));
+        assert!(q.lock(&third).expect("lock"), "the new directory's element");
+        assert_eq!(q.get(&third).expect("get"), b"third");
+        q.remove(&third).expect("remove");
+        assert_eq!(fs::read_dir(&dir).expect("list").count(), 0);
     }
 }

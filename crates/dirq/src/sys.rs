@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -139,14 +139,14 @@ pub(crate) enum Linked {
     Unsupported,
 }
 
-/// Gives the unnamed file `f` the name `to`, never replacing an existing file.
-pub(crate) fn link_anon(f: &File, to: &Path) -> io::Result<Linked> {
+/// Gives the unnamed file `f` the name `name` in `dir`, never replacing an existing file.
+pub(crate) fn link_anon(f: &File, dir: BorrowedFd<'_>, name: &str) -> io::Result<Linked> {
     loop {
         let how = naming();
         if how == Naming::Named {
             return Ok(Linked::Unsupported);
         }
-        let Err(e) = link_with(f, to, how) else {
+        let Err(e) = link_with(f, dir, name, how) else {
             return Ok(Linked::Done);
         };
         if is_exists(&e) {
@@ -156,27 +156,21 @@ pub(crate) fn link_anon(f: &File, to: &Path) -> io::Result<Linked> {
         // next way. Unless the directory itself is gone (purged meanwhile): the caller
         // makes it again.
         let refused = matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EPERM));
-        if !(refused && to.parent().is_some_and(Path::is_dir)) {
+        if !refused || crate::at::is_removed(dir) {
             return Err(e);
         }
         give_up(how);
     }
 }
 
-/// One `linkat` of the unnamed file `f` to `to` the way `how` says.
-pub(crate) fn link_with(f: &File, to: &Path, how: Naming) -> io::Result<()> {
-    let ct = cpath(to)?;
-    let fd = f.as_raw_fd();
-    // SAFETY: every path is a valid NUL-terminated string and `fd` is open.
+/// One `linkat` of the unnamed file `f` to `name` in `dir` the way `how` says.
+pub(crate) fn link_with(f: &File, dir: BorrowedFd<'_>, name: &str, how: Naming) -> io::Result<()> {
+    let ct = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let (fd, d) = (f.as_raw_fd(), dir.as_raw_fd());
+    // SAFETY: every path is a valid NUL-terminated string and both fds are open.
     let rc = match how {
         Naming::EmptyPath => unsafe {
-            libc::linkat(
-                fd,
-                c"".as_ptr(),
-                libc::AT_FDCWD,
-                ct.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
+            libc::linkat(fd, c"".as_ptr(), d, ct.as_ptr(), libc::AT_EMPTY_PATH)
         },
         Naming::ProcFd => {
             let proc = CString::new(format!("/proc/self/fd/{fd}"))
@@ -185,7 +179,7 @@ pub(crate) fn link_with(f: &File, to: &Path, how: Naming) -> io::Result<()> {
                 libc::linkat(
                     libc::AT_FDCWD,
                     proc.as_ptr(),
-                    libc::AT_FDCWD,
+                    d,
                     ct.as_ptr(),
                     libc::AT_SYMLINK_FOLLOW,
                 )
@@ -245,15 +239,16 @@ impl Perms {
 
     /// An unnamed file (`O_TMPFILE`) in `dir` with the queue's mode, for [`link_anon`];
     /// `None` where the filesystem or the kernel cannot make one (then never tried again).
-    pub(crate) fn create_anon(&self, dir: &Path) -> io::Result<Option<File>> {
+    pub(crate) fn create_anon(&self, dir: BorrowedFd<'_>) -> io::Result<Option<File>> {
         if naming() == Naming::Named {
             return Ok(None);
         }
-        let opened = OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_TMPFILE)
-            .mode(self.file_mode())
-            .open(dir);
+        let opened = crate::at::open(
+            dir,
+            c".",
+            libc::O_TMPFILE | libc::O_WRONLY,
+            self.file_mode(),
+        );
         match opened {
             Ok(f) => {
                 if self.fix {
@@ -322,8 +317,12 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
 /// never change, so a read that returns less than asked has reached the end (regular files
 /// return short reads only there); only a file that fills the buffer costs another read.
 pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    read_all(File::open(path)?)
+}
+
+/// The rest of `f`: a 4 KiB first read (most elements take one), doubling as needed.
+pub(crate) fn read_all(mut f: File) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut f = File::open(path)?;
     let mut buf = vec![0u8; 4096];
     let mut got = 0;
     loop {
@@ -386,6 +385,7 @@ pub(crate) fn for_each_name(dir: &Path, mut f: impl FnMut(&[u8])) -> io::Result<
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::os::fd::AsFd;
 
     use super::*;
 
@@ -394,23 +394,25 @@ mod tests {
     #[test]
     fn unnamed_files_get_their_name_each_way_and_never_replace_one() {
         let d = tempfile::tempdir().expect("tempdir");
+        let dir = File::open(d.path()).expect("directory");
         let perms = Perms::new(Some(0o022));
         for (i, how) in [Naming::EmptyPath, Naming::ProcFd].into_iter().enumerate() {
             let mut f = perms
-                .create_anon(d.path())
+                .create_anon(dir.as_fd())
                 .expect("O_TMPFILE")
                 .expect("tmpfs and ext4 make unnamed files");
             f.write_all(format!("element {i}").as_bytes())
                 .expect("write");
-            let to = d.path().join(format!("e{i}"));
-            link_with(&f, &to, how).unwrap_or_else(|e| panic!("{how:?}: {e}"));
+            let to = format!("e{i}");
+            link_with(&f, dir.as_fd(), &to, how).unwrap_or_else(|e| panic!("{how:?}: {e}"));
+            let path = d.path().join(&to);
             assert_eq!(
-                fs::read_to_string(&to).expect("read"),
+                fs::read_to_string(&path).expect("read"),
                 format!("element {i}")
             );
-            let mode = fs::metadata(&to).expect("stat").permissions().mode() & 0o777;
+            let mode = fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
             assert_eq!(mode, 0o644, "{how:?}: the queue's umask");
-            let e = link_with(&f, &d.path().join("e0"), how).expect_err("exists");
+            let e = link_with(&f, dir.as_fd(), "e0", how).expect_err("exists");
             assert!(is_exists(&e), "{how:?}: {e}");
         }
         assert_eq!(

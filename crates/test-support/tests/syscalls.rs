@@ -116,7 +116,7 @@ const SEND_FLOOR: &[(&str, f64)] = &[
     ("openat", 1.0),
     ("read", 1.0),
     ("close", 1.0),
-    ("unlink", 2.0),
+    ("unlinkat", 2.0),
 ];
 /// The dirq floor of a receiver: open an unnamed file, write, link it to its name, close.
 const RECV_FLOOR: &[(&str, f64)] = &[
