@@ -109,10 +109,7 @@ impl QueueSimple {
     /// [`QueueSimple::add`] through an unnamed file; `None` where none can be made or named.
     fn add_anon(&self, data: &[u8], dir: &str, dpath: &Path) -> Result<Option<String>> {
         let mut file = loop {
-            match self
-                .dirs
-                .run(&self.path, dir, |fd| self.perms.create_anon(fd))
-            {
+            match self.in_dir(dir, |fd| self.perms.create_anon(fd)) {
                 Ok(Some(f)) => break f,
                 Ok(None) => return Ok(None),
                 Err(e) if is_gone(&e) => self
@@ -128,10 +125,7 @@ impl QueueSimple {
             .map_err(|e| Error::io("write a new element in", dpath, e))?;
         loop {
             let elt = element_name(self.rndhex);
-            match self
-                .dirs
-                .run(&self.path, dir, |fd| sys::link_anon(&file, fd, &elt))
-            {
+            match self.in_dir(dir, |fd| sys::link_anon(&file, fd, &elt)) {
                 Ok(Linked::Done) => {
                     if self.sync {
                         sys::sync_dir(dpath).map_err(|e| Error::io("sync", dpath, e))?;
@@ -200,18 +194,16 @@ impl QueueSimple {
     pub fn get(&self, name: &str) -> Result<Vec<u8>> {
         let (dir, elt) = split(name)?;
         let lck = format!("{elt}.lck");
-        self.dirs
-            .run(&self.path, dir, |fd| at::read(fd, &lck))
-            .map_err(|e| {
-                if is_gone(&e) {
-                    Error::NotLocked {
-                        op: "get",
-                        name: name.to_string(),
-                    }
-                } else {
-                    Error::io("read", self.path.join(format!("{name}.lck")), e)
+        self.in_dir(dir, |fd| at::read(fd, &lck)).map_err(|e| {
+            if is_gone(&e) {
+                Error::NotLocked {
+                    op: "get",
+                    name: name.to_string(),
                 }
-            })
+            } else {
+                Error::io("read", self.path.join(format!("{name}.lck")), e)
+            }
+        })
     }
 
     /// Runs `op` in the element's intermediate directory.
