@@ -45,9 +45,19 @@ for line in sys.stdin:
     if line:
         print(hashlib.md5(json.loads(line)["body"].encode()).hexdigest())
 '; }
-# (a DQS element is one file of JSON in an intermediate directory; .tmp and .lck are not)
-find "$work/outbox" -mindepth 2 -type f ! -name '*.tmp' ! -name '*.lck' -exec sh -c 'for f; do cat "$f"; echo; done' _ {} + |
-  md5s | sort > "$work/sent.md5"
+# the spool's elements, a line each, read in place (a DQS element is one file of JSON in an
+# intermediate directory; .tmp and .lck are not): one process, not a cat per file
+spooled() { python3 -c '
+import os, sys
+top = sys.argv[1]
+for d in os.listdir(top):
+    if os.path.isdir(os.path.join(top, d)):
+        for f in os.listdir(os.path.join(top, d)):
+            if not f.endswith((".tmp", ".lck")):
+                with open(os.path.join(top, d, f)) as fh:
+                    print(fh.read())
+' "$1"; }
+spooled "$work/outbox" | md5s | sort > "$work/sent.md5"
 echo "$(wc -l < "$work/sent.md5") messages, $(sort -u "$work/sent.md5" | wc -l) distinct bodies"
 
 say "simplevisor starts the two agents: stompclt sends over STOMP, amqpclt receives over AMQP 1.0"
