@@ -10,7 +10,6 @@ use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -82,11 +81,12 @@ impl Dirs {
     }
 }
 
-fn cstr(s: &str) -> io::Result<CString> {
+pub(crate) fn cstr(s: &str) -> io::Result<CString> {
     CString::new(s).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
-fn check(rc: libc::c_int) -> io::Result<()> {
+/// 0, or the error the call left in errno.
+pub(crate) fn check(rc: libc::c_int) -> io::Result<()> {
     if rc == 0 {
         Ok(())
     } else {
@@ -96,8 +96,7 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 
 /// A directory opened only to be named in `*at` calls.
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let c = crate::sys::cpath(path)?;
     // SAFETY: `c` is NUL-terminated; the fd returned is ours alone.
     let fd = unsafe {
         libc::open(
