@@ -10,8 +10,9 @@
 //! A protocol implements [`Protocol`]: its name, its URI schemes, the headers its brokers
 //! add, its own options (a clap `Parser` that flattens [`AgentArgs`]), and how to build its
 //! incoming and outgoing broker modules (the engine's `Incoming`/`Outgoing` traits, with
-//! their `recover` for `--reconnect`) from the shared settings of one broker ([`Broker`]:
-//! endpoints, dialer with TLS, credentials, backoff, `--reconnect` counters;
+//! their `forget`/`recover` for `--reconnect`, counted and reported by
+//! `transfer::Recovering`) from the shared settings of one broker ([`Broker`]: endpoints,
+//! dialer with TLS, credentials, backoff, `--reliable`, `--reconnect`;
 //! [`Broker::connect`] runs failover and the TCP/TLS dial around the protocol's handshake).
 //! Its `main.rs` is then one line, [`main!`] (which runs [`run`] on mimalloc):
 //!
@@ -52,7 +53,7 @@ pub mod tls;
 pub use args::{AgentArgs, key_values};
 pub use endpoint::{Endpoint, Endpoints, Failover, Scheme, Side};
 pub use error::{Error, Outcome};
-pub use run::{Broker, Credentials, Reconnect, Subscriptions, run};
+pub use run::{Broker, Credentials, Subscriptions, run};
 
 /// The allocator the agent binaries use (see [`main!`]).
 #[doc(hidden)]

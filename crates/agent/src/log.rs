@@ -76,6 +76,10 @@ pub(crate) fn error(msg: &str) {
 /// Sets the `--debug` level (0: off; each `-d` adds one).
 pub fn set_level(level: u8) {
     LEVEL.store(level, Ordering::Relaxed);
+    if level > 0 {
+        // the engine's debug lines (a recovery's cause) are `--debug` lines
+        ::log::set_max_level(::log::LevelFilter::Debug);
+    }
 }
 
 /// `--loglevel error`: no warnings.
@@ -123,12 +127,17 @@ struct Facade;
 
 impl ::log::Log for Facade {
     fn enabled(&self, m: &::log::Metadata<'_>) -> bool {
-        m.level() <= ::log::Level::Warn && m.target().starts_with("transfer")
+        m.target().starts_with("transfer") && (m.level() <= ::log::Level::Warn || enabled(1))
     }
 
     fn log(&self, r: &::log::Record<'_>) {
-        if self.enabled(r.metadata()) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        if r.level() <= ::log::Level::Warn {
             warn(*r.args());
+        } else {
+            debug(1, *r.args());
         }
     }
 

@@ -55,9 +55,9 @@ pub struct Broker {
     pub reliable: bool,
     /// Set by INT/TERM/QUIT: connection loops give up between attempts.
     pub stop: StopFlag,
-    /// `--reconnect`: where to count reconnections, resent messages and possible
-    /// duplicates (shared by both sides, printed with `--statistics`).
-    pub reconnect: Option<Reconnect>,
+    /// `--reconnect`: a lost connection is recovered ([`transfer::Recovering`] counts and
+    /// reports it; the module keeps what it must send again or ask receipts for).
+    pub reconnect: bool,
 }
 
 impl Broker {
@@ -79,9 +79,6 @@ impl Broker {
             .await
     }
 }
-
-/// `--reconnect`'s counters, shared by both sides of a run and printed with `--statistics`.
-pub type Reconnect = Arc<Recovery>;
 
 /// What an incoming broker subscribes to.
 #[derive(Debug, Clone, Default)]
@@ -320,7 +317,7 @@ fn broker(
         timeout_disconnect: Duration::from_secs_f64(a.timeout_disconnect),
         reliable: a.reliable,
         stop: shared.0.clone(),
-        reconnect: shared.1.clone(),
+        reconnect: shared.1,
     })
 }
 
@@ -553,8 +550,8 @@ enum Out<'a, O> {
     Queue(Box<QueueOutgoing>),
 }
 
-/// What `--reconnect` and the signals share with the broker modules.
-type Shared<'a> = (&'a StopFlag, &'a Option<Arc<Recovery>>);
+/// What the signals share with the broker modules, and `--reconnect`.
+type Shared<'a> = (&'a StopFlag, bool);
 
 /// An `all:` list: the members' brokers, their names for messages, the backoff.
 fn members(b: &Broker) -> (Vec<Broker>, Vec<String>, Failover) {
@@ -565,7 +562,7 @@ fn members(b: &Broker) -> (Vec<Broker>, Vec<String>, Failover) {
         .map(|endpoints| Broker {
             endpoints,
             // a broker of the list that fails gets a new module: its own recovery unused
-            reconnect: None,
+            reconnect: false,
             ..b.clone()
         })
         .collect();
@@ -621,7 +618,8 @@ fn incoming<'a, P: Protocol>(
             }
             In::Broker(Box::new(
                 Recovering::new(P::incoming(cli, b, subs)?, a.reconnect)
-                    .with_meter(all.meter.clone()),
+                    .with_meter(all.meter.clone())
+                    .with_recovery(all.recovery.clone()),
             ))
         }
         End::Queue(queue) => In::Queue(Box::new(QueueIncoming::new(QueueIncomingOptions {
@@ -659,7 +657,9 @@ fn outgoing<'a, P: Protocol>(
                 return Ok(Out::Any(Box::new(any)));
             }
             Out::Broker(Box::new(
-                Recovering::new(P::outgoing(cli, b)?, a.reconnect).with_meter(all.meter.clone()),
+                Recovering::new(P::outgoing(cli, b)?, a.reconnect)
+                    .with_meter(all.meter.clone())
+                    .with_recovery(all.recovery.clone()),
             ))
         }
         End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
@@ -683,7 +683,6 @@ fn transfer_run<P: Protocol>(
     // registered with the signals later (after a --daemon fork); reconnect loops watch it
     let stop: StopFlag = Arc::new(AtomicBool::new(false));
     let recovery = Arc::new(Recovery::default());
-    let reconnect = a.reconnect.then(|| recovery.clone());
     let all = multi::Shared {
         recovery: recovery.clone(),
         stop: stop.clone(),
@@ -701,8 +700,8 @@ fn transfer_run<P: Protocol>(
             _ => None,
         })
         .collect();
-    let mut incoming = incoming::<P>(cli, source, (&stop, &reconnect), &all)?;
-    let mut outgoing = outgoing::<P>(cli, destination, (&stop, &reconnect), &all)?;
+    let mut incoming = incoming::<P>(cli, source, (&stop, a.reconnect), &all)?;
+    let mut outgoing = outgoing::<P>(cli, destination, (&stop, a.reconnect), &all)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
     let bound = a.metrics.bind().map_err(metrics_error)?;
     let mut pidfile = if a.daemon {

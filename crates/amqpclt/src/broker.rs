@@ -21,7 +21,7 @@ use fe2o3_amqp::types::messaging::{
 };
 use fe2o3_amqp::types::primitives::Value;
 use message::Message;
-use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Token};
+use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Recovered, Result, Token};
 
 use crate::connection::{Connected, Options};
 use crate::mapping;
@@ -29,11 +29,9 @@ use crate::mapping;
 /// The default credit of a receiver link (the most deliveries in flight to us).
 const DEFAULT_CREDIT: u32 = 100;
 
-/// How many times a message the peer released (or modified) is sent again before the run
+/// How many times a message the peer released (or modified) is sent once more before the run
 /// fails.
 const MAX_RETRIES: u32 = 3;
-
-pub use agent::Reconnect;
 
 fn protocol(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string())
@@ -76,18 +74,12 @@ pub struct IncomingOptions {
     pub connection: Options,
     /// One address per receiver link.
     pub addresses: Vec<String>,
-    /// Accept only once the destination confirmed (otherwise on receipt).
-    pub reliable: bool,
     /// Credit per link (`--prefetch`).
     pub prefetch: Option<u64>,
     /// `--count`: never ask for more.
     pub count: Option<u64>,
     /// `--batch`: accept confirmed deliveries this many at a time (1: each at once).
     pub batch: usize,
-    /// How long closing may take.
-    pub timeout_disconnect: Duration,
-    /// `--reconnect`: where to count what reconnecting cost.
-    pub reconnect: Option<Reconnect>,
 }
 
 struct Link {
@@ -185,7 +177,7 @@ impl AmqpIncoming {
                 .source(source)
                 .receiver_settle_mode(ReceiverSettleMode::First)
                 .credit_mode(CreditMode::Manual)
-                .auto_accept(!self.o.reliable)
+                .auto_accept(!self.o.connection.broker.reliable)
                 .attach(&mut conn.session)
                 .await
                 .map_err(|e| {
@@ -267,7 +259,7 @@ impl Incoming for AmqpIncoming {
         l.credit = l.credit.saturating_sub(1);
         let msg = mapping::from_amqp(m, &l.address)?;
         trace('<', &l.address, &msg);
-        if !self.o.reliable {
+        if !self.o.connection.broker.reliable {
             return Ok(Got::Message(msg, Token(0)));
         }
         let t = Token(self.next);
@@ -303,35 +295,29 @@ impl Incoming for AmqpIncoming {
         self.grant().await
     }
 
-    /// `--reconnect`: after a lost connection, connects and attaches again. Deliveries
-    /// received and not accepted are delivered again (counted as possible duplicates; so
-    /// may be, uncounted, accepts still in flight when the connection went); the old
-    /// tokens are forgotten, so their late confirmations are ignored.
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        // the counters of --statistics (Recovering calls this only with --reconnect)
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: deliveries received and not accepted are delivered again (so may be,
+    /// uncounted, accepts still in flight when the connection went).
+    fn forget(&mut self) -> u64 {
         // confirmed but held back by --batch: delivered again too
         let held: usize = self.links.iter().map(|l| l.held.len()).sum();
         self.links.clear();
         self.conn = None;
-        use std::sync::atomic::Ordering::Relaxed;
-        r.unacked
-            .fetch_add((self.pending.len() + held) as u64, Relaxed);
+        let unacked = self.pending.len() + held;
         self.pending.clear();
-        self.conn = Some(self.o.connection.connect(true).await?);
+        unacked as u64
+    }
+
+    /// `--reconnect`: connects and attaches again.
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
+        let conn = self.conn.insert(self.o.connection.connect(true).await?);
+        let peer = conn.peer.clone();
         self.attach().await?;
-        r.reconnects.fetch_add(1, Relaxed);
-        agent::log::warn(format_args!(
-            "incoming broker: reconnected to {}",
-            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
+        Ok(Recovered { peer, resent: 0 })
     }
 
     async fn stop(&mut self) -> Result<()> {
         // what is confirmed is accepted; the rest goes back to the broker with the link
-        let limit = self.o.timeout_disconnect;
+        let limit = self.o.connection.broker.timeout_disconnect;
         let mut flushed = Ok(());
         for l in &mut self.links {
             if let Err(e) = l.accept_held().await {
@@ -353,12 +339,6 @@ impl Incoming for AmqpIncoming {
 pub struct OutgoingOptions {
     /// How to connect.
     pub connection: Options,
-    /// Wait for the peer's disposition (otherwise send pre-settled).
-    pub reliable: bool,
-    /// How long closing may take.
-    pub timeout_disconnect: Duration,
-    /// `--reconnect`: where to count what reconnecting cost.
-    pub reconnect: Option<Reconnect>,
 }
 
 type Settlement = DeliveryFut<std::result::Result<Outcome, SendError>>;
@@ -406,7 +386,7 @@ impl AmqpOutgoing {
                 .address(address.to_string())
                 .durable(TerminusDurability::UnsettledState)
                 .build();
-            let mode = if self.o.reliable {
+            let mode = if self.o.connection.broker.reliable {
                 SenderSettleMode::Unsettled
             } else {
                 SenderSettleMode::Settled
@@ -442,7 +422,7 @@ impl AmqpOutgoing {
         token: Token,
         retries: u32,
     ) -> Result<()> {
-        let copy = self.o.reliable.then(|| m.clone());
+        let copy = self.o.connection.broker.reliable.then(|| m.clone());
         if agent::log::enabled(2) {
             trace('>', &address, &mapping::from_amqp(m.clone(), &address)?);
         }
@@ -465,7 +445,7 @@ impl AmqpOutgoing {
         Ok(())
     }
 
-    /// What the peer said of one message: confirmed, sent again, or a failure.
+    /// What the peer said of one message: confirmed, to be retried, or a failure.
     async fn settled(
         &mut self,
         f: InFlight,
@@ -559,16 +539,14 @@ impl Outgoing for AmqpOutgoing {
         Ok(())
     }
 
-    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
-    /// message again, in order (counted: the peer may have had some of them).
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        // the counters of --statistics (Recovering calls this only with --reconnect)
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: connects again and sends every unconfirmed message again, in order
+    /// (the peer may have had some of them).
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.senders.clear();
         self.conn = None;
         let again: Vec<InFlight> = self.in_flight.drain(..).collect();
-        self.conn = Some(self.o.connection.connect(true).await?);
+        let conn = self.conn.insert(self.o.connection.connect(true).await?);
+        let peer = conn.peer.clone();
         let n = again.len();
         if let Some((address, m, token, retries)) = self.unsent.take() {
             self.send(address, m, token, retries).await?;
@@ -580,14 +558,10 @@ impl Outgoing for AmqpOutgoing {
                 None => self.done.push(f.token),
             }
         }
-        use std::sync::atomic::Ordering::Relaxed;
-        r.reconnects.fetch_add(1, Relaxed);
-        r.resent.fetch_add(n as u64, Relaxed);
-        agent::log::warn(format_args!(
-            "outgoing broker: reconnected to {}, {n} unconfirmed messages sent again",
-            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
+        Ok(Recovered {
+            peer,
+            resent: n as u64,
+        })
     }
 
     fn pending(&self) -> usize {
@@ -595,7 +569,7 @@ impl Outgoing for AmqpOutgoing {
     }
 
     async fn stop(&mut self) -> Result<()> {
-        let limit = self.o.timeout_disconnect;
+        let limit = self.o.connection.broker.timeout_disconnect;
         let senders = std::mem::take(&mut self.senders);
         for (_, s) in senders {
             close_link(limit, s.close()).await;

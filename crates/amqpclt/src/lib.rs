@@ -131,17 +131,12 @@ fn incoming1(
     subs: &Subscriptions,
     addresses: Vec<String>,
 ) -> AmqpIncoming {
-    let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
-    let reconnect = broker.reconnect.clone();
     AmqpIncoming::new(IncomingOptions {
         connection: options(cli, broker),
         addresses,
-        reliable,
         prefetch: subs.prefetch,
         count: subs.count,
         batch: cli.batch,
-        timeout_disconnect,
-        reconnect,
     })
 }
 
@@ -152,31 +147,21 @@ fn incoming091(
     destinations: Vec<String>,
     probing: bool,
 ) -> Result<(amqp091::Amqp091Incoming, Arc<AtomicBool>), Error> {
-    let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
-    let reconnect = broker.reconnect.clone();
     let connection = options091(cli, broker, probing);
     let flag = connection.speaks_amqp1.clone();
     let m = amqp091::Amqp091Incoming::new(amqp091::IncomingOptions {
         connection,
         destinations,
-        reliable,
         prefetch: subs.prefetch,
         batch: cli.batch,
-        timeout_disconnect,
-        reconnect,
     })
     .map_err(|e| Error::Usage(format!("invalid subscribe: {e}")))?;
     Ok((m, flag))
 }
 
 fn outgoing1(cli: &Cli, broker: Broker) -> AmqpOutgoing {
-    let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
-    let reconnect = broker.reconnect.clone();
     AmqpOutgoing::new(OutgoingOptions {
         connection: options(cli, broker),
-        reliable,
-        timeout_disconnect,
-        reconnect,
     })
 }
 
@@ -185,16 +170,9 @@ fn outgoing091(
     broker: Broker,
     probing: bool,
 ) -> (amqp091::Amqp091Outgoing, Arc<AtomicBool>) {
-    let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
-    let reconnect = broker.reconnect.clone();
     let connection = options091(cli, broker, probing);
     let flag = connection.speaks_amqp1.clone();
-    let m = amqp091::Amqp091Outgoing::new(amqp091::OutgoingOptions {
-        connection,
-        reliable,
-        timeout_disconnect,
-        reconnect,
-    });
+    let m = amqp091::Amqp091Outgoing::new(amqp091::OutgoingOptions { connection });
     (m, flag)
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use message::Message;
-use transfer::{Error, Got, Incoming, Outgoing, Result, Token};
+use transfer::{Error, Got, Incoming, Outgoing, Recovered, Result, Token};
 
 use crate::amqp091::{Amqp091Incoming, Amqp091Outgoing};
 use crate::broker::{AmqpIncoming as Amqp1Incoming, AmqpOutgoing as Amqp1Outgoing};
@@ -131,7 +131,15 @@ impl Incoming for ModuleIncoming {
         }
     }
 
-    async fn recover(&mut self, e: Error) -> Result<()> {
+    fn forget(&mut self) -> u64 {
+        match self {
+            Self::Amqp1(m) => m.forget(),
+            Self::Amqp091(m) => m.forget(),
+            _ => 0,
+        }
+    }
+
+    async fn recover(&mut self, e: Error) -> Result<Recovered> {
         match self {
             Self::Amqp1(m) => m.recover(e).await,
             Self::Amqp091(m) => m.recover(e).await,
@@ -205,7 +213,7 @@ impl Outgoing for ModuleOutgoing {
         }
     }
 
-    async fn recover(&mut self, e: Error) -> Result<()> {
+    async fn recover(&mut self, e: Error) -> Result<Recovered> {
         match self {
             Self::Amqp1(m) => m.recover(e).await,
             Self::Amqp091(m) => m.recover(e).await,

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use message::Message;
-use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Token};
+use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Recovered, Result, Token};
 
 use crate::mapping::{self, Defaults, Payload};
 use crate::packet::{In, Out, Publish};
@@ -18,8 +18,6 @@ use crate::session::{Options, Session};
 /// Bytes of PUBACKs queued (about a hundred) past which they are written even while
 /// deliveries keep coming: one write for many, and few redelivered after a broker crash.
 const ACKS_QUEUED_MAX: usize = 512;
-
-pub use agent::Reconnect;
 
 fn protocol(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string())
@@ -54,10 +52,6 @@ pub struct OutgoingOptions {
     pub payload: Payload,
     /// `--topic`, `--qos`, `--retain`.
     pub defaults: Defaults,
-    /// `--timeout-disconnect`.
-    pub timeout_disconnect: Duration,
-    /// `--reconnect` counters.
-    pub reconnect: Option<Reconnect>,
 }
 
 /// A PUBLISH awaiting its PUBACK.
@@ -246,18 +240,16 @@ impl Outgoing for MqttOutgoing {
             ));
         }
         if let Some(s) = self.s.take() {
-            s.close(self.o.timeout_disconnect).await;
+            s.close(self.o.session.broker.timeout_disconnect).await;
         }
         Ok(())
     }
 
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        // the counters of --statistics (Recovering calls this only with --reconnect)
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: connects again and publishes every unacknowledged publication
+    /// again, in order, marked as a duplicate.
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.s = None;
         let mut s = self.o.session.connect(true).await?;
-        // unacknowledged publications go again, in order, marked as duplicates
         let mut resent = 0u64;
         for id in &self.order {
             if let Some(f) = self.in_flight.get_mut(id) {
@@ -267,15 +259,9 @@ impl Outgoing for MqttOutgoing {
             }
         }
         s.flush().await?;
-        use std::sync::atomic::Ordering::Relaxed;
-        r.reconnects.fetch_add(1, Relaxed);
-        r.resent.fetch_add(resent, Relaxed);
-        agent::log::warn(format_args!(
-            "outgoing broker: reconnected to {}, {resent} unconfirmed messages sent again",
-            s.peer
-        ));
+        let peer = s.peer.clone();
         self.s = Some(s);
-        Ok(())
+        Ok(Recovered { peer, resent })
     }
 }
 
@@ -292,10 +278,6 @@ pub struct IncomingOptions {
     pub payload: Payload,
     /// `--timeout-broker`: how long to wait for the SUBACK.
     pub timeout_broker: Duration,
-    /// `--timeout-disconnect`.
-    pub timeout_disconnect: Duration,
-    /// `--reconnect` counters.
-    pub reconnect: Option<Reconnect>,
 }
 
 /// The incoming module: the deliveries of the subscriptions.
@@ -457,27 +439,27 @@ impl Incoming for MqttIncoming {
         // deliveries not acknowledged come again to the same persistent session
         self.pending.clear();
         if let Some(s) = self.s.take() {
-            s.close(self.o.timeout_disconnect).await;
+            s.close(self.o.session.broker.timeout_disconnect).await;
         }
         Ok(())
     }
 
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        // the counters of --statistics (Recovering calls this only with --reconnect)
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
-        use std::sync::atomic::Ordering::Relaxed;
-        // deliveries not yet acknowledged come again to the persistent session
-        r.unacked.fetch_add(self.pending.len() as u64, Relaxed);
+    /// `--reconnect`: deliveries not yet acknowledged come again to the persistent
+    /// session.
+    fn forget(&mut self) -> u64 {
+        let unacked = self.pending.len() as u64;
         self.pending.clear();
         self.early.clear();
         self.s = None;
+        unacked
+    }
+
+    /// `--reconnect`: connects and subscribes again.
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.open(true).await?;
-        r.reconnects.fetch_add(1, Relaxed);
-        agent::log::warn(format_args!(
-            "incoming broker: reconnected to {}",
-            self.s.as_ref().map_or("?", |s| s.peer.as_str())
-        ));
-        Ok(())
+        Ok(Recovered {
+            peer: self.s.as_ref().map_or("?", |s| s.peer.as_str()).to_string(),
+            resent: 0,
+        })
     }
 }

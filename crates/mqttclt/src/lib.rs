@@ -214,15 +214,12 @@ impl agent::Protocol for Mqtt {
             }
             subscriptions.push((topic, q));
         }
-        let (timeout_disconnect, reconnect) = (broker.timeout_disconnect, broker.reconnect.clone());
         Ok(MqttIncoming::new(IncomingOptions {
             session: options(cli, broker, reliable, subs.prefetch)?,
             subscriptions,
             reliable,
             payload: cli.payload,
             timeout_broker: subs.timeout_broker.unwrap_or(Duration::from_secs(10)),
-            timeout_disconnect,
-            reconnect,
         }))
     }
 
@@ -239,14 +236,11 @@ impl agent::Protocol for Mqtt {
             qos: cli.qos.unwrap_or(u8::from(reliable)),
             retain: cli.retain,
         };
-        let (timeout_disconnect, reconnect) = (broker.timeout_disconnect, broker.reconnect.clone());
         Ok(MqttOutgoing::new(OutgoingOptions {
             session: options(cli, broker, false, None)?,
             reliable,
             payload: cli.payload,
             defaults,
-            timeout_disconnect,
-            reconnect,
         }))
     }
 }

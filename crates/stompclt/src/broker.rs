@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use message::Message;
-use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Result, Token};
+use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Recovered, Result, Token};
 
 use crate::client::{Client, ConnectOptions};
 use crate::frame::{Frame, Version};
@@ -13,8 +13,6 @@ use crate::mapping;
 
 /// Header pairs (`KEY=VALUE…` strings split).
 pub type Headers = Vec<(String, String)>;
-
-pub use agent::Reconnect;
 
 /// Options of the incoming broker module.
 #[derive(Debug, Clone)]
@@ -25,19 +23,13 @@ pub struct IncomingOptions {
     pub subscribe: Vec<Headers>,
     /// UNSUBSCRIBE at stop, matched by position (`Some(vec![])`: plain ones).
     pub unsubscribe: Option<Vec<Headers>>,
-    /// Client acks, sent only once the destination confirmed.
-    pub reliable: bool,
     /// The broker's prefetch header value.
     pub prefetch: Option<u64>,
     /// How long to wait for subscription receipts (None: forever).
     pub timeout_broker: Option<Duration>,
-    /// How long to wait for the DISCONNECT receipt.
-    pub timeout_disconnect: Duration,
     /// Above 1: `ack:client` and one cumulative ACK for up to this many messages (sent
     /// sooner when idle), acknowledging only a prefix of confirmed messages.
     pub batch: usize,
-    /// Reconnect and subscribe again when the connection is lost (`--reconnect`).
-    pub reconnect: Option<Reconnect>,
 }
 
 struct AckInfo {
@@ -86,7 +78,7 @@ impl StompIncoming {
     }
 
     fn batching(&self) -> bool {
-        self.o.reliable && self.o.batch > 1
+        self.o.connect.broker.reliable && self.o.batch > 1
     }
 
     fn client(&mut self) -> Result<&mut Client> {
@@ -101,7 +93,7 @@ impl StompIncoming {
     async fn send_ack(&mut self, info: AckInfo, covers: usize) -> Result<()> {
         let version = self.client()?.version;
         let mut f = Frame::new("ACK");
-        if self.o.reconnect.is_some() {
+        if self.o.connect.broker.reconnect {
             // with a receipt, so that a lost connection tells which ACKs the broker had
             let id = format!("ack-{}", self.next_ack_receipt);
             self.next_ack_receipt += 1;
@@ -179,7 +171,7 @@ impl StompIncoming {
     }
 
     fn deliver(&mut self, f: Frame) -> Got {
-        let token = if self.o.reliable {
+        let token = if self.o.connect.broker.reliable {
             let t = Token(self.next);
             self.next += 1;
             if self.batching() {
@@ -210,7 +202,7 @@ impl StompIncoming {
         let version = client.version;
         let broker = client.broker;
         self.client = Some(client);
-        let ack = match (self.o.reliable, version) {
+        let ack = match (self.o.connect.broker.reliable, version) {
             (false, _) => "auto",
             (true, _) if self.batching() => "client",
             (true, Version::V1_0) => "client",
@@ -341,23 +333,15 @@ impl Incoming for StompIncoming {
         self.idle_once().await
     }
 
-    /// `--reconnect`: after a lost connection, connects and subscribes again. What was
-    /// received and not acknowledged (or acknowledged without the broker's receipt) may be
-    /// delivered again: counted as possible duplicates; the old tokens are forgotten, so
-    /// their late confirmations are ignored.
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        // the counters of --statistics (Recovering calls this only with --reconnect)
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: what was received and not acknowledged (or acknowledged without the
+    /// broker's receipt) may be delivered again.
+    fn forget(&mut self) -> u64 {
         self.client = None;
-        // what the destination has or will have but the broker may not know it acknowledged:
-        // delivered again after the reconnection
+        // what the destination has or will have but the broker may not know it acknowledged
         let unacked = self.acks.len()
             + self.pending_info.len()
             + self.unsent.values().map(|(_, n)| *n).sum::<usize>()
             + self.ack_receipts.drain().map(|(_, n)| n).sum::<usize>();
-        r.unacked
-            .fetch_add(unacked as u64, std::sync::atomic::Ordering::Relaxed);
         self.acks.clear();
         self.pending_info.clear();
         self.unsent.clear();
@@ -365,14 +349,16 @@ impl Incoming for StompIncoming {
         // MESSAGE frames kept from the old connection would be acknowledged on the new one,
         // which knows nothing of them: the broker redelivers them anyway
         self.buffered.clear();
+        unacked as u64
+    }
+
+    /// `--reconnect`: connects and subscribes again.
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.connect(true).await?;
-        r.reconnects
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        agent::log::warn(format_args!(
-            "incoming broker: reconnected to {}",
-            self.client.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
+        Ok(Recovered {
+            peer: self.client()?.peer.clone(),
+            resent: 0,
+        })
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -393,9 +379,10 @@ impl Incoming for StompIncoming {
             }
             self.with_receipts(frames, "unsubscription").await?;
         }
-        let receipt = self.o.reliable && self.client()?.version >= Version::V1_1;
+        let receipt = self.o.connect.broker.reliable && self.client()?.version >= Version::V1_1;
         let c = self.client.take().expect("checked above");
-        c.disconnect(receipt, self.o.timeout_disconnect).await
+        c.disconnect(receipt, self.o.connect.broker.timeout_disconnect)
+            .await
     }
 }
 
@@ -404,16 +391,9 @@ impl Incoming for StompIncoming {
 pub struct OutgoingOptions {
     /// How to connect.
     pub connect: ConnectOptions,
-    /// A receipt per SEND, messages confirmed by their receipts.
-    pub reliable: bool,
-    /// How long to wait for the DISCONNECT receipt.
-    pub timeout_disconnect: Duration,
     /// Above 1: a receipt on every Nth SEND only (and on the last one before waiting); a
     /// RECEIPT then confirms every earlier SEND of the connection.
     pub batch: usize,
-    /// Reconnect when the connection is lost and send the unconfirmed messages again
-    /// (`--reconnect`).
-    pub reconnect: Option<Reconnect>,
 }
 
 /// Sends messages to a broker.
@@ -445,7 +425,7 @@ impl StompOutgoing {
     }
 
     fn keeps_copies(&self) -> bool {
-        self.o.reliable && self.o.reconnect.is_some()
+        self.o.connect.broker.reliable && self.o.connect.broker.reconnect
     }
 
     fn client(&mut self) -> Result<&mut Client> {
@@ -455,7 +435,7 @@ impl StompOutgoing {
     }
 
     fn batching(&self) -> bool {
-        self.o.reliable && self.o.batch > 1
+        self.o.connect.broker.reliable && self.o.batch > 1
     }
 
     /// Sends the held-back SEND, with a receipt when asked or when its number says so.
@@ -483,7 +463,7 @@ impl StompOutgoing {
             self.held = Some((n, f));
             return Ok(());
         }
-        if self.o.reliable {
+        if self.o.connect.broker.reliable {
             let n = self.next;
             self.next += 1;
             f.set("receipt", n.to_string());
@@ -518,7 +498,7 @@ impl Outgoing for StompOutgoing {
     }
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
-        if !self.o.reliable {
+        if !self.o.connect.broker.reliable {
             // written by flush() (the engine calls it before the incoming side may wait),
             // by idle and linger, or every 64 frames
             out.append(&mut self.done);
@@ -559,12 +539,9 @@ impl Outgoing for StompOutgoing {
         }
     }
 
-    /// `--reconnect`: after a lost connection, connects again and sends every unconfirmed
-    /// message again, in order (counted: the broker may have had some of them).
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        // the counters of --statistics (Recovering calls this only with --reconnect)
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: connects again and sends every unconfirmed message again, in order
+    /// (the broker may have had some of them).
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.client = None;
         self.held = None;
         self.client = Some(Client::connect_any(&self.o.connect, true).await?);
@@ -582,15 +559,10 @@ impl Outgoing for StompOutgoing {
             self.client()?.send(f).await?;
         }
         self.client()?.flush().await?;
-        use std::sync::atomic::Ordering::Relaxed;
-        r.reconnects.fetch_add(1, Relaxed);
-        r.resent.fetch_add(self.unconfirmed.len() as u64, Relaxed);
-        agent::log::warn(format_args!(
-            "outgoing broker: reconnected to {}, {} unconfirmed messages sent again",
-            self.client.as_ref().map_or("?", |c| c.peer.as_str()),
-            self.unconfirmed.len()
-        ));
-        Ok(())
+        Ok(Recovered {
+            peer: self.client()?.peer.clone(),
+            resent: self.unconfirmed.len() as u64,
+        })
     }
 
     fn pending(&self) -> usize {
@@ -617,7 +589,8 @@ impl Outgoing for StompOutgoing {
         let Some(c) = self.client.take() else {
             return Ok(());
         };
-        let receipt = self.o.reliable && c.version >= Version::V1_1;
-        c.disconnect(receipt, self.o.timeout_disconnect).await
+        let receipt = self.o.connect.broker.reliable && c.version >= Version::V1_1;
+        c.disconnect(receipt, self.o.connect.broker.timeout_disconnect)
+            .await
     }
 }

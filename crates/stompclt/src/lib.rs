@@ -146,31 +146,21 @@ impl agent::Protocol for Stomp {
             }
             Some(v)
         };
-        let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
-        let reconnect = broker.reconnect.clone();
         Ok(StompIncoming::new(IncomingOptions {
             connect: connect_options(cli, broker)?,
             subscribe: subs.subscribe,
             unsubscribe,
-            reliable,
             prefetch: subs.prefetch,
             timeout_broker: subs.timeout_broker,
-            timeout_disconnect,
             batch: cli.batch,
-            reconnect,
         }))
     }
 
     fn outgoing(cli: &Cli, broker: Broker) -> Result<StompOutgoing, Error> {
         no_path(&broker)?;
-        let (reliable, timeout_disconnect) = (broker.reliable, broker.timeout_disconnect);
-        let reconnect = broker.reconnect.clone();
         Ok(StompOutgoing::new(OutgoingOptions {
             connect: connect_options(cli, broker)?,
-            reliable,
-            timeout_disconnect,
             batch: cli.batch,
-            reconnect,
         }))
     }
 }

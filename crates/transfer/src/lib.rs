@@ -15,11 +15,13 @@ mod error;
 pub mod filter;
 mod queue;
 mod readahead;
+mod recovering;
 mod stats;
 
 pub use engine::{Engine, Settings, StopFlag};
 pub use error::{Error, ErrorKind, Result};
 pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
+pub use recovering::{Recovered, Recovering};
 pub use stats::{Meter, Recovery, SideState, Stats};
 
 use message::Message;
@@ -52,9 +54,16 @@ pub trait Incoming {
     async fn idle(&mut self) -> Result<()>;
     /// Disconnects or closes; messages not acknowledged go back to the source.
     async fn stop(&mut self) -> Result<()>;
-    /// After a lost connection, with `--reconnect`: connect again (see [`Recovering`]); the
-    /// default gives the error back.
-    async fn recover(&mut self, e: Error) -> Result<()> {
+    /// After a lost connection, with `--reconnect`, before [`Incoming::recover`]: drops what
+    /// the old connection held and returns how many deliveries were received and not known
+    /// to be acknowledged (the broker delivers them again: possible duplicates). Their old
+    /// tokens are forgotten, so late confirmations of them are ignored. Default: none.
+    fn forget(&mut self) -> u64 {
+        0
+    }
+    /// After [`Incoming::forget`]: connects and subscribes again and says to whom (see
+    /// [`Recovering`], which counts and reports it); the default gives the error back.
+    async fn recover(&mut self, e: Error) -> Result<Recovered> {
         Err(e)
     }
     /// Where the message of this token (or the last one handed out) came from, for error
@@ -102,186 +111,10 @@ pub trait Outgoing {
     }
     /// Disconnects or closes.
     async fn stop(&mut self) -> Result<()>;
-    /// After a lost connection, with `--reconnect`: connect again and put again what was
-    /// not confirmed (see [`Recovering`]); the default gives the error back.
-    async fn recover(&mut self, e: Error) -> Result<()> {
+    /// After a lost connection, with `--reconnect`: connects again, puts again what was not
+    /// confirmed, in order, and says to whom and how many (see [`Recovering`], which counts
+    /// and reports it); the default gives the error back.
+    async fn recover(&mut self, e: Error) -> Result<Recovered> {
         Err(e)
-    }
-}
-
-/// A module whose failed calls go through its `recover` once when `--reconnect` asked for it
-/// and the error is a lost or broken connection ([`ErrorKind::Protocol`]; a broker that
-/// refuses, and local errors, are final): `get` is tried again after a recovery; `ack`,
-/// `idle`, `put` and `confirmed` count as done (a module that recovers has kept what it must
-/// send again, and the broker delivers again what was not acknowledged).
-pub struct Recovering<M> {
-    module: M,
-    enabled: bool,
-    meter: Option<std::sync::Arc<Meter>>,
-}
-
-impl<M> Recovering<M> {
-    /// Wraps a module; `enabled`: `--reconnect`.
-    pub fn new(module: M, enabled: bool) -> Self {
-        Recovering {
-            module,
-            enabled,
-            meter: None,
-        }
-    }
-
-    /// Counts the errors ridden through and shows the side reconnecting in this meter.
-    pub fn with_meter(mut self, meter: std::sync::Arc<Meter>) -> Self {
-        self.meter = Some(meter);
-        self
-    }
-
-    fn recoverable(&self, e: &Error, side: &str) -> bool {
-        let yes = self.enabled && e.kind == ErrorKind::Protocol;
-        if yes {
-            log::warn!("{side} broker: {e}; reconnecting");
-            if let Some(m) = &self.meter {
-                m.error(e.kind);
-                m.set_state(side == "outgoing", SideState::Reconnecting);
-            }
-        }
-        yes
-    }
-
-    /// Recovers until a recovery holds: a connection lost again while recovering (a cluster
-    /// node that accepts, then drops us while its queues move) is recovered again, after a
-    /// pause that grows to 5 s. Errors that are not a lost connection end it (the module's
-    /// connection loop gives up with one after its attempts, or at INT/TERM).
-    async fn recover_fully(
-        &mut self,
-        e: Error,
-        side: &str,
-        recover: impl AsyncFn(&mut M, Error) -> Result<()>,
-    ) -> Result<()> {
-        let mut e = e;
-        let mut pause = std::time::Duration::from_millis(100);
-        loop {
-            match recover(&mut self.module, e).await {
-                Err(again) if self.recoverable(&again, side) => {
-                    e = again;
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
-                }
-                r => {
-                    if let (Ok(()), Some(m)) = (&r, &self.meter) {
-                        m.set_state(side == "outgoing", SideState::Up);
-                    }
-                    return r;
-                }
-            }
-        }
-    }
-}
-
-impl<I: Incoming> Incoming for Recovering<I> {
-    async fn start(&mut self) -> Result<()> {
-        self.module.start().await
-    }
-
-    async fn get(&mut self) -> Result<Got> {
-        loop {
-            match self.module.get().await {
-                Err(e) if self.recoverable(&e, "incoming") => {
-                    self.recover_fully(e, "incoming", async |m: &mut I, e| m.recover(e).await)
-                        .await?
-                }
-                r => return r,
-            }
-        }
-    }
-
-    async fn ack(&mut self, token: Token) -> Result<()> {
-        match self.module.ack(token).await {
-            Err(e) if self.recoverable(&e, "incoming") => {
-                self.recover_fully(e, "incoming", async |m: &mut I, e| m.recover(e).await)
-                    .await
-            }
-            r => r,
-        }
-    }
-
-    async fn idle(&mut self) -> Result<()> {
-        match self.module.idle().await {
-            Err(e) if self.recoverable(&e, "incoming") => {
-                self.recover_fully(e, "incoming", async |m: &mut I, e| m.recover(e).await)
-                    .await
-            }
-            r => r,
-        }
-    }
-
-    async fn stop(&mut self) -> Result<()> {
-        self.module.stop().await
-    }
-
-    fn origin(&self, token: Token) -> Option<String> {
-        self.module.origin(token)
-    }
-
-    fn has_ready(&self) -> bool {
-        self.module.has_ready()
-    }
-}
-
-impl<O: Outgoing> Outgoing for Recovering<O> {
-    async fn start(&mut self) -> Result<()> {
-        self.module.start().await
-    }
-
-    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
-        match self.module.put(msg, token).await {
-            Err(e) if self.recoverable(&e, "outgoing") => {
-                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
-                    .await
-            }
-            r => r,
-        }
-    }
-
-    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: std::time::Duration) -> Result<()> {
-        match self.module.confirmed(out, wait).await {
-            Err(e) if self.recoverable(&e, "outgoing") => {
-                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
-                    .await
-            }
-            r => r,
-        }
-    }
-
-    fn pending(&self) -> usize {
-        self.module.pending()
-    }
-
-    async fn ready(&mut self) {
-        self.module.ready().await
-    }
-
-    async fn flush(&mut self) -> Result<()> {
-        match self.module.flush().await {
-            Err(e) if self.recoverable(&e, "outgoing") => {
-                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
-                    .await
-            }
-            r => r,
-        }
-    }
-
-    async fn idle(&mut self) -> Result<()> {
-        match self.module.idle().await {
-            Err(e) if self.recoverable(&e, "outgoing") => {
-                self.recover_fully(e, "outgoing", async |m: &mut O, e| m.recover(e).await)
-                    .await
-            }
-            r => r,
-        }
-    }
-
-    async fn stop(&mut self) -> Result<()> {
-        self.module.stop().await
     }
 }

@@ -17,12 +17,11 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, SelectAll, Stream, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
-use transfer::{Error, ErrorKind, Got, Incoming, Result, Token};
+use transfer::{Error, ErrorKind, Got, Incoming, Recovered, Result, Token};
 
 use super::connection::{Connected, Options, declare, failure};
 use super::destination::{self, Route};
 use super::mapping;
-use crate::broker::Reconnect;
 
 /// The prefetch (basic.qos) when none is given: what is in flight to us at most.
 const DEFAULT_PREFETCH: u16 = 100;
@@ -34,16 +33,10 @@ pub struct IncomingOptions {
     pub connection: Options,
     /// One destination per consumer.
     pub destinations: Vec<String>,
-    /// Acknowledge only once the destination confirmed (otherwise on receipt).
-    pub reliable: bool,
     /// `--prefetch` (basic.qos).
     pub prefetch: Option<u64>,
     /// `--batch`: one `multiple` ack per this many confirmed messages.
     pub batch: usize,
-    /// How long closing may take.
-    pub timeout_disconnect: Duration,
-    /// `--reconnect`: where to count what reconnecting cost.
-    pub reconnect: Option<Reconnect>,
 }
 
 type Deliveries = Pin<Box<dyn Stream<Item = (usize, lapin::Result<Delivery>)> + Send>>;
@@ -88,7 +81,7 @@ impl Amqp091Incoming {
     }
 
     fn batching(&self) -> bool {
-        self.o.reliable && self.o.batch > 1
+        self.o.connection.broker.reliable && self.o.batch > 1
     }
 
     async fn subscribe(&mut self, retrying: bool) -> Result<()> {
@@ -227,7 +220,7 @@ impl Incoming for Amqp091Incoming {
             d.routing_key.as_str(),
         );
         crate::broker::trace('<', &self.routes[i].original, &msg);
-        if !self.o.reliable {
+        if !self.o.connection.broker.reliable {
             self.send_ack(d.delivery_tag, false).await?;
             return Ok(Got::Message(msg, Token(0)));
         }
@@ -256,36 +249,37 @@ impl Incoming for Amqp091Incoming {
         self.flush_acks().await
     }
 
-    /// `--reconnect`: after a lost connection, connects and consumes again. Deliveries
-    /// not acknowledged are delivered again (counted as possible duplicates); the old
-    /// tokens are forgotten, so their late confirmations are ignored.
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: deliveries not acknowledged are delivered again.
+    fn forget(&mut self) -> u64 {
         self.consumers = SelectAll::new();
         self.acking = FuturesUnordered::new();
-        if let Some(c) = self.conn.take() {
-            c.close(Duration::from_millis(100)).await;
-        }
         let unacked = self.pending.len() + self.unacked.take().map_or(0, |(_, n)| n);
         self.pending.clear();
         self.order.clear();
-        use std::sync::atomic::Ordering::Relaxed;
-        r.unacked.fetch_add(unacked as u64, Relaxed);
+        unacked as u64
+    }
+
+    /// `--reconnect`: connects and consumes again.
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
+        if let Some(c) = self.conn.take() {
+            c.close(Duration::from_millis(100)).await;
+        }
         self.subscribe(true).await?;
-        r.reconnects.fetch_add(1, Relaxed);
-        agent::log::warn(format_args!(
-            "incoming broker: reconnected to {}",
-            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
+        Ok(Recovered {
+            peer: self
+                .conn
+                .as_ref()
+                .map_or("?", |c| c.peer.as_str())
+                .to_string(),
+            resent: 0,
+        })
     }
 
     async fn stop(&mut self) -> Result<()> {
         // acknowledge what is confirmed; the rest goes back to the queues with the channel
         let mut flushed = self.flush_acks().await;
         // the acks written before the channel closes
-        let limit = self.o.timeout_disconnect;
+        let limit = self.o.connection.broker.timeout_disconnect;
         let written = async {
             while let Some(r) = self.acking.next().await {
                 self.acked(r)?;
@@ -298,7 +292,7 @@ impl Incoming for Amqp091Incoming {
         }
         self.consumers = SelectAll::new();
         if let Some(c) = self.conn.take() {
-            c.close(self.o.timeout_disconnect).await;
+            c.close(self.o.connection.broker.timeout_disconnect).await;
         }
         flushed
     }

@@ -20,24 +20,17 @@ use std::time::Duration;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Confirmation, PublisherConfirm};
 use message::Message;
-use transfer::{Error, ErrorKind, Outgoing, Result, Token};
+use transfer::{Error, ErrorKind, Outgoing, Recovered, Result, Token};
 
 use super::connection::{Connected, Options, declare, failure};
 use super::destination::{self, Route};
 use super::mapping;
-use crate::broker::Reconnect;
 
 /// Options of the outgoing module.
 #[derive(Debug, Clone)]
 pub struct OutgoingOptions {
     /// How to connect.
     pub connection: Options,
-    /// Publisher confirms.
-    pub reliable: bool,
-    /// How long closing may take.
-    pub timeout_disconnect: Duration,
-    /// `--reconnect`: where to count what reconnecting cost.
-    pub reconnect: Option<Reconnect>,
 }
 
 type Publishing = Pin<Box<dyn Future<Output = lapin::Result<PublisherConfirm>> + Send>>;
@@ -107,7 +100,7 @@ impl Amqp091Outgoing {
 
     async fn connect(&mut self, retrying: bool) -> Result<()> {
         let c = self.o.connection.connect(retrying).await?;
-        if self.o.reliable {
+        if self.o.connection.broker.reliable {
             c.channel
                 .confirm_select(ConfirmSelectOptions::default())
                 .await
@@ -149,7 +142,9 @@ impl Amqp091Outgoing {
         };
         // a message to a queue we declared must reach it: mandatory when reliable
         let mandatory = f.route.mandatory
-            || (self.o.reliable && f.route.queue.is_some() && f.route.exchange.is_none());
+            || (self.o.connection.broker.reliable
+                && f.route.queue.is_some()
+                && f.route.exchange.is_none());
         let ch = c.channel.clone();
         let (exchange, key) = (
             f.route.exchange_name().to_string(),
@@ -172,7 +167,7 @@ impl Amqp091Outgoing {
         // the first poll queues the frames (and registers the confirm), in put order
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         f.stage = Stage::Publishing(publishing);
-        let _ = f.stage.poll_on(self.o.reliable, &mut cx);
+        let _ = f.stage.poll_on(self.o.connection.broker.reliable, &mut cx);
         self.in_flight.push_back(f);
         Ok(())
     }
@@ -180,7 +175,7 @@ impl Amqp091Outgoing {
     /// Why the broker closed the channel, from the oldest unconfirmed publish (a refusal
     /// such as 404 arrives after the publishes that followed it were sent).
     async fn reason(&mut self) -> Option<Error> {
-        let reliable = self.o.reliable;
+        let reliable = self.o.connection.broker.reliable;
         let f = self.in_flight.front_mut()?;
         let dest = f.route.original.clone();
         let stage = &mut f.stage;
@@ -234,7 +229,7 @@ impl Amqp091Outgoing {
 
     /// Moves the oldest message on, waiting at most `wait`: true when it is done with.
     async fn advance(&mut self, wait: Duration) -> Result<bool> {
-        let reliable = self.o.reliable;
+        let reliable = self.o.connection.broker.reliable;
         let Some(f) = self.in_flight.front_mut() else {
             return Ok(false);
         };
@@ -320,7 +315,7 @@ impl Outgoing for Amqp091Outgoing {
     }
 
     async fn ready(&mut self) {
-        let reliable = self.o.reliable;
+        let reliable = self.o.connection.broker.reliable;
         std::future::poll_fn(|cx| match self.in_flight.front_mut() {
             Some(f) => f.stage.poll_on(reliable, cx),
             None => Poll::Pending,
@@ -328,11 +323,9 @@ impl Outgoing for Amqp091Outgoing {
         .await
     }
 
-    /// `--reconnect`: after a lost connection, connects again and publishes every
-    /// unconfirmed message again, in order (counted: the broker may have had some).
-    async fn recover(&mut self, e: Error) -> Result<()> {
-        let r = self.o.reconnect.clone().unwrap_or_default();
-        agent::log::debug(1, format_args!("recovering from: {e}"));
+    /// `--reconnect`: connects again and publishes every unconfirmed message again, in
+    /// order (the broker may have had some).
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
         if let Some(c) = self.conn.take() {
             // the old connection's io loop may still run: close it without waiting long
             c.close(Duration::from_millis(100)).await;
@@ -347,19 +340,19 @@ impl Outgoing for Amqp091Outgoing {
             })
             .await?;
         }
-        use std::sync::atomic::Ordering::Relaxed;
-        r.reconnects.fetch_add(1, Relaxed);
-        r.resent.fetch_add(n as u64, Relaxed);
-        agent::log::warn(format_args!(
-            "outgoing broker: reconnected to {}, {n} unconfirmed messages published again",
-            self.conn.as_ref().map_or("?", |c| c.peer.as_str())
-        ));
-        Ok(())
+        Ok(Recovered {
+            peer: self
+                .conn
+                .as_ref()
+                .map_or("?", |c| c.peer.as_str())
+                .to_string(),
+            resent: n as u64,
+        })
     }
 
     async fn stop(&mut self) -> Result<()> {
         if let Some(c) = self.conn.take() {
-            c.close(self.o.timeout_disconnect).await;
+            c.close(self.o.connection.broker.timeout_disconnect).await;
         }
         Ok(())
     }
