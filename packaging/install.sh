@@ -41,6 +41,7 @@ for t in "${tools[@]}"; do
   install -D -m 0644 "packaging/completions/_$t" "$d$zshdir/_$t"
   install -D -m 0644 "packaging/completions/$t.fish" "$d$datadir/fish/vendor_completions.d/$t.fish"
   install -D -m 0644 README.md "$d$docdir/$t/README.md"
+  install -D -m 0644 "docs/$t.md" "$d$docdir/$t/guide.md"
   case $t in
     dirq)
       install -D -m 0644 man/messaging-queue.7 "$d$mandir/man7/messaging-queue.7"

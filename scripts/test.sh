@@ -10,17 +10,21 @@
 #      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test;
 #      Debian's prometheus (its service left stopped) for the metrics test, strace for the
 #      system-call budget test.
-# Usage: scripts/test.sh [--offline]
+# Usage: scripts/test.sh [--offline | --quick]
 #   --offline  the explicitly chosen offline subset: installs and starts nothing and leaves
 #              out the tests that need the references, brokers or root (compat_*, broker_*,
 #              root_*: a tmpfs is mounted to fill a disk); it says so at the end.
+#   --quick    the inner loop: fmt, clippy and the offline tests (unit tests, the engine's
+#              fake-module tests, the agents' tests against peers of their own); no docs,
+#              packaging or man page checks; it says so at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-offline=0
+offline=0 quick=0
 case "${1:-}" in
   --offline) offline=1 ;;
+  --quick) offline=1 quick=1 ;;
   "") ;;
-  *) echo "usage: $0 [--offline]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--offline | --quick]" >&2; exit 2 ;;
 esac
 
 if ! command -v cargo > /dev/null; then
@@ -113,39 +117,41 @@ step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-step "man pages and completions up to date"
-cargo run --quiet -p xtask -- check
-step "library crates (dirq, message, config-general): cargo doc -D warnings, cargo publish --dry-run"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p config-general
-if [ "$offline" = 1 ]; then
-  echo "publish --dry-run skipped in the offline subset (it reads the crates.io index)"
-else
-  # packaged together: message's dirq comes from the same dry run. Cargo takes crates from
-  # that temporary registry as immutable (extracted under CARGO_HOME and built once per
-  # version): an earlier run's dirq 0.1.0 would stand in for today's, so those extractions
-  # and builds go first (the builds in a target directory of their own).
-  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{dirq,message,config-general}-[0-9]*
-  rm -rf target/publish-check/debug/.fingerprint/{dirq,message,config-general}-*
-  publog=$(mktemp)
-  CARGO_TARGET_DIR=target/publish-check cargo publish --dry-run --quiet --allow-dirty -p dirq -p message -p config-general > "$publog" 2>&1 || {
-    cat "$publog"
-    exit 1
-  }
-  rm -f "$publog"
-  echo "dirq, message and config-general package and verify"
-fi
-step "packaging (systemd units, RPM spec)"
-if [ "$offline" = 1 ] && ! command -v rpmspec > /dev/null; then
-  echo "skipped in the offline subset: rpmspec is not installed"
-else
-  if ! command -v rpmspec > /dev/null; then
-    echo "installing rpm (for rpmspec) from Debian..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null 2>&1 || {
-      apt-get update -qq > /dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null
+if [ "$quick" = 0 ]; then
+  step "man pages and completions up to date"
+  cargo run --quiet -p xtask -- check
+  step "library crates (dirq, message, config-general): cargo doc -D warnings, cargo publish --dry-run"
+  RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p config-general
+  if [ "$offline" = 1 ]; then
+    echo "publish --dry-run skipped in the offline subset (it reads the crates.io index)"
+  else
+    # packaged together: message's dirq comes from the same dry run. Cargo takes crates from
+    # that temporary registry as immutable (extracted under CARGO_HOME and built once per
+    # version): an earlier run's dirq 0.1.0 would stand in for today's, so those extractions
+    # and builds go first (the builds in a target directory of their own).
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{dirq,message,config-general}-[0-9]*
+    rm -rf target/publish-check/debug/.fingerprint/{dirq,message,config-general}-*
+    publog=$(mktemp)
+    CARGO_TARGET_DIR=target/publish-check cargo publish --dry-run --quiet --allow-dirty -p dirq -p message -p config-general > "$publog" 2>&1 || {
+      cat "$publog"
+      exit 1
     }
+    rm -f "$publog"
+    echo "dirq, message and config-general package and verify"
   fi
-  scripts/check-packaging.sh
+  step "packaging (systemd units, RPM spec)"
+  if [ "$offline" = 1 ] && ! command -v rpmspec > /dev/null; then
+    echo "skipped in the offline subset: rpmspec is not installed"
+  else
+    if ! command -v rpmspec > /dev/null; then
+      echo "installing rpm (for rpmspec) from Debian..."
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null 2>&1 || {
+        apt-get update -qq > /dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null
+      }
+    fi
+    scripts/check-packaging.sh
+  fi
 fi
 step "cargo test"
 log=$(mktemp)
@@ -193,6 +199,8 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 printf 'took %d s\n' "$SECONDS"
 [ "$status" = 0 ] || exit "$status"
 
-if [ "$offline" = 1 ]; then
+if [ "$quick" = 1 ]; then
+  printf '\nQUICK LOOP: the man page, docs and packaging checks and the compat_*, broker_* and root_*\ntests were NOT run (scripts/test.sh runs everything).\n'
+elif [ "$offline" = 1 ]; then
   printf '\nOFFLINE SUBSET: the compat_* cross-tests (Python references), broker_* tests (RabbitMQ,\nActiveMQ, Proton) and root_* tests (full disk, service users, syslog) were NOT run.\n'
 fi

@@ -47,7 +47,7 @@ pub struct Cli {
     /// Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the
     /// last before waiting), and acknowledge received messages with one cumulative
     /// 'ack:client' ACK per N. Safe with brokers that process a connection's frames in order
-    /// (RabbitMQ, ActiveMQ); see the README. Default 1 (a receipt and an ACK per message).
+    /// (RabbitMQ, ActiveMQ); see the guide. Default 1 (a receipt and an ACK per message).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub batch: usize,
 }

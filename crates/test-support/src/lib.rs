@@ -1,12 +1,14 @@
 //! What the integration tests of the agents and simplevisor share: brokers of a test's own
 //! ([`brokers`], a RabbitMQ cluster in [`cluster`]), temporary queues and test messages ([`queues`]), running a binary and
 //! taking its one-line error ([`bin`]), processes ([`process`]), syslog lines ([`syslog`]), a
-//! silencing proxy ([`proxy`]) and a small tmpfs ([`tmpfs`]). Tests that need a broker or root
+//! silencing proxy ([`proxy`]), a small tmpfs ([`tmpfs`]) and the user documentation
+//! ([`docs`]). Tests that need a broker or root
 //! fail loudly without one; only an explicit `--skip` leaves them out.
 
 pub mod bin;
 pub mod brokers;
 pub mod cluster;
+pub mod docs;
 pub mod process;
 pub mod prometheus;
 pub mod proxy;

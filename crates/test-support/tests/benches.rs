@@ -1,4 +1,4 @@
-//! The benchmarks as the README names them: each `bench/NAME.sh` it mentions exists, is
+//! The benchmarks as the docs name them: each `bench/NAME.sh` they mention exists, is
 //! executable (a newcomer types the path), parses (`bash -n`), and answers an option it does
 //! not know with its usage line and exit status 2 before building or starting anything.
 //! Running them is on demand (they take minutes and want a quiet machine); this keeps the
@@ -12,9 +12,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The `bench/*.sh` paths the README names, each once.
+/// The `bench/*.sh` paths the README and the guides name, each once.
 fn named_in_readme() -> Vec<String> {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let readme: String = test_support::docs::pages()
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut names: Vec<String> = readme
         .match_indices("bench/")
         .filter_map(|(i, _)| {
