@@ -5,15 +5,25 @@
 # kills it with SIGKILL half-way. Every message is checked at the end by the md5 of its body;
 # duplicates are counted. Installs and starts RabbitMQ on loopback if needed (Debian, root)
 # and stops it afterwards if it started it; leaves no process behind.
-# DEMO_COUNT=N changes the number of messages.
+# DEMO_COUNT=N changes the number of messages; DEMO_BIN_DIR=DIR uses the binaries in DIR
+# instead of building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${DEMO_COUNT:-100000}
 # the release build the packages use too (scripts/build-packages.sh): one compilation
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/dist}
-# the same packages as scripts/build-packages.sh: the same features, nothing rebuilt
-cargo build --quiet --release -p dirq-cli -p stompclt -p amqpclt -p mqttclt -p simplevisor
-bin=$CARGO_TARGET_DIR/release
+if [ -n "${DEMO_BIN_DIR:-}" ]; then
+  # binaries built already: scripts/test.sh passes those its packages were made of (rpmbuild
+  # compiles them from a tarball of the checkout, which cargo would otherwise build again)
+  bin=$(realpath "$DEMO_BIN_DIR")
+  for b in dirq stompclt amqpclt mqttclt simplevisor; do
+    [ -x "$bin/$b" ] || { echo "demo: $bin/$b: no such program (DEMO_BIN_DIR)" >&2; exit 1; }
+  done
+else
+  # the same packages as scripts/build-packages.sh: the same features, nothing rebuilt
+  cargo build --quiet --release -p dirq-cli -p stompclt -p amqpclt -p mqttclt -p simplevisor
+  bin=$CARGO_TARGET_DIR/release
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgtk-demo.XXXXXX")
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq}
 started=0
