@@ -43,6 +43,14 @@ pub struct Connected {
     pub peer: String,
 }
 
+/// What a recovery on `conn` (connected again) reports to `transfer::Recovering`.
+pub fn recovered(conn: Option<&Connected>, resent: usize) -> transfer::Recovered {
+    transfer::Recovered {
+        peer: conn.map_or("?", |c| c.peer.as_str()).to_string(),
+        resent: resent as u64,
+    }
+}
+
 /// The virtual host of a URI path: percent-decoded; none or empty is RabbitMQ's `/`.
 pub fn vhost(path: Option<&str>) -> String {
     let p = path.unwrap_or("");

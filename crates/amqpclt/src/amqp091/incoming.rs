@@ -19,7 +19,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use transfer::{Error, ErrorKind, Got, Incoming, Recovered, Result, Token};
 
-use super::connection::{Connected, Options, declare, failure};
+use super::connection::{Connected, Options, declare, failure, recovered};
 use super::destination::{self, Route};
 use super::mapping;
 
@@ -265,14 +265,7 @@ impl Incoming for Amqp091Incoming {
             c.close(Duration::from_millis(100)).await;
         }
         self.subscribe(true).await?;
-        Ok(Recovered {
-            peer: self
-                .conn
-                .as_ref()
-                .map_or("?", |c| c.peer.as_str())
-                .to_string(),
-            resent: 0,
-        })
+        Ok(recovered(self.conn.as_ref(), 0))
     }
 
     async fn stop(&mut self) -> Result<()> {

@@ -22,7 +22,7 @@ use lapin::{BasicProperties, Confirmation, PublisherConfirm};
 use message::Message;
 use transfer::{Error, ErrorKind, Outgoing, Recovered, Result, Token};
 
-use super::connection::{Connected, Options, declare, failure};
+use super::connection::{Connected, Options, declare, failure, recovered};
 use super::destination::{self, Route};
 use super::mapping;
 
@@ -340,14 +340,7 @@ impl Outgoing for Amqp091Outgoing {
             })
             .await?;
         }
-        Ok(Recovered {
-            peer: self
-                .conn
-                .as_ref()
-                .map_or("?", |c| c.peer.as_str())
-                .to_string(),
-            resent: n as u64,
-        })
+        Ok(recovered(self.conn.as_ref(), n))
     }
 
     async fn stop(&mut self) -> Result<()> {
