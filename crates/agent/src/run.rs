@@ -672,48 +672,24 @@ fn transfer_run<P: Protocol>(
     destination: End,
 ) -> Result<Outcome, Error> {
     let a = cli.as_ref();
-    let settings = Settings {
-        count: a.count,
-        duration: seconds("duration", a.duration)?,
-        timeout_inactivity: seconds("timeout-inactivity", a.timeout_inactivity)?,
-        timeout_linger: seconds("timeout-linger", a.timeout_linger)?,
-        window: a.window.map(|w| w as usize),
-        lazy: a.lazy,
-    };
+    let settings = settings(a)?;
     // registered with the signals later (after a --daemon fork); reconnect loops watch it
     let stop: StopFlag = Arc::new(AtomicBool::new(false));
-    let recovery = Arc::new(Recovery::default());
     let all = multi::Shared {
-        recovery: recovery.clone(),
+        recovery: Arc::new(Recovery::default()),
         stop: stop.clone(),
         board: Arc::new(multi::Board::default()),
         meter: Arc::new(Meter::default()),
     };
     let sides = [label(&source), label(&destination)];
-    let spools = [&source, &destination]
-        .iter()
-        .zip(&sides)
-        .filter_map(|(end, label)| match (end, label) {
-            (End::Queue(q), Label::Queue(_, depth)) if q.path.is_some() => {
-                Some((q.clone(), depth.clone()))
-            }
-            _ => None,
-        })
-        .collect();
+    let spools = spools(&source, &destination, &sides);
     let mut incoming = incoming::<P>(cli, source, (&stop, a.reconnect), &all)?;
     let mut outgoing = outgoing::<P>(cli, destination, (&stop, a.reconnect), &all)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
     let bound = a.metrics.bind().map_err(metrics_error)?;
-    let mut pidfile = if a.daemon {
-        match daemonize(a, P::NAME)? {
-            Ok(pf) => pf,
-            Err(parent) => return Ok(parent),
-        }
-    } else {
-        a.pidfile
-            .as_deref()
-            .map(|p| Pidfile::create(p, P::NAME))
-            .transpose()?
+    let mut pidfile = match process::<P>(a)? {
+        Ok(pidfile) => pidfile,
+        Err(parent) => return Ok(parent),
     };
     if let Some(pf) = pidfile.as_mut()
         && (matches!(incoming, In::All(_)) || matches!(outgoing, Out::Any(_)))
@@ -724,51 +700,18 @@ fn transfer_run<P: Protocol>(
     let figures = Arc::new(Figures {
         program: P::NAME,
         meter: all.meter.clone(),
-        recovery: recovery.clone(),
+        recovery: all.recovery.clone(),
         board: all.board.clone(),
         sides,
         started: std::time::SystemTime::now(),
         spools,
     });
-    let render: ::metrics::Render = {
-        let f = figures.clone();
-        Arc::new(move || f.exposition())
-    };
-    if let Some(pf) = pidfile.as_mut() {
-        let r = render.clone();
-        pf.set_figures(Box::new(move || r().to_json().to_string()))?;
-    }
-    if a.metrics.any() || pidfile.is_some() {
-        figures.count_spools_every();
-    }
-    let exporters = a.metrics.start(bound, render).map_err(metrics_error)?;
+    let exporters = observe(a, &figures, pidfile.as_mut(), bound)?;
     signals(&stop)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    let stats = rt.block_on(async {
-        let mut engine = Engine::new(settings, stop)
-            .with_filters(filters)
-            .with_meter(all.meter.clone());
-        if let Some(pf) = pidfile.as_mut() {
-            engine = engine.with_tick(Box::new(move || {
-                pf.tick()
-                    .map_err(|e| transfer::Error::new(ErrorKind::Pidfile, Error::from(e).line()))
-            }));
-        }
-        // one arm per pair of module types: the engine is generic, not dynamic
-        macro_rules! go {
-            ($($i:ident => $o:ident),*) => {
-                match (&mut incoming, &mut outgoing) {
-                    $((In::$i(i), Out::$o(o)) => engine.run(&mut **i, &mut **o).await,)*
-                }
-            };
-        }
-        go!(Broker => Broker, Broker => Any, Broker => Queue,
-            All => Broker, All => Any, All => Queue,
-            Queue => Broker, Queue => Any, Queue => Queue)
-    });
+    let engine = Engine::new(settings, stop)
+        .with_filters(filters)
+        .with_meter(all.meter.clone());
+    let stats = run_engine(engine, pidfile.as_mut(), &mut incoming, &mut outgoing);
     // the final figures, the error that ended the run included
     if a.metrics.metrics_file.is_some() {
         figures.count_spools();
@@ -779,17 +722,126 @@ fn transfer_run<P: Protocol>(
     }
     let stats = stats?;
     let lines = if a.statistics {
-        let mut lines = stats.lines();
-        if let In::All(i) = &incoming {
-            lines.extend(i.lines());
-        }
-        if let Out::Any(o) = &outgoing {
-            lines.extend(o.lines());
-        }
-        lines.extend(recovery.lines());
-        lines
+        statistics(&stats, &incoming, &outgoing, &all.recovery)
     } else {
         Vec::new()
     };
     Ok(Outcome::lines(P::NAME, exit::OK, lines))
+}
+
+/// What the engine obeys, from the shared options.
+fn settings(a: &AgentArgs) -> Result<Settings, Error> {
+    Ok(Settings {
+        count: a.count,
+        duration: seconds("duration", a.duration)?,
+        timeout_inactivity: seconds("timeout-inactivity", a.timeout_inactivity)?,
+        timeout_linger: seconds("timeout-linger", a.timeout_linger)?,
+        window: a.window.map(|w| w as usize),
+        lazy: a.lazy,
+    })
+}
+
+/// The directory queues of the run, with the depth gauge of their side, for the metrics.
+fn spools(
+    source: &End,
+    destination: &End,
+    sides: &[Label; 2],
+) -> Vec<(message::QueueOptions, Arc<std::sync::atomic::AtomicI64>)> {
+    [source, destination]
+        .iter()
+        .zip(sides)
+        .filter_map(|(end, label)| match (end, label) {
+            (End::Queue(q), Label::Queue(_, depth)) if q.path.is_some() => {
+                Some((q.clone(), depth.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The process around the run: `--daemon` (the parent's outcome, `Err`, ends it there) or
+/// the `--pidfile` of a foreground run.
+fn process<P: Protocol>(a: &AgentArgs) -> Result<Result<Option<Pidfile>, Outcome>, Error> {
+    if a.daemon {
+        return daemonize(a, P::NAME);
+    }
+    Ok(Ok(a
+        .pidfile
+        .as_deref()
+        .map(|p| Pidfile::create(p, P::NAME))
+        .transpose()?))
+}
+
+/// The figures' readers: `--status --json` through the pidfile, the spool counter, and the
+/// metrics exporters (listener, textfile).
+fn observe(
+    a: &AgentArgs,
+    figures: &Arc<Figures>,
+    pidfile: Option<&mut Pidfile>,
+    bound: Option<std::net::TcpListener>,
+) -> Result<::metrics::Exporters, Error> {
+    let render: ::metrics::Render = {
+        let f = figures.clone();
+        Arc::new(move || f.exposition())
+    };
+    let has_pidfile = pidfile.is_some();
+    if let Some(pf) = pidfile {
+        let r = render.clone();
+        pf.set_figures(Box::new(move || r().to_json().to_string()))?;
+    }
+    if a.metrics.any() || has_pidfile {
+        figures.count_spools_every();
+    }
+    a.metrics.start(bound, render).map_err(metrics_error)
+}
+
+/// Runs the engine on a current-thread runtime, the pidfile ticked once a turn.
+fn run_engine<'p, I: transfer::Incoming, O: transfer::Outgoing>(
+    mut engine: Engine<'p>,
+    pidfile: Option<&'p mut Pidfile>,
+    incoming: &mut In<'_, I>,
+    outgoing: &mut Out<'_, O>,
+) -> Result<transfer::Stats, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    if let Some(pf) = pidfile {
+        engine = engine.with_tick(Box::new(move || {
+            pf.tick()
+                .map_err(|e| transfer::Error::new(ErrorKind::Pidfile, Error::from(e).line()))
+        }));
+    }
+    let stats = rt.block_on(async {
+        // one arm per pair of module types: the engine is generic, not dynamic
+        macro_rules! go {
+            ($($i:ident => $o:ident),*) => {
+                match (incoming, outgoing) {
+                    $((In::$i(i), Out::$o(o)) => engine.run(&mut **i, &mut **o).await,)*
+                }
+            };
+        }
+        go!(Broker => Broker, Broker => Any, Broker => Queue,
+            All => Broker, All => Any, All => Queue,
+            Queue => Broker, Queue => Any, Queue => Queue)
+    });
+    Ok(stats?)
+}
+
+/// `--statistics`: the reference's lines, each broker's of an `all:` list, the reconnections.
+fn statistics<I: transfer::Incoming, O: transfer::Outgoing>(
+    stats: &transfer::Stats,
+    incoming: &In<'_, I>,
+    outgoing: &Out<'_, O>,
+    recovery: &Recovery,
+) -> Vec<String> {
+    let mut lines = stats.lines();
+    if let In::All(i) = incoming {
+        lines.extend(i.lines());
+    }
+    if let Out::Any(o) = outgoing {
+        lines.extend(o.lines());
+    }
+    lines.extend(recovery.lines());
+    lines
 }

@@ -101,6 +101,96 @@ pub struct Client {
     unflushed: usize,
 }
 
+/// CONNECT with the versions asked for, `host` (the peer's name unless given), the other
+/// headers, the credentials and the heart-beats.
+fn connect_frame(ep: &Endpoint, o: &ConnectOptions) -> Frame {
+    let mut f = Frame::new("CONNECT").header(
+        "accept-version",
+        o.accept_version
+            .clone()
+            .unwrap_or_else(|| "1.0,1.1,1.2".into()),
+    );
+    if !o.headers.iter().any(|(k, _)| k == "host") {
+        f = f.header("host", ep.host.clone());
+    }
+    for (k, v) in &o.headers {
+        f = f.header(k, v.clone());
+    }
+    if let Some(l) = &o.broker.credentials.login {
+        f = f.header("login", l.clone());
+    }
+    if let Some(p) = &o.broker.credentials.passcode {
+        f = f.header("passcode", p.clone());
+    }
+    if let Some((cx, cy)) = o.heart_beat {
+        f = f.header("heart-beat", format!("{cx},{cy}"));
+    }
+    f
+}
+
+/// A failure before CONNECTED: a connection reset (a broker still starting) is a connection
+/// that could not be made, which failover and `--reconnect` try again.
+fn handshake_error(e: FrameError, peer: &str) -> Error {
+    match e {
+        FrameError::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            Error::new(
+                ErrorKind::Connect,
+                format!("connection to {peer} failed: {e}"),
+            )
+        }
+        e => proto(e, peer),
+    }
+}
+
+/// Waits at most `wait` for the CONNECTED frame (heart-beats skipped); an ERROR frame is the
+/// broker's refusal.
+async fn await_connected(
+    framed: &mut Framed<Box<dyn Stream>, Codec>,
+    wait: Duration,
+    peer: &str,
+) -> Result<Frame> {
+    loop {
+        let next = tokio::time::timeout(wait, framed.next())
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Connect,
+                    format!("no CONNECTED frame from {peer} within {}s", wait.as_secs()),
+                )
+            })?;
+        match next {
+            // closed without an ERROR frame (a refused login comes with one): a broker still
+            // starting, as ActiveMQ does before its broker service is up, so a connection
+            // failure that failover and --reconnect try again
+            None => {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    format!("{peer} closed the connection after CONNECT"),
+                ));
+            }
+            Some(Err(e)) => return Err(handshake_error(e, peer)),
+            Some(Ok(Item::HeartBeat)) => continue,
+            Some(Ok(Item::Frame(f))) if f.command == "CONNECTED" => return Ok(f),
+            Some(Ok(Item::Frame(f))) if f.command == "ERROR" => {
+                return Err(error_frame(&f, peer));
+            }
+            Some(Ok(Item::Frame(f))) => {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("expected CONNECTED from {peer}, got {}", f.command),
+                ));
+            }
+        }
+    }
+}
+
 /// `--debug --debug`: each frame's command and headers (`-ddd`: and body size).
 fn trace(dir: char, f: &Frame, peer: &str) {
     if !log::enabled(2) {
@@ -185,80 +275,12 @@ impl Client {
     ) -> Result<Client> {
         let peer = ep.peer();
         let mut framed = Framed::new(stream, Codec::default());
-        let mut f = Frame::new("CONNECT").header(
-            "accept-version",
-            o.accept_version
-                .clone()
-                .unwrap_or_else(|| "1.0,1.1,1.2".into()),
-        );
-        if !o.headers.iter().any(|(k, _)| k == "host") {
-            f = f.header("host", ep.host.clone());
-        }
-        for (k, v) in &o.headers {
-            f = f.header(k, v.clone());
-        }
-        if let Some(l) = &o.broker.credentials.login {
-            f = f.header("login", l.clone());
-        }
-        if let Some(p) = &o.broker.credentials.passcode {
-            f = f.header("passcode", p.clone());
-        }
-        if let Some((cx, cy)) = o.heart_beat {
-            f = f.header("heart-beat", format!("{cx},{cy}"));
-        }
-        // a connection reset before CONNECTED (a broker still starting) is a connection that
-        // could not be made: failover and --reconnect try again
-        let handshake = |e: FrameError| match e {
-            FrameError::Io(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionReset
-                        | std::io::ErrorKind::ConnectionAborted
-                        | std::io::ErrorKind::BrokenPipe
-                ) =>
-            {
-                Error::new(
-                    ErrorKind::Connect,
-                    format!("connection to {peer} failed: {e}"),
-                )
-            }
-            e => proto(e, &peer),
-        };
-        framed.send(&Item::Frame(f)).await.map_err(handshake)?;
+        framed
+            .send(&Item::Frame(connect_frame(&ep, o)))
+            .await
+            .map_err(|e| handshake_error(e, &peer))?;
         let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
-        let connected = loop {
-            let next = tokio::time::timeout(wait, framed.next())
-                .await
-                .map_err(|_| {
-                    Error::new(
-                        ErrorKind::Connect,
-                        format!("no CONNECTED frame from {peer} within {}s", wait.as_secs()),
-                    )
-                })?;
-            match next {
-                // closed without an ERROR frame (a refused login comes with one): a broker
-                // still starting, as ActiveMQ does before its broker service is up, so a
-                // connection failure that failover and --reconnect try again
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::Connect,
-                        format!("{peer} closed the connection after CONNECT"),
-                    ));
-                }
-                Some(Err(e)) => return Err(handshake(e)),
-                Some(Ok(Item::HeartBeat)) => continue,
-                Some(Ok(Item::Frame(f))) if f.command == "CONNECTED" => break f,
-                Some(Ok(Item::Frame(f))) if f.command == "ERROR" => {
-                    return Err(error_frame(&f, &peer));
-                }
-                Some(Ok(Item::Frame(f))) => {
-                    return Err(Error::new(
-                        ErrorKind::Protocol,
-                        format!("expected CONNECTED from {peer}, got {}", f.command),
-                    ));
-                }
-            }
-        };
+        let connected = await_connected(&mut framed, wait, &peer).await?;
         let version = connected
             .get("version")
             .and_then(Version::parse)

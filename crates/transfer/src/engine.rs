@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::filter::Filters;
 use crate::stats::SideState;
+use message::Message;
+
 use crate::{Error, ErrorKind, Got, Incoming, Meter, Outgoing, Result, Stats, Token};
 
 /// Set (by a signal handler, say) to stop the loop gracefully: what is in flight is still
@@ -149,6 +151,8 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Starts the sides (the outgoing one later with `--lazy`), then turns until a stop
+    /// condition, then lingers.
     async fn main<I: Incoming, O: Outgoing>(
         &mut self,
         inc: &mut I,
@@ -156,109 +160,22 @@ impl<'a> Engine<'a> {
         stats: &mut Stats,
         out_started: &mut bool,
     ) -> Result<()> {
-        let s = self.settings.clone();
-        let start = Instant::now();
-        let mut last_message = start;
-        let mut confirmed = Vec::new();
-        let meter = self.meter.clone();
-        if !s.lazy {
-            out.start().await?;
-            *out_started = true;
-            meter.set_state(true, SideState::Up);
+        if !self.settings.lazy {
+            self.start_outgoing(out, out_started).await?;
         }
         inc.start().await?;
-        meter.set_state(false, SideState::Up);
+        self.meter.set_state(false, SideState::Up);
+        let mut run = Turns {
+            start: Instant::now(),
+            last_message: Instant::now(),
+            confirmed: Vec::new(),
+        };
         loop {
-            if self.stopping()
-                || s.count.is_some_and(|c| stats.count >= c)
-                || s.duration.is_some_and(|d| start.elapsed() >= d)
-            {
+            if self.done(stats, &run) {
                 break;
             }
-            let window_full = s.window.is_some_and(|w| w > 0 && out.pending() >= w);
-            if window_full {
-                // Wait for confirmations instead of taking more.
-                out.idle().await?;
-                Self::ack_confirmed(
-                    &self.meter,
-                    inc,
-                    out,
-                    &mut confirmed,
-                    Duration::from_millis(200),
-                )
-                .await?;
-                inc.idle().await?;
-            } else {
-                if *out_started && !inc.has_ready() {
-                    // the next message may take a while: what the destination holds goes now
-                    out.flush().await?;
-                }
-                // a confirmation that arrives while the incoming side waits is taken at once
-                let got = if *out_started && out.pending() > 0 {
-                    tokio::select! {
-                        biased;
-                        got = inc.get() => Some(got?),
-                        () = out.ready() => None,
-                    }
-                } else {
-                    Some(inc.get().await?)
-                };
-                match got {
-                    None => {}
-                    Some(Got::Message(msg, token)) => {
-                        last_message = Instant::now();
-                        // counted before filtering, as the reference counts dropped ones
-                        stats.message(msg.size());
-                        Meter::add(&meter.received, 1);
-                        Meter::add(&meter.received_bytes, msg.size() as u64);
-                        let msg = if self.filters.is_empty() {
-                            Some(msg)
-                        } else {
-                            self.filters.apply(msg)?
-                        };
-                        match msg {
-                            Some(msg) => {
-                                if !*out_started {
-                                    out.start().await?;
-                                    *out_started = true;
-                                    meter.set_state(true, SideState::Up);
-                                }
-                                if let Err(e) = out.put(&msg, token).await {
-                                    return Err(match (e.kind, inc.origin(token)) {
-                                        (ErrorKind::BadMessage, Some(element)) => Error::new(
-                                            ErrorKind::IncomingQueue,
-                                            format!(
-                                                "incoming queue element {element}: {}",
-                                                e.message
-                                            ),
-                                        ),
-                                        _ => e,
-                                    });
-                                }
-                                Meter::add(&meter.sent, 1);
-                                Meter::add(&meter.sent_bytes, msg.size() as u64);
-                            }
-                            // dropped: nothing will confirm it, acknowledge it now
-                            None => {
-                                inc.ack(token).await?;
-                                Meter::add(&meter.dropped, 1);
-                                Meter::add(&meter.acknowledged, 1);
-                            }
-                        }
-                        stats.handed_on();
-                    }
-                    Some(Got::Idle) => {
-                        if s.timeout_inactivity
-                            .is_some_and(|t| last_message.elapsed() >= t)
-                        {
-                            break;
-                        }
-                        inc.idle().await?;
-                        out.idle().await?;
-                    }
-                    Some(Got::End) => break,
-                }
-                Self::ack_confirmed(&self.meter, inc, out, &mut confirmed, Duration::ZERO).await?;
+            if let Flow::Stop = self.turn(inc, out, stats, out_started, &mut run).await? {
+                break;
             }
             if let Some(tick) = self.tick.as_mut()
                 && !tick()?
@@ -266,24 +183,176 @@ impl<'a> Engine<'a> {
                 break;
             }
         }
-        // Linger: keep confirming and acknowledging what is in flight.
+        self.linger(inc, out, &mut run.confirmed).await
+    }
+
+    async fn start_outgoing<O: Outgoing>(&self, out: &mut O, started: &mut bool) -> Result<()> {
+        out.start().await?;
+        *started = true;
+        self.meter.set_state(true, SideState::Up);
+        Ok(())
+    }
+
+    /// A stop condition: INT/TERM, `--count`, `--duration`.
+    fn done(&self, stats: &Stats, run: &Turns) -> bool {
+        let s = &self.settings;
+        self.stopping()
+            || s.count.is_some_and(|c| stats.count >= c)
+            || s.duration.is_some_and(|d| run.start.elapsed() >= d)
+    }
+
+    /// One turn: wait for confirmations when the window is full, otherwise take what the
+    /// source has (racing the destination's confirmations) and hand it on; then acknowledge
+    /// what was confirmed.
+    async fn turn<I: Incoming, O: Outgoing>(
+        &mut self,
+        inc: &mut I,
+        out: &mut O,
+        stats: &mut Stats,
+        out_started: &mut bool,
+        run: &mut Turns,
+    ) -> Result<Flow> {
+        let meter = self.meter.clone();
+        if self
+            .settings
+            .window
+            .is_some_and(|w| w > 0 && out.pending() >= w)
+        {
+            // wait for confirmations instead of taking more
+            out.idle().await?;
+            let wait = Duration::from_millis(200);
+            Self::ack_confirmed(&meter, inc, out, &mut run.confirmed, wait).await?;
+            inc.idle().await?;
+            return Ok(Flow::Go);
+        }
+        if *out_started && !inc.has_ready() {
+            // the next message may take a while: what the destination holds goes now
+            out.flush().await?;
+        }
+        // a confirmation that arrives while the incoming side waits is taken at once
+        let got = if *out_started && out.pending() > 0 {
+            tokio::select! {
+                biased;
+                got = inc.get() => Some(got?),
+                () = out.ready() => None,
+            }
+        } else {
+            Some(inc.get().await?)
+        };
+        match got {
+            None => {}
+            Some(Got::Message(msg, token)) => {
+                run.last_message = Instant::now();
+                self.handle(msg, token, inc, out, stats, out_started)
+                    .await?;
+            }
+            Some(Got::Idle) => {
+                if self
+                    .settings
+                    .timeout_inactivity
+                    .is_some_and(|t| run.last_message.elapsed() >= t)
+                {
+                    return Ok(Flow::Stop);
+                }
+                inc.idle().await?;
+                out.idle().await?;
+            }
+            Some(Got::End) => return Ok(Flow::Stop),
+        }
+        Self::ack_confirmed(&meter, inc, out, &mut run.confirmed, Duration::ZERO).await?;
+        Ok(Flow::Go)
+    }
+
+    /// One message: counted (before filtering, as the reference counts dropped ones),
+    /// filtered, and put; a dropped one is acknowledged at once, as nothing will confirm it.
+    async fn handle<I: Incoming, O: Outgoing>(
+        &mut self,
+        msg: Message,
+        token: Token,
+        inc: &mut I,
+        out: &mut O,
+        stats: &mut Stats,
+        out_started: &mut bool,
+    ) -> Result<()> {
+        let meter = &self.meter;
+        stats.message(msg.size());
+        Meter::add(&meter.received, 1);
+        Meter::add(&meter.received_bytes, msg.size() as u64);
+        let msg = if self.filters.is_empty() {
+            Some(msg)
+        } else {
+            self.filters.apply(msg)?
+        };
+        match msg {
+            Some(msg) => {
+                if !*out_started {
+                    self.start_outgoing(out, out_started).await?;
+                }
+                if let Err(e) = out.put(&msg, token).await {
+                    return Err(Self::name_element(e, inc.origin(token)));
+                }
+                Meter::add(&meter.sent, 1);
+                Meter::add(&meter.sent_bytes, msg.size() as u64);
+            }
+            None => {
+                inc.ack(token).await?;
+                Meter::add(&meter.dropped, 1);
+                Meter::add(&meter.acknowledged, 1);
+            }
+        }
+        stats.handed_on();
+        Ok(())
+    }
+
+    /// A message refused as it is, from a queue element: the element is named, and it is the
+    /// incoming queue's error.
+    fn name_element(e: Error, origin: Option<String>) -> Error {
+        match (e.kind, origin) {
+            (ErrorKind::BadMessage, Some(element)) => Error::new(
+                ErrorKind::IncomingQueue,
+                format!("incoming queue element {element}: {}", e.message),
+            ),
+            _ => e,
+        }
+    }
+
+    /// Linger: keeps confirming and acknowledging what is in flight, at most
+    /// `--timeout-linger`.
+    async fn linger<I: Incoming, O: Outgoing>(
+        &mut self,
+        inc: &mut I,
+        out: &mut O,
+        confirmed: &mut Vec<Token>,
+    ) -> Result<()> {
+        let limit = self.settings.timeout_linger;
         let linger_start = Instant::now();
         if out.pending() > 0 {
             out.idle().await?;
         }
         while out.pending() > 0 {
-            if s.timeout_linger
-                .is_some_and(|l| linger_start.elapsed() >= l)
-            {
+            if limit.is_some_and(|l| linger_start.elapsed() >= l) {
                 break;
             }
-            let wait = s.timeout_linger.map_or(Duration::from_millis(100), |l| {
+            let wait = limit.map_or(Duration::from_millis(100), |l| {
                 (l / 10).min(Duration::from_millis(100))
             });
-            Self::ack_confirmed(&self.meter, inc, out, &mut confirmed, wait).await?;
+            Self::ack_confirmed(&self.meter, inc, out, confirmed, wait).await?;
             inc.idle().await?;
         }
-        Self::ack_confirmed(&self.meter, inc, out, &mut confirmed, Duration::ZERO).await?;
-        Ok(())
+        Self::ack_confirmed(&self.meter, inc, out, confirmed, Duration::ZERO).await
     }
+}
+
+/// What the turns of one run keep.
+struct Turns {
+    start: Instant,
+    last_message: Instant,
+    /// Confirmed tokens, reused between calls.
+    confirmed: Vec<Token>,
+}
+
+/// Whether the loop goes on.
+enum Flow {
+    Go,
+    Stop,
 }
