@@ -232,123 +232,111 @@ impl<'o> Parser<'o> {
         Ok(out)
     }
 
+    /// Reads the lines of one file: includes, block tags, options (here-documents
+    /// included).
     fn lines(&mut self, text: &str, file: &Arc<PathBuf>) -> Result<()> {
         let raw: Vec<&str> = text.lines().collect();
         let mut i = 0;
         let mut in_c_comment = false;
         while i < raw.len() {
             let lineno = i + 1;
-            let mut line = raw[i].to_string();
-            i += 1;
-            if self.opts.c_comments {
-                line = self.strip_c_comments(&line, &mut in_c_comment);
-            }
-            let mut line = strip_comment(&line).trim().to_string();
-            // backslash continuation: the next line's leading blanks are dropped
-            while line.ends_with('\\') && !line.ends_with("\\\\") && i < raw.len() {
-                line.pop();
-                let next = strip_comment(raw[i]);
-                line.push_str(next.trim());
-                i += 1;
-            }
+            let line = self.logical_line(&raw, &mut i, &mut in_c_comment);
             if line.is_empty() {
                 continue;
             }
-            // <<include path>>
-            if let Some(inner) = line
-                .strip_prefix("<<")
-                .and_then(|l| l.strip_suffix(">>"))
-                .and_then(|l| {
-                    let l = l.trim_start();
-                    l.strip_prefix("include")
-                        .or_else(|| l.strip_prefix("INCLUDE"))
-                })
-                .filter(|l| l.starts_with(char::is_whitespace))
-            {
+            if let Some(inner) = include_directive(&line) {
                 self.include(inner, file, lineno)?;
-                continue;
-            }
-            if let Some(close) = line.strip_prefix("</") {
+            } else if let Some(close) = line.strip_prefix("</") {
                 let name = close.trim_end_matches('>').trim();
                 self.close(name, file, lineno)?;
-                continue;
-            }
-            if line.starts_with('<') && !line.starts_with("<<") {
-                let Some(inner) = line[1..].strip_suffix('>') else {
-                    return Err(err(file, lineno, ErrorKind::BadLine(line)));
-                };
-                let inner = inner.trim();
-                let (selfclose, inner) = match inner.strip_suffix('/') {
-                    Some(s) => (true, s.trim()),
-                    None => (false, inner),
-                };
-                let (key, name) = match inner.split_once(char::is_whitespace) {
-                    Some((k, n)) => (k, Some(unquote(n.trim()).to_string())),
-                    None => (inner, None),
-                };
-                if key.is_empty() {
-                    return Err(err(file, lineno, ErrorKind::BadLine(line)));
-                }
-                self.open(key, name, file, lineno);
-                if selfclose {
-                    self.close(key, file, lineno)?;
-                }
-                continue;
-            }
-            let (key, value) = split_option(&line);
-            if key == "include" && !value.is_empty() && !value.starts_with("<<") {
-                // the Apache form
-                self.include(value, file, lineno)?;
-                continue;
-            }
-            let value = if let Some(term) = value.strip_prefix("<<") {
-                let term = unquote(term.trim()).to_string();
-                if term.is_empty() {
-                    return Err(err(file, lineno, ErrorKind::BadLine(line)));
-                }
-                let mut body: Vec<&str> = Vec::new();
-                let mut indent = None;
-                while i < raw.len() {
-                    let l = raw[i];
-                    i += 1;
-                    if l.trim() == term {
-                        indent = Some(l.len() - l.trim_start().len());
-                        break;
-                    }
-                    body.push(l);
-                }
-                let Some(indent) = indent else {
-                    return Err(err(file, lineno, ErrorKind::UnterminatedHereDoc(term)));
-                };
-                // an indented terminator: that much indentation is removed from each line
-                body.iter()
-                    .map(|l| {
-                        let blanks = l.len() - l.trim_start().len();
-                        &l[blanks.min(indent)..]
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+            } else if line.starts_with('<') && !line.starts_with("<<") {
+                self.block_tag(&line, file, lineno)?;
             } else {
-                let v = unquote(value);
-                if self.opts.interpolate
-                    && !(v.starts_with('\'') && v.ends_with('\'') && v.len() >= 2)
-                {
-                    self.interpolate(v, file, lineno)?
-                } else {
-                    v.to_string()
-                }
-            };
-            let at = Location {
-                file: file.clone(),
-                line: lineno,
-            };
-            let top = self.top();
-            top.vars.push((key.to_string(), value.clone()));
-            top.block.entries.push(Entry {
-                key: key.to_string(),
-                node: Node::Scalar(Scalar { value, at }),
-            });
+                self.option(&line, &raw, &mut i, file, lineno)?;
+            }
         }
+        Ok(())
+    }
+
+    /// The line at `*i` without comments, joined with the lines its backslashes continue
+    /// (their leading blanks dropped), trimmed; `*i` moves past them.
+    fn logical_line(&self, raw: &[&str], i: &mut usize, in_c_comment: &mut bool) -> String {
+        let mut line = raw[*i].to_string();
+        *i += 1;
+        if self.opts.c_comments {
+            line = self.strip_c_comments(&line, in_c_comment);
+        }
+        let mut line = strip_comment(&line).trim().to_string();
+        while line.ends_with('\\') && !line.ends_with("\\\\") && *i < raw.len() {
+            line.pop();
+            line.push_str(strip_comment(raw[*i]).trim());
+            *i += 1;
+        }
+        line
+    }
+
+    /// `<name>`, `<name value>`, `<name value/>`: opens (and closes) a block.
+    fn block_tag(&mut self, line: &str, file: &Arc<PathBuf>, lineno: usize) -> Result<()> {
+        let bad = || err(file, lineno, ErrorKind::BadLine(line.to_string()));
+        let inner = line[1..].strip_suffix('>').ok_or_else(bad)?.trim();
+        let (selfclose, inner) = match inner.strip_suffix('/') {
+            Some(s) => (true, s.trim()),
+            None => (false, inner),
+        };
+        let (key, name) = match inner.split_once(char::is_whitespace) {
+            Some((k, n)) => (k, Some(unquote(n.trim()).to_string())),
+            None => (inner, None),
+        };
+        if key.is_empty() {
+            return Err(bad());
+        }
+        self.open(key, name, file, lineno);
+        if selfclose {
+            self.close(key, file, lineno)?;
+        }
+        Ok(())
+    }
+
+    /// `key = value`, `key value`, `key <<TERM` (a here-document read from the lines after
+    /// `*i`), or the Apache form `include path`.
+    fn option(
+        &mut self,
+        line: &str,
+        raw: &[&str],
+        i: &mut usize,
+        file: &Arc<PathBuf>,
+        lineno: usize,
+    ) -> Result<()> {
+        let (key, value) = split_option(line);
+        if key == "include" && !value.is_empty() && !value.starts_with("<<") {
+            return self.include(value, file, lineno);
+        }
+        let value = if let Some(term) = value.strip_prefix("<<") {
+            let term = unquote(term.trim()).to_string();
+            if term.is_empty() {
+                return Err(err(file, lineno, ErrorKind::BadLine(line.to_string())));
+            }
+            here_doc(raw, i, &term)
+                .ok_or_else(|| err(file, lineno, ErrorKind::UnterminatedHereDoc(term.clone())))?
+        } else {
+            let v = unquote(value);
+            if self.opts.interpolate && !(v.starts_with('\'') && v.ends_with('\'') && v.len() >= 2)
+            {
+                self.interpolate(v, file, lineno)?
+            } else {
+                v.to_string()
+            }
+        };
+        let at = Location {
+            file: file.clone(),
+            line: lineno,
+        };
+        let top = self.top();
+        top.vars.push((key.to_string(), value.clone()));
+        top.block.entries.push(Entry {
+            key: key.to_string(),
+            node: Node::Scalar(Scalar { value, at }),
+        });
         Ok(())
     }
 
@@ -422,6 +410,42 @@ impl<'o> Parser<'o> {
         });
         Ok(())
     }
+}
+
+/// The path of `<<include path>>`.
+fn include_directive(line: &str) -> Option<&str> {
+    line.strip_prefix("<<")
+        .and_then(|l| l.strip_suffix(">>"))
+        .and_then(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("include")
+                .or_else(|| l.strip_prefix("INCLUDE"))
+        })
+        .filter(|l| l.starts_with(char::is_whitespace))
+}
+
+/// The body of a here-document: the lines from `*i` up to the terminator `term` (`*i` moves
+/// past it); an indented terminator removes that much indentation from each line. `None`
+/// when the terminator never comes.
+fn here_doc(raw: &[&str], i: &mut usize, term: &str) -> Option<String> {
+    let mut body: Vec<&str> = Vec::new();
+    while *i < raw.len() {
+        let l = raw[*i];
+        *i += 1;
+        if l.trim() == term {
+            let indent = l.len() - l.trim_start().len();
+            let lines: Vec<&str> = body
+                .iter()
+                .map(|l| {
+                    let blanks = l.len() - l.trim_start().len();
+                    &l[blanks.min(indent)..]
+                })
+                .collect();
+            return Some(lines.join("\n"));
+        }
+        body.push(l);
+    }
+    None
 }
 
 #[cfg(test)]
