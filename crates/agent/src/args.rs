@@ -292,9 +292,36 @@ pub fn key_values(s: &str, what: &str) -> Result<Vec<(String, String)>, KeyValue
     Ok(out)
 }
 
+/// The one boolean vocabulary of every protocol option, destination option and
+/// configuration key (Config::General's): true/false, yes/no, on/off, 1/0, in any case.
+/// The error names the option and the value.
+pub fn boolean(what: &str, v: &str) -> Result<bool, String> {
+    config_general::parse_bool(v).ok_or_else(|| {
+        format!("invalid {what}: {v:?} is not a boolean (true/false, yes/no, on/off, 1/0)")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_boolean_vocabulary() {
+        for (t, f) in [
+            ("true", "false"),
+            ("yes", "no"),
+            ("on", "off"),
+            ("1", "0"),
+            ("TRUE", "Off"),
+        ] {
+            assert_eq!(boolean("x", t), Ok(true));
+            assert_eq!(boolean("x", f), Ok(false));
+        }
+        assert_eq!(
+            boolean("clean", "maybe").expect_err("not a boolean"),
+            "invalid clean: \"maybe\" is not a boolean (true/false, yes/no, on/off, 1/0)"
+        );
+    }
 
     #[test]
     fn key_value_strings() {

@@ -370,11 +370,7 @@ impl Failover {
                 .map(Duration::from_millis)
                 .map_err(|_| format!("{k}: {v:?} is not a number of milliseconds"))
         };
-        let flag = || match v {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(format!("{k}: {v:?} is not true or false")),
-        };
+        let flag = || crate::args::boolean(k, v);
         match k {
             "initialReconnectDelay" => self.initial = ms()?,
             "maxReconnectDelay" => self.max = ms()?,

@@ -50,7 +50,7 @@ pub mod pidfile;
 mod run;
 pub mod tls;
 
-pub use args::{AgentArgs, key_values};
+pub use args::{AgentArgs, boolean, key_values};
 pub use endpoint::{Endpoint, Endpoints, Failover, Scheme, Side};
 pub use error::{Error, Outcome};
 pub use run::{Broker, Credentials, Subscriptions, run};

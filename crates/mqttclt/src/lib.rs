@@ -45,11 +45,7 @@ fn usage(s: String) -> Error {
 }
 
 fn boolean(what: &str, v: &str) -> Result<bool, Error> {
-    match v {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(usage(format!("invalid {what}: {v:?} is not true or false"))),
-    }
+    agent::boolean(what, v).map_err(usage)
 }
 
 fn number<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, Error> {

@@ -157,11 +157,7 @@ fn pairs(s: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 fn flag(k: &str, v: &str) -> Result<bool, String> {
-    match v {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(format!("{k}={v:?}: expected true or false")),
-    }
+    agent::boolean(k, v)
 }
 
 fn queue(s: &str) -> Result<QueueSpec, String> {
