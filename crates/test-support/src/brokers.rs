@@ -31,13 +31,23 @@ pub struct OwnBroker {
     pub amqp: Option<u16>,
     /// Its MQTT port (Mosquitto).
     pub mqtt: Option<u16>,
-    /// Tests of one binary run side by side: one broker of a kind (its fixed ports) at a time.
-    _turn: Option<std::sync::MutexGuard<'static, ()>>,
+    /// One broker of a kind (its fixed ports) at a time, across the test binaries too.
+    _turn: Option<Turn>,
 }
 
-/// Waits for the turn to start a broker of this kind on its fixed ports.
-fn turn(kind: &str) -> std::sync::MutexGuard<'static, ()> {
-    static TURNS: [std::sync::Mutex<()>; 3] = [
+/// The turn to start a broker of one kind on its fixed ports: a lock within the test binary
+/// (its tests run side by side) and a file lock across the test binaries that
+/// scripts/test.sh runs side by side (they share its TMPDIR). Held until dropped.
+pub struct Turn {
+    _file: std::fs::File,
+    _mutex: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Waits for the turn to start a broker of this kind (`rabbitmq`, `activemq`, `mosquitto`,
+/// `rabbitmq-cluster`) on its fixed ports.
+pub fn turn(kind: &str) -> Turn {
+    static TURNS: [std::sync::Mutex<()>; 4] = [
+        std::sync::Mutex::new(()),
         std::sync::Mutex::new(()),
         std::sync::Mutex::new(()),
         std::sync::Mutex::new(()),
@@ -45,10 +55,24 @@ fn turn(kind: &str) -> std::sync::MutexGuard<'static, ()> {
     let i = match kind {
         "rabbitmq" => 0,
         "activemq" => 1,
+        "rabbitmq-cluster" => 3,
         _ => 2,
     };
     // a test that failed holding it poisoned it; the broker it had is stopped all the same
-    TURNS[i].lock().unwrap_or_else(|e| e.into_inner())
+    let mutex = TURNS[i].lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join(format!("msgtk-turn-{kind}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    Turn {
+        _file: file,
+        _mutex: mutex,
+    }
 }
 
 impl OwnBroker {

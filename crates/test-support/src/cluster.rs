@@ -12,6 +12,8 @@ use crate::brokers::OwnBroker;
 /// The cluster; stopped and its data removed when dropped.
 pub struct RabbitCluster {
     data: PathBuf,
+    /// Its fixed ports, one cluster at a time across the test binaries (dropped last).
+    _turn: crate::brokers::Turn,
 }
 
 impl RabbitCluster {
@@ -22,6 +24,7 @@ impl RabbitCluster {
         });
         let c = RabbitCluster {
             data: PathBuf::from(format!("{base}-cluster-{}", std::process::id())),
+            _turn: crate::brokers::turn("rabbitmq-cluster"),
         };
         c.script("start-rabbitmq-cluster.sh", &[], true);
         c
