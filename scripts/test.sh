@@ -187,12 +187,16 @@ else
   cargo test --workspace --no-run --quiet 2>&1 | tee "$log" || status=$?
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
+    # each group's own RabbitMQs and RabbitMQ cluster on ports of its own (MSGTK_PORT_OFFSET)
+    offset=0
     for pkg in stompclt amqpclt; do
-      (cargo test -p "$pkg" "${skip[@]}" > "$group_dir/$pkg.log" 2>&1; echo $? > "$group_dir/$pkg.rc") &
+      (MSGTK_PORT_OFFSET=$offset cargo test -p "$pkg" "${skip[@]}" > "$group_dir/$pkg.log" 2>&1
+        echo $? > "$group_dir/$pkg.rc") &
+      offset=$((offset + 100))
     done
     # (the system-call budget counts how calls batch, which a loaded machine changes: alone,
     # after them)
-    cargo test --workspace --exclude stompclt --exclude amqpclt "${skip[@]}" --skip root_packages_ \
+    MSGTK_PORT_OFFSET=$offset cargo test --workspace --exclude stompclt --exclude amqpclt "${skip[@]}" --skip root_packages_ \
       --skip broker_syscall_budget_ 2>&1 | tee -a "$log" || status=$?
     wait
     for pkg in stompclt amqpclt; do

@@ -43,6 +43,16 @@ pub struct Turn {
     _mutex: std::sync::MutexGuard<'static, ()>,
 }
 
+/// `MSGTK_PORT_OFFSET` (default 0): added to the fixed ports of a test's own RabbitMQ and
+/// RabbitMQ cluster, so that test binaries run side by side (scripts/test.sh gives each its
+/// own offset) need not take turns for them.
+pub fn port_offset() -> u16 {
+    std::env::var("MSGTK_PORT_OFFSET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Waits for the turn to start a broker of this kind (`rabbitmq`, `activemq`, `mosquitto`,
 /// `rabbitmq-cluster`) on its fixed ports.
 pub fn turn(kind: &str) -> Turn {
@@ -60,7 +70,7 @@ pub fn turn(kind: &str) -> Turn {
     };
     // a test that failed holding it poisoned it; the broker it had is stopped all the same
     let mutex = TURNS[i].lock().unwrap_or_else(|e| e.into_inner());
-    let path = std::env::temp_dir().join(format!("msgtk-turn-{kind}.lock"));
+    let path = std::env::temp_dir().join(format!("msgtk-turn-{kind}-{}.lock", port_offset()));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -120,19 +130,20 @@ impl OwnBroker {
                 _turn: Some(turn),
             }
         } else if kind == "rabbitmq" {
+            let p = |port: u16| (port + port_offset()).to_string();
             OwnBroker {
                 kind,
                 env: vec![
                     ("RMQ_DATA".into(), data),
-                    ("RMQ_AMQP_PORT".into(), "5674".into()),
-                    ("RMQ_STOMP_PORT".into(), "61633".into()),
-                    ("RMQ_STOMPS_PORT".into(), "61635".into()),
-                    ("RMQ_AMQPS_PORT".into(), "5675".into()),
-                    ("RMQ_DIST_PORT".into(), "25674".into()),
+                    ("RMQ_AMQP_PORT".into(), p(5674)),
+                    ("RMQ_STOMP_PORT".into(), p(61633)),
+                    ("RMQ_STOMPS_PORT".into(), p(61635)),
+                    ("RMQ_AMQPS_PORT".into(), p(5675)),
+                    ("RMQ_DIST_PORT".into(), p(25674)),
                     ("RMQ_NODENAME".into(), format!("restart{pid}@localhost")),
                 ],
-                stomp: 61633,
-                amqp: Some(5674),
+                stomp: 61633 + port_offset(),
+                amqp: Some(5674 + port_offset()),
                 mqtt: None,
                 _turn: Some(turn),
             }

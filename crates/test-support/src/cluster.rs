@@ -34,7 +34,11 @@ impl RabbitCluster {
         let mut cmd = Command::new("bash");
         cmd.arg(OwnBroker::script(name))
             .args(args)
-            .env("RMQ_CLUSTER_DATA", &self.data);
+            .env("RMQ_CLUSTER_DATA", &self.data)
+            .env(
+                "RMQ_CLUSTER_PORTS",
+                crate::brokers::port_offset().to_string(),
+            );
         if fresh {
             cmd.env("RMQ_FRESH", "1");
         }
@@ -49,12 +53,12 @@ impl RabbitCluster {
 
     /// Node `k`'s STOMP port.
     pub fn stomp(k: u16) -> u16 {
-        61670 + k
+        61670 + k + crate::brokers::port_offset()
     }
 
     /// Node `k`'s AMQP port (0-9-1 and 1.0).
     pub fn amqp(k: u16) -> u16 {
-        5690 + k
+        5690 + k + crate::brokers::port_offset()
     }
 
     /// A `failover:` URI over the nodes in this order (the first that accepts:
