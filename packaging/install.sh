@@ -2,19 +2,20 @@
 # Installs the toolkit's files: the one list of what gets installed, used by both package
 # builds (the RPM spec's %install, packaging/deb/build-debs.sh) and by hand:
 #   DESTDIR=/tmp/root prefix=/usr/local packaging/install.sh BIN_DIR [TOOL...]
-# BIN_DIR holds the built binaries (target/release); TOOL is dirq, stompclt, amqpclt,
-# mqttclt or simplevisor (all by default). Directories, with their defaults: DESTDIR (none),
+# BIN_DIR holds the built binaries (target/release); TOOL is one of packaging/tools (all by
+# default). Directories, with their defaults: DESTDIR (none),
 # prefix (/usr), sysconfdir (/etc), localstatedir (/var), datadir ($prefix/share), mandir
 # ($datadir/man), docdir ($datadir/doc), unitdir ($prefix/lib/systemd/system), zshdir
 # ($datadir/zsh/site-functions; Debian: $datadir/zsh/vendor-completions). Each agent gets
 # /etc/TOOL (0750) with the examples as configurations (0640) and /var/spool/TOOL (0750).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. packaging/tools.sh
 [ $# -ge 1 ] || { echo "usage: $0 BIN_DIR [TOOL...]" >&2; exit 2; }
 bin=$1
 shift
-tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(dirq stompclt amqpclt mqttclt simplevisor)
+chosen=("$@")
+[ ${#chosen[@]} -gt 0 ] || mapfile -t chosen < <(tools)
 d=${DESTDIR:-}
 prefix=${prefix:-/usr}
 sysconfdir=${sysconfdir:-/etc}
@@ -24,11 +25,9 @@ mandir=${mandir:-$datadir/man}
 docdir=${docdir:-$datadir/doc}
 unitdir=${unitdir:-$prefix/lib/systemd/system}
 zshdir=${zshdir:-$datadir/zsh/site-functions}
-for t in "${tools[@]}"; do
-  case $t in
-    dirq | stompclt | amqpclt | mqttclt | simplevisor) ;;
-    *) echo "$0: unknown tool $t" >&2; exit 2 ;;
-  esac
+for t in "${chosen[@]}"; do
+  kind=$(tool_kind "$t")
+  [ -n "$kind" ] || { echo "$0: unknown tool $t (not in packaging/tools)" >&2; exit 2; }
   install -D -m 0755 "$bin/$t" "$d$prefix/bin/$t"
   # the tool's page, its subcommands' (dirq-add(1), ...) and its configuration's (TOOL.conf(5))
   for page in man/"$t".1 man/"$t"-*.1 man/"$t".conf.5; do
@@ -42,20 +41,20 @@ for t in "${tools[@]}"; do
   install -D -m 0644 "packaging/completions/$t.fish" "$d$datadir/fish/vendor_completions.d/$t.fish"
   install -D -m 0644 README.md "$d$docdir/$t/README.md"
   install -D -m 0644 "docs/$t.md" "$d$docdir/$t/guide.md"
+  if [ "$kind" = agent ]; then
+    install -D -m 0644 "packaging/systemd/$t@.service" "$d$unitdir/$t@.service"
+    install -d -m 0750 "$d$sysconfdir/$t" "$d$localstatedir/spool/$t"
+    for e in packaging/examples/"$t"-*.conf; do
+      install -D -m 0644 "$e" "$d$docdir/$t/examples/$(basename "$e")"
+      # named without the tool: systemctl start TOOL@sender, TOOL@receiver
+      n=$(basename "$e" .conf)
+      install -m 0640 "$e" "$d$sysconfdir/$t/${n#"$t"-}.conf"
+    done
+  fi
   case $t in
     dirq)
       install -D -m 0644 man/messaging-queue.7 "$d$mandir/man7/messaging-queue.7"
       gzip -9nf "$d$mandir/man7/messaging-queue.7"
-      ;;
-    stompclt | amqpclt | mqttclt)
-      install -D -m 0644 "packaging/systemd/$t@.service" "$d$unitdir/$t@.service"
-      install -d -m 0750 "$d$sysconfdir/$t" "$d$localstatedir/spool/$t"
-      for e in packaging/examples/"$t"-*.conf; do
-        install -D -m 0644 "$e" "$d$docdir/$t/examples/$(basename "$e")"
-        # named without the tool: systemctl start TOOL@sender, TOOL@receiver
-        n=$(basename "$e" .conf)
-        install -m 0640 "$e" "$d$sysconfdir/$t/${n#"$t"-}.conf"
-      done
       ;;
     simplevisor)
       install -D -m 0644 packaging/systemd/simplevisor.service "$d$unitdir/simplevisor.service"

@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # Checks packaging/: the systemd units with systemd-analyze verify (ExecStart pointed at the
-# binaries just built, since /usr/bin has none here) and the RPM spec with rpmspec --parse.
+# binaries just built, since /usr/bin has none here), and the RPM spec with rpmspec --parse
+# and against the list of tools (packaging/tools): a package, its files and its build for
+# each, no other.
 # Needs systemd-analyze and rpmspec; scripts/test.sh installs rpm from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. packaging/tools.sh
 for tool in systemd-analyze rpmspec; do
   command -v "$tool" > /dev/null || { echo "check-packaging: $tool is missing" >&2; exit 1; }
 done
-cargo build --quiet -p stompclt -p amqpclt -p mqttclt -p simplevisor
+# shellcheck disable=SC2046
+cargo build --quiet $(tool_packages)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for unit in packaging/systemd/*.service; do
   sed "s|/usr/bin/|$PWD/target/debug/|g" "$unit" > "$tmp/$(basename "$unit")"
 done
 # a template is verified through an instance
-for t in stompclt amqpclt mqttclt; do cp "$tmp/$t@.service" "$tmp/$t@example.service"; done
+units=()
+for t in $(tools agent); do
+  cp "$tmp/$t@.service" "$tmp/$t@example.service"
+  units+=("$t@example.service")
+done
+for t in $(tools command); do
+  [ ! -f "$tmp/$t.service" ] || units+=("$t.service")
+done
 # systemd-analyze only warns about many mistakes ("…, ignoring"): any output is a failure
-out=$(cd "$tmp" && systemd-analyze verify --man=no simplevisor.service stompclt@example.service amqpclt@example.service mqttclt@example.service 2>&1) || {
+out=$(cd "$tmp" && systemd-analyze verify --man=no "${units[@]}" 2>&1) || {
   echo "$out" >&2
   exit 1
 }
@@ -25,7 +36,7 @@ if [ -n "$out" ]; then
   exit 1
 fi
 # the agents' hardening holds: systemd-analyze security's exposure at most 2.0 ("OK")
-for t in stompclt amqpclt mqttclt; do
+for t in $(tools agent); do
   (cd "$tmp" && systemd-analyze security --offline=yes --threshold=20 --no-pager "$t@example.service" > "$tmp/security" 2>&1) || {
     tail -3 "$tmp/security" >&2
     echo "check-packaging: $t@.service is exposed more than 2.0" >&2
@@ -34,8 +45,18 @@ for t in stompclt amqpclt mqttclt; do
 done
 rpmspec --parse packaging/rpm/messaging-toolkit.spec > "$tmp/spec"
 grep -q 'cargo build --release --offline --locked' "$tmp/spec"
+# one package per tool of the list, with its files, and no other
+packages=$(sed -n 's/^%package -n \([^ ]*\).*/\1/p' "$tmp/spec" | sort)
+[ "$packages" = "$(tools | sort)" ] || {
+  printf 'check-packaging: the RPM spec packages\n%s\nbut packaging/tools lists\n%s\n' "$packages" "$(tools | sort)" >&2
+  exit 1
+}
+for t in $(tools); do
+  grep -q "^%files -n $t\$" "$tmp/spec" || { echo "check-packaging: the RPM spec has no %files -n $t" >&2; exit 1; }
+  grep -q "^%{_bindir}/$t\$\|^/usr/bin/$t\$" "$tmp/spec" || { echo "check-packaging: the RPM spec installs no $t" >&2; exit 1; }
+done
 # every generated man page and completion the spec installs exists
-for c in dirq stompclt amqpclt mqttclt simplevisor; do
+for c in $(tools); do
   for f in "packaging/completions/$c.bash" "packaging/completions/_$c" "packaging/completions/$c.fish" "man/$c.1"; do
     [ -f "$f" ] || { echo "check-packaging: $f missing" >&2; exit 1; }
   done

@@ -16,12 +16,14 @@ if [ -n "${DEMO_BIN_DIR:-}" ]; then
   # binaries built already: scripts/test.sh passes those its packages were made of (rpmbuild
   # compiles them from a tarball of the checkout, which cargo would otherwise build again)
   bin=$(realpath "$DEMO_BIN_DIR")
-  for b in dirq stompclt amqpclt mqttclt simplevisor; do
+  for b in dirq stompclt amqpclt simplevisor; do
     [ -x "$bin/$b" ] || { echo "demo: $bin/$b: no such program (DEMO_BIN_DIR)" >&2; exit 1; }
   done
 else
-  # the same packages as scripts/build-packages.sh: the same features, nothing rebuilt
-  cargo build --quiet --release -p dirq-cli -p stompclt -p amqpclt -p mqttclt -p simplevisor
+  # the same packages as scripts/build-packages.sh (every tool of packaging/tools): the same
+  # features, nothing rebuilt
+  # shellcheck disable=SC2046
+  cargo build --quiet --release $(. packaging/tools.sh && tool_packages)
   bin=$CARGO_TARGET_DIR/release
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgtk-demo.XXXXXX")

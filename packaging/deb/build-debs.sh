@@ -1,34 +1,27 @@
 #!/usr/bin/env bash
-# Builds one Debian package per tool (dirq, stompclt, amqpclt, mqttclt, simplevisor) with
+# Builds one Debian package per tool of packaging/tools with
 # dpkg-deb from binaries already built (the RPM build's, so that both formats ship the same
 # binaries from one compilation), installed by packaging/install.sh as for the RPMs:
 # /etc/TOOL/*.conf are conffiles, /var/spool/TOOL 0750.
 # Usage: packaging/deb/build-debs.sh BIN_DIR VERSION OUT_DIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. packaging/tools.sh
 [ $# = 3 ] || { echo "usage: $0 BIN_DIR VERSION OUT_DIR" >&2; exit 2; }
 bin=$1 version=$2 out=$3
 arch=$(dpkg --print-architecture)
 mkdir -p "$out"
-summary() {
-  case $1 in
-    dirq) echo "directory queues from shells and cron (Perl Directory::Queue compatible)" ;;
-    stompclt) echo "STOMP transfer agent between directory queues and brokers" ;;
-    amqpclt) echo "AMQP 1.0 transfer agent between directory queues and brokers" ;;
-    mqttclt) echo "MQTT transfer agent between directory queues and brokers" ;;
-    simplevisor) echo "supervisor of foreground programs, a drop-in for python simplevisor" ;;
-  esac
-}
-for t in dirq stompclt amqpclt mqttclt simplevisor; do
+for t in $(tools); do
   root=$(mktemp -d)
   chmod 0755 "$root"
   # the one list of what gets installed, shared with the RPMs
   DESTDIR=$root prefix=/usr zshdir=/usr/share/zsh/vendor-completions packaging/install.sh "$bin" "$t"
   unit=""
-  case $t in
-    stompclt | amqpclt | mqttclt) unit="$t@.service" ;;
-    simplevisor) unit=simplevisor.service ;;
-  esac
+  if [ "$(tool_kind "$t")" = agent ]; then
+    unit="$t@.service"
+  elif [ -f "packaging/systemd/$t.service" ]; then
+    unit="$t.service"
+  fi
   mkdir -p "$root/DEBIAN"
   size=$(du -sk "$root" | cut -f1)
   cat > "$root/DEBIAN/control" <<CONTROL
@@ -41,7 +34,7 @@ Depends: libc6
 Section: net
 Priority: optional
 Homepage: https://example.invalid/messaging-toolkit
-Description: $(summary "$t")
+Description: $(tool_summary "$t")
  Part of the messaging toolkit: directory queues, transfer agents between them and
  STOMP, AMQP 1.0 or MQTT brokers, and a supervisor; see $t(1).
 CONTROL

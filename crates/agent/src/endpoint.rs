@@ -111,7 +111,24 @@ pub struct Endpoints {
     pub all: bool,
 }
 
-/// Parses `SCHEME://host:port`, IPv6 as `[::1]`.
+/// The port a scheme's servers listen on unless told otherwise (the IANA registrations, and
+/// STOMP's customary 61613); schemes that several protocols or ports share (`tcp`, `ssl`,
+/// `stomp+ssl`) have none, so their URIs name the port.
+pub fn default_port(scheme: &str) -> Option<u16> {
+    Some(match scheme {
+        "stomp" => 61613,
+        "amqp" => 5672,
+        "amqps" => 5671,
+        "mqtt" => 1883,
+        "mqtts" => 8883,
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    })
+}
+
+/// Parses `SCHEME://host[:port]` (the scheme's default port when none is given), IPv6 as
+/// `[::1]`.
 fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoint, Error> {
     let bad = |why: &str| usage(format!("invalid {side}-broker-uri {uri:?}: {why}"));
     let (scheme, rest) = uri
@@ -136,15 +153,28 @@ fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoi
         None => (rest, None),
     };
     let (host, port) = if let Some(r) = rest.strip_prefix('[') {
-        r.split_once("]:")
-            .ok_or_else(|| bad("expected [IPV6]:PORT"))?
+        match r.split_once("]:") {
+            Some((h, p)) => (h, Some(p)),
+            None => (
+                r.strip_suffix(']')
+                    .ok_or_else(|| bad("expected [IPV6] or [IPV6]:PORT"))?,
+                None,
+            ),
+        }
     } else {
-        rest.rsplit_once(':').ok_or_else(|| bad("missing port"))?
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
     };
     if host.is_empty() {
         return Err(bad("missing host"));
     }
-    let port = port.parse::<u16>().map_err(|_| bad("invalid port"))?;
+    let port = match port {
+        Some(p) => p.parse::<u16>().map_err(|_| bad("invalid port"))?,
+        None => default_port(scheme)
+            .ok_or_else(|| bad(&format!("missing port ({scheme}:// has no default port)")))?,
+    };
     Ok(Endpoint {
         host: host.to_string(),
         port,
@@ -464,7 +494,8 @@ mod tests {
         for bad in [
             "localhost:61613",
             "http://x:1",
-            "stomp://x",
+            // a scheme without a default port (stomp://x means port 61613)
+            "tcp://x",
             "stomp://:1",
             "stomp://x:99999",
             "udp://x:1",
@@ -538,6 +569,9 @@ mod tests {
                 .all(|s| s.host == "localhost" && s.address.is_some())
         );
         for (bad, why) in [
+            ("ssl://a", "missing port (ssl:// has no default port)"),
+            ("stomp://[::1", "expected [IPV6] or [IPV6]:PORT"),
+            ("stomp://:61613", "missing host"),
             ("all:()", "no URI in the all list"),
             ("all:stomp://a:1,stomp://b:2", "in parentheses"),
             ("all:(stomp://a:1", "missing ')'"),
@@ -552,5 +586,22 @@ mod tests {
                 .to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn schemes_have_their_default_ports() {
+        for (uri, host, port) in [
+            ("stomp://broker.example", "broker.example", 61613),
+            ("stomp://broker.example:1234", "broker.example", 1234),
+            ("stomp://[::1]", "::1", 61613),
+            ("stomp://[::1]:7", "::1", 7),
+        ] {
+            let e = parse_one(uri, Side::Incoming, SCHEMES).expect(uri);
+            assert_eq!((e.host.as_str(), e.port), (host, port), "{uri}");
+        }
+        assert_eq!(default_port("amqps"), Some(5671));
+        assert_eq!(default_port("mqtt"), Some(1883));
+        assert_eq!(default_port("https"), Some(443));
+        assert_eq!(default_port("tcp"), None);
     }
 }

@@ -99,6 +99,37 @@ pub fn debug(level: u8, msg: std::fmt::Arguments<'_>) {
     }
 }
 
+/// `-dd`: one line per frame or message as it crosses the wire, `DIR SUBJECT KEY=VALUE…`
+/// (`-ddd`: and `[N bytes]` of body), the same for every protocol; a `passcode` is shown as
+/// `*` (no other credential is part of a frame or message).
+pub fn trace<'a>(
+    dir: char,
+    subject: &str,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body_len: usize,
+) {
+    if !enabled(2) {
+        return;
+    }
+    let mut line = String::with_capacity(128);
+    line.push(dir);
+    if !subject.is_empty() {
+        line.push(' ');
+        line.push_str(subject);
+    }
+    for (k, v) in fields {
+        let v = if k == "passcode" { "*" } else { v };
+        line.push(' ');
+        line.push_str(k);
+        line.push('=');
+        line.push_str(v);
+    }
+    if enabled(3) {
+        line.push_str(&format!(" [{body_len} bytes]"));
+    }
+    debug(2, format_args!("{line}"));
+}
+
 /// A warning: something was ignored or is odd, the run goes on.
 pub fn warn(msg: std::fmt::Arguments<'_>) {
     if !QUIET.load(Ordering::Relaxed) {

@@ -61,6 +61,19 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// Refuses a URI with a path, for a protocol whose URIs have none (`protocol` names it,
+    /// `hint` says where that setting goes instead, if anywhere).
+    pub fn no_path(&self, protocol: &str, hint: &str) -> Result<(), Error> {
+        match self.endpoints.servers.iter().find(|s| s.path.is_some()) {
+            Some(s) => Err(Error::Usage(format!(
+                "invalid {}-broker-uri: {protocol} URI has no path ({:?}){hint}",
+                self.side,
+                s.path.as_deref().unwrap_or(""),
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Connects to one of the servers — the only one, or with failover the first that
     /// accepts, with the URI's backoff; `retrying` (after a lost connection) retries a single
     /// server too — dialing TCP or TLS and handing the stream to the protocol's `handshake`.

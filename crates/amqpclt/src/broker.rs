@@ -54,17 +54,8 @@ async fn close_link<E: std::fmt::Display>(
 /// `-dd`: each message's header (`-ddd`: and body size), as it crosses the wire. No
 /// credential is part of a message; the SASL exchange is never traced.
 pub(crate) fn trace(dir: char, address: &str, m: &Message) {
-    if !agent::log::enabled(2) {
-        return;
-    }
-    let mut line = format!("{dir} {address}");
-    for (k, v) in &m.header {
-        line.push_str(&format!(" {k}={v}"));
-    }
-    if agent::log::enabled(3) {
-        line.push_str(&format!(" [{} bytes]", m.body.as_bytes().len()));
-    }
-    agent::log::debug(2, format_args!("{line}"));
+    let fields = m.header.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    agent::log::trace(dir, address, fields, m.body.as_bytes().len());
 }
 
 /// Options of the incoming module.

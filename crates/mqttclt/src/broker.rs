@@ -29,16 +29,8 @@ fn not_started() -> Error {
 
 /// `-dd`: each message's header as it crosses the wire (no credential is in a message).
 fn trace(dir: char, m: &Message) {
-    if agent::log::enabled(2) {
-        let mut line = format!("{dir}");
-        for (k, v) in &m.header {
-            line.push_str(&format!(" {k}={v}"));
-        }
-        if agent::log::enabled(3) {
-            line.push_str(&format!(" ({} bytes)", m.body.as_bytes().len()));
-        }
-        agent::log::debug(2, format_args!("{line}"));
-    }
+    let fields = m.header.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    agent::log::trace(dir, "", fields, m.body.as_bytes().len());
 }
 
 /// What the outgoing module needs.

@@ -98,12 +98,7 @@ fn options(
     receive_maximum: Option<u64>,
 ) -> Result<Options, Error> {
     let side = broker.side;
-    if let Some(s) = broker.endpoints.servers.iter().find(|s| s.path.is_some()) {
-        return Err(usage(format!(
-            "invalid {side}-broker-uri: an MQTT URI has no path ({:?})",
-            s.path.as_deref().unwrap_or("")
-        )));
-    }
+    broker.no_path("an MQTT", "")?;
     let what = format!("{side}-broker-connect");
     let given = match side {
         Side::Incoming => &cli.incoming_broker_connect,

@@ -7,6 +7,19 @@ use clap::Parser;
 
 use crate::config::ConfType;
 
+/// simplevisor's exit statuses, by name (listed in [`EXIT_CODES`]).
+pub mod exit {
+    /// Success; `status`: running and active; `check`: everything as expected.
+    pub const OK: i32 = 0;
+    /// An error (one line on stderr); `check`: something not as expected; `status`: stuck;
+    /// `start`: supervision failed.
+    pub const FAILURE: i32 = 1;
+    /// A usage error.
+    pub const USAGE: i32 = 2;
+    /// `status`: not running.
+    pub const NOT_RUNNING: i32 = 3;
+}
+
 /// Exit statuses, listed in `--help` and the man page.
 pub const EXIT_CODES: &str = "\
 Exit status:
@@ -104,4 +117,19 @@ pub struct Cli {
     pub command: Command,
     /// A node of the tree: NAME/NAME/..., starting with the root entry's name.
     pub path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EXIT_CODES, exit};
+
+    #[test]
+    fn the_exit_codes_listed_are_the_named_ones() {
+        for code in [exit::OK, exit::FAILURE, exit::USAGE, exit::NOT_RUNNING] {
+            assert!(
+                EXIT_CODES.contains(&format!("\n  {code}  ")),
+                "{code} not listed in --help"
+            );
+        }
+    }
 }

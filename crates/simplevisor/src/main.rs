@@ -4,9 +4,12 @@ fn main() {
     let cli = match simplevisor::cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            use simplevisor::cli::exit;
             let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-                _ => 2,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::USAGE,
             };
             if e.use_stderr() {
                 eprint!(

@@ -8,6 +8,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::cli::exit;
 use crate::error::{Error, Result};
 
 /// What the command line asked the daemon to do.
@@ -173,10 +174,14 @@ pub fn send(path: &Path, action: &str) -> Result<Option<i32>> {
     procctl::pidfile::send_action(path, action).map_err(|e| err(path, format!("cannot write: {e}")))
 }
 
-/// `status`: (exit code, message): 0 alive and fresh, 1 alive but stuck, 3 not running.
+/// `status`: (exit code, message): alive and fresh ([`exit::OK`]), alive but stuck
+/// ([`exit::FAILURE`]), not running ([`exit::NOT_RUNNING`]).
 pub fn status(path: &Path, fresh: Duration) -> (i32, String) {
     let Some(pid) = read_pid(path) else {
-        return (3, "simplevisor is not running (no pidfile)".into());
+        return (
+            exit::NOT_RUNNING,
+            "simplevisor is not running (no pidfile)".into(),
+        );
     };
     let mtime = std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -185,18 +190,21 @@ pub fn status(path: &Path, fresh: Duration) -> (i32, String) {
     let date = date.split(',').next().unwrap_or("").to_string();
     if !procctl::alive(pid) {
         return (
-            3,
+            exit::NOT_RUNNING,
             format!("simplevisor (pid {pid}) does not seem to be running anymore"),
         );
     }
     let age = SystemTime::now().duration_since(mtime).unwrap_or_default();
     if age > fresh {
         (
-            1,
+            exit::FAILURE,
             format!("simplevisor (pid {pid}) is not running since {date}"),
         )
     } else {
-        (0, format!("simplevisor (pid {pid}) was active on {date}"))
+        (
+            exit::OK,
+            format!("simplevisor (pid {pid}) was active on {date}"),
+        )
     }
 }
 

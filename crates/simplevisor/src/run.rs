@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, exit};
 use crate::config::{self, Config, Global};
 use crate::error::Error;
 use crate::pidfile;
@@ -34,7 +34,7 @@ pub struct Exit {
 
 fn fail(message: impl Into<String>) -> Exit {
     Exit {
-        code: 1,
+        code: exit::FAILURE,
         message: message.into(),
     }
 }
@@ -98,7 +98,7 @@ pub fn main(cli: Cli) -> Exit {
     if matches!(cli.command, Command::Help | Command::Pod | Command::Rst) {
         use clap::CommandFactory;
         let _ = writeln!(std::io::stdout(), "{}", Cli::command().render_long_help());
-        return done(0);
+        return done(exit::OK);
     }
     let cfg = match &cli.conf {
         Some(path) => {
@@ -135,7 +135,7 @@ pub fn main(cli: Cli) -> Exit {
     };
     if cli.command == Command::CheckConfiguration {
         println!("the configuration file is valid");
-        return done(0);
+        return done(exit::OK);
     }
     if matches!(cli.command, Command::Check | Command::Status)
         && let Some(tree) = remote_tree(&settings)
@@ -160,7 +160,7 @@ pub fn main(cli: Cli) -> Exit {
             for l in lines {
                 println!("{l}");
             }
-            done(if ok { 0 } else { 1 })
+            done(if ok { exit::OK } else { exit::FAILURE })
         }
         Command::Restart => fail("restart command is accepted only with a path"),
         Command::Stop => stop(&settings, "quit"),
@@ -178,7 +178,7 @@ pub fn main(cli: Cli) -> Exit {
             None => fail("restart_child needs a PATH"),
         },
         Command::Start | Command::Single => supervise(cli.command, &cli, settings, root),
-        Command::CheckConfiguration | Command::Help | Command::Pod | Command::Rst => done(0),
+        Command::CheckConfiguration | Command::Help | Command::Pod | Command::Rst => done(exit::OK),
     }
 }
 
@@ -234,23 +234,23 @@ fn path_command(cli: &Cli, root: &mut Node) -> Exit {
             for l in lines {
                 println!("{l}");
             }
-            done(if ok { 0 } else { 1 })
+            done(if ok { exit::OK } else { exit::FAILURE })
         }
         (Command::Status, Node::Supervisor(_)) => fail(
             "status command not supported on a supervisor node, look at \"check\" command instead",
         ),
         (Command::Start, Node::Supervisor(s)) => match s.start() {
-            Ok(()) => done(0),
+            Ok(()) => done(exit::OK),
             Err(e) => fail(e.to_string()),
         },
         (Command::Stop, Node::Supervisor(s)) => {
             s.stop();
-            done(0)
+            done(exit::OK)
         }
         (Command::Restart, Node::Supervisor(s)) => {
             s.stop();
             match s.start() {
-                Ok(()) => done(0),
+                Ok(()) => done(exit::OK),
                 Err(e) => fail(e.to_string()),
             }
         }
@@ -296,14 +296,14 @@ fn status(cli: &Cli, s: &Settings) -> Exit {
         }) {
             Ok(_) => {
                 println!("{}", out.trim_end());
-                return done(0);
+                return done(exit::OK);
             }
             Err(e) => {
                 println!(
                     "{{\"running\":false,\"error\":{}}}",
                     serde_json::Value::String(format!("{}: {e}", sock.display()))
                 );
-                return done(3);
+                return done(exit::NOT_RUNNING);
             }
         }
     }
@@ -320,11 +320,11 @@ fn send(s: &Settings, action: &str) -> Exit {
     match pidfile::send(pf, action) {
         Ok(Some(pid)) if procctl::alive(pid) => {
             println!("simplevisor (pid {pid}) is being told to {action}...");
-            done(0)
+            done(exit::OK)
         }
         Ok(_) => {
             println!("simplevisor does not seem to be running anymore");
-            done(0)
+            done(exit::OK)
         }
         Err(e) => fail(e.to_string()),
     }
@@ -342,7 +342,7 @@ fn stop(s: &Settings, action: &str) -> Exit {
         Ok(_) => {
             println!("simplevisor does not seem to be running anymore");
             let _ = std::fs::remove_file(pf);
-            return done(0);
+            return done(exit::OK);
         }
         Err(e) => return fail(e.to_string()),
     };
@@ -367,7 +367,7 @@ fn stop(s: &Settings, action: &str) -> Exit {
     if went != Some(0) {
         let _ = std::fs::remove_file(pf);
     }
-    done(0)
+    done(exit::OK)
 }
 
 /// Signal flags and the self-pipe that wakes the loop.
@@ -421,7 +421,7 @@ fn daemonize() -> Result<procctl::Readiness, Exit> {
         procctl::Daemonized::Daemon(ready) => Ok(ready),
         procctl::Daemonized::Parent(procctl::Report::Started(pid)) => {
             println!("simplevisor (pid {pid}) started");
-            Err(done(0))
+            Err(done(exit::OK))
         }
         procctl::Daemonized::Parent(procctl::Report::Failed(e)) => Err(fail(e)),
         procctl::Daemonized::Parent(procctl::Report::Died) => {

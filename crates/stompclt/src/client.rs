@@ -191,23 +191,13 @@ async fn await_connected(
     }
 }
 
-/// `--debug --debug`: each frame's command and headers (`-ddd`: and body size).
+/// `--debug --debug`: each frame's command and headers (`-ddd`: and body size), the
+/// passcode hidden.
 fn trace(dir: char, f: &Frame, peer: &str) {
-    if !log::enabled(2) {
-        return;
+    if log::enabled(2) {
+        let fields = f.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        log::trace(dir, &format!("{peer} {}", f.command), fields, f.body.len());
     }
-    let mut line = format!("{dir} {peer} {}", f.command);
-    for (k, v) in &f.headers {
-        if k == "passcode" {
-            line.push_str(" passcode=*");
-        } else {
-            line.push_str(&format!(" {k}={v}"));
-        }
-    }
-    if log::enabled(3) {
-        line.push_str(&format!(" [{} bytes]", f.body.len()));
-    }
-    log::debug(2, format_args!("{line}"));
 }
 
 fn proto(e: FrameError, peer: &str) -> Error {

@@ -42,15 +42,11 @@ pub const BROKER_HEADERS: &[&str] = &[
 
 /// A STOMP URI names no path (the virtual host is the `host` CONNECT header).
 fn no_path(broker: &Broker) -> Result<(), Error> {
-    match broker.endpoints.servers.iter().find(|s| s.path.is_some()) {
-        Some(s) => Err(Error::Usage(format!(
-            "invalid {}-broker-uri: a STOMP URI has no path ({:?}); set the virtual host with --{}-broker-connect host=NAME",
-            broker.side,
-            s.path.as_deref().unwrap_or(""),
-            broker.side
-        ))),
-        None => Ok(()),
-    }
+    let hint = format!(
+        "; set the virtual host with --{}-broker-connect host=NAME",
+        broker.side
+    );
+    broker.no_path("a STOMP", &hint)
 }
 
 /// The STOMP protocol, as the agent shell sees it.

@@ -12,9 +12,9 @@ pub fn workspace_binaries() -> PathBuf {
         .and_then(Path::parent)
         .expect("target/debug")
         .to_path_buf();
-    for b in ["stompclt", "amqpclt", "mqttclt", "dirq", "simplevisor"] {
+    for b in crate::tools::names() {
         assert!(
-            dir.join(b).exists(),
+            dir.join(&b).exists(),
             "{b} not built: run the tests with `cargo test --workspace`"
         );
     }

@@ -1,8 +1,8 @@
 //! What the integration tests of the agents and simplevisor share: brokers of a test's own
 //! ([`brokers`], a RabbitMQ cluster in [`cluster`]), temporary queues and test messages ([`queues`]), running a binary and
 //! taking its one-line error ([`bin`]), processes ([`process`]), syslog lines ([`syslog`]), a
-//! silencing proxy ([`proxy`]), a small tmpfs ([`tmpfs`]) and the user documentation
-//! ([`docs`]). Tests that need a broker or root
+//! silencing proxy ([`proxy`]), a small tmpfs ([`tmpfs`]), the user documentation ([`docs`])
+//! and the list of tools ([`tools`]). Tests that need a broker or root
 //! fail loudly without one; only an explicit `--skip` leaves them out.
 
 pub mod bin;
@@ -16,3 +16,4 @@ pub mod queues;
 pub mod soak;
 pub mod syslog;
 pub mod tmpfs;
+pub mod tools;

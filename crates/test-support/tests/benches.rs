@@ -36,7 +36,10 @@ fn named_in_readme() -> Vec<String> {
 #[test]
 fn the_readme_names_the_agent_benchmarks() {
     let names = named_in_readme();
-    for b in ["stompclt", "amqpclt", "mqttclt", "scaleout", "dirq"] {
+    // every agent's, and the spool's and scale-out's
+    let mut benches = test_support::tools::agents();
+    benches.extend(["scaleout".to_string(), "dirq".to_string()]);
+    for b in benches {
         assert!(
             names.contains(&format!("bench/{b}.sh")),
             "bench/{b}.sh in {names:?}"

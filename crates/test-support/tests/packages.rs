@@ -7,8 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-const TOOLS: [&str; 5] = ["dirq", "stompclt", "amqpclt", "mqttclt", "simplevisor"];
-const AGENTS: [&str; 3] = ["stompclt", "amqpclt", "mqttclt"];
+use test_support::tools;
 
 fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
@@ -51,7 +50,10 @@ struct Installed;
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        let _ = Command::new("dpkg").arg("--purge").args(TOOLS).output();
+        let _ = Command::new("dpkg")
+            .arg("--purge")
+            .args(tools::names())
+            .output();
     }
 }
 
@@ -65,7 +67,8 @@ fn root_packages_build_install_and_remove() {
         &root.join("scripts/build-packages.sh").display().to_string(),
         &[&out.display().to_string()],
     );
-    for t in TOOLS {
+    let names = tools::names();
+    for t in names.iter().map(String::as_str) {
         let rpm = find(&out, t, ".rpm");
         let files = run("rpm", &["-qlp", &rpm]);
         has(&files, &format!("/usr/bin/{t}"), &rpm);
@@ -114,7 +117,7 @@ fn root_packages_build_install_and_remove() {
             "{deb}: no conffile under /etc/{t}:\n{conffiles}"
         );
     }
-    for t in AGENTS {
+    for t in tools::agents().iter().map(String::as_str) {
         let rpm = find(&out, t, ".rpm");
         let dump = run("rpm", &["-qp", "--dump", &rpm]);
         // PATH SIZE MTIME DIGEST MODE OWNER GROUP ...: the spool, 0750 root
@@ -132,7 +135,7 @@ fn root_packages_build_install_and_remove() {
         );
     }
     // installed from the .debs, used from the installed paths, removed
-    let debs: Vec<String> = TOOLS.iter().map(|t| find(&out, t, ".deb")).collect();
+    let debs: Vec<String> = names.iter().map(|t| find(&out, t, ".deb")).collect();
     let _installed = Installed;
     let mut args = vec!["-i"];
     args.extend(debs.iter().map(String::as_str));
@@ -145,7 +148,7 @@ fn root_packages_build_install_and_remove() {
     ] {
         run("man", &["-w", page]);
     }
-    for t in TOOLS {
+    for t in names.iter().map(String::as_str) {
         let v = run(&format!("/usr/bin/{t}"), &["--version"]);
         assert!(v.contains("0.1.0"), "{t} --version: {v}");
         let page = run("man", &["-w", t]);
@@ -178,9 +181,9 @@ fn root_packages_build_install_and_remove() {
         "systemd-analyze verify:\n{said}"
     );
     let mut args = vec!["--purge"];
-    args.extend(TOOLS);
+    args.extend(names.iter().map(String::as_str));
     run("dpkg", &args);
-    for t in TOOLS {
+    for t in &names {
         assert!(!Path::new(&format!("/usr/bin/{t}")).exists(), "{t} removed");
     }
 }

@@ -9,7 +9,34 @@ use std::process::ExitCode;
 use clap::{Command, CommandFactory};
 use clap_complete::Shell;
 
-/// Every binary of the workspace whose documentation is generated.
+/// (name, kind) of every tool of the one list, packaging/tools.
+fn tools() -> Vec<(String, String)> {
+    let text = fs::read_to_string(root().join("packaging/tools")).expect("packaging/tools");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (
+                w[0].to_string(),
+                w.get(2).copied().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The transfer agents of the list: their pages get the agents' metrics section and a
+/// TOOL.conf(5).
+fn agents() -> Vec<String> {
+    tools()
+        .into_iter()
+        .filter(|(_, kind)| kind == "agent")
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Every binary of the workspace whose documentation is generated: one per tool of
+/// packaging/tools (checked by `check`).
 fn commands() -> Vec<Command> {
     vec![
         dirq_cli::cli::Cli::command(),
@@ -35,7 +62,7 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
             .render(&mut page)
             .expect("render into memory");
         // the agents' metrics, one template for the three
-        if ["stompclt", "amqpclt", "mqttclt"].contains(&name.as_str()) {
+        if agents().contains(&name) {
             let t = fs::read_to_string(root().join("man/extra/agent-metrics.roff.in"))
                 .expect("man/extra/agent-metrics.roff.in");
             page.extend_from_slice(t.replace("PROGRAM", &name).as_bytes());
@@ -66,7 +93,8 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     // one configuration page per agent, from one hand-written template
     let template = fs::read_to_string(root().join("man/extra/agent.conf.5.in"))
         .expect("man/extra/agent.conf.5.in");
-    for agent in ["stompclt", "amqpclt", "mqttclt"] {
+    for agent in agents() {
+        let agent = agent.as_str();
         let page = template
             .replace("@AGENT@", agent)
             .replace("@UPPER@", &agent.to_uppercase());
@@ -145,6 +173,18 @@ fn main() -> ExitCode {
                     eprintln!("{} is out of date", rel.display());
                     stale += 1;
                 }
+            }
+            let listed: Vec<String> = tools().into_iter().map(|(n, _)| n).collect();
+            let documented: Vec<String> = commands()
+                .iter()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            if listed != documented {
+                eprintln!(
+                    "packaging/tools lists {listed:?}, xtask documents {documented:?}: add the \
+                     crate's Cli to commands() in crates/xtask/src/main.rs (and its dependency)"
+                );
+                stale += 1;
             }
             for m in see_also_targets_exist(&root) {
                 eprintln!("{m}: no such page");

@@ -15,7 +15,7 @@ use super::{
     Exit, Settings, Signals, daemonize, done, fail, metrics_start, notify, reload, report, signals,
     socket_path,
 };
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, exit};
 use crate::pidfile::{Action, Pidfile};
 use crate::process;
 use crate::store;
@@ -38,7 +38,7 @@ pub(super) fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node
         Ok(b) => b,
         Err(e) => {
             return Exit {
-                code: 2,
+                code: exit::USAGE,
                 message: procctl::error_line(&e),
             };
         }
@@ -376,7 +376,7 @@ impl<'a> Loop<'a> {
         if failed {
             fail("supervision interrupted/failed")
         } else {
-            done(0)
+            done(exit::OK)
         }
     }
 }
