@@ -175,7 +175,7 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
     scratch=
   fi
 fi
-trap 'rm -f "$log"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
+trap 'rm -f "$log" "${prebuild_log:-}"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
 status=0
 # the packages test compiles the release binaries: in a step of its own, below
 if [ "$offline" = 1 ]; then
@@ -184,21 +184,30 @@ else
   # One build, then the two long broker harnesses (stompclt: RabbitMQ and ActiveMQ; amqpclt:
   # RabbitMQ's AMQP listeners and the Proton broker) side by side with the rest: most of
   # their time goes to waiting on brokers, killed agents and restarts, not to the cores.
+  # The packages' release build (a step below) compiles every dependency again, optimised:
+  # started now at the lowest priority, it takes the cores the broker tests leave idle, and
+  # rpmbuild then compiles only the workspace's own crates (from its source tree).
+  prebuild_log=$(mktemp)
+  # shellcheck disable=SC2046
+  (. packaging/tools.sh && CARGO_TARGET_DIR=$PWD/target/dist nice -n 19 \
+    cargo build --release --quiet $(tool_packages)) > "$prebuild_log" 2>&1 &
+  prebuild=$!
   cargo test --workspace --no-run --quiet 2>&1 | tee "$log" || status=$?
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
     # each group's own RabbitMQs and RabbitMQ cluster on ports of its own (MSGTK_PORT_OFFSET)
-    offset=0
+    offset=0 groups=()
     for pkg in stompclt amqpclt; do
       (MSGTK_PORT_OFFSET=$offset cargo test -p "$pkg" "${skip[@]}" > "$group_dir/$pkg.log" 2>&1
         echo $? > "$group_dir/$pkg.rc") &
+      groups+=($!)
       offset=$((offset + 100))
     done
     # (the system-call budget counts how calls batch, which a loaded machine changes: alone,
     # after them)
     MSGTK_PORT_OFFSET=$offset cargo test --workspace --exclude stompclt --exclude amqpclt "${skip[@]}" --skip root_packages_ \
       --skip broker_syscall_budget_ 2>&1 | tee -a "$log" || status=$?
-    wait
+    wait "${groups[@]}"
     for pkg in stompclt amqpclt; do
       printf '\n=== %s tests (run beside the others, at %d s)\n' "$pkg" "$SECONDS"
       cat "$group_dir/$pkg.log"
@@ -206,8 +215,13 @@ else
       [ "$(cat "$group_dir/$pkg.rc")" = 0 ] || status=1
     done
     rm -rf "$group_dir"
+    step "the packages' dependencies built (what the tests left of it)"
+    # a failure shows again, with its cause, in rpmbuild's build below
+    wait "$prebuild" || { tail -5 "$prebuild_log"; echo "(the release build failed: see the packages step)"; }
     step "the system-call budget, on a quiet machine"
     cargo test -p test-support --test syscalls 2>&1 | tee -a "$log" || status=$?
+  else
+    wait "$prebuild" || true
   fi
 fi
 if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
