@@ -175,7 +175,7 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
     scratch=
   fi
 fi
-trap 'rm -f "$log" "${prebuild_log:-}"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
+trap 'rm -f "$log"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
 status=0
 # the packages test compiles the release binaries: in a step of its own, below
 if [ "$offline" = 1 ]; then
@@ -184,14 +184,6 @@ else
   # One build, then the two long broker harnesses (stompclt: RabbitMQ and ActiveMQ; amqpclt:
   # RabbitMQ's AMQP listeners and the Proton broker) side by side with the rest: most of
   # their time goes to waiting on brokers, killed agents and restarts, not to the cores.
-  # The packages' release build (a step below) compiles every dependency again, optimised:
-  # started now at the lowest priority, it takes the cores the broker tests leave idle, and
-  # rpmbuild then compiles only the workspace's own crates (from its source tree).
-  prebuild_log=$(mktemp)
-  # shellcheck disable=SC2046
-  (. packaging/tools.sh && CARGO_TARGET_DIR=$PWD/target/dist nice -n 19 \
-    cargo build --release --quiet $(tool_packages)) > "$prebuild_log" 2>&1 &
-  prebuild=$!
   cargo test --workspace --no-run --quiet 2>&1 | tee "$log" || status=$?
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
@@ -215,13 +207,8 @@ else
       [ "$(cat "$group_dir/$pkg.rc")" = 0 ] || status=1
     done
     rm -rf "$group_dir"
-    step "the packages' dependencies built (what the tests left of it)"
-    # a failure shows again, with its cause, in rpmbuild's build below
-    wait "$prebuild" || { tail -5 "$prebuild_log"; echo "(the release build failed: see the packages step)"; }
     step "the system-call budget, on a quiet machine"
     cargo test -p test-support --test syscalls 2>&1 | tee -a "$log" || status=$?
-  else
-    wait "$prebuild" || true
   fi
 fi
 if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
