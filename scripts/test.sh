@@ -32,6 +32,13 @@ if ! command -v cargo > /dev/null; then
   exit 1
 fi
 
+# Installs Debian packages quietly, reading the package lists first only when needed.
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" > /dev/null 2>&1 || {
+    apt-get update -qq > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" > /dev/null
+  }
+}
 # each step says when it began (seconds since the start): where the suite's time goes
 step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
@@ -61,10 +68,7 @@ install_prometheus() {
     printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own=1
   fi
   local rc=0
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus > /dev/null 2>&1 || {
-    apt-get update -qq > /dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus > /dev/null
-  } || rc=$?
+  apt_install prometheus || rc=$?
   [ "$own" = 1 ] && rm -f "$policy"
   if command -v systemctl > /dev/null; then
     systemctl disable --now prometheus > /dev/null 2>&1 || true
@@ -88,10 +92,7 @@ else
   MQTT_FRESH=1 "$brokers/start-mosquitto.sh"
   if ! /usr/bin/python3 -c 'import proton' 2> /dev/null; then
     echo "installing python3-qpid-proton from Debian..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null 2>&1 || {
-      apt-get update -qq > /dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qpid-proton > /dev/null
-    }
+    apt_install python3-qpid-proton
   fi
   if ! command -v prometheus > /dev/null || ! command -v promtool > /dev/null; then
     install_prometheus
@@ -99,10 +100,7 @@ else
   if ! command -v strace > /dev/null; then
     # the system-call budget test counts with it
     echo "installing strace from Debian..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace > /dev/null 2>&1 || {
-      apt-get update -qq > /dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace > /dev/null
-    }
+    apt_install strace
   fi
   export AMQP_BROKERS="rabbitmq=127.0.0.1:5672,proton=127.0.0.1:5673"
   export AMQPS_RABBITMQ=127.0.0.1:5671 AMQPS_PROTON=127.0.0.1:5673
@@ -145,10 +143,7 @@ if [ "$quick" = 0 ]; then
   else
     if ! command -v rpmspec > /dev/null; then
       echo "installing rpm (for rpmspec) from Debian..."
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null 2>&1 || {
-        apt-get update -qq > /dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm > /dev/null
-      }
+      apt_install rpm
     fi
     scripts/check-packaging.sh
   fi
@@ -216,7 +211,7 @@ if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   for pkg in man-db:man systemd:systemd-analyze; do
     command -v "${pkg#*:}" > /dev/null || {
       echo "installing ${pkg%%:*} from Debian..."
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg%%:*}" > /dev/null
+      apt_install "${pkg%%:*}"
     }
   done
   cargo test -p test-support --test packages 2>&1 | tee -a "$log" || status=$?
