@@ -13,23 +13,10 @@ use std::time::Duration;
 use agent::Failover;
 use agent::multi::{AllIncoming, AnyOutgoing, Board, Shared};
 use message::Message;
+use message::generator::Rng;
 use transfer::{
     Engine, Error, ErrorKind, Got, Incoming, Outgoing, Recovery, Result, Settings, Token,
 };
-
-/// A seeded generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn chance(&mut self, p: f64) -> bool {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 /// One fake broker's queue, shared by the modules built for it one after another.
 #[derive(Default)]
@@ -194,7 +181,7 @@ fn world(brokers: usize, each: u32, seed: u64) -> W {
         queues,
         stored: Vec::new(),
         confirmed: HashSet::new(),
-        rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        rng: Rng::new(seed),
     }))
 }
 

@@ -57,6 +57,10 @@ impl Rng {
         self.0 = x;
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
+    /// True with probability `p` (0 to 1).
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
     /// Uniform in `[0, n)`; 0 when n is 0.
     pub fn below(&mut self, n: usize) -> usize {
         if n == 0 {

@@ -54,6 +54,7 @@ fn root() -> PathBuf {
 /// (path relative to the repository, content) of every generated file.
 fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
+    let agents = agents();
     for mut cmd in commands() {
         cmd.build();
         let name = cmd.get_name().to_string();
@@ -62,7 +63,7 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
             .render(&mut page)
             .expect("render into memory");
         // the agents' metrics, one template for the three
-        if agents().contains(&name) {
+        if agents.contains(&name) {
             let t = fs::read_to_string(root().join("man/extra/agent-metrics.roff.in"))
                 .expect("man/extra/agent-metrics.roff.in");
             page.extend_from_slice(t.replace("PROGRAM", &name).as_bytes());
@@ -93,7 +94,7 @@ fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     // one configuration page per agent, from one hand-written template
     let template = fs::read_to_string(root().join("man/extra/agent.conf.5.in"))
         .expect("man/extra/agent.conf.5.in");
-    for agent in agents() {
+    for agent in &agents {
         let agent = agent.as_str();
         let page = template
             .replace("@AGENT@", agent)

@@ -10,35 +10,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use message::Message;
+pub use message::generator::Rng;
 use transfer::{Error, ErrorKind, Got, Incoming, Outgoing, Recovered, Result, Token};
-
-/// A small seeded generator (xorshift64*): the same seed, the same schedule.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// True with probability `p` (0..=1).
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// How often each fault happens (probabilities per call).
 #[derive(Debug, Clone, Default)]
@@ -331,7 +304,7 @@ impl Outgoing for FakeOutgoing {
         }
         // out of order: the broker's confirmations need not follow the puts
         for i in (1..out.len()).rev() {
-            let j = self.rng.below(i as u64 + 1) as usize;
+            let j = self.rng.below(i + 1);
             out.swap(i, j);
         }
         self.in_flight = keep;

@@ -31,7 +31,7 @@ fn stop_flag() -> StopFlag {
 fn schedule(seed: u64) -> (u32, Faults, Settings) {
     let mut r = Rng::new(seed);
     let n = 20 + r.below(180) as u32;
-    let p = |r: &mut Rng, max: u64| r.below(max + 1) as f64 / 100.0;
+    let p = |r: &mut Rng, max: usize| r.below(max + 1) as f64 / 100.0;
     let faults = Faults {
         idle: p(&mut r, 20),
         in_lost: p(&mut r, 5),
@@ -42,7 +42,7 @@ fn schedule(seed: u64) -> (u32, Faults, Settings) {
         refuse_put: None,
     };
     let settings = Settings {
-        window: (r.below(4) > 0).then(|| 1 + r.below(30) as usize),
+        window: (r.below(4) > 0).then(|| 1 + r.below(30)),
         ..Settings::default()
     };
     (n, faults, settings)
