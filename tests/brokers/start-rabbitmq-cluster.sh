@@ -32,7 +32,11 @@ if [ "${1:-}" = node ]; then
     start_node "$2"
     exit 0
 fi
-for k in $(seq 1 "$nodes"); do start_node "$k"; done
+# the nodes boot side by side (the shared test PKI made first, once)
+[ -n "${MSGTK_PKI:-}" ] && "$here/make-test-ca.sh" "$MSGTK_PKI" >/dev/null
+pids=()
+for k in $(seq 1 "$nodes"); do start_node "$k" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
 for k in $(seq 2 "$nodes"); do
     (
         # shellcheck disable=SC1090

@@ -71,7 +71,42 @@ default_user = guest
 default_pass = guest
 log.console = false
 log.file.level = info
+# users, virtual hosts, permissions and policies imported at boot: no rabbitmqctl call
+# (half a second each) at start or restart
+definitions.import_backend = local_filesystem
+definitions.local.path = $DATA/definitions.json
 CONF
+    # guest/guest and receiver/secret (python-amqpclt's examples, with its virtual hosts
+    # virtual_host and rabbitmq); "msgtk test client", the CN of make-test-ca.sh's client
+    # certificate, whom SASL EXTERNAL logs in without a password; queues named
+    # msgtk.reject.* refuse every message (a full queue, reject-publish). Hashes: base64 of
+    # a 4-byte salt and SHA-256(salt + password).
+    cat > "$DATA/definitions.json" <<'DEFS'
+{
+  "users": [
+    {"name": "guest", "password_hash": "bXNndJ4pCs6EDk0TmAXayeJQspNpXCskOAUfbmCIYFpYEOi5",
+     "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
+    {"name": "receiver", "password_hash": "dGtyMcf+qldidtWlNvmD0KKMGEmAUfCDV/PnEnEhD7Y2Gdg3",
+     "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
+    {"name": "msgtk test client", "password_hash": "",
+     "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}
+  ],
+  "vhosts": [{"name": "/"}, {"name": "virtual_host"}, {"name": "rabbitmq"}],
+  "permissions": [
+    {"user": "guest", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "guest", "vhost": "virtual_host", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "guest", "vhost": "rabbitmq", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "receiver", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "receiver", "vhost": "virtual_host", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "receiver", "vhost": "rabbitmq", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "msgtk test client", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
+  ],
+  "policies": [
+    {"vhost": "/", "name": "msgtk-reject", "pattern": "^msgtk\\.reject\\.", "apply-to": "queues",
+     "definition": {"max-length": 0, "overflow": "reject-publish"}, "priority": 0}
+  ]
+}
+DEFS
     echo '[rabbitmq_stomp,rabbitmq_amqp1_0,rabbitmq_auth_mechanism_ssl].' > "$DATA/enabled_plugins"
     # Own Erlang cookie under $DATA/home, so nothing in /root is touched (RMQ_COOKIE: the
     # cookie the nodes of a cluster share).
@@ -113,31 +148,6 @@ ENV
     done
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { printf "rabbitmq: started in %.1fs\n", b - a }'
-    # the user SASL EXTERNAL logs in as (the CN of make-test-ca.sh's client certificate),
-    # without a password
-    ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
-    # read whole (grep -q closing the pipe early would fail the pipeline under pipefail)
-    users=$("$ctl" -q list_users 2>/dev/null || true)
-    if ! grep -q '^msgtk test client' <<<"$users"; then
-        "$ctl" -q add_user 'msgtk test client' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
-        "$ctl" -q clear_password 'msgtk test client' >/dev/null
-        "$ctl" -q set_permissions -p / 'msgtk test client' '.*' '.*' '.*' >/dev/null
-    fi
-    # what python-amqpclt's example configurations use, so that they run unchanged: the
-    # virtual hosts "virtual_host" and "rabbitmq", the user receiver/secret
-    for vh in virtual_host rabbitmq; do
-        "$ctl" -q add_vhost "$vh" >/dev/null 2>&1 || true
-        "$ctl" -q set_permissions -p "$vh" guest '.*' '.*' '.*' >/dev/null
-    done
-    if ! grep -q '^receiver' <<<"$users"; then
-        "$ctl" -q add_user receiver secret >/dev/null
-    fi
-    for vh in / virtual_host rabbitmq; do
-        "$ctl" -q set_permissions -p "$vh" receiver '.*' '.*' '.*' >/dev/null
-    done
-    # queues named msgtk.reject.* refuse every message (a full queue, reject-publish)
-    "$ctl" -q set_policy msgtk-reject '^msgtk\.reject\.' '{"max-length":0,"overflow":"reject-publish"}' \
-        --apply-to queues >/dev/null
 fi
 beam=$(cat "$DATA/beam.pid" 2>/dev/null || true)
 echo "rabbitmq: wrapper pid $(cat "$PIDFILE"), beam pid ${beam:-?}, RSS $( [ -n "$beam" ] && rss_kib "$beam" ) KiB"

@@ -292,13 +292,61 @@ pub fn key_values(s: &str, what: &str) -> Result<Vec<(String, String)>, KeyValue
     Ok(out)
 }
 
-/// The one boolean vocabulary of every protocol option, destination option and
-/// configuration key (Config::General's): true/false, yes/no, on/off, 1/0, in any case.
-/// The error names the option and the value.
-pub fn boolean(what: &str, v: &str) -> Result<bool, String> {
-    config_general::parse_bool(v).ok_or_else(|| {
-        format!("invalid {what}: {v:?} is not a boolean (true/false, yes/no, on/off, 1/0)")
-    })
+/// One `KEY=VALUE` of an option, read with a type: each reader's error is the one line
+/// `invalid OPTION: KEY="VALUE" is not …`.
+#[derive(Debug, Clone, Copy)]
+pub struct Value<'a> {
+    /// The option (`will`, `incoming-broker-connect`, a failover URI…).
+    pub what: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// The value as written.
+    pub value: &'a str,
+}
+
+impl<'a> Value<'a> {
+    /// The value `value` of `key` in option `what`.
+    pub fn new(what: &'a str, key: &'a str, value: &'a str) -> Self {
+        Value { what, key, value }
+    }
+
+    /// The error for a value that is not what the key takes: `invalid OPTION: KEY="VALUE"
+    /// is not IS_NOT`.
+    pub fn is_not(&self, is_not: &str) -> String {
+        format!(
+            "invalid {}: {}={:?} is not {is_not}",
+            self.what, self.key, self.value
+        )
+    }
+
+    /// A boolean, in the one vocabulary of every protocol option, destination option and
+    /// configuration key (Config::General's): true/false, yes/no, on/off, 1/0, in any case.
+    pub fn boolean(&self) -> Result<bool, String> {
+        config_general::parse_bool(self.value)
+            .ok_or_else(|| self.is_not("a boolean (true/false, yes/no, on/off, 1/0)"))
+    }
+
+    /// A number of type `T` (its range checked by the parse).
+    pub fn number<T: std::str::FromStr>(&self) -> Result<T, String> {
+        self.value
+            .trim()
+            .parse()
+            .map_err(|_| self.is_not("a number in range"))
+    }
+
+    /// A whole number of milliseconds.
+    pub fn millis(&self) -> Result<std::time::Duration, String> {
+        self.value
+            .trim()
+            .parse()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| self.is_not("a number of milliseconds"))
+    }
+
+    /// The error for a key the option does not have; `known` lists those it has.
+    pub fn unexpected(&self, known: &str) -> String {
+        format!("invalid {}: unexpected {:?} ({known})", self.what, self.key)
+    }
 }
 
 #[cfg(test)]
@@ -314,12 +362,29 @@ mod tests {
             ("1", "0"),
             ("TRUE", "Off"),
         ] {
-            assert_eq!(boolean("x", t), Ok(true));
-            assert_eq!(boolean("x", f), Ok(false));
+            assert_eq!(Value::new("x", "k", t).boolean(), Ok(true));
+            assert_eq!(Value::new("x", "k", f).boolean(), Ok(false));
         }
+    }
+
+    #[test]
+    fn typed_values_name_the_option_key_and_value() {
+        let v = |s| Value::new("will", "retain", s);
+        assert_eq!(v("on").boolean(), Ok(true));
         assert_eq!(
-            boolean("clean", "maybe").expect_err("not a boolean"),
-            "invalid clean: \"maybe\" is not a boolean (true/false, yes/no, on/off, 1/0)"
+            v("maybe").boolean().expect_err("not a boolean"),
+            "invalid will: retain=\"maybe\" is not a boolean (true/false, yes/no, on/off, 1/0)"
+        );
+        assert_eq!(v(" 60 ").number::<u16>(), Ok(60));
+        assert_eq!(
+            v("70000").number::<u16>().expect_err("out of range"),
+            "invalid will: retain=\"70000\" is not a number in range"
+        );
+        assert_eq!(v("500").millis(), Ok(std::time::Duration::from_millis(500)));
+        assert!(v("x").millis().is_err());
+        assert_eq!(
+            v("1").unexpected("topic, qos"),
+            "invalid will: unexpected \"retain\" (topic, qos)"
         );
     }
 

@@ -43,7 +43,7 @@ impl Dialer {
             })?,
             None => connect.await,
         }
-        .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect to {peer}: {e}")))?;
+        .map_err(|e| Error::caused(ErrorKind::Connect, format!("cannot connect to {peer}"), e))?;
         let _ = stream.set_nodelay(true);
         Ok(stream)
     }

@@ -278,7 +278,8 @@ impl Endpoints {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| bad(format!("{kv:?} is not KEY=VALUE")))?;
-            f.set(k, v).map_err(bad)?;
+            f.set(&format!("{side}-broker-uri {uri:?}"), k, v)
+                .map_err(usage)?;
         }
         Ok(Endpoints {
             servers,
@@ -366,14 +367,17 @@ impl Endpoints {
                             return Err(e);
                         }
                         if policy.max_attempts.is_some_and(|m| attempts > m) {
-                            return Err(TransferError::new(
-                                ErrorKind::Connect,
-                                format!("{} (after {attempts} failover attempts)", e.message),
-                            ));
+                            return Err(TransferError {
+                                message: format!(
+                                    "{} (after {attempts} failover attempts)",
+                                    e.message
+                                ),
+                                ..e
+                            });
                         }
                         crate::log::debug(
                             1,
-                            format_args!("{}; next attempt in {delay:?}", e.message),
+                            format_args!("{}; next attempt in {delay:?}", e.line()),
                         );
                         // in slices, so that INT/TERM is obeyed during a long backoff
                         let until = Instant::now() + delay;
@@ -393,33 +397,30 @@ impl Endpoints {
 }
 
 impl Failover {
-    /// Applies one `failover:` URI option.
-    fn set(&mut self, k: &str, v: &str) -> Result<(), String> {
-        let ms = || {
-            v.parse::<u64>()
-                .map(Duration::from_millis)
-                .map_err(|_| format!("{k}: {v:?} is not a number of milliseconds"))
-        };
-        let flag = || crate::args::boolean(k, v);
+    /// Applies one `failover:` URI option of option `what`.
+    fn set(&mut self, what: &str, k: &str, v: &str) -> Result<(), String> {
+        let value = crate::args::Value::new(what, k, v);
         match k {
-            "initialReconnectDelay" => self.initial = ms()?,
-            "maxReconnectDelay" => self.max = ms()?,
+            "initialReconnectDelay" => self.initial = value.millis()?,
+            "maxReconnectDelay" => self.max = value.millis()?,
             "backOffMultiplier" => {
-                self.multiplier = v
-                    .parse::<f64>()
-                    .ok()
+                self.multiplier = Some(value.number::<f64>()?)
                     .filter(|m| *m >= 1.0)
-                    .ok_or_else(|| format!("{k}: {v:?} is not a number >= 1"))?
+                    .ok_or_else(|| value.is_not("a number >= 1"))?
             }
-            "useExponentialBackOff" => self.exponential = flag()?,
-            "randomize" => self.randomize = flag()?,
+            "useExponentialBackOff" => self.exponential = value.boolean()?,
+            "randomize" => self.randomize = value.boolean()?,
             "maxReconnectAttempts" => {
-                let n: i64 = v
-                    .parse()
-                    .map_err(|_| format!("{k}: {v:?} is not a number"))?;
+                let n: i64 = value.number()?;
                 self.max_attempts = (n >= 0).then_some(n as u64);
             }
-            _ => return Err(format!("unknown failover option {k:?}")),
+            _ => {
+                return Err(format!(
+                    "invalid {what}: unknown failover option {k:?} (initialReconnectDelay, \
+                     maxReconnectDelay, backOffMultiplier, useExponentialBackOff, randomize, \
+                     maxReconnectAttempts)"
+                ));
+            }
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The agents' error type and the outcome of a run.
+//! The agents' error type; a run ends in a [`procctl::Outcome`].
 
 use crate::args::KeyValueError;
 use crate::config::ConfigError;
@@ -86,70 +86,4 @@ impl Error {
 /// A usage error.
 pub(crate) fn usage(message: impl Into<String>) -> Error {
     Error::Usage(message.into())
-}
-
-/// How a run ended: what goes to standard output, the error line, the exit status. The
-/// binary's `main` prints it ([`Outcome::print`]) and exits with [`Outcome::code`].
-#[derive(Debug)]
-pub struct Outcome {
-    /// The exit status.
-    pub code: i32,
-    /// Lines for standard output (statistics, `--status`, `--list`…).
-    pub lines: Vec<String>,
-    /// The one-line error, printed as `PROGRAM: ERROR` on standard error (and to syslog
-    /// once daemonized).
-    pub error: Option<String>,
-    /// A command line clap refused (or `--help`/`--version`): printed as clap prints it.
-    pub clap: Option<clap::Error>,
-    /// The program name, for the error line.
-    pub program: &'static str,
-}
-
-impl Outcome {
-    /// Success with these lines.
-    pub fn lines(program: &'static str, code: i32, lines: Vec<String>) -> Outcome {
-        Outcome {
-            code,
-            lines,
-            error: None,
-            clap: None,
-            program,
-        }
-    }
-
-    /// A failure.
-    pub fn failed(program: &'static str, e: &Error) -> Outcome {
-        Outcome {
-            code: e.exit_code(),
-            lines: Vec::new(),
-            error: Some(e.line()),
-            clap: None,
-            program,
-        }
-    }
-
-    /// Prints the outcome: lines on standard output (a closed one is no reason to panic),
-    /// the error on standard error, or to syslog when the process has become a daemon.
-    pub fn print(&self) {
-        use std::io::Write;
-        if let Some(e) = &self.clap {
-            if e.use_stderr() {
-                let text = procctl::usage_error(self.program, &e.render().to_string());
-                let _ = std::io::stderr().write_all(text.as_bytes());
-            } else {
-                let _ = e.print();
-            }
-        }
-        let mut out = std::io::stdout().lock();
-        for l in &self.lines {
-            if writeln!(out, "{l}").is_err() {
-                break;
-            }
-        }
-        let _ = out.flush();
-        if let Some(e) = &self.error {
-            crate::log::error(e);
-            let _ = writeln!(std::io::stderr(), "{}: {e}", self.program);
-        }
-    }
 }

@@ -24,6 +24,14 @@ pub const PENDING: i32 = 8;
 /// Pidfile.
 pub const PIDFILE: i32 = 9;
 
+/// The statuses of clap's outcomes: `--help` as the reference, `--version`, a refused command
+/// line.
+pub const CLAP: procctl::ClapCodes = procctl::ClapCodes {
+    help: HELP,
+    version: OK,
+    usage: USAGE,
+};
+
 /// The exit status for an engine error of this kind.
 pub fn for_kind(kind: ErrorKind) -> i32 {
     match kind {
@@ -36,7 +44,8 @@ pub fn for_kind(kind: ErrorKind) -> i32 {
         ErrorKind::Pending => PENDING,
         // from a queue the engine makes it an IncomingQueue error naming the element
         ErrorKind::BadMessage => PROTOCOL,
-        ErrorKind::Pidfile => PIDFILE,
+        // the agents' only per-turn hook is the pidfile's
+        ErrorKind::Tick => PIDFILE,
     }
 }
 

@@ -50,10 +50,11 @@ pub mod pidfile;
 mod run;
 pub mod tls;
 
-pub use args::{AgentArgs, boolean, key_values};
+pub use args::{AgentArgs, Value, key_values};
 pub use endpoint::{Endpoint, Endpoints, Failover, Scheme, Side};
-pub use error::{Error, Outcome};
-pub use run::{Broker, Credentials, Subscriptions, run};
+pub use error::Error;
+pub use procctl::Outcome;
+pub use run::{Broker, Credentials, Subscriptions, finish, run};
 
 /// The allocator the agent binaries use (see [`main!`]).
 #[doc(hidden)]
@@ -71,9 +72,7 @@ macro_rules! main {
         static ALLOCATOR: $crate::Allocator = $crate::Allocator;
 
         fn main() -> std::process::ExitCode {
-            let outcome = $crate::run::<$p>(std::env::args_os().collect());
-            outcome.print();
-            std::process::ExitCode::from(outcome.code as u8)
+            $crate::finish($crate::run::<$p>(std::env::args_os().collect()))
         }
     };
 }

@@ -51,7 +51,7 @@ fn class(k: ErrorKind) -> &'static str {
         ErrorKind::OutgoingQueue => "outgoing_queue",
         ErrorKind::Pending => "pending",
         ErrorKind::BadMessage => "bad_message",
-        ErrorKind::Pidfile => "pidfile",
+        ErrorKind::Tick => "pidfile",
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use message::QueueOptions;
 use procctl::{DaemonOptions, Daemonized, Report};
 use transfer::{
@@ -13,12 +13,13 @@ use transfer::{
     Recovery, Settings, StopFlag,
 };
 
+use crate::Outcome;
 use crate::Protocol;
 use crate::args::{AgentArgs, key_values};
 use crate::config;
 use crate::dial::Dialer;
 use crate::endpoint::{Endpoints, Failover, Side};
-use crate::error::{Error, Outcome, usage};
+use crate::error::{Error, usage};
 use crate::exit;
 use crate::metrics::{Figures, Label};
 use crate::multi::{self, AllIncoming, AnyOutgoing};
@@ -440,20 +441,16 @@ fn logging(a: &AgentArgs) -> Result<(), Error> {
 }
 
 fn parse<P: Protocol>(args: &[OsString]) -> Result<P::Cli, Outcome> {
-    P::Cli::try_parse_from(args).map_err(|e| {
-        let code = match e.kind() {
-            clap::error::ErrorKind::DisplayHelp => exit::HELP,
-            clap::error::ErrorKind::DisplayVersion => exit::OK,
-            _ => exit::USAGE,
-        };
-        Outcome {
-            code,
-            lines: Vec::new(),
-            error: None,
-            clap: Some(e),
-            program: P::NAME,
-        }
-    })
+    procctl::outcome::parse(P::NAME, args.iter().cloned(), exit::CLAP)
+}
+
+/// Ends the process as the outcome says; its error line also goes where the log goes when
+/// that is not a terminal (syslog once daemonized, the log file).
+pub fn finish(outcome: Outcome) -> std::process::ExitCode {
+    if let Some(e) = &outcome.error {
+        crate::log::error(e);
+    }
+    outcome.exit()
 }
 
 /// Runs one invocation of agent `P` with these arguments (the program name first).
@@ -461,7 +458,7 @@ pub fn run<P: Protocol>(argv: Vec<OsString>) -> Outcome {
     crate::log::init(P::NAME);
     match run_checked::<P>(argv) {
         Ok(o) => o,
-        Err(e) => Outcome::failed(P::NAME, &e),
+        Err(e) => Outcome::failed(P::NAME, e.exit_code(), e.line()),
     }
 }
 
@@ -822,7 +819,7 @@ fn run_engine<'p, I: transfer::Incoming, O: transfer::Outgoing>(
     if let Some(pf) = pidfile {
         engine = engine.with_tick(Box::new(move || {
             pf.tick()
-                .map_err(|e| transfer::Error::new(ErrorKind::Pidfile, Error::from(e).line()))
+                .map_err(|e| transfer::Error::new(ErrorKind::Tick, Error::from(e).line()))
         }));
     }
     let stats = rt.block_on(async {

@@ -145,7 +145,7 @@ impl Connected {
                     } else {
                         ErrorKind::Connect
                     };
-                    Error::new(kind, format!("{peer}: {e}"))
+                    Error::caused(kind, peer.to_string(), e)
                 })?,
         }
         if let Some(t) = o.idle_timeout {
@@ -198,13 +198,15 @@ impl Connected {
 fn open_error(e: fe2o3_amqp::connection::OpenError, peer: &str) -> Error {
     use fe2o3_amqp::connection::OpenError;
     match e {
-        OpenError::SaslError { .. } => Error::new(
+        OpenError::SaslError { .. } => Error::caused(
             ErrorKind::Broker,
-            format!("{peer} refused the credentials: {e}"),
+            format!("{peer} refused the credentials"),
+            e,
         ),
-        e => Error::new(
+        e => Error::caused(
             ErrorKind::Connect,
-            format!("cannot open an AMQP connection to {peer}: {e}"),
+            format!("cannot open an AMQP connection to {peer}"),
+            e,
         ),
     }
 }

@@ -1,21 +1,25 @@
-use clap::Parser;
+//! `dirq`: parses, runs, ends with the documented status (see `--help`).
 
-fn main() {
-    let cli = match dirq_cli::cli::Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) if e.use_stderr() => {
-            eprint!("{}", procctl::usage_error("dirq", &e.render().to_string()));
-            std::process::exit(e.exit_code());
-        }
-        Err(e) => e.exit(),
+use procctl::{ClapCodes, Outcome};
+
+fn main() -> std::process::ExitCode {
+    // clap's own: --help and --version succeed, a refused command line is a usage error
+    let codes = ClapCodes {
+        help: 0,
+        version: 0,
+        usage: 2,
     };
-    match dirq_cli::run(cli) {
-        Ok(()) => {}
-        Err(f) => {
-            if let Some(msg) = f.message() {
-                eprintln!("dirq: {msg}");
-            }
-            std::process::exit(f.code());
-        }
-    }
+    let outcome = match procctl::outcome::parse(NAME, std::env::args_os(), codes) {
+        Ok(cli) => match dirq_cli::run(cli) {
+            Ok(()) => Outcome::lines(NAME, 0, Vec::new()),
+            Err(f) => match f.message() {
+                Some(msg) => Outcome::failed(NAME, f.code(), msg),
+                None => Outcome::lines(NAME, f.code(), Vec::new()),
+            },
+        },
+        Err(o) => o,
+    };
+    outcome.exit()
 }
+
+const NAME: &str = "dirq";

@@ -88,7 +88,7 @@ impl Options {
             "maxtemp" => self.maxtemp = number(name, value)?,
             "maxlock" => self.maxlock = number(name, value)?,
             "sync" | "fsync" => {
-                self.sync = match value.trim() {
+                self.sync = match value.trim().to_ascii_lowercase().as_str() {
                     "1" | "yes" | "true" | "on" => true,
                     "0" | "no" | "false" | "off" => false,
                     _ => return Err(bad(name, format!("{value:?} is not a boolean"))),

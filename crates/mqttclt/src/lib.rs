@@ -17,7 +17,7 @@ pub mod session;
 
 use std::time::Duration;
 
-use agent::{Broker, Error, Scheme, Side, Subscriptions};
+use agent::{Broker, Error, Scheme, Side, Subscriptions, Value};
 use bytes::Bytes;
 
 use crate::broker::{IncomingOptions, MqttIncoming, MqttOutgoing, OutgoingOptions};
@@ -44,15 +44,6 @@ fn usage(s: String) -> Error {
     Error::Usage(s)
 }
 
-fn boolean(what: &str, v: &str) -> Result<bool, Error> {
-    agent::boolean(what, v).map_err(usage)
-}
-
-fn number<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, Error> {
-    v.parse()
-        .map_err(|_| usage(format!("invalid {what}: {v:?} is not a number in range")))
-}
-
 fn qos(what: &str, v: &str) -> Result<u8, Error> {
     match v {
         "0" => Ok(0),
@@ -73,16 +64,13 @@ fn will(cli: &Cli) -> Result<Option<Will>, Error> {
         retain: false,
     };
     for (k, v) in agent::key_values(s, "will")? {
+        let value = Value::new("will", &k, &v);
         match k.as_str() {
             "topic" => w.topic = v,
             "payload" => w.payload = Bytes::from(v.into_bytes()),
             "qos" => w.qos = qos("will", &v)?,
-            "retain" => w.retain = boolean("will", &v)?,
-            _ => {
-                return Err(usage(format!(
-                    "invalid will: unexpected {k:?} (topic, payload, qos, retain)"
-                )));
-            }
+            "retain" => w.retain = value.boolean().map_err(usage)?,
+            _ => return Err(usage(value.unexpected("topic, payload, qos, retain"))),
         }
     }
     mapping::check_topic(&w.topic).map_err(|e| usage(format!("invalid will: {e}")))?;
@@ -107,6 +95,7 @@ fn options(
     let (mut client_id, mut version, mut clean, mut expiry, mut keep_alive) =
         (None, Version::V5, None, None, 60u16);
     for (k, v) in agent::key_values(given.as_deref().unwrap_or(""), &what)? {
+        let value = Value::new(&what, &k, &v);
         match k.as_str() {
             "client-id" => client_id = Some(v),
             "version" => {
@@ -116,13 +105,12 @@ fn options(
                     _ => return Err(usage(format!("invalid {what}: version={v:?} (5 or 3.1.1)"))),
                 }
             }
-            "clean" => clean = Some(boolean(&what, &v)?),
-            "session-expiry" => expiry = Some(number::<u32>(&what, &v)?),
-            "keep-alive" => keep_alive = number(&what, &v)?,
+            "clean" => clean = Some(value.boolean().map_err(usage)?),
+            "session-expiry" => expiry = Some(value.number::<u32>().map_err(usage)?),
+            "keep-alive" => keep_alive = value.number().map_err(usage)?,
             _ => {
-                return Err(usage(format!(
-                    "invalid {what}: unexpected {k:?} (client-id, version, clean, \
-                     session-expiry, keep-alive)"
+                return Err(usage(value.unexpected(
+                    "client-id, version, clean, session-expiry, keep-alive",
                 )));
             }
         }

@@ -90,7 +90,7 @@ impl Session {
         s.send(Out::Connect(connect)).await.map_err(|e| {
             Error::new(
                 ErrorKind::Connect,
-                format!("cannot connect to {peer}: {}", e.message),
+                format!("cannot connect to {peer}: {}", e.line()),
             )
         })?;
         let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
@@ -130,7 +130,7 @@ impl Session {
             // a broker that closes at once (a 3.1.1 broker asked for MQTT 5, say)
             Err(e) => Err(Error::new(
                 ErrorKind::Connect,
-                format!("cannot open an MQTT session with {peer}: {}", e.message),
+                format!("cannot open an MQTT session with {peer}: {}", e.line()),
             )),
         }
     }
@@ -147,7 +147,7 @@ impl Session {
         let version = self.version;
         version
             .write(p, &mut self.wbuf)
-            .map_err(|e| Error::new(ErrorKind::BadMessage, format!("cannot encode: {e}")))
+            .map_err(|e| Error::caused(ErrorKind::BadMessage, "cannot encode", e))
     }
 
     /// How many bytes are queued.

@@ -1,19 +1,22 @@
 //! The OS-level process code of the toolkit, written once and used by the transfer agents
 //! (through `agent`) and by simplevisor: whether a process lives, signal-then-kill
 //! escalation of a pid or a process group, daemonizing with a readiness pipe, signal
-//! registration, syslog, and the first two lines of a pidfile.
+//! registration, syslog, the first two lines of a pidfile, and how every tool ends (its
+//! [`Outcome`]: exit status, error line, clap's refusals).
 //!
-//! It is synchronous and uses only libc, nix and signal-hook: simplevisor pulls in no async
-//! runtime through it.
+//! It is synchronous and uses only libc, nix, signal-hook and clap: simplevisor pulls in no
+//! async runtime through it.
 
 pub mod daemon;
 pub mod liveness;
+pub mod outcome;
 pub mod pidfile;
 pub mod signals;
 pub mod syslog;
 
 pub use daemon::{DaemonError, DaemonOptions, Daemonized, Readiness, Report, daemonize};
 pub use liveness::{Target, alive, escalate, exists, group_alive, signal, wait_gone, zombie};
+pub use outcome::{ClapCodes, Outcome};
 pub use signals::SignalError;
 
 /// A usage error as every tool prints it: clap's rendering (`error: WHAT\n\nUsage: …`)

@@ -1,30 +1,17 @@
-use clap::Parser;
+//! `simplevisor`: parses, runs, ends with the documented status (see `--help`).
 
-fn main() {
-    let cli = match simplevisor::cli::Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            use simplevisor::cli::exit;
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit::OK
-                }
-                _ => exit::USAGE,
-            };
-            if e.use_stderr() {
-                eprint!(
-                    "{}",
-                    procctl::usage_error("simplevisor", &e.render().to_string())
-                );
-            } else {
-                let _ = e.print();
-            }
-            std::process::exit(code);
-        }
+use simplevisor::cli::exit;
+
+fn main() -> std::process::ExitCode {
+    // clap's own: --help and --version succeed, a refused command line is a usage error
+    let codes = procctl::ClapCodes {
+        help: exit::OK,
+        version: exit::OK,
+        usage: exit::USAGE,
     };
-    let r = simplevisor::run::main(cli);
-    if !r.message.is_empty() {
-        eprintln!("simplevisor: {}", r.message);
+    match procctl::outcome::parse("simplevisor", std::env::args_os(), codes) {
+        Ok(cli) => simplevisor::run::main(cli),
+        Err(o) => o,
     }
-    std::process::exit(r.code);
+    .exit()
 }

@@ -24,29 +24,19 @@ mod supervise;
 use supervise::supervise;
 
 /// A run's end: the exit status and, for errors, the one-line message.
-#[derive(Debug)]
-pub struct Exit {
-    /// The exit status.
-    pub code: i32,
-    /// Printed on stderr when not empty.
-    pub message: String,
+pub use procctl::Outcome;
+
+const NAME: &str = "simplevisor";
+
+fn fail(message: impl Into<String>) -> Outcome {
+    Outcome::failed(NAME, exit::FAILURE, message)
 }
 
-fn fail(message: impl Into<String>) -> Exit {
-    Exit {
-        code: exit::FAILURE,
-        message: message.into(),
-    }
+fn done(code: i32) -> Outcome {
+    Outcome::lines(NAME, code, Vec::new())
 }
 
-fn done(code: i32) -> Exit {
-    Exit {
-        code,
-        message: String::new(),
-    }
-}
-
-impl From<Error> for Exit {
+impl From<Error> for Outcome {
     fn from(e: Error) -> Self {
         fail(e.line())
     }
@@ -94,7 +84,7 @@ fn socket_path(pidfile: &Path) -> PathBuf {
 }
 
 /// Runs one invocation of the command line.
-pub fn main(cli: Cli) -> Exit {
+pub fn main(cli: Cli) -> Outcome {
     if matches!(cli.command, Command::Help | Command::Pod | Command::Rst) {
         use clap::CommandFactory;
         let _ = writeln!(std::io::stdout(), "{}", Cli::command().render_long_help());
@@ -221,7 +211,7 @@ fn apply_remote(node: &mut Node, tree: &serde_json::Value) {
 }
 
 /// Commands addressed to one node (or a root that is a service), run in this process.
-fn path_command(cli: &Cli, root: &mut Node) -> Exit {
+fn path_command(cli: &Cli, root: &mut Node) -> Outcome {
     let path = cli.path.clone().unwrap_or_else(|| root.name().to_string());
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let Some(node) = root.find(&parts) else {
@@ -276,13 +266,13 @@ fn path_command(cli: &Cli, root: &mut Node) -> Exit {
     }
 }
 
-fn need_pidfile<'a>(s: &'a Settings, what: &str) -> Result<&'a Path, Exit> {
+fn need_pidfile<'a>(s: &'a Settings, what: &str) -> Result<&'a Path, Outcome> {
     s.pidfile
         .as_deref()
         .ok_or_else(|| fail(format!("{what} requires a pidfile")))
 }
 
-fn status(cli: &Cli, s: &Settings) -> Exit {
+fn status(cli: &Cli, s: &Settings) -> Outcome {
     let pf = match need_pidfile(s, "status") {
         Ok(p) => p,
         Err(e) => return e,
@@ -312,7 +302,7 @@ fn status(cli: &Cli, s: &Settings) -> Exit {
     done(code)
 }
 
-fn send(s: &Settings, action: &str) -> Exit {
+fn send(s: &Settings, action: &str) -> Outcome {
     let pf = match need_pidfile(s, action) {
         Ok(p) => p,
         Err(e) => return e,
@@ -332,7 +322,7 @@ fn send(s: &Settings, action: &str) -> Exit {
 
 /// `stop` / `stop_supervisor`: the action, then waiting; TERM after 60 s (the daemon may be
 /// in a long cycle), then KILL after 30 more.
-fn stop(s: &Settings, action: &str) -> Exit {
+fn stop(s: &Settings, action: &str) -> Outcome {
     let pf = match need_pidfile(s, action) {
         Ok(p) => p,
         Err(e) => return e,
@@ -412,12 +402,12 @@ fn signals() -> Result<Signals, Error> {
 /// Detaches (double fork, setsid, chdir /); the original process waits on a pipe for the
 /// daemon to say it holds the pidfile and has started its children, and exits 0, or 1
 /// with its error.
-fn daemonize() -> Result<procctl::Readiness, Exit> {
+fn daemonize() -> Result<procctl::Readiness, Outcome> {
     let opts = procctl::DaemonOptions {
         chdir_root: true,
         keep_regular_output: true,
     };
-    match procctl::daemonize(opts).map_err(|e| Exit::from(Error::from(e)))? {
+    match procctl::daemonize(opts).map_err(|e| Outcome::from(Error::from(e)))? {
         procctl::Daemonized::Daemon(ready) => Ok(ready),
         procctl::Daemonized::Parent(procctl::Report::Started(pid)) => {
             println!("simplevisor (pid {pid}) started");

@@ -202,11 +202,12 @@ fn trace(dir: char, f: &Frame, peer: &str) {
 
 fn proto(e: FrameError, peer: &str) -> Error {
     match e {
-        FrameError::Io(e) => Error::new(
+        FrameError::Io(e) => Error::caused(
             ErrorKind::Protocol,
-            format!("connection to {peer} failed: {e}"),
+            format!("connection to {peer} failed"),
+            e,
         ),
-        e => Error::new(ErrorKind::Protocol, format!("bad frame from {peer}: {e}")),
+        e => Error::caused(ErrorKind::Protocol, format!("bad frame from {peer}"), e),
     }
 }
 

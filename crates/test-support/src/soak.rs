@@ -8,25 +8,39 @@ use message::MessageQueue;
 
 use crate::process::kill_at_random;
 
+/// How long after its start a killed run dies: at random in the first 50 ms to
+/// `50 + KILL_WINDOW_MS` ms, connecting included, so that twenty kills land within a
+/// transfer of [`SOAK_MESSAGES`] messages on either side.
+pub const KILL_WINDOW_MS: u64 = 100;
+
+/// What a soak of twenty kills each way needs: enough messages that the last kill still
+/// lands mid-transfer (asserted by both helpers), no more; a soak proves its kills, not its
+/// volume.
+pub const SOAK_MESSAGES: usize = 50_000;
+
 /// Sends the spool at `inq` with `send()` (which must read it with `maxlock=1`, so that purge
-/// releases the locks a killed run left), killed at `kills` random moments in the first
-/// 300 ms of each run, then runs it unkilled until the spool is empty (asserted). Returns
-/// how many runs were started under a kill.
+/// releases the locks a killed run left), killed `kills` times at random moments of each run
+/// (see [`KILL_WINDOW_MS`]), every kill mid-transfer (asserted: the spool still holds
+/// messages after the last), then runs it unkilled until the spool is empty (asserted).
+/// Returns the number of runs killed.
 pub fn send_under_sigkill(inq: &Path, kills: u64, send: impl Fn() -> Command) -> u64 {
-    let mut runs = 0;
+    let q = MessageQueue::open_str(&format!("path={}", inq.display())).expect("open");
     for k in 0..kills {
         // no wait for the killed run's locks to go stale: the next run leaves those elements
         // and the unkilled runs below send them
-        std::thread::sleep(Duration::from_millis(100));
-        runs += 1;
-        // within 300 ms: twenty kills fit in a transfer of 100 000 messages
-        if kill_at_random(send(), k, 250).is_some() {
-            break; // it finished before its kill
-        }
+        std::thread::sleep(Duration::from_millis(50));
+        let ended = kill_at_random(send(), k, KILL_WINDOW_MS);
+        assert!(
+            ended.is_none(),
+            "run {k} of {kills} ended ({ended:?}) before its kill: the soak needs more messages"
+        );
     }
+    assert!(
+        q.dirq().count().expect("count") > 0,
+        "the spool was sent before the last kill: the soak needs more messages"
+    );
     // locks are dated in whole seconds: one a killed run took may need two seconds to
     // count as stale
-    let q = MessageQueue::open_str(&format!("path={}", inq.display())).expect("open");
     for _ in 0..5 {
         if q.dirq().count().expect("count") == 0 {
             break;
@@ -40,13 +54,28 @@ pub fn send_under_sigkill(inq: &Path, kills: u64, send: impl Fn() -> Command) ->
         );
     }
     assert_eq!(q.dirq().count().expect("count"), 0, "spool sent");
-    runs
+    kills
 }
 
-/// Receives with `receive()`, killed at `kills` random moments (seeds apart from the
-/// sending ones); the caller then runs it to the end.
-pub fn receive_under_sigkill(kills: u64, receive: impl Fn() -> Command) {
+/// Receives with `receive()`, killed `kills` times at random moments (seeds apart from the
+/// sending ones), every kill mid-transfer: asserted by `received()` (what the spool holds)
+/// still short of the `total` sent after the last. The caller then runs it to the end.
+pub fn receive_under_sigkill(
+    kills: u64,
+    receive: impl Fn() -> Command,
+    received: impl Fn() -> usize,
+    total: usize,
+) {
     for k in 0..kills {
-        kill_at_random(receive(), 100 + k, 1000);
+        let ended = kill_at_random(receive(), 100 + k, KILL_WINDOW_MS);
+        assert!(
+            ended.is_none(),
+            "receiving run {k} ended ({ended:?}) before its kill"
+        );
     }
+    let got = received();
+    assert!(
+        got < total,
+        "{got} of {total} received before the last kill: the soak needs more messages"
+    );
 }

@@ -31,7 +31,7 @@ pub struct Settings {
     pub lazy: bool,
 }
 
-/// Called once per loop turn (pidfile liveness and its `quit` action); `Ok(false)` stops.
+/// Called once per loop turn (the agents check their pidfile in it); `Ok(false)` stops.
 pub type Tick<'a> = Box<dyn FnMut() -> Result<bool> + 'a>;
 
 /// The engine: settings, a stop flag and an optional per-turn hook.
@@ -308,10 +308,11 @@ impl<'a> Engine<'a> {
     /// incoming queue's error.
     fn name_element(e: Error, origin: Option<String>) -> Error {
         match (e.kind, origin) {
-            (ErrorKind::BadMessage, Some(element)) => Error::new(
-                ErrorKind::IncomingQueue,
-                format!("incoming queue element {element}: {}", e.message),
-            ),
+            (ErrorKind::BadMessage, Some(element)) => Error {
+                kind: ErrorKind::IncomingQueue,
+                message: format!("incoming queue element {element}: {}", e.message),
+                ..e
+            },
             _ => e,
         }
     }

@@ -21,8 +21,9 @@ pub enum ErrorKind {
     /// its content type, a bad priority): the engine names its queue element when it came
     /// from one, and reports it as an incoming-queue error.
     BadMessage,
-    /// The pidfile could not be used.
-    Pidfile,
+    /// The per-turn hook of the program running the engine ([`crate::Engine::with_tick`])
+    /// failed: the program knows what it was (the agents' pidfile).
+    Tick,
 }
 
 impl ErrorKind {
@@ -38,7 +39,7 @@ impl ErrorKind {
         ErrorKind::OutgoingQueue,
         ErrorKind::Pending,
         ErrorKind::BadMessage,
-        ErrorKind::Pidfile,
+        ErrorKind::Tick,
     ];
 
     /// A small index, for per-kind counters.
@@ -47,14 +48,21 @@ impl ErrorKind {
     }
 }
 
-/// A failure of the transfer, with what happened in one line.
+/// A cause kept with an [`Error`]: an I/O, codec, TLS or client library error.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failure of the transfer: its class, what happened, and the error that caused it (when
+/// there is one), so that [`Error::line`] and any `source()` walker see the whole chain.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     /// The class.
     pub kind: ErrorKind,
-    /// The one-line explanation.
+    /// What happened, in one line, without the cause.
     pub message: String,
+    /// What caused it.
+    #[source]
+    pub source: Option<Cause>,
 }
 
 impl Error {
@@ -63,7 +71,33 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// An error of this kind, caused by `source`: printed as `MESSAGE: SOURCE`.
+    pub fn caused(kind: ErrorKind, message: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The message and its causes, joined by `: `: the one line a user reads.
+    pub fn line(&self) -> String {
+        let mut line = self.message.clone();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            // a wrapper that repeats its cause (`#[error(transparent)]`-like) adds nothing
+            if !line.ends_with(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            cause = c.source();
+        }
+        line
     }
 }
 
@@ -73,6 +107,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_line_carries_the_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left");
+        let e = Error::caused(ErrorKind::OutgoingQueue, "outgoing queue /q", io);
+        assert_eq!(e.to_string(), "outgoing queue /q");
+        assert_eq!(e.line(), "outgoing queue /q: no space left");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(Error::new(ErrorKind::Config, "bad").line(), "bad");
+    }
 
     #[test]
     fn kinds_indexed_in_order() {

@@ -24,7 +24,7 @@ impl Test {
             )
         })?;
         let re = Regex::new(re)
-            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid regex in {s:?}: {e}")))?;
+            .map_err(|e| Error::caused(ErrorKind::Config, format!("invalid regex in {s:?}"), e))?;
         Ok(Test {
             field: field.to_string(),
             re,
@@ -98,13 +98,14 @@ impl Filters {
         }
         if let Some(opts) = &self.tap {
             if self.tap_queue.is_none() {
-                self.tap_queue = Some(MessageQueue::open(opts).map_err(|e| {
-                    Error::new(ErrorKind::OutgoingQueue, format!("tap queue: {e}"))
-                })?);
+                self.tap_queue = Some(
+                    MessageQueue::open(opts)
+                        .map_err(|e| Error::caused(ErrorKind::OutgoingQueue, "tap queue", e))?,
+                );
             }
             if let Some(q) = &self.tap_queue {
                 q.add_message(&m)
-                    .map_err(|e| Error::new(ErrorKind::OutgoingQueue, format!("tap queue: {e}")))?;
+                    .map_err(|e| Error::caused(ErrorKind::OutgoingQueue, "tap queue", e))?;
             }
         }
         Ok(Some(m))

@@ -19,7 +19,7 @@ mod recovering;
 mod stats;
 
 pub use engine::{Engine, Settings, StopFlag};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};
 pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
 pub use recovering::{Recovered, Recovering};
 pub use stats::{Meter, Recovery, SideState, Stats};

@@ -22,8 +22,8 @@ pub struct QueueIncomingOptions {
     pub reliable: bool,
 }
 
-fn qerr(kind: ErrorKind, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(kind, format!("{what}: {e}"))
+fn qerr(kind: ErrorKind, what: &str, e: impl Into<crate::error::Cause>) -> Error {
+    Error::caused(kind, what, e)
 }
 
 /// Reads messages from a directory queue, each element locked while in flight. The

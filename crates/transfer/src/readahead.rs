@@ -57,8 +57,8 @@ enum Cmd {
     Stop,
 }
 
-fn qerr(e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::IncomingQueue, format!("incoming queue: {e}"))
+fn qerr(e: impl Into<crate::error::Cause>) -> Error {
+    Error::caused(ErrorKind::IncomingQueue, "incoming queue", e)
 }
 
 /// What both sides share: the commands, the first error of a remove or unlock, and the
@@ -107,11 +107,22 @@ impl ReadAhead {
     /// Starts reading `q` (already opened and purged).
     pub(crate) fn start(q: MessageQueue, opts: QueueIncomingOptions) -> Result<ReadAhead> {
         let (item_tx, items) = mpsc::channel(AHEAD);
-        let (bell, door) =
-            UnixStream::pair().map_err(|e| qerr(format_args!("cannot make a socket pair: {e}")))?;
+        let (bell, door) = UnixStream::pair().map_err(|e| {
+            Error::caused(
+                ErrorKind::IncomingQueue,
+                "incoming queue: cannot make a socket pair",
+                e,
+            )
+        })?;
         bell.set_nonblocking(true)
             .and_then(|()| door.set_read_timeout(Some(NAP)))
-            .map_err(|e| qerr(format_args!("cannot set up its socket pair: {e}")))?;
+            .map_err(|e| {
+                Error::caused(
+                    ErrorKind::IncomingQueue,
+                    "incoming queue: cannot set up its socket pair",
+                    e,
+                )
+            })?;
         let shared = Arc::new(Shared {
             cmds: Mutex::new(VecDeque::new()),
             failed: Mutex::new(None),
@@ -133,7 +144,13 @@ impl ReadAhead {
         let thread = std::thread::Builder::new()
             .name("queue-reader".into())
             .spawn(move || worker.run())
-            .map_err(|e| qerr(format_args!("cannot start its reader thread: {e}")))?;
+            .map_err(|e| {
+                Error::caused(
+                    ErrorKind::IncomingQueue,
+                    "incoming queue: cannot start its reader thread",
+                    e,
+                )
+            })?;
         Ok(ReadAhead {
             items,
             buffer: VecDeque::new(),

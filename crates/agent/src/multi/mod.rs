@@ -320,7 +320,7 @@ impl<'a, M> Members<'a, M> {
             }
             _ => (1, policy.initial),
         };
-        let why = e.message;
+        let why = e.line();
         if policy.max_attempts.is_some_and(|max| attempts > max) {
             crate::log::warn(format_args!(
                 "{} broker {}: {why}; given up after {attempts} attempts",

@@ -131,7 +131,7 @@ impl Options {
         let dial = async move |_uri: AMQPUri, _rt| -> lapin::Result<_> {
             let io = async {
                 let tcp = dialer.dial_tcp(&ep2).await.map_err(|e| {
-                    std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.message)
+                    std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.line())
                 })?;
                 let stream = AsyncTcpStream::Plain(async_compat::Compat::new(tcp));
                 if !ep2.tls {
@@ -151,7 +151,7 @@ impl Options {
         let props = ConnectionProperties::default()
             .with_connection_name(format!("amqpclt-{}", std::process::id()).into());
         let runtime = lapin::runtime::default_runtime()
-            .map_err(|e| Error::new(ErrorKind::Protocol, format!("no runtime: {e}")))?;
+            .map_err(|e| Error::caused(ErrorKind::Protocol, "no runtime", e))?;
         let wait = self
             .broker
             .timeout_connect
@@ -220,18 +220,21 @@ impl Options {
                     ) =>
             {
                 self.speaks_amqp1.store(true, Ordering::Relaxed);
-                Error::new(
+                Error::caused(
                     ErrorKind::Broker,
-                    format!("{peer} closed the connection to an AMQP 0-9-1 client: {e}"),
+                    format!("{peer} closed the connection to an AMQP 0-9-1 client"),
+                    e,
                 )
             }
-            _ if e.to_string().contains("ACCESS_REFUSED") => Error::new(
+            _ if e.to_string().contains("ACCESS_REFUSED") => Error::caused(
                 ErrorKind::Broker,
-                format!("{peer} refused the credentials: {e}"),
+                format!("{peer} refused the credentials"),
+                e,
             ),
-            _ => Error::new(
+            _ => Error::caused(
                 ErrorKind::Connect,
-                format!("cannot open an AMQP 0-9-1 connection to {peer}: {e}"),
+                format!("cannot open an AMQP 0-9-1 connection to {peer}"),
+                e,
             ),
         }
     }
@@ -276,7 +279,7 @@ pub fn failure(e: &lapin::Error, what: impl std::fmt::Display) -> Error {
         K::ProtocolError(a) if a.get_id() != 320 => ErrorKind::Broker,
         _ => ErrorKind::Protocol,
     };
-    Error::new(kind, format!("{what}: {e}"))
+    Error::caused(kind, what.to_string(), e.clone())
 }
 
 /// Declares what a route needs, as the reference did: its queue, its exchange (unless the

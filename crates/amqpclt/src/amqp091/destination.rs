@@ -157,7 +157,7 @@ fn pairs(s: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 fn flag(k: &str, v: &str) -> Result<bool, String> {
-    agent::boolean(k, v)
+    agent::Value::new("destination", k, v).boolean()
 }
 
 fn queue(s: &str) -> Result<QueueSpec, String> {

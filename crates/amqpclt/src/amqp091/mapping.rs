@@ -195,7 +195,7 @@ mod tests {
     fn inconsistent_content_type_is_refused() {
         let m = Message::binary(vec![1u8]).with_header("content-type", "text/plain");
         let e = to_publish(&m).expect_err("refused");
-        assert!(e.message.contains("unexpected text content-type"), "{e}");
+        assert!(e.line().contains("unexpected text content-type"), "{e}");
         let m = Message::text("x").with_header("content-type", "application/octet-stream");
         assert!(to_publish(&m).is_err());
     }

@@ -125,7 +125,12 @@ fn broker_amqp10_batched_accepts_survive_sigkill() {
     let b = Broker::rabbitmq();
     let (d, dest, sent) = queued(&b, 10_000, "batch-kill");
     let outq = d.path().join("out");
-    receive_under_sigkill(5, || receiver(&b, &dest, &outq, 100));
+    receive_under_sigkill(
+        5,
+        || receiver(&b, &dest, &outq, 100),
+        || queue_count(&outq),
+        sent.len(),
+    );
     let out = receiver(&b, &dest, &outq, 100)
         .args(["--timeout-inactivity", "5"])
         .output()

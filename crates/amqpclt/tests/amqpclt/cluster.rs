@@ -1,5 +1,5 @@
 //! A three-node RabbitMQ cluster of the test's own: `failover:` with `--reconnect` across its
-//! nodes keeps a 100 000-message reliable AMQP 1.0 transfer going, each way, while the node
+//! nodes keeps a 60 000-message reliable AMQP 1.0 transfer going, each way, while the node
 //! the agent uses is SIGKILLed and later restarted, through a quorum queue (replicated on
 //! the three nodes). RabbitMQ 3.10's AMQP 1.0 plugin cannot declare one (`/queue/X` makes a
 //! classic queue): it is declared through STOMP, and used as `/amq/queue/X`.
@@ -14,7 +14,7 @@ const OWN: (&str, &str) = ("broker-module", "amqp1");
 #[test]
 fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
     let cluster = RabbitCluster::start();
-    let n = 100_000;
+    let n = 60_000;
     let d = tmp();
     let name = unique_destination("cluster").replace("/queue/", "");
     declare_quorum_queue(&name);

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{
-    Exit, Settings, Signals, daemonize, done, fail, metrics_start, notify, reload, report, signals,
-    socket_path,
+    Outcome, Settings, Signals, daemonize, done, fail, metrics_start, notify, reload, report,
+    signals, socket_path,
 };
 use crate::cli::{Cli, Command, exit};
 use crate::pidfile::{Action, Pidfile};
@@ -31,16 +31,13 @@ enum End {
 }
 
 /// Runs the supervision tree until asked to stop or until it fails.
-pub(super) fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Exit {
+pub(super) fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node) -> Outcome {
     let single = command == Command::Single;
     // bound before a --daemon fork; a bad address is a usage error
     let bound = match cli.metrics.bind() {
         Ok(b) => b,
         Err(e) => {
-            return Exit {
-                code: exit::USAGE,
-                message: procctl::error_line(&e),
-            };
+            return Outcome::failed(super::NAME, exit::USAGE, procctl::error_line(&e));
         }
     };
     if single {
@@ -58,7 +55,7 @@ pub(super) fn supervise(command: Command, cli: &Cli, s: Settings, mut root: Node
     let mut l = match Loop::setup(cli, s, root, single) {
         Ok(l) => l,
         Err(e) => {
-            report(&mut ready, Some(&e.message));
+            report(&mut ready, Some(e.error.as_deref().unwrap_or_default()));
             return e;
         }
     };
@@ -103,12 +100,12 @@ struct Loop<'a> {
 impl<'a> Loop<'a> {
     /// The pidfile before any child (a second simplevisor must not start a second set),
     /// the signals, the control socket.
-    fn setup(cli: &'a Cli, s: Settings, root: Node, single: bool) -> Result<Self, Exit> {
+    fn setup(cli: &'a Cli, s: Settings, root: Node, single: bool) -> Result<Self, Outcome> {
         let pidfile = match &s.pidfile {
             Some(p) => Some(Pidfile::create(p).map_err(|e| fail(e.to_string()))?),
             None => None,
         };
-        let sigs = signals().map_err(Exit::from)?;
+        let sigs = signals().map_err(Outcome::from)?;
         let listener = s.pidfile.as_deref().and_then(|p| {
             let path = socket_path(p);
             let _ = std::fs::remove_file(&path);
@@ -353,7 +350,7 @@ impl<'a> Loop<'a> {
 
     /// Stops the children (unless `stop_supervisor` or `single`), saves the store, writes
     /// the final figures once the children are stopped, cleans up.
-    fn shutdown(mut self, end: End, exporters: metrics::Exporters) -> Exit {
+    fn shutdown(mut self, end: End, exporters: metrics::Exporters) -> Outcome {
         let failed = matches!(end, End::Failed);
         if failed {
             // a failed supervisor stopped its children already

@@ -1,5 +1,5 @@
 //! A three-node RabbitMQ cluster of the test's own: `failover:` with `--reconnect` across its
-//! nodes keeps a 100 000-message reliable transfer going, each way, while the node the agent
+//! nodes keeps a 60 000-message reliable transfer going, each way, while the node the agent
 //! uses is SIGKILLed and later restarted, through a quorum queue (replicated on the three
 //! nodes; declared by the first SEND's `x-queue-type:quorum` header).
 
@@ -13,7 +13,7 @@ const OWN: (&str, &str) = ("broker-connect", "host=/");
 #[test]
 fn broker_cluster_node_sigkilled_mid_transfer_each_way_loses_nothing() {
     let cluster = RabbitCluster::start();
-    let n = 100_000;
+    let n = 60_000;
     let d = tmp();
     let dest = unique_destination("cluster");
     let sent = test_support::brokers::persistent(mixed(n, &dest));

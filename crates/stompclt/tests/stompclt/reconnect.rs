@@ -5,9 +5,12 @@ use super::*;
 
 #[test]
 fn broker_restart_mid_transfer_with_reconnect_loses_nothing() {
-    for kind in ["rabbitmq", "activemq"] {
-        restart_case(OwnBroker::start_new(kind));
-    }
+    // side by side: each mostly waits for its broker to stop and start
+    std::thread::scope(|scope| {
+        for kind in ["rabbitmq", "activemq"] {
+            scope.spawn(move || restart_case(OwnBroker::start_new(kind)));
+        }
+    });
 }
 
 fn restart_case(rabbit: OwnBroker) {

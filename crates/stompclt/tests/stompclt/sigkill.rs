@@ -1,16 +1,16 @@
 //! SIGKILL at random moments of long transfers: nothing lost, duplicates counted.
 
 use super::*;
-use test_support::soak::{receive_under_sigkill, send_under_sigkill};
+use test_support::soak::{SOAK_MESSAGES, receive_under_sigkill, send_under_sigkill};
 
 #[test]
-fn broker_reliable_survives_20_sigkills_in_each_direction_of_100000_messages() {
-    kill_test(100_000, "1", 20);
+fn broker_reliable_survives_20_sigkills_in_each_direction() {
+    kill_test(SOAK_MESSAGES, "1", 20);
 }
 
 #[test]
 fn broker_batched_receipts_and_acks_survive_sigkill() {
-    kill_test(3000, "100", 5);
+    kill_test(SOAK_MESSAGES / 5, "100", 5);
 }
 
 fn kill_test(n: usize, batch: &str, kills: u64) {
@@ -51,22 +51,28 @@ fn soak(b: &Broker, n: usize, batch: &str, kills: u64) {
     });
     // broker → queue, killed a few times, then run to the end
     let outq = d.path().join("out");
-    receive_under_sigkill(kills, || {
-        let mut cmd = stompclt();
-        cmd.args([
-            "--subscribe".into(),
-            format!("destination={dest}"),
-            "--outgoing-queue".into(),
-            format!("path={}", p(&outq)),
-            "--reliable".into(),
-            "--prefetch".into(),
-            "100".into(),
-            "--batch".into(),
-            batch.into(),
-        ]);
-        cmd.args(b.opts("incoming"));
-        cmd
-    });
+    let received = || queue_count(&outq);
+    receive_under_sigkill(
+        kills,
+        || {
+            let mut cmd = stompclt();
+            cmd.args([
+                "--subscribe".into(),
+                format!("destination={dest}"),
+                "--outgoing-queue".into(),
+                format!("path={}", p(&outq)),
+                "--reliable".into(),
+                "--prefetch".into(),
+                "100".into(),
+                "--batch".into(),
+                batch.into(),
+            ]);
+            cmd.args(b.opts("incoming"));
+            cmd
+        },
+        received,
+        n,
+    );
     let mut args = vec![
         "--subscribe".into(),
         format!("destination={dest}"),
