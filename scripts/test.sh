@@ -5,7 +5,9 @@
 #   2. every unit and integration test, the cross-tests against the Python references
 #      included.
 #   3. the broker tests: RabbitMQ (STOMP 61613, AMQP 1.0 5672), ActiveMQ (STOMP 61614), the
-#      Qpid Proton C broker (AMQP 1.0 5673) and Mosquitto (MQTT 1883, 8883) from Debian, installed if missing and started on
+#      Qpid Proton C broker (AMQP 1.0 5673) and Mosquitto (MQTT 1883, 8883) from Debian, and
+#      Google's Pub/Sub emulator (REST 8085; from Google's Cloud SDK repository: the run
+#      fails, saying how to get it, when it is missing), installed if missing and started on
 #      loopback with data directories of their own (tests/brokers/), stopped at the end
 #      (KEEP_BROKERS=1 leaves them running); python3-qpid-proton for the amqpclt cross-test;
 #      Debian's prometheus (its service left stopped) for the metrics test, strace for the
@@ -46,6 +48,7 @@ skip=(--)
 brokers=tests/brokers
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq} AMQ_DATA=${AMQ_DATA:-/tmp/msgtk-brokers/activemq}
 export PROTON_DATA=${PROTON_DATA:-/tmp/msgtk-brokers/proton} MQTT_DATA=${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}
+export PUBSUB_DATA=${PUBSUB_DATA:-/tmp/msgtk-brokers/pubsub} PUBSUB_PORT=${PUBSUB_PORT:-8085}
 # one test PKI for both brokers' TLS listeners (made once by tests/brokers/make-test-ca.sh)
 export MSGTK_PKI=${MSGTK_PKI:-/tmp/msgtk-brokers/pki}
 # the 100 000-message soak keeps that many non-persistent messages in the broker's memory
@@ -57,6 +60,7 @@ stop_brokers() {
   "$brokers/stop-proton-broker.sh" > /dev/null 2>&1 || true
   "$brokers/stop-rabbitmq.sh" > /dev/null 2>&1 || true
   "$brokers/stop-mosquitto.sh" > /dev/null 2>&1 || true
+  "$brokers/stop-pubsub-emulator.sh" > /dev/null 2>&1 || true
 }
 # Debian's Prometheus, for the metrics test (a real server scrapes the agents; promtool
 # checks the textfiles). Its service is not started: it would listen on every interface;
@@ -83,9 +87,13 @@ else
   REF_PYTHON=$PWD/.venv/bin/python
   MESSAGING_COMPLIANCE=$PWD/.venv/refs/messaging-1.2/test/compliance
   export REF_PYTHON MESSAGING_COMPLIANCE
-  step "brokers (RabbitMQ, ActiveMQ, Qpid Proton) on loopback"
+  step "brokers (RabbitMQ, ActiveMQ, Qpid Proton, Mosquitto, the Pub/Sub emulator) on loopback"
   trap stop_brokers EXIT
   started_brokers=1
+  # the emulator (Java) boots while the others start and the checks below run
+  emulator_log=$(mktemp)
+  "$brokers/start-pubsub-emulator.sh" > "$emulator_log" 2>&1 &
+  emulator=$!
   RMQ_FRESH=1 "$brokers/start-rabbitmq.sh"
   AMQ_FRESH=1 "$brokers/start-activemq.sh"
   PROTON_FRESH=1 "$brokers/start-proton-broker.sh"
@@ -96,6 +104,11 @@ else
   fi
   if ! command -v prometheus > /dev/null || ! command -v promtool > /dev/null; then
     install_prometheus
+  fi
+  if ! command -v curl > /dev/null; then
+    # amsclt's guide makes its topic and subscription with it
+    echo "installing curl from Debian..."
+    apt_install curl
   fi
   if ! command -v strace > /dev/null; then
     # the system-call budget test counts with it
@@ -109,6 +122,13 @@ else
   export STOMP_BROKERS="rabbitmq=127.0.0.1:61613,activemq=127.0.0.1:61614"
   # STOMP over TLS on both, with the test PKI the start scripts made
   export STOMP_TLS="rabbitmq=127.0.0.1:61615,activemq=127.0.0.1:61617" STOMP_TLS_DIR="$MSGTK_PKI"
+  export PUBSUB_EMULATOR_HOST=127.0.0.1:$PUBSUB_PORT
+  if ! wait "$emulator"; then
+    cat "$emulator_log" >&2
+    exit 1
+  fi
+  cat "$emulator_log"
+  rm -f "$emulator_log"
 fi
 
 step "cargo fmt --check"

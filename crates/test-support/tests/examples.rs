@@ -131,3 +131,50 @@ fn broker_the_agent_examples_run() {
     ok("mqttclt", &args);
     assert_eq!(test_support::queues::queue_count(&d.path().join("in3")), 20);
 }
+
+/// amsclt's sender, the service and its key overridden on the command line (the Pub/Sub
+/// emulator, which takes any key), publishing to the example's topic.
+#[test]
+fn broker_the_amsclt_example_runs() {
+    let d = test_support::queues::tmp();
+    test_support::pubsub::ensure(test_support::pubsub::PROJECT, "metric_data", "metric_data");
+    let spool = d.path().join("out");
+    ok(
+        "dirq",
+        &s(&[
+            "generate",
+            "--path",
+            &spool.display().to_string(),
+            "--type",
+            "dqs",
+            "--count",
+            "20",
+            "--body-length",
+            "10",
+        ]),
+    );
+    let key = d.path().join("key");
+    std::fs::write(&key, "a-key\n").expect("key");
+    let mut args = s(&["--config", &example("amsclt-sender.conf"), "--no-loop"]);
+    args.extend([
+        "--incoming-queue".into(),
+        format!("path={}", spool.display()),
+    ]);
+    args.extend(["--outgoing-broker-uri".into(), test_support::pubsub::uri()]);
+    args.extend(s(&[
+        "--dialect",
+        "pubsub",
+        "--key-file",
+        &key.display().to_string(),
+    ]));
+    ok("amsclt", &args);
+    assert_eq!(test_support::queues::queue_count(&spool), 0);
+    let mut got = 0;
+    for _ in 0..20 {
+        got += test_support::pubsub::pull_ack("metric_data").len();
+        if got >= 20 {
+            break;
+        }
+    }
+    assert_eq!(got, 20);
+}

@@ -279,6 +279,13 @@ fn broker_amqpclt_man_page_examples() {
 }
 
 #[test]
+fn broker_amsclt_man_page_examples() {
+    // the project, topic and subscription the examples name, on the emulator
+    test_support::pubsub::ensure("monitoring", "metrics", "metrics");
+    agent_page("amsclt.1", 2, |_| {});
+}
+
+#[test]
 fn broker_mqttclt_man_page_examples() {
     std::env::var("MQTT_BROKER").expect("MQTT_BROKER: the Mosquitto of scripts/test.sh");
     agent_page("mqttclt.1", 2, |_| {});
@@ -384,6 +391,7 @@ fn every_man_page_with_examples_is_run() {
         pages,
         [
             "amqpclt.1",
+            "amsclt.1",
             "dirq.1",
             "messaging-queue.7",
             "mqttclt.1",

@@ -43,6 +43,7 @@ fn commands() -> Vec<Command> {
         stompclt::cli::Cli::command(),
         amqpclt::cli::Cli::command(),
         mqttclt::cli::Cli::command(),
+        amsclt::cli::Cli::command(),
         simplevisor::cli::Cli::command(),
     ]
 }

@@ -1,0 +1,68 @@
+//! amsclt's command line: the options every agent shares (`agent::AgentArgs`) and those of
+//! the HTTP services (AMS, Pub/Sub).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::mapping::Payload;
+
+/// What `--help` and the man page say after the options.
+pub fn after_help() -> String {
+    agent::after_help(
+        crate::SCHEMES,
+        "URIs: http[s]://HOST[:PORT]/v1/projects/PROJECT (http for a local Pub/Sub emulator).\n\
+         Credentials: none, or the service's key with --key-file FILE (sent as x-api-key and \
+         ?key=; never on the command line).\nSubscriptions: --subscribe \
+         'destination=SUBSCRIPTION' (repeatable).\nTopics: the message's destination header, \
+         or --topic NAME.\nDialects: --dialect ams (ARGO Messaging: string fields, cumulative \
+         acknowledgements) or pubsub (Google Pub/Sub and its emulator); by default pubsub for \
+         http:// and *.googleapis.com, ams otherwise.\n",
+        crate::BROKER_HEADERS,
+    )
+}
+
+/// Which service speaks at the other end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dialect {
+    /// ARGO Messaging Service: `maxMessages` as a string, cumulative acknowledgements, an
+    /// unacknowledged batch back on the next pull.
+    Ams,
+    /// Google Cloud Pub/Sub and its emulator: per-message leases.
+    Pubsub,
+}
+
+/// Moves messages between ARGO Messaging (AMS) or Google Pub/Sub topics and subscriptions
+/// and directory queues, over their REST API: subscription to queue, queue to topic, and
+/// the rest; with the options of stompclt.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "amsclt", version, after_help = after_help())]
+pub struct Cli {
+    /// The options every agent shares.
+    #[command(flatten)]
+    pub agent: agent::AgentArgs,
+
+    /// The service's dialect (default: pubsub for http:// and *.googleapis.com URIs, else
+    /// ams).
+    #[arg(long, value_enum)]
+    pub dialect: Option<Dialect>,
+    /// A file holding the service's key (token), sent as the x-api-key header and the key
+    /// query parameter; a key must not have to sit in ps.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Topic of outgoing messages without a destination header.
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+    /// How a message travels: raw (its body as data, its header as attributes) or json (the
+    /// whole message as its JSON form, text flag included).
+    #[arg(long, value_enum, default_value = "raw")]
+    pub payload: Payload,
+    /// Seconds each HTTP request may take before it counts as a lost connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout_request: f64,
+}
+
+/// amsclt has no `KEY=VALUE` options of its own.
+pub const MAP_OPTIONS: &[&str] = &[];
+
+agent::shared_args!(Cli);

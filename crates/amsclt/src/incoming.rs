@@ -1,0 +1,266 @@
+//! The incoming module: pulls from the subscriptions in turn (`subscriptions/S:pull`), hands
+//! each message to the engine, and acknowledges (`subscriptions/S:acknowledge`) only what the
+//! engine confirmed, so that a message is in the outgoing queue before the service forgets
+//! it. AMS acknowledges cumulatively and gives an unacknowledged batch back on the next pull:
+//! its subscription is pulled again only once the whole batch is acknowledged.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use agent::Broker;
+use serde::Deserialize;
+use transfer::{Error, ErrorKind, Got, Recovered, Result, Token};
+
+use crate::cli::Dialect;
+use crate::http::{self, Connection};
+use crate::mapping::{self, Delivered, Payload};
+
+/// The most messages one pull asks for (Pub/Sub's emulator answers at most 100).
+pub const MAX_PULL: u64 = 100;
+
+/// What the incoming module needs.
+#[derive(Debug, Clone)]
+pub struct IncomingOptions {
+    /// The shared broker settings.
+    pub broker: Broker,
+    /// The key, read from `--key-file`.
+    pub key: Option<String>,
+    /// The subscriptions, pulled in turn.
+    pub subscriptions: Vec<String>,
+    /// `--dialect`.
+    pub dialect: Dialect,
+    /// `--payload`.
+    pub payload: Payload,
+    /// Messages a pull asks for.
+    pub max_messages: u64,
+    /// `--timeout-request`.
+    pub timeout: Duration,
+}
+
+/// One pulled message, until it is acknowledged.
+struct Held {
+    token: Token,
+    subscription: usize,
+    ack_id: String,
+    acked: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Pulled {
+    #[serde(default)]
+    received_messages: Vec<Received>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Received {
+    ack_id: String,
+    message: Delivered,
+}
+
+/// Pulls from the subscriptions of one service.
+pub struct AmsIncoming {
+    o: IncomingOptions,
+    conn: Option<Connection>,
+    next_token: u64,
+    /// Pulled and not handed to the engine yet.
+    ready: VecDeque<(message::Message, Token)>,
+    /// Handed out (or ready), in order, until acknowledged to the service.
+    held: VecDeque<Held>,
+    /// The subscription to pull next.
+    turn: usize,
+}
+
+impl AmsIncoming {
+    /// A module not connected yet.
+    pub fn new(o: IncomingOptions) -> Self {
+        AmsIncoming {
+            o,
+            conn: None,
+            next_token: 0,
+            ready: VecDeque::new(),
+            held: VecDeque::new(),
+            turn: 0,
+        }
+    }
+
+    async fn connect(&mut self, retrying: bool) -> Result<()> {
+        let o = &self.o;
+        http::connect(&mut self.conn, &o.broker, &o.key, o.timeout, retrying).await
+    }
+
+    fn conn(&mut self) -> Result<&mut Connection> {
+        http::connected(&mut self.conn)
+    }
+
+    /// Acknowledges what the engine confirmed: Pub/Sub every confirmed message, AMS the
+    /// longest confirmed run from the oldest (its acknowledgement is cumulative).
+    async fn flush_acks(&mut self) -> Result<()> {
+        let mut by_sub: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        match self.o.dialect {
+            Dialect::Pubsub => {
+                self.held.retain(|h| {
+                    if h.acked {
+                        by_sub
+                            .entry(h.subscription)
+                            .or_default()
+                            .push(h.ack_id.clone());
+                    }
+                    !h.acked
+                });
+            }
+            Dialect::Ams => {
+                while self.held.front().is_some_and(|h| h.acked) {
+                    if let Some(h) = self.held.pop_front() {
+                        // the highest of a subscription's acknowledges the ones before
+                        by_sub.insert(h.subscription, vec![h.ack_id]);
+                    }
+                }
+            }
+        }
+        for (sub, ids) in by_sub {
+            let name = self.o.subscriptions[sub].clone();
+            let body = serde_json::json!({ "ackIds": ids }).to_string();
+            let conn = self.conn()?;
+            let peer = conn.peer.clone();
+            let a = conn
+                .post(
+                    &format!("subscriptions/{name}:acknowledge"),
+                    body.into_bytes(),
+                )
+                .await?;
+            if !(200..300).contains(&a.status) {
+                return Err(a.error(&format!("acknowledge on {name}"), &peer));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pulls once from the next subscription whose turn it is; whether anything came.
+    async fn pull(&mut self) -> Result<bool> {
+        let sub = self.turn % self.o.subscriptions.len();
+        self.turn = self.turn.wrapping_add(1);
+        // AMS gives an unacknowledged batch back on the next pull: not before it is done
+        if self.o.dialect == Dialect::Ams && self.held.iter().any(|h| h.subscription == sub) {
+            return Ok(false);
+        }
+        let name = self.o.subscriptions[sub].clone();
+        let n = self.o.max_messages;
+        let body = match self.o.dialect {
+            Dialect::Pubsub => {
+                serde_json::json!({ "maxMessages": n, "returnImmediately": true })
+            }
+            Dialect::Ams => {
+                serde_json::json!({ "maxMessages": n.to_string(), "returnImmediately": "true" })
+            }
+        };
+        let conn = self.conn()?;
+        let peer = conn.peer.clone();
+        let a = conn
+            .post(
+                &format!("subscriptions/{name}:pull"),
+                body.to_string().into_bytes(),
+            )
+            .await?;
+        if !(200..300).contains(&a.status) {
+            return Err(a.error(&format!("pull from {name}"), &peer));
+        }
+        let pulled: Pulled = serde_json::from_slice(&a.body).map_err(|e| {
+            Error::caused(
+                ErrorKind::Protocol,
+                format!("pull from {name} on {peer}: not the answer of a pull"),
+                e,
+            )
+        })?;
+        let got = !pulled.received_messages.is_empty();
+        for r in pulled.received_messages {
+            let token = Token(self.next_token);
+            self.next_token += 1;
+            let m = mapping::from_service(r.message, &name, self.o.payload)?;
+            self.held.push_back(Held {
+                token,
+                subscription: sub,
+                ack_id: r.ack_id,
+                acked: false,
+            });
+            self.ready.push_back((m, token));
+        }
+        Ok(got)
+    }
+}
+
+impl transfer::Incoming for AmsIncoming {
+    async fn start(&mut self) -> Result<()> {
+        self.connect(false).await
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        if let Some((m, t)) = self.ready.pop_front() {
+            return Ok(Got::Message(m, t));
+        }
+        self.flush_acks().await?;
+        // an empty pull answers at once: asked again, less and less often, for a second
+        let mut pause = Duration::from_millis(25);
+        let mut waited = Duration::ZERO;
+        loop {
+            for _ in 0..self.o.subscriptions.len() {
+                if self.pull().await?
+                    && let Some((m, t)) = self.ready.pop_front()
+                {
+                    return Ok(Got::Message(m, t));
+                }
+            }
+            if waited >= Duration::from_secs(1) {
+                return Ok(Got::Idle);
+            }
+            tokio::time::sleep(pause).await;
+            waited += pause;
+            pause = (pause * 2).min(Duration::from_millis(400));
+        }
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        if let Some(h) = self.held.iter_mut().find(|h| h.token == token) {
+            h.acked = true;
+        }
+        if self.held.len() >= MAX_PULL as usize && self.held.iter().all(|h| h.acked) {
+            self.flush_acks().await?;
+        }
+        Ok(())
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        self.flush_acks().await
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        if self.conn.is_some() {
+            self.flush_acks().await?;
+        }
+        self.conn = None;
+        Ok(())
+    }
+
+    fn forget(&mut self) -> u64 {
+        self.conn = None;
+        // handed to the engine and not acknowledged to the service (or an acknowledgement
+        // that may not have gone through): delivered again
+        let unacked = self.held.len().saturating_sub(self.ready.len()) as u64;
+        self.ready.clear();
+        self.held.clear();
+        unacked
+    }
+
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
+        self.connect(true).await?;
+        Ok(Recovered {
+            peer: self.conn()?.peer.clone(),
+            resent: 0,
+        })
+    }
+
+    fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+}

@@ -1,0 +1,167 @@
+//! amsclt: the HTTP transfer agent for the ARGO Messaging Service (AMS) and Google Cloud
+//! Pub/Sub's REST API (and its emulator). This crate holds only what is theirs: one HTTP/1.1
+//! connection a side on the agent's dialer ([`http`]), publishing in batches
+//! ([`outgoing`]), pulling and acknowledging after the engine confirmed ([`incoming`]),
+//! and the message mapping ([`mapping`]). Everything an agent shares (options,
+//! configuration files, daemon, pidfile, TLS, failover, `--reconnect`, exit codes) comes
+//! from the `agent` crate, through [`Ams`]'s implementation of `agent::Protocol`.
+
+pub mod cli;
+pub mod http;
+pub mod incoming;
+pub mod mapping;
+pub mod outgoing;
+
+use std::time::Duration;
+
+use agent::{Broker, Error, Scheme, Subscriptions};
+
+use crate::cli::{Cli, Dialect};
+use crate::incoming::{AmsIncoming, IncomingOptions, MAX_PULL};
+use crate::outgoing::{AmsOutgoing, OutgoingOptions};
+
+/// The services' URI schemes: `http` for a local emulator, `https` for the services.
+pub const SCHEMES: &[(&str, Scheme)] = &[("http", Scheme::Plain), ("https", Scheme::Tls)];
+
+/// The header keys a received message gets from the service rather than from its sender
+/// (`--strip-broker-headers`).
+pub const BROKER_HEADERS: &[&str] = &["message-id", "publish-time"];
+
+/// The AMS and Pub/Sub REST protocol, as the agent shell sees it.
+pub struct Ams;
+
+fn usage(s: String) -> Error {
+    Error::Usage(s)
+}
+
+/// The dialect: `--dialect`, or Pub/Sub for `http://` (a local emulator) and
+/// `*.googleapis.com`, AMS for the rest.
+fn dialect(cli: &Cli, broker: &Broker) -> Dialect {
+    cli.dialect.unwrap_or_else(|| {
+        let pubsub = broker
+            .endpoints
+            .servers
+            .iter()
+            .all(|s| !s.tls || s.host.ends_with(".googleapis.com"));
+        if pubsub {
+            Dialect::Pubsub
+        } else {
+            Dialect::Ams
+        }
+    })
+}
+
+/// The key of `--key-file` (its first line), refused when the file cannot be read or the
+/// line is empty.
+fn key(cli: &Cli) -> Result<Option<String>, Error> {
+    let Some(path) = &cli.key_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("invalid key-file {}: {e}", path.display())))?;
+    let key = text.lines().next().unwrap_or("").trim().to_string();
+    if key.is_empty() {
+        return Err(usage(format!(
+            "invalid key-file {}: the first line holds no key",
+            path.display()
+        )));
+    }
+    Ok(Some(key))
+}
+
+/// Every server's URI must name the project: `/v1/projects/PROJECT`.
+fn check_paths(broker: &Broker) -> Result<(), Error> {
+    for s in &broker.endpoints.servers {
+        let path = s.path.as_deref().unwrap_or("");
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if !matches!(parts.as_slice(), [_, "projects", p] if !p.is_empty()) {
+            return Err(usage(format!(
+                "invalid {}-broker-uri: {}:{} needs the path /v1/projects/PROJECT (got {path:?})",
+                broker.side, s.host, s.port
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn timeout(cli: &Cli) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(cli.timeout_request)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            usage(format!(
+                "invalid timeout-request: {} is not a positive number of seconds",
+                cli.timeout_request
+            ))
+        })
+}
+
+impl agent::Protocol for Ams {
+    const NAME: &'static str = "amsclt";
+    const SCHEMES: &'static [(&'static str, Scheme)] = SCHEMES;
+    const BROKER_HEADERS: &'static [&'static str] = BROKER_HEADERS;
+    const MAP_OPTIONS: &'static [&'static str] = cli::MAP_OPTIONS;
+    type Cli = Cli;
+    type Incoming = AmsIncoming;
+    type Outgoing = AmsOutgoing;
+
+    fn validate(cli: &Cli) -> Result<(), Error> {
+        if let Some(t) = &cli.topic {
+            mapping::check_name(t).map_err(|e| usage(format!("invalid topic: {e}")))?;
+        }
+        timeout(cli).map(|_| ())
+    }
+
+    fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<AmsIncoming, Error> {
+        check_paths(&broker)?;
+        let mut subscriptions = Vec::new();
+        for s in &subs.subscribe {
+            let mut name = None;
+            for (k, v) in s {
+                match k.as_str() {
+                    "destination" => name = Some(v.clone()),
+                    _ => {
+                        return Err(usage(format!(
+                            "invalid subscribe: unexpected {k:?} (amsclt takes destination=SUBSCRIPTION)"
+                        )));
+                    }
+                }
+            }
+            let name = name.ok_or_else(|| {
+                usage("invalid subscribe: destination=SUBSCRIPTION is required".into())
+            })?;
+            mapping::check_name(&name).map_err(|e| usage(format!("invalid subscribe: {e}")))?;
+            subscriptions.push(name);
+        }
+        if subscriptions.is_empty() {
+            return Err(usage(
+                "an incoming broker needs --subscribe destination=SUBSCRIPTION".into(),
+            ));
+        }
+        let max_messages = subs
+            .prefetch
+            .unwrap_or(MAX_PULL)
+            .min(subs.count.unwrap_or(MAX_PULL))
+            .clamp(1, MAX_PULL);
+        Ok(AmsIncoming::new(IncomingOptions {
+            dialect: dialect(cli, &broker),
+            key: key(cli)?,
+            subscriptions,
+            payload: cli.payload,
+            max_messages,
+            timeout: timeout(cli)?,
+            broker,
+        }))
+    }
+
+    fn outgoing(cli: &Cli, broker: Broker) -> Result<AmsOutgoing, Error> {
+        check_paths(&broker)?;
+        Ok(AmsOutgoing::new(OutgoingOptions {
+            key: key(cli)?,
+            topic: cli.topic.clone(),
+            payload: cli.payload,
+            timeout: timeout(cli)?,
+            broker,
+        }))
+    }
+}

@@ -1,0 +1,4 @@
+//! `amsclt`: parses, runs, prints the outcome and exits with its documented status
+//! (`agent::exit`), on mimalloc (`agent::main!`).
+
+agent::main!(amsclt::Ams);

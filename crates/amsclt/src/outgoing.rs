@@ -1,0 +1,193 @@
+//! The outgoing module: messages held in a batch per topic and published in one request
+//! (`topics/T:publish`); a message is confirmed once the answer's `messageIds` cover it.
+
+use std::time::Duration;
+
+use agent::Broker;
+use message::Message;
+use transfer::{Error, ErrorKind, Recovered, Result, Token};
+
+use crate::http::{self, Connection};
+use crate::mapping::{self, Payload};
+
+/// The most messages one publish request carries (the services' limit).
+pub const MAX_BATCH: usize = 1000;
+/// The most bytes of data one request carries: well under the services' 10 MB.
+const MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// What the outgoing module needs.
+#[derive(Debug, Clone)]
+pub struct OutgoingOptions {
+    /// The shared broker settings.
+    pub broker: Broker,
+    /// The key, read from `--key-file`.
+    pub key: Option<String>,
+    /// `--topic`.
+    pub topic: Option<String>,
+    /// `--payload`.
+    pub payload: Payload,
+    /// `--timeout-request`.
+    pub timeout: Duration,
+}
+
+/// Publishes to the topics of one service.
+pub struct AmsOutgoing {
+    o: OutgoingOptions,
+    conn: Option<Connection>,
+    /// The batch being gathered: its topic, and each message's token and JSON.
+    topic: String,
+    batch: Vec<(Token, String)>,
+    bytes: usize,
+    confirmed: Vec<Token>,
+}
+
+impl AmsOutgoing {
+    /// A module not connected yet.
+    pub fn new(o: OutgoingOptions) -> Self {
+        AmsOutgoing {
+            o,
+            conn: None,
+            topic: String::new(),
+            batch: Vec::new(),
+            bytes: 0,
+            confirmed: Vec::new(),
+        }
+    }
+
+    async fn connect(&mut self, retrying: bool) -> Result<()> {
+        let o = &self.o;
+        http::connect(&mut self.conn, &o.broker, &o.key, o.timeout, retrying).await
+    }
+
+    fn conn(&mut self) -> Result<&mut Connection> {
+        http::connected(&mut self.conn)
+    }
+
+    /// Publishes the batch; its tokens are confirmed when the service gave an id for each.
+    async fn publish(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.bytes = 0;
+        let topic = self.topic.clone();
+        if let Err(e) = self.publish_part(&topic, &batch).await {
+            // kept for --reconnect to publish again
+            self.batch = batch;
+            return Err(e);
+        }
+        self.confirmed.extend(batch.iter().map(|(t, _)| *t));
+        Ok(())
+    }
+
+    /// Publishes `part`; one the service refuses as a request (400, 413) is split in two
+    /// until the message it refuses stands alone, named in the error.
+    async fn publish_part(&mut self, topic: &str, part: &[(Token, String)]) -> Result<()> {
+        let mut body = String::from("{\"messages\":[");
+        for (i, (_, json)) in part.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(json);
+        }
+        body.push_str("]}");
+        let conn = self.conn()?;
+        let peer = conn.peer.clone();
+        let answer = conn
+            .post(&format!("topics/{topic}:publish"), body.into_bytes())
+            .await?;
+        match answer.status {
+            200..=299 => {
+                let ids = serde_json::from_slice::<serde_json::Value>(&answer.body)
+                    .ok()
+                    .and_then(|v| v["messageIds"].as_array().map(Vec::len));
+                if ids != Some(part.len()) {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!(
+                            "publish to {topic} on {peer}: {} message ids for {} messages",
+                            ids.unwrap_or(0),
+                            part.len()
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            400 | 413 if part.len() > 1 => {
+                let (a, b) = part.split_at(part.len() / 2);
+                Box::pin(self.publish_part(topic, a)).await?;
+                Box::pin(self.publish_part(topic, b)).await
+            }
+            400 | 413 => Err(Error::new(
+                ErrorKind::BadMessage,
+                format!(
+                    "{peer} refused a message for topic {topic}: HTTP {}: {}",
+                    answer.status,
+                    answer.reason()
+                ),
+            )),
+            _ => Err(answer.error(&format!("publish to {topic}"), &peer)),
+        }
+    }
+}
+
+impl transfer::Outgoing for AmsOutgoing {
+    async fn start(&mut self) -> Result<()> {
+        self.connect(false).await
+    }
+
+    async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        let topic = mapping::topic(msg, self.o.topic.as_deref())?.to_string();
+        let json = serde_json::to_string(&mapping::to_service(msg, self.o.payload))
+            .map_err(|e| Error::caused(ErrorKind::BadMessage, "cannot encode a message", e))?;
+        if !self.batch.is_empty()
+            && (topic != self.topic
+                || self.batch.len() >= MAX_BATCH
+                || self.bytes + json.len() > MAX_BYTES)
+        {
+            self.publish().await?;
+        }
+        self.topic = topic;
+        self.bytes += json.len();
+        self.batch.push((token, json));
+        Ok(())
+    }
+
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+        // the engine waits for confirmations (a full window, linger): what is held goes out
+        // now; a look without waiting, after each message, leaves the batch to fill
+        if self.confirmed.is_empty() && !wait.is_zero() {
+            self.publish().await?;
+        }
+        out.append(&mut self.confirmed);
+        Ok(())
+    }
+
+    fn pending(&self) -> usize {
+        self.batch.len() + self.confirmed.len()
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        self.publish().await
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.publish().await
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        self.conn = None;
+        Ok(())
+    }
+
+    async fn recover(&mut self, _: Error) -> Result<Recovered> {
+        self.conn = None;
+        self.connect(true).await?;
+        let resent = self.batch.len() as u64;
+        self.publish().await?;
+        Ok(Recovered {
+            peer: self.conn()?.peer.clone(),
+            resent,
+        })
+    }
+}

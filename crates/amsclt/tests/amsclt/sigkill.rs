@@ -1,0 +1,57 @@
+//! SIGKILL at random moments of long transfers: nothing lost, duplicates counted.
+
+use std::process::Command;
+
+use test_support::soak::{SOAK_MESSAGES, receive_under_sigkill, send_under_sigkill};
+
+use super::*;
+
+/// 20 kills while publishing a spool, 20 while pulling it; then both run to the end: every
+/// message arrives. A message pulled and not acknowledged comes back after the
+/// subscription's deadline (5 s here), so duplicates are expected, never a loss.
+#[test]
+fn broker_reliable_survives_20_sigkills_in_each_direction() {
+    let d = tmp();
+    let (topic, sub) = pubsub::topic_and_subscription("kill", 5);
+    let n = SOAK_MESSAGES;
+    let sent = mixed(n, &topic);
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &sent);
+    let t = std::time::Instant::now();
+    let runs = send_under_sigkill(&inq, 20, || {
+        let mut cmd = Command::new(AMSCLT);
+        cmd.args(s(&["--reliable", "--window", "100", "--remove"]))
+            .args([
+                "--incoming-queue".into(),
+                format!("path={} maxlock=1", p(&inq)),
+            ])
+            .args(["--outgoing-broker-uri".into(), pubsub::uri()]);
+        cmd
+    });
+    let outq = d.path().join("out");
+    let receiver = || {
+        let mut cmd = Command::new(AMSCLT);
+        cmd.args(s(&["--reliable"]))
+            .args(["--subscribe".into(), format!("destination={sub}")])
+            .args(["--outgoing-queue".into(), format!("path={}", p(&outq))])
+            .args(["--incoming-broker-uri".into(), pubsub::uri()]);
+        cmd
+    };
+    eprintln!("sent under kills in {:?}", t.elapsed());
+    receive_under_sigkill(20, receiver, || queue_count(&outq), n);
+    eprintln!("received under kills at {:?}", t.elapsed());
+    // past the deadline of what the killed runs held, which then comes back
+    let out = receiver()
+        .args(["--timeout-inactivity", "8"])
+        .output()
+        .expect("final receive");
+    assert!(out.status.success(), "{out:?}");
+    let got = drain(&outq, "DQS");
+    let dups = compare(&as_received(&sent, &sub), &got, "emulator kill -9");
+    // a kill costs at most a pull of 100 receiving and a batch of 100 sending
+    assert!(dups <= 20 * 100 + 20 * 100, "{dups} duplicates");
+    eprintln!(
+        "pubsub emulator: {runs} runs killed sending, 20 receiving; {} received, {dups} duplicates, 0 lost",
+        got.len()
+    );
+}
