@@ -39,6 +39,9 @@ pub struct AmsOutgoing {
     batch: Vec<(Token, String)>,
     bytes: usize,
     confirmed: Vec<Token>,
+    /// A message the service refused: reported once what was published around it has
+    /// been handed to the engine (so that it is acknowledged, not sent twice).
+    refused: Option<Error>,
 }
 
 impl AmsOutgoing {
@@ -51,6 +54,7 @@ impl AmsOutgoing {
             batch: Vec::new(),
             bytes: 0,
             confirmed: Vec::new(),
+            refused: None,
         }
     }
 
@@ -71,17 +75,34 @@ impl AmsOutgoing {
         let batch = std::mem::take(&mut self.batch);
         self.bytes = 0;
         let topic = self.topic.clone();
+        let before = self.confirmed.len();
         if let Err(e) = self.publish_part(&topic, &batch).await {
-            // kept for --reconnect to publish again
-            self.batch = batch;
+            // what had no answer is kept for --reconnect to publish again
+            let done: std::collections::HashSet<Token> =
+                self.confirmed[before..].iter().copied().collect();
+            self.batch = batch
+                .into_iter()
+                .filter(|(t, _)| !done.contains(t))
+                .collect();
             return Err(e);
         }
-        self.confirmed.extend(batch.iter().map(|(t, _)| *t));
         Ok(())
     }
 
-    /// Publishes `part`; one the service refuses as a request (400, 413) is split in two
-    /// until the message it refuses stands alone, named in the error.
+    /// The refusal to report now, once the messages published beside it were handed over.
+    fn take_refused(&mut self) -> Result<()> {
+        match self.refused.take() {
+            Some(e) if self.confirmed.is_empty() => Err(e),
+            r => {
+                self.refused = r;
+                Ok(())
+            }
+        }
+    }
+
+    /// Publishes `part`, its tokens confirmed when the service gave an id for each; one the
+    /// service refuses as a request (400, 413) is split in two until the message it refuses
+    /// stands alone: the rest is published, the refused one kept and reported.
     async fn publish_part(&mut self, topic: &str, part: &[(Token, String)]) -> Result<()> {
         let mut body = String::from("{\"messages\":[");
         for (i, (_, json)) in part.iter().enumerate() {
@@ -101,7 +122,9 @@ impl AmsOutgoing {
                 let ids = serde_json::from_slice::<serde_json::Value>(&answer.body)
                     .ok()
                     .and_then(|v| v["messageIds"].as_array().map(Vec::len));
-                if ids != Some(part.len()) {
+                if ids == Some(part.len()) {
+                    self.confirmed.extend(part.iter().map(|(t, _)| *t));
+                } else {
                     return Err(Error::new(
                         ErrorKind::Protocol,
                         format!(
@@ -118,14 +141,19 @@ impl AmsOutgoing {
                 Box::pin(self.publish_part(topic, a)).await?;
                 Box::pin(self.publish_part(topic, b)).await
             }
-            400 | 413 => Err(Error::new(
-                ErrorKind::BadMessage,
-                format!(
-                    "{peer} refused a message for topic {topic}: HTTP {}: {}",
-                    answer.status,
-                    answer.reason()
-                ),
-            )),
+            400 | 413 => {
+                let e = Error::new(
+                    ErrorKind::BadMessage,
+                    format!(
+                        "{peer} refused a message for topic {topic}: HTTP {}: {}",
+                        answer.status,
+                        answer.reason()
+                    ),
+                )
+                .about(part[0].0);
+                self.refused.get_or_insert(e);
+                Ok(())
+            }
             _ => Err(answer.error(&format!("publish to {topic}"), &peer)),
         }
     }
@@ -137,6 +165,7 @@ impl transfer::Outgoing for AmsOutgoing {
     }
 
     async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
+        self.take_refused()?;
         let topic = mapping::topic(msg, self.o.topic.as_deref())?.to_string();
         let json = serde_json::to_string(&mapping::to_service(msg, self.o.payload))
             .map_err(|e| Error::caused(ErrorKind::BadMessage, "cannot encode a message", e))?;
@@ -156,7 +185,8 @@ impl transfer::Outgoing for AmsOutgoing {
     async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
         // the engine waits for confirmations (a full window, linger): what is held goes out
         // now; a look without waiting, after each message, leaves the batch to fill
-        if self.confirmed.is_empty() && !wait.is_zero() {
+        self.take_refused()?;
+        if self.confirmed.is_empty() && self.refused.is_none() && !wait.is_zero() {
             self.publish().await?;
         }
         out.append(&mut self.confirmed);
@@ -164,15 +194,19 @@ impl transfer::Outgoing for AmsOutgoing {
     }
 
     fn pending(&self) -> usize {
-        self.batch.len() + self.confirmed.len()
+        self.batch.len() + self.confirmed.len() + usize::from(self.refused.is_some())
     }
 
     async fn idle(&mut self) -> Result<()> {
-        self.publish().await
+        self.take_refused()?;
+        if self.refused.is_none() {
+            self.publish().await?;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<()> {
-        self.publish().await
+        self.idle().await
     }
 
     async fn stop(&mut self) -> Result<()> {

@@ -87,6 +87,11 @@ impl<'a> Engine<'a> {
         let mut stats = Stats::default();
         let mut out_started = false;
         let r = self.main(inc, out, &mut stats, &mut out_started).await;
+        // a message refused after `put` (a batch sent later) is named as in `put`
+        let r = r.map_err(|e| match e.token {
+            Some(t) => Self::name_element(e, inc.origin(t)),
+            None => e,
+        });
         let r = self.stopped(r, inc, out, out_started).await;
         if let Err(e) = &r {
             self.meter.error(e.kind);

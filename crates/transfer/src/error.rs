@@ -63,6 +63,9 @@ pub struct Error {
     /// What caused it.
     #[source]
     pub source: Option<Cause>,
+    /// The message it is about, when a destination refuses one after taking it
+    /// ([`Error::about`]): the engine names its queue element as it does for `put`.
+    pub token: Option<crate::Token>,
 }
 
 impl Error {
@@ -72,6 +75,7 @@ impl Error {
             kind,
             message: message.into(),
             source: None,
+            token: None,
         }
     }
 
@@ -81,7 +85,15 @@ impl Error {
             kind,
             message: message.into(),
             source: Some(source.into()),
+            token: None,
         }
+    }
+
+    /// The same error, about the message of `token`: an outgoing module that sends what it
+    /// batched later than `put` (a publish request) says which message was refused.
+    pub fn about(mut self, token: crate::Token) -> Self {
+        self.token = Some(token);
+        self
     }
 
     /// The message and its causes, joined by `: `: the one line a user reads.

@@ -5,6 +5,7 @@
 //!
 //! One test binary, its tests split by topic around the test-support crate.
 
+mod ams;
 mod brokers;
 mod errors;
 mod sigkill;

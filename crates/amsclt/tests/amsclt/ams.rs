@@ -1,0 +1,131 @@
+//! The AMS dialect, against test-support's server of it (`test_support::ams`): no AMS can be
+//! installed here (it needs Kafka and MongoDB) and Google's emulator speaks Pub/Sub, so this
+//! is the one place a server of the tests' own stands in. It refuses what a client of the
+//! dialect must not send (numbers for string fields, a request without the key) and keeps
+//! AMS's delivery by offset with cumulative acknowledgements.
+
+use super::*;
+use test_support::ams::{FakeAms, KEY};
+
+fn key_file(d: &Path, key: &str) -> String {
+    let path = d.join("key");
+    std::fs::write(&path, format!("{key}\n")).expect("key file");
+    p(&path)
+}
+
+fn send(ams: &FakeAms, inq: &Path, key: &str) -> Output {
+    let mut args = s(&[
+        "--outgoing-broker-uri",
+        &ams.uri(),
+        "--dialect",
+        "ams",
+        "--reliable",
+    ]);
+    args.extend(s(&["--remove", "--key-file", key]));
+    args.extend(["--incoming-queue".into(), format!("path={}", p(inq))]);
+    run(&args)
+}
+
+fn receive_ams(ams: &FakeAms, sub: &str, outq: &Path, key: &str, count: usize) -> String {
+    let mut args = s(&[
+        "--incoming-broker-uri",
+        &ams.uri(),
+        "--dialect",
+        "ams",
+        "--reliable",
+    ]);
+    args.extend(s(&[
+        "--key-file",
+        key,
+        "--subscribe",
+        &format!("destination={sub}"),
+    ]));
+    args.extend(["--outgoing-queue".into(), format!("path={}", p(outq))]);
+    args.extend(s(&[
+        "--count",
+        &count.to_string(),
+        "--timeout-inactivity",
+        "5",
+    ]));
+    ok(&args)
+}
+
+#[test]
+fn the_ams_dialect_round_trip_with_its_key_string_fields_and_offsets() {
+    let ams = FakeAms::start();
+    ams.topic("metrics");
+    let d = tmp();
+    let key = key_file(d.path(), KEY);
+    let sent = mixed(1000, "metrics")
+        .into_iter()
+        .filter(|m| m.body.as_bytes().len() < 100_000)
+        .collect::<Vec<_>>();
+    fill(&d.path().join("in"), "DQS", &sent);
+    let out = send(&ams, &d.path().join("in"), &key);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(ams.published("metrics").len(), sent.len());
+    // 150 of them: two pulls of 100, the second acknowledged up to its 50th only
+    receive_ams(&ams, "metrics", &d.path().join("out"), &key, 150);
+    assert_eq!(queue_count(&d.path().join("out")), 150);
+    assert_eq!(
+        ams.acknowledged("metrics"),
+        150,
+        "cumulative, up to what is on disk"
+    );
+    // the rest of that batch comes back on the next pull: nothing lost
+    receive_ams(
+        &ams,
+        "metrics",
+        &d.path().join("out"),
+        &key,
+        sent.len() - 150,
+    );
+    let got = drain(&d.path().join("out"), "DQS");
+    assert_eq!(compare(&as_received(&sent, "metrics"), &got, "ams"), 0);
+    assert_eq!(ams.acknowledged("metrics"), sent.len());
+    assert!(ams.refused().is_empty(), "{:?}", ams.refused());
+}
+
+#[test]
+fn a_wrong_key_is_refused_and_nothing_is_removed() {
+    let ams = FakeAms::start();
+    ams.topic("metrics");
+    let d = tmp();
+    let key = key_file(d.path(), "not-the-key");
+    fill(&d.path().join("in"), "DQS", &mixed(5, "metrics"));
+    let err = one_line_error(&send(&ams, &d.path().join("in"), &key), 4);
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert_eq!(queue_count(&d.path().join("in")), 5);
+}
+
+/// A request over the service's limit (413) is split until the message it refuses stands
+/// alone: that one is named (exit 6) and stays, the others are published once.
+#[test]
+fn a_message_over_the_limit_is_found_named_and_kept() {
+    let ams = FakeAms::start();
+    ams.topic("metrics");
+    let d = tmp();
+    let key = key_file(d.path(), KEY);
+    let mut sent: Vec<Message> = (0..9)
+        .map(|i| Message::text(format!("small {i}")).with_header("destination", "metrics"))
+        .collect();
+    sent.insert(
+        4,
+        Message::binary(vec![7u8; 2 * 1024 * 1024]).with_header("destination", "metrics"),
+    );
+    fill(&d.path().join("in"), "DQS", &sent);
+    let err = one_line_error(&send(&ams, &d.path().join("in"), &key), 6);
+    assert!(err.contains("HTTP 413") && err.contains("incoming queue element"), "{err}");
+    let left = drain(&d.path().join("in"), "DQS");
+    let published = ams.published("metrics");
+    assert_eq!(
+        left.len() + published.len(),
+        sent.len(),
+        "each message once"
+    );
+    assert!(
+        left.iter()
+            .any(|m| m.body.as_bytes().len() == 2 * 1024 * 1024),
+        "the big one stays"
+    );
+}
