@@ -70,7 +70,15 @@ pub struct AmsIncoming {
     held: VecDeque<Held>,
     /// The subscription to pull next.
     turn: usize,
+    /// When the leases of what is held were last extended (Pub/Sub).
+    extended: std::time::Instant,
 }
+
+/// Pub/Sub: leases of held messages are extended this often, by [`LEASE`], so that a slow
+/// destination does not see them delivered again while they are in flight.
+const EXTEND_EVERY: Duration = Duration::from_secs(5);
+/// How long an extension asks for.
+const LEASE: u32 = 60;
 
 impl AmsIncoming {
     /// A module not connected yet.
@@ -82,6 +90,7 @@ impl AmsIncoming {
             ready: VecDeque::new(),
             held: VecDeque::new(),
             turn: 0,
+            extended: std::time::Instant::now(),
         }
     }
 
@@ -133,6 +142,46 @@ impl AmsIncoming {
             if !(200..300).contains(&a.status) {
                 return Err(a.error(&format!("acknowledge on {name}"), &peer));
             }
+        }
+        Ok(())
+    }
+
+    /// Pub/Sub: `modifyAckDeadline` for the held messages not acknowledged yet, by
+    /// subscription: `seconds` more (0: delivered again at once, for what is given back).
+    async fn lease(&mut self, seconds: u32) -> Result<()> {
+        if self.o.dialect != Dialect::Pubsub {
+            return Ok(());
+        }
+        let mut by_sub: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for h in self.held.iter().filter(|h| !h.acked) {
+            by_sub
+                .entry(h.subscription)
+                .or_default()
+                .push(h.ack_id.clone());
+        }
+        for (sub, ids) in by_sub {
+            let name = self.o.subscriptions[sub].clone();
+            let body = serde_json::json!({ "ackIds": ids, "ackDeadlineSeconds": seconds });
+            let conn = self.conn()?;
+            let peer = conn.peer.clone();
+            let a = conn
+                .post(
+                    &format!("subscriptions/{name}:modifyAckDeadline"),
+                    body.to_string().into_bytes(),
+                )
+                .await?;
+            if !(200..300).contains(&a.status) {
+                return Err(a.error(&format!("modifyAckDeadline on {name}"), &peer));
+            }
+        }
+        self.extended = std::time::Instant::now();
+        Ok(())
+    }
+
+    /// Extends the leases of what is held when it is time to.
+    async fn keep_leases(&mut self) -> Result<()> {
+        if self.extended.elapsed() >= EXTEND_EVERY && self.held.iter().any(|h| !h.acked) {
+            self.lease(LEASE).await?;
         }
         Ok(())
     }
@@ -200,6 +249,7 @@ impl transfer::Incoming for AmsIncoming {
             return Ok(Got::Message(m, t));
         }
         self.flush_acks().await?;
+        self.keep_leases().await?;
         // an empty pull answers at once: asked again, less and less often, for a second
         let mut pause = Duration::from_millis(25);
         let mut waited = Duration::ZERO;
@@ -231,14 +281,19 @@ impl transfer::Incoming for AmsIncoming {
     }
 
     async fn idle(&mut self) -> Result<()> {
-        self.flush_acks().await
+        self.flush_acks().await?;
+        self.keep_leases().await
     }
 
     async fn stop(&mut self) -> Result<()> {
         if self.conn.is_some() {
             self.flush_acks().await?;
+            // what was pulled and not taken goes back at once, not after its deadline
+            self.lease(0).await?;
         }
         self.conn = None;
+        self.ready.clear();
+        self.held.clear();
         Ok(())
     }
 

@@ -115,7 +115,10 @@ fn a_message_over_the_limit_is_found_named_and_kept() {
     );
     fill(&d.path().join("in"), "DQS", &sent);
     let err = one_line_error(&send(&ams, &d.path().join("in"), &key), 6);
-    assert!(err.contains("HTTP 413") && err.contains("incoming queue element"), "{err}");
+    assert!(
+        err.contains("HTTP 413") && err.contains("incoming queue element"),
+        "{err}"
+    );
     let left = drain(&d.path().join("in"), "DQS");
     let published = ams.published("metrics");
     assert_eq!(

@@ -97,3 +97,31 @@ fn broker_what_any_client_publishes_amsclt_receives() {
     assert_eq!(got[0].header["destination"], sub);
     assert!(pubsub::pull_ack(&sub).is_empty(), "acknowledged");
 }
+
+/// A receiver that stops in the middle of a pulled batch gives back what it had not taken
+/// (a deadline of 0): the next one gets it at once, not after the subscription's 10 minutes.
+#[test]
+fn broker_what_a_stopped_receiver_did_not_take_comes_back_at_once() {
+    let d = tmp();
+    let (topic, sub) = pubsub::topic_and_subscription("give-back", 600);
+    let sent = mixed(5000, &topic)
+        .into_iter()
+        .filter(|m| m.body.as_bytes().len() < 100_000)
+        .collect::<Vec<_>>();
+    fill(&d.path().join("in"), "DQS", &sent);
+    send_spool(&d.path().join("in"), &[]);
+    let mut args = s(&["--incoming-broker-uri", &pubsub::uri(), "--reliable"]);
+    args.extend(["--subscribe".into(), format!("destination={sub}")]);
+    args.extend([
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+    ]);
+    let mut first = args.clone();
+    first.extend(s(&["--duration", "0.3"]));
+    ok(&first);
+    let mut rest = args;
+    rest.extend(s(&["--timeout-inactivity", "3"]));
+    ok(&rest);
+    let got = drain(&d.path().join("out"), "DQS");
+    assert_eq!(compare(&as_received(&sent, &sub), &got, "given back"), 0);
+}
