@@ -7,6 +7,7 @@
 
 mod ams;
 mod brokers;
+mod compat;
 mod errors;
 mod sigkill;
 
