@@ -50,6 +50,7 @@ complete -c amsclt -l key-file -d 'A file holding the service\'s key (token), se
 complete -c amsclt -l topic -d 'Topic of outgoing messages without a destination header' -r
 complete -c amsclt -l payload -d 'How a message travels: raw (its body as data, its header as attributes) or json (the whole message as its JSON form, text flag included)' -r -f -a "raw\t'The body as data, the header as attributes'
 json\t'The whole message as its JSON form (the spool\'s DQS encoding)'"
+complete -c amsclt -l incoming-push-listen -d 'Serve the push endpoint on [ADDR:]PORT (127.0.0.1 by default) as the incoming side: each request answered 2xx once its messages are in the outgoing queue, 5xx otherwise (the service delivers them again)' -r
 complete -c amsclt -l timeout-request -d 'Seconds each HTTP request may take before it counts as a lost connection' -r
 complete -c amsclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c amsclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'

@@ -144,6 +144,12 @@ pub trait Protocol {
     fn validate(_cli: &Self::Cli) -> Result<(), Error> {
         Ok(())
     }
+    /// An incoming side the protocol serves itself rather than connects to (amsclt's push
+    /// endpoint): a URI standing in for `--incoming-broker-uri` (it names the side in
+    /// metrics and `--status`), without `--subscribe`. Default: none.
+    fn incoming_served(_cli: &Self::Cli) -> Option<String> {
+        None
+    }
     /// A `--debug` level the protocol's own options ask for (at least).
     fn debug_level(_cli: &Self::Cli) -> u8 {
         0

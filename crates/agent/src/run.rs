@@ -171,8 +171,9 @@ fn simple_callbacks(a: &mut AgentArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks the reference's option rules; returns the source and the destination.
-fn validate(a: &AgentArgs, language: &str) -> Result<(End, End), Error> {
+/// Checks the reference's option rules; returns the source and the destination. `served`:
+/// an incoming side the protocol serves itself ([`crate::Protocol::incoming_served`]).
+fn validate(a: &AgentArgs, language: &str, served: Option<String>) -> Result<(End, End), Error> {
     if a.daemon && a.statistics {
         return Err(usage(
             "options daemon and statistics are mutually exclusive",
@@ -183,7 +184,16 @@ fn validate(a: &AgentArgs, language: &str) -> Result<(End, End), Error> {
             "options callback-code, callback-path and callback-data run {language} code, which this agent cannot do (only header assignments and deletions are translated); use the built-in filters (--header-set, --header-delete, --header-rename, --keep-if, --drop-if, --tap, --strip-broker-headers)"
         )));
     }
-    let source = one_of(Side::Incoming, &a.incoming_broker_uri, &a.incoming_queue)?;
+    let source = match served {
+        Some(_) if a.incoming_broker_uri.is_some() || a.incoming_queue.is_some() => {
+            return Err(usage(
+                "the incoming side the agent serves excludes options incoming-broker-uri and incoming-queue",
+            ));
+        }
+        Some(uri) => End::Broker(uri),
+        None => one_of(Side::Incoming, &a.incoming_broker_uri, &a.incoming_queue)?,
+    };
+    let served = a.incoming_broker_uri.is_none() && a.incoming_queue.is_none();
     let destination = one_of(Side::Outgoing, &a.outgoing_broker_uri, &a.outgoing_queue)?;
     let inq = matches!(source, End::Queue(_));
     if (a.looping || a.remove) && !inq {
@@ -194,7 +204,7 @@ fn validate(a: &AgentArgs, language: &str) -> Result<(End, End), Error> {
             "options prefetch and subscribe require an incoming broker",
         ));
     }
-    if !inq && a.subscribe.is_empty() {
+    if !inq && !served && a.subscribe.is_empty() {
         return Err(usage(
             "option subscribe is required with an incoming broker",
         ));
@@ -523,7 +533,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     if let Some(o) = control(a, P::NAME)? {
         return Ok(o);
     }
-    let (source, destination) = validate(a, P::CALLBACK_LANGUAGE)?;
+    let (source, destination) = validate(a, P::CALLBACK_LANGUAGE, P::incoming_served(&cli))?;
     P::validate(&cli)?;
     transfer_run::<P>(&cli, source, destination)
 }

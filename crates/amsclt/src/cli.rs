@@ -57,6 +57,11 @@ pub struct Cli {
     /// whole message as its JSON form, text flag included).
     #[arg(long, value_enum, default_value = "raw")]
     pub payload: Payload,
+    /// Serve the push endpoint on [ADDR:]PORT (127.0.0.1 by default) as the incoming side:
+    /// each request answered 2xx once its messages are in the outgoing queue, 5xx otherwise
+    /// (the service delivers them again).
+    #[arg(long, value_name = "[ADDR:]PORT")]
+    pub incoming_push_listen: Option<String>,
     /// Seconds each HTTP request may take before it counts as a lost connection.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout_request: f64,

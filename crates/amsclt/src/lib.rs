@@ -11,6 +11,7 @@ pub mod http;
 pub mod incoming;
 pub mod mapping;
 pub mod outgoing;
+pub mod push;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use agent::{Broker, Error, Scheme, Subscriptions};
 use crate::cli::{Cli, Dialect};
 use crate::incoming::{AmsIncoming, IncomingOptions, MAX_PULL};
 use crate::outgoing::{AmsOutgoing, OutgoingOptions};
+use crate::push::PushIncoming;
 
 /// The services' URI schemes: `http` for a local emulator, `https` for the services.
 pub const SCHEMES: &[(&str, Scheme)] = &[("http", Scheme::Plain), ("https", Scheme::Tls)];
@@ -29,6 +31,64 @@ pub const BROKER_HEADERS: &[&str] = &["message-id", "publish-time"];
 
 /// The AMS and Pub/Sub REST protocol, as the agent shell sees it.
 pub struct Ams;
+
+/// The incoming side: pulling from subscriptions, or serving the push endpoint.
+pub enum AmsIn {
+    /// `--subscribe`: pull (boxed: the larger by far).
+    Pull(Box<AmsIncoming>),
+    /// `--incoming-push-listen`: pushed to.
+    Push(PushIncoming),
+}
+
+macro_rules! both {
+    ($self:ident, $m:ident => $e:expr) => {
+        match $self {
+            AmsIn::Pull($m) => $e,
+            AmsIn::Push($m) => $e,
+        }
+    };
+}
+
+impl transfer::Incoming for AmsIn {
+    async fn start(&mut self) -> transfer::Result<()> {
+        both!(self, m => m.start().await)
+    }
+    async fn get(&mut self) -> transfer::Result<transfer::Got> {
+        both!(self, m => m.get().await)
+    }
+    async fn ack(&mut self, token: transfer::Token) -> transfer::Result<()> {
+        both!(self, m => m.ack(token).await)
+    }
+    async fn idle(&mut self) -> transfer::Result<()> {
+        both!(self, m => m.idle().await)
+    }
+    async fn stop(&mut self) -> transfer::Result<()> {
+        both!(self, m => m.stop().await)
+    }
+    fn forget(&mut self) -> u64 {
+        both!(self, m => m.forget())
+    }
+    async fn recover(&mut self, e: transfer::Error) -> transfer::Result<transfer::Recovered> {
+        both!(self, m => m.recover(e).await)
+    }
+    fn has_ready(&self) -> bool {
+        both!(self, m => m.has_ready())
+    }
+}
+
+/// `--incoming-push-listen`: `PORT` (on 127.0.0.1) or `ADDR:PORT`.
+fn push_addr(s: &str) -> Result<std::net::SocketAddr, Error> {
+    let full = if s.contains(':') {
+        s.to_string()
+    } else {
+        format!("127.0.0.1:{s}")
+    };
+    full.parse().map_err(|_| {
+        usage(format!(
+            "invalid incoming-push-listen {s:?}: not [ADDR:]PORT (an IP address and a port)"
+        ))
+    })
+}
 
 fn usage(s: String) -> Error {
     Error::Usage(s)
@@ -102,17 +162,35 @@ impl agent::Protocol for Ams {
     const BROKER_HEADERS: &'static [&'static str] = BROKER_HEADERS;
     const MAP_OPTIONS: &'static [&'static str] = cli::MAP_OPTIONS;
     type Cli = Cli;
-    type Incoming = AmsIncoming;
+    type Incoming = AmsIn;
     type Outgoing = AmsOutgoing;
 
     fn validate(cli: &Cli) -> Result<(), Error> {
         if let Some(t) = &cli.topic {
             mapping::check_name(t).map_err(|e| usage(format!("invalid topic: {e}")))?;
         }
+        if let Some(l) = &cli.incoming_push_listen {
+            push_addr(l)?;
+        }
         timeout(cli).map(|_| ())
     }
 
-    fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<AmsIncoming, Error> {
+    fn incoming_served(cli: &Cli) -> Option<String> {
+        // the side's name in metrics and --status (a bad address is refused by `validate`)
+        let l = cli.incoming_push_listen.as_ref()?;
+        let addr = push_addr(l).map_or_else(|_| l.clone(), |a| a.to_string());
+        Some(format!("http://{addr}/v1/projects/push"))
+    }
+
+    fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<AmsIn, Error> {
+        if let Some(l) = &cli.incoming_push_listen {
+            if !subs.subscribe.is_empty() {
+                return Err(usage(
+                    "options incoming-push-listen and subscribe are mutually exclusive".into(),
+                ));
+            }
+            return Ok(AmsIn::Push(PushIncoming::new(push_addr(l)?, cli.payload)));
+        }
         check_paths(&broker)?;
         let mut subscriptions = Vec::new();
         for s in &subs.subscribe {
@@ -143,7 +221,7 @@ impl agent::Protocol for Ams {
             .unwrap_or(MAX_PULL)
             .min(subs.count.unwrap_or(MAX_PULL))
             .clamp(1, MAX_PULL);
-        Ok(AmsIncoming::new(IncomingOptions {
+        Ok(AmsIn::Pull(Box::new(AmsIncoming::new(IncomingOptions {
             dialect: dialect(cli, &broker),
             key: key(cli)?,
             subscriptions,
@@ -151,7 +229,7 @@ impl agent::Protocol for Ams {
             max_messages,
             timeout: timeout(cli)?,
             broker,
-        }))
+        }))))
     }
 
     fn outgoing(cli: &Cli, broker: Broker) -> Result<AmsOutgoing, Error> {

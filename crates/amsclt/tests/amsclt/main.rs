@@ -9,6 +9,7 @@ mod ams;
 mod brokers;
 mod compat;
 mod errors;
+mod push;
 mod sigkill;
 
 use std::path::Path;

@@ -1,0 +1,173 @@
+//! The push endpoint (`--incoming-push-listen`): the service POSTs messages to it (Pub/Sub:
+//! one `{"message": …, "subscription": …}` a request; AMS: `{"messages": [...]}`), and each
+//! request is answered 2xx only once its messages are in the outgoing queue (the engine
+//! confirmed them), 5xx otherwise: the service then delivers them again.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use message::Message;
+use tokio::sync::{mpsc, oneshot};
+use transfer::{Error, ErrorKind, Got, Result, Token};
+
+use crate::mapping::{self, Delivered, Payload};
+
+/// A message the handler of a request waits on: confirmed (true) or not.
+type Pushed = (Message, oneshot::Sender<bool>);
+
+/// The incoming module of the push endpoint.
+pub struct PushIncoming {
+    addr: SocketAddr,
+    payload: Payload,
+    rx: Option<mpsc::Receiver<Pushed>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    waiting: HashMap<Token, oneshot::Sender<bool>>,
+    next_token: u64,
+}
+
+impl PushIncoming {
+    /// A module that will listen on `addr`.
+    pub fn new(addr: SocketAddr, payload: Payload) -> Self {
+        PushIncoming {
+            addr,
+            payload,
+            rx: None,
+            server: None,
+            waiting: HashMap::new(),
+            next_token: 0,
+        }
+    }
+}
+
+fn answer(status: u16) -> hyper::Response<Full<Bytes>> {
+    let mut r = hyper::Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    r
+}
+
+/// The messages of a push body, each with the subscription it came from.
+fn messages(body: &[u8], payload: Payload) -> Option<Vec<Message>> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let one = |m: &serde_json::Value, sub: &str| -> Option<Message> {
+        let d: Delivered = serde_json::from_value(m.clone()).ok()?;
+        // "projects/P/subscriptions/S": the subscription's own name
+        let name = sub.rsplit('/').next().unwrap_or(sub);
+        mapping::from_service(d, name, payload).ok()
+    };
+    let sub = v["subscription"].as_str().unwrap_or("");
+    match v["messages"].as_array() {
+        Some(list) => list
+            .iter()
+            .map(|m| {
+                let s = m["subscription"].as_str().unwrap_or(sub);
+                one(m.get("message").unwrap_or(m), s)
+            })
+            .collect(),
+        None => Some(vec![one(&v["message"], sub)?]),
+    }
+}
+
+/// One request: its messages handed to the engine, the answer once each is confirmed.
+async fn handle(
+    req: hyper::Request<hyper::body::Incoming>,
+    tx: mpsc::Sender<Pushed>,
+    payload: Payload,
+) -> std::result::Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    if req.method() != hyper::Method::POST {
+        return Ok(answer(405));
+    }
+    let Ok(body) = req.into_body().collect().await else {
+        return Ok(answer(400));
+    };
+    let Some(msgs) = messages(&body.to_bytes(), payload) else {
+        return Ok(answer(400));
+    };
+    let mut confirmations = Vec::new();
+    for m in msgs {
+        let (done, confirmed) = oneshot::channel();
+        if tx.send((m, done)).await.is_err() {
+            return Ok(answer(503));
+        }
+        confirmations.push(confirmed);
+    }
+    for c in confirmations {
+        if c.await != Ok(true) {
+            return Ok(answer(503));
+        }
+    }
+    Ok(answer(204))
+}
+
+impl transfer::Incoming for PushIncoming {
+    async fn start(&mut self) -> Result<()> {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|e| {
+                Error::caused(
+                    ErrorKind::Config,
+                    format!("cannot listen on {} (--incoming-push-listen)", self.addr),
+                    e,
+                )
+            })?;
+        agent::log::debug(1, format_args!("push endpoint on {}", self.addr));
+        let (tx, rx) = mpsc::channel(1000);
+        let payload = self.payload;
+        self.rx = Some(rx);
+        self.server = Some(tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(req, tx.clone(), payload));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }));
+        Ok(())
+    }
+
+    async fn get(&mut self) -> Result<Got> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Ok(Got::End);
+        };
+        match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+            Err(_) => Ok(Got::Idle),
+            Ok(None) => Ok(Got::End),
+            Ok(Some((m, done))) => {
+                let token = Token(self.next_token);
+                self.next_token += 1;
+                self.waiting.insert(token, done);
+                Ok(Got::Message(m, token))
+            }
+        }
+    }
+
+    async fn ack(&mut self, token: Token) -> Result<()> {
+        if let Some(done) = self.waiting.remove(&token) {
+            let _ = done.send(true);
+        }
+        Ok(())
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        if let Some(s) = self.server.take() {
+            s.abort();
+        }
+        // what was not confirmed is answered 503: the service delivers it again
+        for (_, done) in self.waiting.drain() {
+            let _ = done.send(false);
+        }
+        self.rx = None;
+        Ok(())
+    }
+}
