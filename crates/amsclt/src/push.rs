@@ -171,3 +171,27 @@ impl transfer::Incoming for PushIncoming {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_push_bodies() {
+        let pubsub = br#"{"subscription":"projects/p/subscriptions/s1",
+            "message":{"data":"aGk=","attributes":{"k":"v"},"messageId":"7"}}"#;
+        let m = messages(pubsub, Payload::Raw).expect("a Pub/Sub push body");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].body.as_bytes(), b"hi");
+        assert_eq!(m[0].header["destination"], "s1");
+        assert_eq!(m[0].header["k"], "v");
+        let ams = br#"{"messages":[
+            {"subscription":"/projects/p/subscriptions/s2","message":{"data":"YQ==","messageId":"1"}},
+            {"subscription":"/projects/p/subscriptions/s2","message":{"data":"Yg==","messageId":"2"}}]}"#;
+        let m = messages(ams, Payload::Raw).expect("an AMS push body");
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].body.as_bytes(), b"b");
+        assert_eq!(m[1].header["destination"], "s2");
+        assert!(messages(b"not json", Payload::Raw).is_none());
+    }
+}
