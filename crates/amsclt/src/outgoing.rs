@@ -42,6 +42,9 @@ pub struct AmsOutgoing {
     /// A message the service refused: reported once what was published around it has
     /// been handed to the engine (so that it is acknowledged, not sent twice).
     refused: Option<Error>,
+    /// Messages published again by recovery attempts that failed after sending (their
+    /// requests may have been taken): counted with the attempt that succeeds.
+    resent_before: u64,
 }
 
 impl AmsOutgoing {
@@ -55,6 +58,7 @@ impl AmsOutgoing {
             bytes: 0,
             confirmed: Vec::new(),
             refused: None,
+            resent_before: 0,
         }
     }
 
@@ -217,11 +221,12 @@ impl transfer::Outgoing for AmsOutgoing {
     async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.conn = None;
         self.connect(true).await?;
-        let resent = self.batch.len() as u64;
+        // an attempt whose request goes out may be published even if its answer is lost
+        self.resent_before += self.batch.len() as u64;
         self.publish().await?;
         Ok(Recovered {
             peer: self.conn()?.peer.clone(),
-            resent,
+            resent: std::mem::take(&mut self.resent_before),
         })
     }
 }

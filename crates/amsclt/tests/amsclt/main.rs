@@ -10,6 +10,7 @@ mod brokers;
 mod compat;
 mod errors;
 mod push;
+mod reconnect;
 mod sigkill;
 
 use std::path::Path;
