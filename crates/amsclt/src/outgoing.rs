@@ -14,6 +14,9 @@ use crate::mapping::{self, Payload};
 pub const MAX_BATCH: usize = 1000;
 /// The most bytes of data one request carries: well under the services' 10 MB.
 const MAX_BYTES: usize = 8 * 1024 * 1024;
+/// The largest message sent at all: the services take requests of 10 MB (the emulator does
+/// not even answer a larger one), so a message that alone exceeds it is refused here.
+pub const MAX_MESSAGE: usize = 10_000_000;
 
 /// What the outgoing module needs.
 #[derive(Debug, Clone)]
@@ -173,6 +176,15 @@ impl transfer::Outgoing for AmsOutgoing {
         let topic = mapping::topic(msg, self.o.topic.as_deref())?.to_string();
         let json = serde_json::to_string(&mapping::to_service(msg, self.o.payload))
             .map_err(|e| Error::caused(ErrorKind::BadMessage, "cannot encode a message", e))?;
+        if json.len() > MAX_MESSAGE {
+            return Err(Error::new(
+                ErrorKind::BadMessage,
+                format!(
+                    "a message of {} bytes encoded, over the services' request limit of {MAX_MESSAGE}",
+                    json.len()
+                ),
+            ));
+        }
         if !self.batch.is_empty()
             && (topic != self.topic
                 || self.batch.len() >= MAX_BATCH

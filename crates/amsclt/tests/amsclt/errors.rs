@@ -153,3 +153,30 @@ fn broker_a_message_with_a_bad_destination_is_named_and_stays() {
         "the bad one stays"
     );
 }
+
+/// A message larger than the services' request limit (the emulator would not even answer):
+/// refused before sending, named, exit 6, left in place.
+#[test]
+fn broker_a_message_over_the_size_limit_is_named_and_stays() {
+    let d = tmp();
+    let (topic, sub) = pubsub::topic_and_subscription("too-big", 60);
+    let sent = vec![Message::binary(vec![1u8; 8_000_000]).with_header("destination", &topic)];
+    fill(&d.path().join("in"), "DQS", &sent);
+    let mut args = s(&[
+        "--incoming-queue",
+        &format!("path={}", p(&d.path().join("in"))),
+    ]);
+    args.extend(s(&[
+        "--outgoing-broker-uri",
+        &pubsub::uri(),
+        "--remove",
+        "--reliable",
+    ]));
+    let err = one_line_error(&run(&args), 6);
+    assert!(
+        err.contains("incoming queue element") && err.contains("request limit"),
+        "{err}"
+    );
+    assert_eq!(queue_count(&d.path().join("in")), 1, "nothing removed");
+    assert!(pubsub::pull_ack(&sub).is_empty(), "nothing published");
+}
