@@ -95,16 +95,7 @@ fn broker_an_unknown_topic_is_refused_and_nothing_is_removed() {
     let d = tmp();
     let sent = mixed(5, "no-such-topic-of-msgtk");
     fill(&d.path().join("in"), "DQS", &sent);
-    let mut args = s(&[
-        "--incoming-queue",
-        &format!("path={}", p(&d.path().join("in"))),
-    ]);
-    args.extend(s(&[
-        "--outgoing-broker-uri",
-        &pubsub::uri(),
-        "--remove",
-        "--reliable",
-    ]));
+    let args = send_args(&d.path().join("in"));
     let err = one_line_error(&run(&args), 4);
     assert!(
         err.contains("no-such-topic-of-msgtk") && err.contains("404"),
@@ -124,16 +115,7 @@ fn broker_a_message_with_a_bad_destination_is_named_and_stays() {
         Message::text("bad").with_header("destination", "a/b"),
     ];
     fill(&d.path().join("in"), "DQS", &sent);
-    let mut args = s(&[
-        "--incoming-queue",
-        &format!("path={}", p(&d.path().join("in"))),
-    ]);
-    args.extend(s(&[
-        "--outgoing-broker-uri",
-        &pubsub::uri(),
-        "--remove",
-        "--reliable",
-    ]));
+    let args = send_args(&d.path().join("in"));
     let err = one_line_error(&run(&args), 6);
     assert!(
         err.contains("incoming queue element") && err.contains("\"a/b\""),
@@ -162,16 +144,7 @@ fn broker_a_message_over_the_size_limit_is_named_and_stays() {
     let (topic, sub) = pubsub::topic_and_subscription("too-big", 60);
     let sent = vec![Message::binary(vec![1u8; 8_000_000]).with_header("destination", &topic)];
     fill(&d.path().join("in"), "DQS", &sent);
-    let mut args = s(&[
-        "--incoming-queue",
-        &format!("path={}", p(&d.path().join("in"))),
-    ]);
-    args.extend(s(&[
-        "--outgoing-broker-uri",
-        &pubsub::uri(),
-        "--remove",
-        "--reliable",
-    ]));
+    let args = send_args(&d.path().join("in"));
     let err = one_line_error(&run(&args), 6);
     assert!(
         err.contains("incoming queue element") && err.contains("request limit"),

@@ -31,9 +31,9 @@ fn ok(args: &[String]) -> String {
     test_support::bin::ok(AMSCLT, args)
 }
 
-/// Sends the spool at `inq` to `topic` (its messages' destination), reliably, removing
-/// what was published; the statistics line.
-fn send_spool(inq: &Path, extra: &[&str]) -> String {
+/// The arguments that send the spool at `inq` to the emulator (each message to its
+/// destination), reliably, removing what was published.
+fn send_args(inq: &Path) -> Vec<String> {
     let mut args = s(&[
         "--outgoing-broker-uri",
         &pubsub::uri(),
@@ -41,6 +41,12 @@ fn send_spool(inq: &Path, extra: &[&str]) -> String {
         "--remove",
     ]);
     args.extend(["--incoming-queue".into(), format!("path={}", p(inq))]);
+    args
+}
+
+/// Sends the spool at `inq` (see [`send_args`]); the statistics line.
+fn send_spool(inq: &Path, extra: &[&str]) -> String {
+    let mut args = send_args(inq);
     args.push("--statistics".into());
     args.extend(s(extra));
     ok(&args)
