@@ -43,6 +43,10 @@ for t in "${chosen[@]}"; do
   install -D -m 0644 "docs/$t.md" "$d$docdir/$t/guide.md"
   if [ "$kind" = agent ]; then
     install -D -m 0644 "packaging/systemd/$t@.service" "$d$unitdir/$t@.service"
+    # an agent's other units (amsclt-publisher.service)
+    for u in packaging/systemd/"$t"-*.service; do
+      [ ! -f "$u" ] || install -D -m 0644 "$u" "$d$unitdir/$(basename "$u")"
+    done
     install -d -m 0750 "$d$sysconfdir/$t" "$d$localstatedir/spool/$t"
     for e in packaging/examples/"$t"-*.conf; do
       install -D -m 0644 "$e" "$d$docdir/$t/examples/$(basename "$e")"

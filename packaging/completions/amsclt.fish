@@ -52,6 +52,12 @@ complete -c amsclt -l payload -d 'How a message travels: raw (its body as data, 
 json\t'The whole message as its JSON form (the spool\'s DQS encoding)'"
 complete -c amsclt -l incoming-push-listen -d 'Serve the push endpoint on [ADDR:]PORT (127.0.0.1 by default) as the incoming side: each request answered 2xx once its messages are in the outgoing queue, 5xx otherwise (the service delivers them again)' -r
 complete -c amsclt -l timeout-request -d 'Seconds each HTTP request may take before it counts as a lost connection' -r
+complete -c amsclt -l publish-batch -d 'The most messages one publish request carries (1 to 1000)' -r
+complete -c amsclt -l ams-message -d 'Publish each queue element as ams-publisher\'s message of this type: its header fields, the body lines the type selects and the tags map, as JSON (or the Avro datum of --avro-schema), with the attributes partition_date and type' -r -f -a "metric_data\t'Monitoring results: `summary`, `message`, `actual_data`; tags from `vofqan`, `voname`, `roc`, `site` (as `endpoint_group`)'
+alarm\t'Alarms: `details`, `vo`, `site`, `roc`, `urlhistory`, `urlhelp`; no tags'"
+complete -c amsclt -l avro-schema -d 'With --ams-message: encode it as the raw Avro binary datum of this schema (.avsc)' -r -F
+complete -c amsclt -l ams-publisher -d 'Do what ams-publisherd does with this configuration (its INI file): each [Queue_X]/[Topic_X] pair is a worker moving the queue to the topic, reliably, removing what was published; several workers run as one process each' -r -F
+complete -c amsclt -l ams-publisher-worker -d 'With --ams-publisher: run only this worker (X of [Queue_X])' -r
 complete -c amsclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c amsclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c amsclt -s l -l list -d 'List the options, one per line, and exit 0'

@@ -45,6 +45,10 @@ CONTROL
     # the unit is known to systemd at once; instances are stopped before the binary goes
     printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' > "$root/DEBIAN/postinst"
     glob=${unit/@./@*.}
+    # an agent's other units too (amsclt-publisher.service)
+    for u in packaging/systemd/"$t"-*.service; do
+      [ ! -f "$u" ] || glob="$glob' '$(basename "$u")"
+    done
     printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl stop '"'%s'"' || true; fi\n' "$glob" > "$root/DEBIAN/prerm"
     printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' > "$root/DEBIAN/postrm"
     chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"

@@ -140,6 +140,12 @@ pub trait Protocol {
     type Incoming: transfer::Incoming;
     /// The outgoing broker module.
     type Outgoing: transfer::Outgoing;
+    /// Completes the command line before it is checked: an option of the protocol's own
+    /// may stand for shared ones (amsclt's `--ams-publisher` reads a configuration file of
+    /// another tool into the queue, broker and topic options). Default: nothing.
+    fn prepare(_cli: &mut Self::Cli) -> Result<(), Error> {
+        Ok(())
+    }
     /// Checks the protocol's own options, after the shared ones were checked.
     fn validate(_cli: &Self::Cli) -> Result<(), Error> {
         Ok(())

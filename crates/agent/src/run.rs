@@ -509,6 +509,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
         };
     }
     simple_callbacks(cli.as_mut())?;
+    P::prepare(&mut cli)?;
     let a = cli.as_ref();
     logging(a)?;
     let debug = if a.loglevel.as_deref() == Some("debug") {

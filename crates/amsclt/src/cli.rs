@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::mapping::Payload;
+use crate::publisher::build::MsgType;
 
 /// What `--help` and the man page say after the options.
 pub fn after_help() -> String {
@@ -65,6 +66,29 @@ pub struct Cli {
     /// Seconds each HTTP request may take before it counts as a lost connection.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout_request: f64,
+    /// The most messages one publish request carries (1 to 1000).
+    #[arg(long, value_name = "INT", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub publish_batch: Option<u16>,
+    /// Publish each queue element as ams-publisher's message of this type: its header
+    /// fields, the body lines the type selects and the tags map, as JSON (or the Avro datum
+    /// of --avro-schema), with the attributes partition_date and type.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub ams_message: Option<MsgType>,
+    /// With --ams-message: encode it as the raw Avro binary datum of this schema (.avsc).
+    #[arg(long, value_name = "FILE")]
+    pub avro_schema: Option<PathBuf>,
+    /// Do what ams-publisherd does with this configuration (its INI file): each
+    /// [Queue_X]/[Topic_X] pair is a worker moving the queue to the topic, reliably,
+    /// removing what was published; several workers run as one process each.
+    #[arg(long, value_name = "FILE")]
+    pub ams_publisher: Option<PathBuf>,
+    /// With --ams-publisher: run only this worker (X of [Queue_X]).
+    #[arg(long, value_name = "NAME")]
+    pub ams_publisher_worker: Option<String>,
+
+    /// The key of --ams-publisher's configuration (never a command-line option).
+    #[arg(skip)]
+    pub key: Option<String>,
 }
 
 /// amsclt has no `KEY=VALUE` options of its own.

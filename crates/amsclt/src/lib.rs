@@ -11,6 +11,7 @@ pub mod http;
 pub mod incoming;
 pub mod mapping;
 pub mod outgoing;
+pub mod publisher;
 pub mod push;
 
 use std::time::Duration;
@@ -111,9 +112,12 @@ fn dialect(cli: &Cli, broker: &Broker) -> Dialect {
     })
 }
 
-/// The key of `--key-file` (its first line), refused when the file cannot be read or the
+/// The key of `--ams-publisher`'s file, or of `--key-file` (its first line), refused when the file cannot be read or the
 /// line is empty.
 fn key(cli: &Cli) -> Result<Option<String>, Error> {
+    if cli.key.is_some() {
+        return Ok(cli.key.clone());
+    }
     let Some(path) = &cli.key_file else {
         return Ok(None);
     };
@@ -144,6 +148,22 @@ fn check_paths(broker: &Broker) -> Result<(), Error> {
     Ok(())
 }
 
+/// `--ams-message` and `--avro-schema`: how messages are built, the schema read and checked.
+fn build(cli: &Cli) -> Result<Option<publisher::build::Build>, Error> {
+    let Some(msgtype) = cli.ams_message else {
+        return Ok(None);
+    };
+    let avro = match &cli.avro_schema {
+        None => None,
+        Some(path) => {
+            let bad = |e: String| usage(format!("invalid avro-schema {}: {e}", path.display()));
+            let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+            Some(publisher::avro::parse(&text).map_err(bad)?)
+        }
+    };
+    Ok(Some(publisher::build::Build { msgtype, avro }))
+}
+
 fn timeout(cli: &Cli) -> Result<Duration, Error> {
     Duration::try_from_secs_f64(cli.timeout_request)
         .ok()
@@ -165,7 +185,14 @@ impl agent::Protocol for Ams {
     type Incoming = AmsIn;
     type Outgoing = AmsOutgoing;
 
+    fn prepare(cli: &mut Cli) -> Result<(), Error> {
+        publisher::apply(cli)
+    }
+
     fn validate(cli: &Cli) -> Result<(), Error> {
+        if cli.avro_schema.is_some() && cli.ams_message.is_none() {
+            return Err(usage("option avro-schema needs --ams-message".into()));
+        }
         if let Some(t) = &cli.topic {
             mapping::check_name(t).map_err(|e| usage(format!("invalid topic: {e}")))?;
         }
@@ -238,6 +265,8 @@ impl agent::Protocol for Ams {
             key: key(cli)?,
             topic: cli.topic.clone(),
             payload: cli.payload,
+            build: build(cli)?,
+            batch: cli.publish_batch.map_or(outgoing::MAX_BATCH, usize::from),
             timeout: timeout(cli)?,
             broker,
         }))

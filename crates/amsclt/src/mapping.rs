@@ -89,6 +89,21 @@ pub fn check_name(n: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// ams-publisher's message built from `m` (`--ams-message`); a message that does not fit
+/// (its timestamp, the Avro schema) is refused, named.
+pub fn built(m: &Message, b: &crate::publisher::build::Build) -> Result<Outgoing> {
+    let (data, attributes) = crate::publisher::build::build(m, b).map_err(|e| {
+        bad(format!(
+            "cannot build ams-publisher's {} message: {e}",
+            b.msgtype.name()
+        ))
+    })?;
+    Ok(Outgoing {
+        data: STANDARD.encode(data),
+        attributes,
+    })
+}
+
 /// The published form of a message.
 pub fn to_service(m: &Message, payload: Payload) -> Outgoing {
     match payload {

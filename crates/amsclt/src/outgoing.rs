@@ -9,6 +9,7 @@ use transfer::{Error, ErrorKind, Recovered, Result, Token};
 
 use crate::http::{self, Connection};
 use crate::mapping::{self, Payload};
+use crate::publisher::build::Build;
 
 /// The most messages one publish request carries (the services' limit).
 pub const MAX_BATCH: usize = 1000;
@@ -29,6 +30,10 @@ pub struct OutgoingOptions {
     pub topic: Option<String>,
     /// `--payload`.
     pub payload: Payload,
+    /// `--ams-message`: ams-publisher's message built instead (`--payload` unused).
+    pub build: Option<Build>,
+    /// `--publish-batch`: the most messages a request carries.
+    pub batch: usize,
     /// `--timeout-request`.
     pub timeout: Duration,
 }
@@ -174,7 +179,11 @@ impl transfer::Outgoing for AmsOutgoing {
     async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
         self.take_refused()?;
         let topic = mapping::topic(msg, self.o.topic.as_deref())?.to_string();
-        let json = serde_json::to_string(&mapping::to_service(msg, self.o.payload))
+        let out = match &self.o.build {
+            None => mapping::to_service(msg, self.o.payload),
+            Some(b) => mapping::built(msg, b)?,
+        };
+        let json = serde_json::to_string(&out)
             .map_err(|e| Error::caused(ErrorKind::BadMessage, "cannot encode a message", e))?;
         if json.len() > MAX_MESSAGE {
             return Err(Error::new(
@@ -187,7 +196,7 @@ impl transfer::Outgoing for AmsOutgoing {
         }
         if !self.batch.is_empty()
             && (topic != self.topic
-                || self.batch.len() >= MAX_BATCH
+                || self.batch.len() >= self.o.batch
                 || self.bytes + json.len() > MAX_BYTES)
         {
             self.publish().await?;

@@ -9,6 +9,7 @@ mod ams;
 mod brokers;
 mod compat;
 mod errors;
+mod publisher;
 mod push;
 mod reconnect;
 mod sigkill;
