@@ -76,7 +76,7 @@ PY
 printf '# amsclt benchmark: %d 1 KiB messages per run, reliable, spool on tmpfs, Pub/Sub emulator\n' "$n"
 printf '%-20s %10s %10s %10s %8s %8s\n' direction raw amsclt python "am/raw" "am/py"
 raw_send=$("$bin/examples/ams_raw" publish "$addr" "$project" "$t-raw" "$n" 1024 1000 | rate)
-am_send=$("$bin/amsclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
+am_send=$("$bin/amsclt" --incoming-queue "path=$work/spool" --remove --reliable --window 2000 \
   --outgoing-broker-uri "http://$addr/v1/projects/$project" --statistics | stats_rate)
 py_send=$(py publish "$t-py" | rate)
 raw_recv=$("$bin/examples/ams_raw" pull "$addr" "$project" "$t-raw" "$n" | rate)
