@@ -72,6 +72,9 @@ pub struct AmsIncoming {
     turn: usize,
     /// When the leases of what is held were last extended (Pub/Sub).
     extended: std::time::Instant,
+    /// Messages whose acknowledgement is being sent: if it fails (a late one answered 408,
+    /// a lost connection), the service delivers them again, counted by `forget`.
+    acking: u64,
 }
 
 /// Pub/Sub: leases of held messages are extended this often, by [`LEASE`], so that a slow
@@ -91,6 +94,7 @@ impl AmsIncoming {
             held: VecDeque::new(),
             turn: 0,
             extended: std::time::Instant::now(),
+            acking: 0,
         }
     }
 
@@ -106,15 +110,15 @@ impl AmsIncoming {
     /// Acknowledges what the engine confirmed: Pub/Sub every confirmed message, AMS the
     /// longest confirmed run from the oldest (its acknowledgement is cumulative).
     async fn flush_acks(&mut self) -> Result<()> {
-        let mut by_sub: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        // per subscription: the ids to send and how many messages they acknowledge
+        let mut by_sub: BTreeMap<usize, (Vec<String>, u64)> = BTreeMap::new();
         match self.o.dialect {
             Dialect::Pubsub => {
                 self.held.retain(|h| {
                     if h.acked {
-                        by_sub
-                            .entry(h.subscription)
-                            .or_default()
-                            .push(h.ack_id.clone());
+                        let e = by_sub.entry(h.subscription).or_default();
+                        e.0.push(h.ack_id.clone());
+                        e.1 += 1;
                     }
                     !h.acked
                 });
@@ -123,12 +127,15 @@ impl AmsIncoming {
                 while self.held.front().is_some_and(|h| h.acked) {
                     if let Some(h) = self.held.pop_front() {
                         // the highest of a subscription's acknowledges the ones before
-                        by_sub.insert(h.subscription, vec![h.ack_id]);
+                        let e = by_sub.entry(h.subscription).or_default();
+                        e.0 = vec![h.ack_id];
+                        e.1 += 1;
                     }
                 }
             }
         }
-        for (sub, ids) in by_sub {
+        self.acking += by_sub.values().map(|(_, n)| n).sum::<u64>();
+        for (sub, (ids, n)) in by_sub {
             let name = self.o.subscriptions[sub].clone();
             let body = serde_json::json!({ "ackIds": ids }).to_string();
             let conn = self.conn()?;
@@ -142,6 +149,7 @@ impl AmsIncoming {
             if !(200..300).contains(&a.status) {
                 return Err(a.error(&format!("acknowledge on {name}"), &peer));
             }
+            self.acking -= n;
         }
         Ok(())
     }
@@ -301,7 +309,8 @@ impl transfer::Incoming for AmsIncoming {
         self.conn = None;
         // handed to the engine and not acknowledged to the service (or an acknowledgement
         // that may not have gone through): delivered again
-        let unacked = self.held.len().saturating_sub(self.ready.len()) as u64;
+        let unacked = self.held.len().saturating_sub(self.ready.len()) as u64
+            + std::mem::take(&mut self.acking);
         self.ready.clear();
         self.held.clear();
         unacked

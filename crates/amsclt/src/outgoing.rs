@@ -179,12 +179,14 @@ impl AmsOutgoing {
 async fn fly(mut conn: Connection, topic: String, batch: Batch) -> Landed {
     let mut confirmed = Vec::new();
     let mut refused = None;
-    let failed = match publish_part(&mut conn, &topic, &batch, &mut confirmed, &mut refused).await
-    {
+    let failed = match publish_part(&mut conn, &topic, &batch, &mut confirmed, &mut refused).await {
         Ok(()) => None,
         Err(e) => {
             let done: std::collections::HashSet<Token> = confirmed.iter().copied().collect();
-            let left = batch.into_iter().filter(|(t, _)| !done.contains(t)).collect();
+            let left = batch
+                .into_iter()
+                .filter(|(t, _)| !done.contains(t))
+                .collect();
             Some((e, topic, left))
         }
     };

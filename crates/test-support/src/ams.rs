@@ -33,6 +33,8 @@ struct State {
     /// Requests refused for their form (string fields, key): a client of the dialect makes
     /// none.
     refused: Vec<String>,
+    /// Acknowledgements still to answer with 408, as AMS answers one past the deadline.
+    late_acks: usize,
 }
 
 /// The server, listening on loopback until the test ends.
@@ -85,6 +87,13 @@ impl FakeAms {
     /// The offset of `sub` up to which everything is acknowledged.
     pub fn acknowledged(&self, sub: &str) -> usize {
         self.state.lock().expect("state").subs[sub].offset
+    }
+
+    /// The next `n` acknowledgements are answered 408 and change nothing, as AMS answers an
+    /// acknowledgement that comes after the subscription's deadline: the batch is delivered
+    /// again by the next pull.
+    pub fn late_acks(&self, n: usize) {
+        self.state.lock().expect("state").late_acks = n;
     }
 
     /// The requests refused for their form.
@@ -217,6 +226,12 @@ fn answer(path: &str, body: &[u8], st: &mut State) -> (u16, String) {
                 200,
                 serde_json::json!({ "receivedMessages": msgs }).to_string(),
             )
+        }
+        "acknowledge" if st.late_acks > 0 => {
+            st.late_acks -= 1;
+            // past the deadline: the pull after this delivers from the offset again
+            sub.pulled = sub.offset;
+            error(408, "ack timeout")
         }
         "acknowledge" => {
             let highest = v["ackIds"]

@@ -132,3 +132,54 @@ fn a_message_over_the_limit_is_found_named_and_kept() {
         "the big one stays"
     );
 }
+
+#[test]
+fn a_late_acknowledgement_means_duplicates_counted_never_a_loss() {
+    let ams = FakeAms::start();
+    ams.topic("late");
+    let d = tmp();
+    let key = key_file(d.path(), KEY);
+    let sent: Vec<Message> = (0..300)
+        .map(|i| {
+            Message::text(format!("late {i}"))
+                .with_header("destination", "late")
+                .with_header("x-index", i.to_string())
+        })
+        .collect();
+    fill(&d.path().join("in"), "DQS", &sent);
+    assert!(send(&ams, &d.path().join("in"), &key).status.success());
+    // the first two acknowledgements come after the deadline: 408, the batch comes back
+    ams.late_acks(2);
+    let mut args = s(&[
+        "--incoming-broker-uri",
+        &ams.uri(),
+        "--dialect",
+        "ams",
+        "--reliable",
+        "--reconnect",
+        "--statistics",
+        "--timeout-inactivity",
+        "2",
+        "--key-file",
+        &key,
+        "--subscribe",
+        "destination=late",
+    ]);
+    args.extend([
+        "--outgoing-queue".into(),
+        format!("path={}", p(&d.path().join("out"))),
+    ]);
+    let stats = ok(&args);
+    let got = drain(&d.path().join("out"), "DQS");
+    let dups = compare(&as_received(&sent, "late"), &got, "late acks");
+    let counted = test_support::bin::number_after(&stats, "sent again, ");
+    assert!(
+        dups > 0,
+        "a late acknowledgement brings its batch back: {stats}"
+    );
+    assert!(
+        dups <= counted,
+        "{dups} duplicates, {counted} counted as possible: {stats}"
+    );
+    assert_eq!(ams.acknowledged("late"), 300, "all acknowledged in the end");
+}
