@@ -6,6 +6,7 @@ complete -c amsclt -l outgoing-broker-uri -d 'URI of the broker to send to, as f
 complete -c amsclt -l outgoing-broker-auth -d 'Credential for the outgoing broker' -r
 complete -c amsclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...), as for the incoming broker' -r
 complete -c amsclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
+complete -c amsclt -l reject-queue -d 'Beyond the reference: a message the destination refuses as it is (too large, a bad destination, refused by the service) goes to this directory queue (\'path=DIR type=DQS ...\'), with the reason in its header reject-reason, and its source is acknowledged; without it such a message ends the run (exit 6), left where it was' -r
 complete -c amsclt -l subscribe -d 'Subscription (KEY=VALUE...), repeatable: \'destination=ADDRESS\' and the protocol\'s own keys' -r
 complete -c amsclt -l prefetch -d 'Prefetch of the subscriptions (the broker\'s own header or link credit); default min(count, 100) with --reliable and --count' -r
 complete -c amsclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r

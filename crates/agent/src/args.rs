@@ -58,6 +58,12 @@ pub struct AgentArgs {
     /// Directory queue to write: 'path=DIR type=DQS|DQN compression=zlib ...'.
     #[arg(long, value_name = "KEY=VALUE...")]
     pub outgoing_queue: Option<String>,
+    /// Beyond the reference: a message the destination refuses as it is (too large, a bad
+    /// destination, refused by the service) goes to this directory queue ('path=DIR
+    /// type=DQS ...'), with the reason in its header reject-reason, and its source is
+    /// acknowledged; without it such a message ends the run (exit 6), left where it was.
+    #[arg(long, value_name = "KEY=VALUE...")]
+    pub reject_queue: Option<String>,
 
     /// Subscription (KEY=VALUE...), repeatable: 'destination=ADDRESS' and the protocol's own
     /// keys.

@@ -96,6 +96,11 @@ impl Figures {
             get(&m.dropped),
         );
         counter(
+            "messages_rejected_total",
+            "Messages the destination refused, written to the reject queue (--reject-queue).",
+            get(&m.rejected),
+        );
+        counter(
             "received_bytes_total",
             "Bytes of the messages received (body and header).",
             get(&m.received_bytes),

@@ -707,6 +707,7 @@ fn transfer_run<P: Protocol>(
     let mut incoming = incoming::<P>(cli, source, (&stop, a.reconnect), &all)?;
     let mut outgoing = outgoing::<P>(cli, destination, (&stop, a.reconnect), &all)?;
     let filters = filters(a, P::BROKER_HEADERS)?;
+    let reject = reject_queue(a)?;
     let bound = a.metrics.bind().map_err(metrics_error)?;
     let mut pidfile = match process::<P>(a)? {
         Ok(pidfile) => pidfile,
@@ -729,9 +730,12 @@ fn transfer_run<P: Protocol>(
     });
     let exporters = observe(a, &figures, pidfile.as_mut(), bound)?;
     signals(&stop)?;
-    let engine = Engine::new(settings, stop)
+    let mut engine = Engine::new(settings, stop)
         .with_filters(filters)
         .with_meter(all.meter.clone());
+    if let Some(q) = reject {
+        engine = engine.with_reject(q);
+    }
     let stats = run_engine(engine, pidfile.as_mut(), &mut incoming, &mut outgoing);
     // the final figures, the error that ended the run included
     if a.metrics.metrics_file.is_some() {
@@ -742,12 +746,32 @@ fn transfer_run<P: Protocol>(
         crate::log::warn(format_args!("cannot write the final metrics file: {e}"));
     }
     let stats = stats?;
-    let lines = if a.statistics {
+    let mut lines = if a.statistics {
         statistics(&stats, &incoming, &outgoing, &all.recovery)
     } else {
         Vec::new()
     };
+    if a.statistics && a.reject_queue.is_some() {
+        let n = all
+            .meter
+            .rejected
+            .load(std::sync::atomic::Ordering::Relaxed);
+        lines.push(format!(
+            "{n} messages refused by the destination, in the reject queue"
+        ));
+    }
     Ok(Outcome::lines(P::NAME, exit::OK, lines))
+}
+
+/// `--reject-queue`, opened (made if need be) before anything moves.
+fn reject_queue(a: &AgentArgs) -> Result<Option<message::MessageQueue>, Error> {
+    let Some(s) = &a.reject_queue else {
+        return Ok(None);
+    };
+    let o = queue_options(s, "reject")?;
+    message::MessageQueue::open(&o)
+        .map(Some)
+        .map_err(|e| usage(format!("reject-queue: {}", procctl::error_line(&e))))
 }
 
 /// What the engine obeys, from the shared options.

@@ -1,5 +1,6 @@
 //! The main loop: get, count, put, acknowledge what was confirmed; then linger.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -41,7 +42,15 @@ pub struct Engine<'a> {
     tick: Option<Tick<'a>>,
     filters: Filters,
     meter: Arc<Meter>,
+    /// `--reject-queue`: where a message the destination refuses as it is goes.
+    reject: Option<message::MessageQueue>,
+    /// With a reject queue: each message put and not confirmed yet, for a refusal that
+    /// comes after `put` (a batch sent later).
+    held: HashMap<Token, Message>,
 }
+
+/// The header a rejected message gets: why the destination refused it.
+pub const REJECT_REASON: &str = "reject-reason";
 
 impl<'a> Engine<'a> {
     /// An engine with these settings, stopped when `stop` becomes true.
@@ -52,6 +61,56 @@ impl<'a> Engine<'a> {
             tick: None,
             filters: Filters::default(),
             meter: Arc::default(),
+            reject: None,
+            held: HashMap::new(),
+        }
+    }
+
+    /// Messages the destination refuses as they are ([`ErrorKind::BadMessage`]) go to this
+    /// queue, with the reason in the header [`REJECT_REASON`], and their source is
+    /// acknowledged: the run goes on instead of ending with the refusal.
+    pub fn with_reject(mut self, queue: message::MessageQueue) -> Self {
+        self.reject = Some(queue);
+        self
+    }
+
+    /// Whether this error is a refusal the reject queue takes.
+    fn rejects(&self, e: &Error) -> bool {
+        self.reject.is_some() && e.kind == ErrorKind::BadMessage
+    }
+
+    /// Writes `msg` to the reject queue with the refusal's reason, then acknowledges its
+    /// source.
+    async fn reject<I: Incoming>(
+        &mut self,
+        mut msg: Message,
+        token: Token,
+        why: Error,
+        inc: &mut I,
+    ) -> Result<()> {
+        let Some(q) = &self.reject else {
+            return Err(why);
+        };
+        msg.header.insert(REJECT_REASON.into(), why.line());
+        q.add_message(&msg).map_err(|e| {
+            Error::caused(
+                ErrorKind::OutgoingQueue,
+                "cannot add to the reject queue",
+                e,
+            )
+        })?;
+        inc.ack(token).await?;
+        Meter::add(&self.meter.rejected, 1);
+        Meter::add(&self.meter.acknowledged, 1);
+        Ok(())
+    }
+
+    /// A refusal of a message put earlier: that message to the reject queue, if it was kept.
+    async fn reject_held<I: Incoming>(&mut self, e: Error, inc: &mut I) -> Result<()> {
+        let held = e.token.and_then(|t| self.held.remove(&t).map(|m| (m, t)));
+        match held {
+            Some((msg, t)) => self.reject(msg, t, e, inc).await,
+            None => Err(e),
         }
     }
 
@@ -141,6 +200,7 @@ impl<'a> Engine<'a> {
 
     async fn ack_confirmed<I: Incoming, O: Outgoing>(
         meter: &Meter,
+        held: &mut HashMap<Token, Message>,
         inc: &mut I,
         out: &mut O,
         buf: &mut Vec<Token>,
@@ -149,6 +209,9 @@ impl<'a> Engine<'a> {
         out.confirmed(buf, wait).await?;
         Meter::add(&meter.confirmed, buf.len() as u64);
         for t in buf.drain(..) {
+            if !held.is_empty() {
+                held.remove(&t);
+            }
             inc.ack(t).await?;
             Meter::add(&meter.acknowledged, 1);
         }
@@ -179,8 +242,12 @@ impl<'a> Engine<'a> {
             if self.done(stats, &run) {
                 break;
             }
-            if let Flow::Stop = self.turn(inc, out, stats, out_started, &mut run).await? {
-                break;
+            match self.turn(inc, out, stats, out_started, &mut run).await {
+                Ok(Flow::Go) => {}
+                Ok(Flow::Stop) => break,
+                // a message put earlier refused: rejected, and the run goes on
+                Err(e) if self.rejects(&e) => self.reject_held(e, inc).await?,
+                Err(e) => return Err(e),
             }
             if let Some(tick) = self.tick.as_mut()
                 && !tick()?
@@ -226,7 +293,7 @@ impl<'a> Engine<'a> {
             // wait for confirmations instead of taking more
             out.idle().await?;
             let wait = Duration::from_millis(200);
-            Self::ack_confirmed(&meter, inc, out, &mut run.confirmed, wait).await?;
+            Self::ack_confirmed(&meter, &mut self.held, inc, out, &mut run.confirmed, wait).await?;
             inc.idle().await?;
             return Ok(Flow::Go);
         }
@@ -264,7 +331,15 @@ impl<'a> Engine<'a> {
             }
             Some(Got::End) => return Ok(Flow::Stop),
         }
-        Self::ack_confirmed(&meter, inc, out, &mut run.confirmed, Duration::ZERO).await?;
+        Self::ack_confirmed(
+            &meter,
+            &mut self.held,
+            inc,
+            out,
+            &mut run.confirmed,
+            Duration::ZERO,
+        )
+        .await?;
         Ok(Flow::Go)
     }
 
@@ -293,11 +368,14 @@ impl<'a> Engine<'a> {
                 if !*out_started {
                     self.start_outgoing(out, out_started).await?;
                 }
-                if let Err(e) = out.put(&msg, token).await {
-                    return Err(Self::name_element(e, inc.origin(token)));
+                let size = msg.size() as u64;
+                if !self.put(msg, token, inc, out).await? {
+                    stats.handed_on();
+                    return Ok(());
                 }
+                let meter = &self.meter;
                 Meter::add(&meter.sent, 1);
-                Meter::add(&meter.sent_bytes, msg.size() as u64);
+                Meter::add(&meter.sent_bytes, size);
             }
             None => {
                 inc.ack(token).await?;
@@ -307,6 +385,36 @@ impl<'a> Engine<'a> {
         }
         stats.handed_on();
         Ok(())
+    }
+
+    /// Puts a message; with a reject queue, a refusal of it is rejected (`false`: not put)
+    /// and a refusal of an earlier one reported by this `put` is rejected before this
+    /// message is put again.
+    async fn put<I: Incoming, O: Outgoing>(
+        &mut self,
+        msg: Message,
+        token: Token,
+        inc: &mut I,
+        out: &mut O,
+    ) -> Result<bool> {
+        loop {
+            match out.put(&msg, token).await {
+                Ok(()) => {
+                    if self.reject.is_some() {
+                        self.held.insert(token, msg);
+                    }
+                    return Ok(true);
+                }
+                Err(e) if self.rejects(&e) && e.token.is_some_and(|t| t != token) => {
+                    self.reject_held(e, inc).await?;
+                }
+                Err(e) if self.rejects(&e) => {
+                    self.reject(msg, token, e, inc).await?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(Self::name_element(e, inc.origin(token))),
+            }
+        }
     }
 
     /// A message refused as it is, from a queue element: the element is named, and it is the
@@ -333,7 +441,8 @@ impl<'a> Engine<'a> {
         let limit = self.settings.timeout_linger;
         let linger_start = Instant::now();
         if out.pending() > 0 {
-            out.idle().await?;
+            let r = out.idle().await;
+            self.or_reject(r, inc).await?;
         }
         while out.pending() > 0 {
             if limit.is_some_and(|l| linger_start.elapsed() >= l) {
@@ -342,10 +451,29 @@ impl<'a> Engine<'a> {
             let wait = limit.map_or(Duration::from_millis(100), |l| {
                 (l / 10).min(Duration::from_millis(100))
             });
-            Self::ack_confirmed(&self.meter, inc, out, confirmed, wait).await?;
+            let r =
+                Self::ack_confirmed(&self.meter, &mut self.held, inc, out, confirmed, wait).await;
+            self.or_reject(r, inc).await?;
             inc.idle().await?;
         }
-        Self::ack_confirmed(&self.meter, inc, out, confirmed, Duration::ZERO).await
+        let r = Self::ack_confirmed(
+            &self.meter,
+            &mut self.held,
+            inc,
+            out,
+            confirmed,
+            Duration::ZERO,
+        )
+        .await;
+        self.or_reject(r, inc).await
+    }
+
+    /// `r`, unless it is the refusal of a message put earlier and a reject queue takes it.
+    async fn or_reject<I: Incoming>(&mut self, r: Result<()>, inc: &mut I) -> Result<()> {
+        match r {
+            Err(e) if self.rejects(&e) => self.reject_held(e, inc).await,
+            r => r,
+        }
     }
 }
 

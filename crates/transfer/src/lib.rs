@@ -18,7 +18,7 @@ mod readahead;
 mod recovering;
 mod stats;
 
-pub use engine::{Engine, Settings, StopFlag};
+pub use engine::{Engine, REJECT_REASON, Settings, StopFlag};
 pub use error::{Cause, Error, ErrorKind, Result};
 pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
 pub use recovering::{Recovered, Recovering};

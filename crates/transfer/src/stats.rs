@@ -127,6 +127,8 @@ pub struct Meter {
     pub acknowledged: AtomicU64,
     /// Messages dropped by the filters.
     pub dropped: AtomicU64,
+    /// Messages the destination refused, written to the reject queue.
+    pub rejected: AtomicU64,
     /// Messages put and not confirmed, now.
     pub pending: AtomicU64,
     /// Errors by class ([`ErrorKind::index`]): those ridden through (a reconnection, a

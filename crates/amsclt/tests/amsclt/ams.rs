@@ -183,3 +183,52 @@ fn a_late_acknowledgement_means_duplicates_counted_never_a_loss() {
     );
     assert_eq!(ams.acknowledged("late"), 300, "all acknowledged in the end");
 }
+
+#[test]
+fn with_a_reject_queue_a_refused_message_is_set_aside_and_the_rest_goes() {
+    let ams = FakeAms::start();
+    ams.topic("metrics");
+    let d = tmp();
+    let key = key_file(d.path(), KEY);
+    let mut sent: Vec<Message> = (0..30)
+        .map(|i| Message::text(format!("small {i}")).with_header("destination", "metrics"))
+        .collect();
+    // refused by the service in its batch (413), found by splitting it
+    sent.insert(
+        12,
+        Message::binary(vec![7u8; 2 * 1024 * 1024]).with_header("destination", "metrics"),
+    );
+    fill(&d.path().join("in"), "DQS", &sent);
+    let rejects = d.path().join("rejects");
+    let mut args = s(&[
+        "--outgoing-broker-uri",
+        &ams.uri(),
+        "--dialect",
+        "ams",
+        "--reliable",
+        "--remove",
+        "--statistics",
+        "--key-file",
+        &key,
+    ]);
+    args.extend([
+        "--incoming-queue".into(),
+        format!("path={}", p(&d.path().join("in"))),
+    ]);
+    args.extend(["--reject-queue".into(), format!("path={}", p(&rejects))]);
+    let stats = ok(&args);
+    assert!(
+        stats.contains("1 messages refused by the destination, in the reject queue"),
+        "{stats}"
+    );
+    assert_eq!(queue_count(&d.path().join("in")), 0, "the spool drained");
+    assert_eq!(ams.published("metrics").len(), 30, "the rest published");
+    let rejected = drain(&rejects, "DQS");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].body.as_bytes().len(), 2 * 1024 * 1024);
+    assert!(
+        rejected[0].header["reject-reason"].contains("HTTP 413"),
+        "{:?}",
+        rejected[0].header
+    );
+}

@@ -153,3 +153,31 @@ fn broker_a_message_over_the_size_limit_is_named_and_stays() {
     assert_eq!(queue_count(&d.path().join("in")), 1, "nothing removed");
     assert!(pubsub::pull_ack(&sub).is_empty(), "nothing published");
 }
+
+#[test]
+fn broker_with_a_reject_queue_a_message_over_the_limit_is_set_aside() {
+    let d = tmp();
+    let (topic, sub) = pubsub::topic_and_subscription("too-big-rejected", 60);
+    let sent = vec![
+        Message::text("before").with_header("destination", &topic),
+        Message::binary(vec![1u8; 8_000_000]).with_header("destination", &topic),
+        Message::text("after").with_header("destination", &topic),
+    ];
+    fill(&d.path().join("in"), "DQS", &sent);
+    let rejects = d.path().join("rejects");
+    let mut args = send_args(&d.path().join("in"));
+    args.extend(["--reject-queue".into(), format!("path={}", p(&rejects))]);
+    ok(&args);
+    assert_eq!(queue_count(&d.path().join("in")), 0, "the spool drained");
+    let rejected = drain(&rejects, "DQS");
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].header["reject-reason"].contains("request limit"));
+    let mut published = Vec::new();
+    for _ in 0..20 {
+        published.extend(pubsub::pull_ack(&sub));
+        if published.len() >= 2 {
+            break;
+        }
+    }
+    assert_eq!(published.len(), 2, "the others published");
+}

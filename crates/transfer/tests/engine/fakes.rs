@@ -30,6 +30,11 @@ pub struct Faults {
     pub confirm: f64,
     /// The put with this number (1-based) is refused by the broker: final.
     pub refuse_put: Option<u64>,
+    /// The put with this number is refused as a message (too large, say) at once.
+    pub bad_put: Option<u64>,
+    /// The put with this number is taken, then refused as a message by a later call (a
+    /// batch sent later), naming its token.
+    pub bad_later: Option<u64>,
 }
 
 /// Everything that happened, for the tests' checks.
@@ -47,6 +52,8 @@ pub struct Ledger {
     pub acked_ids: HashSet<u32>,
     /// Destination: tokens confirmed to the engine.
     pub confirmed: HashSet<u64>,
+    /// Destination: tokens of messages refused as they are (`Faults::bad_put`, `bad_later`).
+    pub refused: HashSet<u64>,
     /// Destination: every message stored, duplicates included.
     pub stored: Vec<u32>,
     /// The incoming module was stopped, with this many deliveries still unacknowledged.
@@ -158,8 +165,8 @@ impl Incoming for FakeIncoming {
         {
             let l = self.ledger.borrow();
             assert!(
-                l.confirmed.contains(&token.0),
-                "token {} acknowledged before its destination confirmed it",
+                l.confirmed.contains(&token.0) || l.refused.contains(&token.0),
+                "token {} acknowledged before its destination confirmed (or refused) it",
                 token.0
             );
             assert!(!l.acked.contains(&token.0), "token {} acked twice", token.0);
@@ -228,6 +235,8 @@ pub struct FakeOutgoing {
     faults: Faults,
     /// Put and not confirmed: (token, id).
     in_flight: Vec<(u64, u32)>,
+    /// Put, to be refused by the next `confirmed` (`Faults::bad_later`).
+    refuse_later: Option<u64>,
     /// Confirms nothing at all (a stalled broker).
     pub stalled: bool,
     /// The next call finds the connection lost.
@@ -241,6 +250,7 @@ impl FakeOutgoing {
             rng: Rng::new(seed ^ 0x5555),
             faults,
             in_flight: Vec::new(),
+            refuse_later: None,
             stalled: false,
             lose_next: Rc::default(),
         }
@@ -275,6 +285,18 @@ impl Outgoing for FakeOutgoing {
         if self.faults.refuse_put == Some(n) {
             return Err(Error::new(ErrorKind::Broker, format!("put {n} refused")));
         }
+        if self.faults.bad_put == Some(n) {
+            self.ledger.borrow_mut().refused.insert(token.0);
+            return Err(Error::new(
+                ErrorKind::BadMessage,
+                format!("put {n} too large"),
+            ));
+        }
+        if self.faults.bad_later == Some(n) {
+            self.ledger.borrow_mut().refused.insert(token.0);
+            self.refuse_later = Some(token.0);
+            return Ok(());
+        }
         // kept before it is written: a module that recovers sends it again
         self.in_flight.push((token.0, id_of(msg)));
         if self.lose_next.replace(false) || self.rng.chance(self.faults.out_lost) {
@@ -284,6 +306,9 @@ impl Outgoing for FakeOutgoing {
     }
 
     async fn confirmed(&mut self, out: &mut Vec<Token>, _wait: Duration) -> Result<()> {
+        if let Some(t) = self.refuse_later.take() {
+            return Err(Error::new(ErrorKind::BadMessage, "refused in its batch").about(Token(t)));
+        }
         if self.lose_next.replace(false) || self.rng.chance(self.faults.out_lost) {
             return Err(self.lose());
         }
@@ -312,7 +337,7 @@ impl Outgoing for FakeOutgoing {
     }
 
     fn pending(&self) -> usize {
-        self.in_flight.len()
+        self.in_flight.len() + usize::from(self.refuse_later.is_some())
     }
 
     async fn stop(&mut self) -> Result<()> {

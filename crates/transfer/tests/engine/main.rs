@@ -40,6 +40,8 @@ fn schedule(seed: u64) -> (u32, Faults, Settings) {
         recover_fails: p(&mut r, 30),
         confirm: 0.05 + p(&mut r, 90),
         refuse_put: None,
+        bad_put: None,
+        bad_later: None,
     };
     let settings = Settings {
         window: (r.below(4) > 0).then(|| 1 + r.below(30)),
@@ -154,6 +156,62 @@ fn a_refused_put_ends_the_run_with_its_message_unacknowledged() {
         assert!(!l.acked_ids.contains(&(nth as u32 - 1)));
         assert!(l.source.contains(&(nth as u32 - 1)));
         assert!(l.stopped_with.is_some(), "incoming stopped after the error");
+    }
+}
+
+#[test]
+fn a_refused_message_goes_to_the_reject_queue_and_the_run_goes_on() {
+    for (bad_put, bad_later) in [(Some(3), None), (None, Some(7)), (Some(2), Some(40))] {
+        let faults = Faults {
+            confirm: 0.5,
+            bad_put,
+            bad_later,
+            ..Faults::default()
+        };
+        let ledger = Ledger::new(50);
+        let mut inc = FakeIncoming::new(ledger.clone(), 9, faults.clone());
+        let mut out = FakeOutgoing::new(ledger.clone(), 9, faults);
+        let d = tempfile::tempdir().expect("tempdir");
+        let q = message::MessageQueue::open_str(&format!("path={}", d.path().display()))
+            .expect("reject queue");
+        let settings = Settings {
+            window: Some(5),
+            ..Settings::default()
+        };
+        let stats = block_on(
+            Engine::new(settings, stop_flag())
+                .with_reject(q)
+                .run(&mut inc, &mut out),
+        )
+        .expect("a refused message does not end the run");
+        assert_eq!(stats.count, 50);
+        let q = message::MessageQueue::open_str(&format!("path={}", d.path().display()))
+            .expect("reject queue");
+        let mut rejected = Vec::new();
+        for name in q.names() {
+            let name = name.expect("name");
+            assert!(q.dirq().lock(&name).expect("lock"));
+            let m = q.get_message(&name).expect("message");
+            assert!(
+                m.header[transfer::REJECT_REASON].contains("refused")
+                    || m.header[transfer::REJECT_REASON].contains("too large")
+            );
+            rejected.push(m.header["id"].parse::<u32>().expect("id"));
+        }
+        rejected.sort_unstable();
+        let expected: Vec<u32> = [bad_put, bad_later]
+            .into_iter()
+            .flatten()
+            .map(|n| n as u32 - 1)
+            .collect();
+        assert_eq!(rejected, expected, "each refused message, once");
+        let l = ledger.borrow();
+        assert!(
+            l.source.is_empty(),
+            "every message acknowledged, the rejected ones too"
+        );
+        assert_eq!(l.acked_ids.len(), 50);
+        assert_eq!(l.lost(50), expected, "the others stored");
     }
 }
 
