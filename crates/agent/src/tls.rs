@@ -305,6 +305,28 @@ impl TlsSettings {
     }
 }
 
+/// A server's TLS configuration (an endpoint an agent serves: amsclt's push endpoint): its
+/// certificate chain and key (PEM; the key unencrypted, kept safe by its file's mode), no
+/// client certificates asked for.
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let chain = certificates(cert)?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate(cert.to_path_buf()));
+    }
+    let key_der = private_key(key, None)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::Setup)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|source| TlsError::ClientCert {
+            path: key.to_path_buf(),
+            source,
+        })?;
+    Ok(Arc::new(config))
+}
+
 /// A ready TLS client configuration.
 #[derive(Clone)]
 pub struct Tls {

@@ -63,6 +63,13 @@ pub struct Cli {
     /// (the service delivers them again).
     #[arg(long, value_name = "[ADDR:]PORT")]
     pub incoming_push_listen: Option<String>,
+    /// With --incoming-push-listen: serve https with this certificate chain (PEM; the
+    /// services push to https endpoints only).
+    #[arg(long, value_name = "FILE", requires = "incoming_push_key")]
+    pub incoming_push_cert: Option<PathBuf>,
+    /// The private key of --incoming-push-cert (PEM, unencrypted: protect it by its mode).
+    #[arg(long, value_name = "FILE", requires = "incoming_push_cert")]
+    pub incoming_push_key: Option<PathBuf>,
     /// Seconds each HTTP request may take before it counts as a lost connection.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout_request: f64,

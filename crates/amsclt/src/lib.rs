@@ -198,6 +198,10 @@ impl agent::Protocol for Ams {
         }
         if let Some(l) = &cli.incoming_push_listen {
             push_addr(l)?;
+        } else if cli.incoming_push_cert.is_some() {
+            return Err(usage(
+                "option incoming-push-cert needs --incoming-push-listen".into(),
+            ));
         }
         timeout(cli).map(|_| ())
     }
@@ -206,7 +210,12 @@ impl agent::Protocol for Ams {
         // the side's name in metrics and --status (a bad address is refused by `validate`)
         let l = cli.incoming_push_listen.as_ref()?;
         let addr = push_addr(l).map_or_else(|_| l.clone(), |a| a.to_string());
-        Some(format!("http://{addr}/v1/projects/push"))
+        let scheme = if cli.incoming_push_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        Some(format!("{scheme}://{addr}/v1/projects/push"))
     }
 
     fn incoming(cli: &Cli, broker: Broker, subs: Subscriptions) -> Result<AmsIn, Error> {
@@ -216,7 +225,22 @@ impl agent::Protocol for Ams {
                     "options incoming-push-listen and subscribe are mutually exclusive".into(),
                 ));
             }
-            return Ok(AmsIn::Push(PushIncoming::new(push_addr(l)?, cli.payload)));
+            let tls = match (&cli.incoming_push_cert, &cli.incoming_push_key) {
+                (Some(cert), Some(key)) => {
+                    Some(agent::tls::server_config(cert, key).map_err(|e| {
+                        usage(format!(
+                            "invalid incoming-push-cert: {}",
+                            procctl::error_line(&e)
+                        ))
+                    })?)
+                }
+                _ => None,
+            };
+            return Ok(AmsIn::Push(PushIncoming::new(
+                push_addr(l)?,
+                cli.payload,
+                tls,
+            )));
         }
         check_paths(&broker)?;
         let mut subscriptions = Vec::new();

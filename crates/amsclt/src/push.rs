@@ -24,20 +24,32 @@ type Pushed = (Message, oneshot::Sender<bool>);
 pub struct PushIncoming {
     addr: SocketAddr,
     payload: Payload,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     rx: Option<mpsc::Receiver<Pushed>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// Tells the connections to finish the answer they are writing and close.
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
+    /// Ends (`None`) once every connection task is gone: each holds a sender.
+    gone: Option<mpsc::Receiver<()>>,
     waiting: HashMap<Token, oneshot::Sender<bool>>,
     next_token: u64,
 }
 
 impl PushIncoming {
-    /// A module that will listen on `addr`.
-    pub fn new(addr: SocketAddr, payload: Payload) -> Self {
+    /// A module that will listen on `addr`, over TLS with `tls`.
+    pub fn new(
+        addr: SocketAddr,
+        payload: Payload,
+        tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    ) -> Self {
         PushIncoming {
             addr,
             payload,
+            tls: tls.map(tokio_rustls::TlsAcceptor::from),
             rx: None,
             server: None,
+            shutdown: None,
+            gone: None,
             waiting: HashMap::new(),
             next_token: 0,
         }
@@ -103,6 +115,25 @@ async fn handle(
     Ok(answer(204))
 }
 
+/// Serves one connection until it closes, or until `shutdown` says so: then the answer
+/// being written is finished first (hyper's graceful shutdown).
+async fn serve<I, S>(io: I, service: S, mut shutdown: tokio::sync::watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
 impl transfer::Incoming for PushIncoming {
     async fn start(&mut self) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(self.addr)
@@ -117,15 +148,28 @@ impl transfer::Incoming for PushIncoming {
         agent::log::debug(1, format_args!("push endpoint on {}", self.addr));
         let (tx, rx) = mpsc::channel(1000);
         let payload = self.payload;
+        let tls = self.tls.clone();
+        let (shutdown, watch) = tokio::sync::watch::channel(false);
+        let (alive, gone) = mpsc::channel::<()>(1);
         self.rx = Some(rx);
+        self.shutdown = Some(shutdown);
+        self.gone = Some(gone);
         self.server = Some(tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let tx = tx.clone();
+                let (tx, tls, watch, alive) =
+                    (tx.clone(), tls.clone(), watch.clone(), alive.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(req, tx.clone(), payload));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    match tls {
+                        // a client that fails the handshake is just dropped
+                        Some(acceptor) => {
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                serve(TokioIo::new(s), service, watch).await;
+                            }
+                        }
+                        None => serve(TokioIo::new(stream), service, watch).await,
+                    }
+                    drop(alive);
                 });
             }
         }));
@@ -168,6 +212,14 @@ impl transfer::Incoming for PushIncoming {
             let _ = done.send(false);
         }
         self.rx = None;
+        // the answers being written go out before the run ends (a 2xx lost here would be
+        // a duplicate later), for a second at most
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(true);
+        }
+        if let Some(mut gone) = self.gone.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), gone.recv()).await;
+        }
         Ok(())
     }
 }

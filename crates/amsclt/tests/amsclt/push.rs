@@ -73,8 +73,128 @@ fn push_options_are_checked() {
             ]),
             "excludes options incoming-broker-uri and incoming-queue",
         ),
+        (
+            q(&[
+                "--incoming-push-listen",
+                "8080",
+                "--incoming-push-cert",
+                "/nonexistent/cert.pem",
+                "--incoming-push-key",
+                "/nonexistent/key.pem",
+            ]),
+            "invalid incoming-push-cert: cannot read /nonexistent/cert.pem",
+        ),
+        (
+            q(&[
+                "--incoming-queue",
+                "path=/tmp/y",
+                "--incoming-push-cert",
+                "/tmp/c",
+                "--incoming-push-key",
+                "/tmp/k",
+            ]),
+            "needs --incoming-push-listen",
+        ),
     ] {
         let err = one_line_error(&run(&args), 2);
         assert!(err.contains(want), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn broker_push_over_tls_with_a_server_certificate() {
+    // the test PKI scripts/test.sh makes (tests/brokers/make-test-ca.sh)
+    let pki =
+        std::path::PathBuf::from(std::env::var("MSGTK_PKI").expect(
+            "MSGTK_PKI is not set: the push TLS test needs the test PKI of scripts/test.sh",
+        ));
+    let d = tmp();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port();
+    let out = d.path().join("out");
+    let mut args = s(&["--incoming-push-listen", &port.to_string(), "--reliable"]);
+    args.extend(s(&["--incoming-push-cert", &p(&pki.join("server.pem"))]));
+    args.extend(s(&["--incoming-push-key", &p(&pki.join("server.key"))]));
+    args.extend(["--outgoing-queue".into(), format!("path={}", p(&out))]);
+    args.extend(s(&["--count", "3"]));
+    let mut child = KillOnDrop(
+        std::process::Command::new(AMSCLT)
+            .args(&args)
+            .spawn()
+            .expect("amsclt"),
+    );
+    let push = |scheme: &str, i: usize| {
+        let body = format!(
+            "{{\"message\":{{\"data\":\"aGVsbG8=\",\"attributes\":{{\"i\":\"{i}\"}},\"messageId\":\"{i}\"}},\"subscription\":\"projects/p/subscriptions/s\"}}"
+        );
+        std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "10",
+            ])
+            .args(["--cacert", &p(&pki.join("ca.pem"))])
+            .args(["-H", "Content-Type: application/json", "-d", &body])
+            .arg(format!("{scheme}://localhost:{port}/push"))
+            .output()
+            .expect("curl")
+    };
+    // the endpoint comes up
+    let start = std::time::Instant::now();
+    while String::from_utf8_lossy(&push("https", 0).stdout) != "204" {
+        assert!(start.elapsed().as_secs() < 20, "no https endpoint");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // plain http to it is no push: nothing taken
+    let plain = push("http", 99);
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "204");
+    for i in 1..3 {
+        let o = push("https", i);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "204",
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let got = wait_for(&out, 3);
+    assert!(got.iter().all(|m| m.body.as_bytes() == b"hello"));
+    let mut ids: Vec<&str> = got.iter().map(|m| m.header["i"].as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["0", "1", "2"],
+        "each https push once, the plain one none"
+    );
+    assert!(child.0.wait().expect("wait").success(), "--count 3 reached");
+}
+
+/// A child killed if the test fails before it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until the spool at `out` holds `n` messages, then takes them.
+fn wait_for(out: &Path, n: usize) -> Vec<Message> {
+    let start = std::time::Instant::now();
+    while !out.exists() || queue_count(out) < n {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{n} messages did not arrive"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drain(out, "DQS")
 }
