@@ -7,6 +7,9 @@ complete -c stompclt -l outgoing-broker-auth -d 'Credential for the outgoing bro
 complete -c stompclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...), as for the incoming broker' -r
 complete -c stompclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
 complete -c stompclt -l reject-queue -d 'Beyond the reference: a message the destination refuses as it is (too large, a bad destination, refused by the service) goes to this directory queue (\'path=DIR type=DQS ...\'), with the reason in its header reject-reason, and its source is acknowledged; without it such a message ends the run (exit 6), left where it was' -r
+complete -c stompclt -l dedup-state -d 'With --dedup: the directory of the window when the destination is a broker' -r -F
+complete -c stompclt -l dedup-window -d 'With --dedup: ids older than this many seconds are forgotten (accepted again)' -r
+complete -c stompclt -l dedup-size -d 'With --dedup: at most this many ids are kept (about 100 bytes each in memory)' -r
 complete -c stompclt -l subscribe -d 'Subscription (KEY=VALUE...), repeatable: \'destination=ADDRESS\' and the protocol\'s own keys' -r
 complete -c stompclt -l prefetch -d 'Prefetch of the subscriptions (the broker\'s own header or link credit); default min(count, 100) with --reliable and --count' -r
 complete -c stompclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r
@@ -56,6 +59,8 @@ complete -c stompclt -l batch -d 'Reliable mode, beyond the reference: ask a rec
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c stompclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c stompclt -s l -l list -d 'List the options, one per line, and exit 0'
+complete -c stompclt -l dedup -d 'Beyond the reference: exactly once into a spool. A message from a queue element gets a stable id (header dedup-id, and the protocol\'s own id field), the same however often the element is sent; a message whose id was written (or, to a broker, confirmed) within the window is acknowledged and not written again. The window is kept beside the outgoing queue, or in --dedup-state'
+complete -c stompclt -l no-dedup
 complete -c stompclt -l reliable -d 'At-least-once: an incoming message is acknowledged only after the destination confirmed it (a broker receipt or accepted outcome, or a completed queue add); queue elements are removed only then'
 complete -c stompclt -l no-reliable
 complete -c stompclt -l reconnect -d 'Beyond the reference: when a broker connection is lost during the transfer (socket error, bad frame, missed heart-beats), connect again with the failover backoff and go on. With --reliable nothing is lost: unconfirmed messages are sent again and unacknowledged ones redelivered (possible duplicates, counted in --statistics)'

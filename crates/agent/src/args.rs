@@ -65,6 +65,25 @@ pub struct AgentArgs {
     #[arg(long, value_name = "KEY=VALUE...")]
     pub reject_queue: Option<String>,
 
+    /// Beyond the reference: exactly once into a spool. A message from a queue element gets
+    /// a stable id (header dedup-id, and the protocol's own id field), the same however
+    /// often the element is sent; a message whose id was written (or, to a broker,
+    /// confirmed) within the window is acknowledged and not written again. The window is
+    /// kept beside the outgoing queue, or in --dedup-state.
+    #[arg(long, overrides_with = "no_dedup")]
+    pub dedup: bool,
+    #[arg(long, overrides_with = "dedup", hide = true)]
+    pub no_dedup: bool,
+    /// With --dedup: the directory of the window when the destination is a broker.
+    #[arg(long, value_name = "DIR")]
+    pub dedup_state: Option<PathBuf>,
+    /// With --dedup: ids older than this many seconds are forgotten (accepted again).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0)]
+    pub dedup_window: f64,
+    /// With --dedup: at most this many ids are kept (about 100 bytes each in memory).
+    #[arg(long, value_name = "INT", default_value_t = 1_000_000)]
+    pub dedup_size: usize,
+
     /// Subscription (KEY=VALUE...), repeatable: 'destination=ADDRESS' and the protocol's own
     /// keys.
     #[arg(long, value_name = "KEY=VALUE...")]

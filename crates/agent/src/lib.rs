@@ -131,6 +131,12 @@ pub trait Protocol {
     /// The protocol's own options whose value is `KEY=VALUE` pairs (kept whole as
     /// configuration blocks).
     const MAP_OPTIONS: &'static [&'static str];
+    /// `--dedup`: headers that may carry a sender's id on arrival (after `dedup-id`): the
+    /// protocol's own id field as its incoming module maps it. Default: none.
+    const DEDUP_ID_HEADERS: &'static [&'static str] = &[];
+    /// `--dedup`: headers also given the id on the way out, so that it reaches the
+    /// protocol's own id field (and crosses to other protocols). Default: none.
+    const DEDUP_OUT_HEADERS: &'static [&'static str] = &[];
     /// The language of the reference's callbacks, for the message that refuses them.
     const CALLBACK_LANGUAGE: &'static str = "Perl";
     /// The whole command line: [`AgentArgs`] flattened, plus the protocol's own options

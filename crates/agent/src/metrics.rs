@@ -96,6 +96,16 @@ impl Figures {
             get(&m.dropped),
         );
         counter(
+            "duplicates_dropped_total",
+            "Messages whose id was in the --dedup window: acknowledged, not written again.",
+            get(&m.duplicates),
+        );
+        counter(
+            "messages_without_id_total",
+            "Messages that came with no id and got none (--dedup passes them on).",
+            get(&m.without_id),
+        );
+        counter(
             "messages_rejected_total",
             "Messages the destination refused, written to the reject queue (--reject-queue).",
             get(&m.rejected),

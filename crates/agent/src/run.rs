@@ -658,6 +658,7 @@ fn outgoing<'a, P: Protocol>(
     destination: End,
     shared: Shared<'_>,
     all: &multi::Shared,
+    dedup: Option<&transfer::dedup::Dedup>,
 ) -> Result<Out<'a, P::Outgoing>, Error> {
     let a = cli.as_ref();
     Ok(match destination {
@@ -683,7 +684,13 @@ fn outgoing<'a, P: Protocol>(
                     .with_recovery(all.recovery.clone()),
             ))
         }
-        End::Queue(q) => Out::Queue(Box::new(QueueOutgoing::new(q))),
+        End::Queue(q) => {
+            let mut m = QueueOutgoing::new(q);
+            if let Some(d) = dedup {
+                m = m.with_window(d.window.clone());
+            }
+            Out::Queue(Box::new(m))
+        }
     })
 }
 
@@ -705,7 +712,8 @@ fn transfer_run<P: Protocol>(
     let sides = [label(&source), label(&destination)];
     let spools = spools(&source, &destination, &sides);
     let mut incoming = incoming::<P>(cli, source, (&stop, a.reconnect), &all)?;
-    let mut outgoing = outgoing::<P>(cli, destination, (&stop, a.reconnect), &all)?;
+    let dedup = dedup::<P>(a, &destination)?;
+    let mut outgoing = outgoing::<P>(cli, destination, (&stop, a.reconnect), &all, dedup.as_ref())?;
     let filters = filters(a, P::BROKER_HEADERS)?;
     let reject = reject_queue(a)?;
     let bound = a.metrics.bind().map_err(metrics_error)?;
@@ -736,6 +744,9 @@ fn transfer_run<P: Protocol>(
     if let Some(q) = reject {
         engine = engine.with_reject(q);
     }
+    if let Some(d) = dedup {
+        engine = engine.with_dedup(d);
+    }
     let stats = run_engine(engine, pidfile.as_mut(), &mut incoming, &mut outgoing);
     // the final figures, the error that ended the run included
     if a.metrics.metrics_file.is_some() {
@@ -751,6 +762,14 @@ fn transfer_run<P: Protocol>(
     } else {
         Vec::new()
     };
+    if a.statistics && a.dedup {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        lines.push(format!(
+            "dedup: {} duplicates dropped, {} messages without id",
+            get(&all.meter.duplicates),
+            get(&all.meter.without_id)
+        ));
+    }
     if a.statistics && a.reject_queue.is_some() {
         let n = all
             .meter
@@ -761,6 +780,51 @@ fn transfer_run<P: Protocol>(
         ));
     }
     Ok(Outcome::lines(P::NAME, exit::OK, lines))
+}
+
+/// `--dedup`: the window opened (beside the outgoing queue, or in `--dedup-state`) and
+/// locked for this run, what a crash left staged committed, before anything moves.
+fn dedup<P: Protocol>(
+    a: &AgentArgs,
+    destination: &End,
+) -> Result<Option<transfer::dedup::Dedup>, Error> {
+    if !a.dedup {
+        return Ok(None);
+    }
+    let bounds = transfer::dedup::Bounds {
+        max_age: seconds("dedup-window", Some(a.dedup_window))?.unwrap_or_default(),
+        max_ids: a.dedup_size.max(1),
+    };
+    let (dir, queue) = match (destination, &a.dedup_state) {
+        (_, Some(dir)) => (dir.clone(), None),
+        (End::Queue(q), None) => match &q.path {
+            Some(p) => (p.clone(), Some(q)),
+            None => {
+                return Err(usage(
+                    "option dedup needs --dedup-state DIR with a NULL queue",
+                ));
+            }
+        },
+        (End::Broker(_), None) => {
+            return Err(usage(
+                "option dedup needs --dedup-state DIR when the destination is a broker",
+            ));
+        }
+    };
+    let by_queue = matches!(destination, End::Queue(_));
+    let opened = queue
+        .map(message::MessageQueue::open)
+        .transpose()
+        .map_err(|e| usage(format!("outgoing-queue: {}", procctl::error_line(&e))))?;
+    let sync = queue.is_some_and(|q| q.dirq.sync);
+    let window = transfer::dedup::Window::open(&dir, bounds, sync, opened.as_ref())?;
+    Ok(Some(transfer::dedup::Dedup {
+        window: Arc::new(std::sync::Mutex::new(window)),
+        by_queue,
+        id_headers: P::DEDUP_ID_HEADERS.iter().map(|h| h.to_string()).collect(),
+        out_headers: P::DEDUP_OUT_HEADERS.iter().map(|h| h.to_string()).collect(),
+        host: procctl::host_identity(),
+    }))
 }
 
 /// `--reject-queue`, opened (made if need be) before anything moves.

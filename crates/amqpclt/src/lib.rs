@@ -180,6 +180,9 @@ impl agent::Protocol for Amqp {
     const NAME: &'static str = "amqpclt";
     const SCHEMES: &'static [(&'static str, Scheme)] = SCHEMES;
     const BROKER_HEADERS: &'static [&'static str] = BROKER_HEADERS;
+    // the message-id header is AMQP's properties.message-id (1.0) and message_id (0-9-1)
+    const DEDUP_ID_HEADERS: &'static [&'static str] = &["message-id"];
+    const DEDUP_OUT_HEADERS: &'static [&'static str] = &["message-id"];
     const MAP_OPTIONS: &'static [&'static str] = &[];
     const CALLBACK_LANGUAGE: &'static str = "Python";
     type Cli = Cli;

@@ -372,6 +372,18 @@ impl QueueNormal {
     /// Adds an element; returns its name. The data is checked against the schema before
     /// anything is written, and a failed add leaves nothing behind.
     pub fn add(&self, data: &Element) -> Result<String> {
+        let tmp = self.stage(data)?;
+        let result = self.publish(&tmp);
+        if result.is_err() {
+            let _ = remove_element_dir(&tmp);
+        }
+        result
+    }
+
+    /// The first half of an add in two steps: the element built in `temporary/`, not in
+    /// the queue yet; [`QueueNormal::commit_path`] moves it in. One left behind by a crash
+    /// is committed by its path or purged once older than maxtemp.
+    pub fn stage(&self, data: &Element) -> Result<PathBuf> {
         self.check(data)?;
         let tdir = self.path.join(TEMPORARY);
         let tmp = loop {
@@ -386,13 +398,17 @@ impl QueueNormal {
                 Err(e) => return Err(Error::io("create", &p, e)),
             }
         };
-        let result = self
-            .write_fields(&tmp, data)
-            .and_then(|()| self.publish(&tmp));
-        if result.is_err() {
+        if let Err(e) = self.write_fields(&tmp, data) {
             let _ = remove_element_dir(&tmp);
+            return Err(e);
         }
-        result
+        Ok(tmp)
+    }
+
+    /// The second half: the staged element (its path, as [`QueueNormal::stage`] gave it)
+    /// moves into the queue; returns its name.
+    pub fn commit_path(&self, tmp: &Path) -> Result<String> {
+        self.publish(tmp)
     }
 
     fn publish(&self, tmp: &Path) -> Result<String> {

@@ -74,22 +74,28 @@ impl QueueSimple {
         let dpath = self.path.join(&dir);
         match self.add_anon(data, &dir, &dpath)? {
             Some(name) => Ok(name),
-            None => self.add_named(data, &dir, &dpath),
+            None => self.add_named(data),
         }
     }
 
-    /// [`QueueSimple::add`] the references' way: `NAME.tmp`, then renamed.
-    fn add_named(&self, data: &[u8], dir: &str, dpath: &Path) -> Result<String> {
+    /// The first half of an add in two steps: the data written to `NAME.tmp` in the
+    /// insertion directory, not an element yet. [`QueueSimple::commit`] makes it one; a
+    /// staged file left behind (a crash between the two) is either committed by its path
+    /// (`commit_path`) or removed by [`purge`](QueueSimple::purge) once older than maxtemp.
+    /// A caller that must record something before the element can be seen (and popped by
+    /// another process) records it in between.
+    pub fn stage(&self, data: &[u8]) -> Result<PathBuf> {
+        let dir = self.insertion_dir();
+        let dpath = self.path.join(&dir);
         let (tmp, mut file) = loop {
             let tmp = dpath.join(format!("{}.tmp", element_name(self.rndhex)));
             match self.perms.create_new(&tmp) {
                 Ok(f) => break (tmp, f),
                 Err(e) if is_gone(&e) => self
                     .perms
-                    .mkdir_ok(dpath)
-                    .map_err(|e| Error::io("create directory", dpath, e))?,
+                    .mkdir_ok(&dpath)
+                    .map_err(|e| Error::io("create directory", &dpath, e))?,
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                // EACCES and friends are final: the python reference loops forever here.
                 Err(e) => return Err(Error::io("create", &tmp, e)),
             }
         };
@@ -101,7 +107,34 @@ impl QueueSimple {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io("write", &tmp, e));
         }
-        self.publish(&tmp, dir, dpath).inspect_err(|_| {
+        Ok(tmp)
+    }
+
+    /// The second half: the staged file (its path, as [`QueueSimple::stage`] gave it)
+    /// becomes an element of its directory; returns the element name.
+    pub fn commit_path(&self, tmp: &Path) -> Result<String> {
+        let dpath = tmp
+            .parent()
+            .filter(|d| d.parent() == Some(self.path.as_path()))
+            .ok_or_else(|| {
+                Error::io(
+                    "commit",
+                    tmp,
+                    std::io::Error::from(std::io::ErrorKind::InvalidInput),
+                )
+            })?;
+        let dir = dpath
+            .file_name()
+            .and_then(|d| d.to_str())
+            .unwrap_or_default()
+            .to_string();
+        self.publish(tmp, &dir, dpath)
+    }
+
+    /// [`QueueSimple::add`] the references' way: `NAME.tmp`, then renamed.
+    fn add_named(&self, data: &[u8]) -> Result<String> {
+        let tmp = self.stage(data)?;
+        self.commit_path(&tmp).inspect_err(|_| {
             let _ = fs::remove_file(&tmp);
         })
     }
@@ -403,15 +436,29 @@ mod tests {
     fn named_temporary_files_are_the_fallback() {
         let d = tempfile::tempdir().expect("tempdir");
         let q = QueueSimple::new(d.path()).expect("open");
-        let dir = q.insertion_dir();
-        let name = q
-            .add_named(b"by name", &dir, &q.path.join(&dir))
-            .expect("add");
+        let name = q.add_named(b"by name").expect("add");
+        let dir = name.split('/').next().expect("dir").to_string();
         assert!(q.lock(&name).expect("lock"));
         assert_eq!(q.get(&name).expect("get"), b"by name");
         q.remove(&name).expect("remove");
         let left: Vec<_> = fs::read_dir(q.path.join(&dir)).expect("list").collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// An add in two steps: nothing to see or take after `stage`, one element after
+    /// `commit_path`.
+    #[test]
+    fn a_staged_element_is_seen_only_once_committed() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let q = QueueSimple::new(d.path()).expect("open");
+        let tmp = q.stage(b"staged").expect("stage");
+        assert_eq!(q.count().expect("count"), 0);
+        assert!(tmp.exists());
+        let name = q.commit_path(&tmp).expect("commit");
+        assert!(!tmp.exists());
+        assert_eq!(q.count().expect("count"), 1);
+        assert!(q.lock(&name).expect("lock"));
+        assert_eq!(q.get(&name).expect("get"), b"staged");
     }
 
     /// A directory held open that purge removed, empty, and that was made again: the queue

@@ -158,6 +158,17 @@ pub enum MessageQueue {
     Null(QueueNull),
 }
 
+/// A message as a Normal element: `header`, and `text` or `binary`.
+fn normal_element(m: &Message) -> BTreeMap<String, Value> {
+    let mut e = BTreeMap::new();
+    e.insert("header".to_string(), Value::Table(m.header.clone()));
+    match &m.body {
+        Body::Text(s) => e.insert("text".to_string(), Value::String(s.clone())),
+        Body::Binary(b) => e.insert("binary".to_string(), Value::Binary(b.clone())),
+    };
+    e
+}
+
 impl MessageQueue {
     /// Opens (creating if needed) the queue an option string describes.
     pub fn open_str(options: &str) -> Result<Self> {
@@ -203,15 +214,27 @@ impl MessageQueue {
     pub fn add_message(&self, m: &Message) -> Result<String> {
         match self {
             MessageQueue::Dqs { queue, encoder } => Ok(queue.add(&encoder.serialize(m))?),
-            MessageQueue::Dqn(q) => {
-                let mut e = BTreeMap::new();
-                e.insert("header".to_string(), Value::Table(m.header.clone()));
-                match &m.body {
-                    Body::Text(s) => e.insert("text".to_string(), Value::String(s.clone())),
-                    Body::Binary(b) => e.insert("binary".to_string(), Value::Binary(b.clone())),
-                };
-                Ok(q.add(&e)?)
-            }
+            MessageQueue::Dqn(q) => Ok(q.add(&normal_element(m))?),
+            MessageQueue::Null(_) => Ok(String::new()),
+        }
+    }
+
+    /// The first half of an add in two steps (dirq's `stage`): the message written where
+    /// no reader sees it; `None` for NULL. [`MessageQueue::commit`] makes it an element.
+    pub fn stage_message(&self, m: &Message) -> Result<Option<std::path::PathBuf>> {
+        match self {
+            MessageQueue::Dqs { queue, encoder } => Ok(Some(queue.stage(&encoder.serialize(m))?)),
+            MessageQueue::Dqn(q) => Ok(Some(q.stage(&normal_element(m))?)),
+            MessageQueue::Null(_) => Ok(None),
+        }
+    }
+
+    /// The second half: a staged message (its path, from [`MessageQueue::stage_message`],
+    /// perhaps by an earlier process) becomes an element; returns its name.
+    pub fn commit(&self, staged: &std::path::Path) -> Result<String> {
+        match self {
+            MessageQueue::Dqs { queue, .. } => Ok(queue.commit_path(staged)?),
+            MessageQueue::Dqn(q) => Ok(q.commit_path(staged)?),
             MessageQueue::Null(_) => Ok(String::new()),
         }
     }

@@ -49,6 +49,20 @@ pub fn error_line(e: &dyn std::error::Error) -> String {
     line
 }
 
+/// This host's identity, stable across reboots: its machine id (`/etc/machine-id`), else its
+/// name.
+pub fn host_identity() -> String {
+    ["/etc/machine-id", "/proc/sys/kernel/hostname"]
+        .iter()
+        .find_map(|f| {
+            std::fs::read_to_string(f)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

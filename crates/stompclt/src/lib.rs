@@ -94,6 +94,10 @@ impl agent::Protocol for Stomp {
     const NAME: &'static str = "stompclt";
     const SCHEMES: &'static [(&'static str, Scheme)] = SCHEMES;
     const BROKER_HEADERS: &'static [&'static str] = BROKER_HEADERS;
+    // RabbitMQ's STOMP adapter maps amqp-message-id to the AMQP message id, which its AMQP
+    // 1.0 and 0-9-1 consumers see (custom STOMP headers do not reach AMQP 1.0 there)
+    const DEDUP_ID_HEADERS: &'static [&'static str] = &["amqp-message-id"];
+    const DEDUP_OUT_HEADERS: &'static [&'static str] = &["amqp-message-id"];
     const MAP_OPTIONS: &'static [&'static str] = cli::MAP_OPTIONS;
     type Cli = Cli;
     type Incoming = StompIncoming;

@@ -9,6 +9,7 @@ use crate::filter::Filters;
 use crate::stats::SideState;
 use message::Message;
 
+use crate::dedup::Dedup;
 use crate::{Error, ErrorKind, Got, Incoming, Meter, Outgoing, Result, Stats, Token};
 
 /// Set (by a signal handler, say) to stop the loop gracefully: what is in flight is still
@@ -44,9 +45,33 @@ pub struct Engine<'a> {
     meter: Arc<Meter>,
     /// `--reject-queue`: where a message the destination refuses as it is goes.
     reject: Option<message::MessageQueue>,
-    /// With a reject queue: each message put and not confirmed yet, for a refusal that
-    /// comes after `put` (a batch sent later).
+    /// What is kept of the messages put until they are confirmed.
+    books: Books,
+}
+
+/// What the engine keeps of each message put until its confirmation.
+#[derive(Default)]
+struct Books {
+    /// With a reject queue: each message, for a refusal that comes after `put` (a batch
+    /// sent later).
     held: HashMap<Token, Message>,
+    /// `--dedup`, and for a broker destination each message's id, recorded in the window
+    /// once the broker confirmed it.
+    dedup: Option<Dedup>,
+    awaiting: HashMap<Token, String>,
+}
+
+impl Books {
+    /// `t` was confirmed: what was kept of it goes, its id into the window.
+    fn confirmed(&mut self, t: Token) -> Result<()> {
+        if !self.held.is_empty() {
+            self.held.remove(&t);
+        }
+        if let (Some(d), Some(id)) = (&self.dedup, self.awaiting.remove(&t)) {
+            d.record(&id)?;
+        }
+        Ok(())
+    }
 }
 
 /// The header a rejected message gets: why the destination refused it.
@@ -62,8 +87,15 @@ impl<'a> Engine<'a> {
             filters: Filters::default(),
             meter: Arc::default(),
             reject: None,
-            held: HashMap::new(),
+            books: Books::default(),
         }
+    }
+
+    /// `--dedup`: ids given to messages from queue elements, and a message whose id is in
+    /// the window acknowledged and not put again.
+    pub fn with_dedup(mut self, dedup: Dedup) -> Self {
+        self.books.dedup = Some(dedup);
+        self
     }
 
     /// Messages the destination refuses as they are ([`ErrorKind::BadMessage`]) go to this
@@ -107,7 +139,9 @@ impl<'a> Engine<'a> {
 
     /// A refusal of a message put earlier: that message to the reject queue, if it was kept.
     async fn reject_held<I: Incoming>(&mut self, e: Error, inc: &mut I) -> Result<()> {
-        let held = e.token.and_then(|t| self.held.remove(&t).map(|m| (m, t)));
+        let held = e
+            .token
+            .and_then(|t| self.books.held.remove(&t).map(|m| (m, t)));
         match held {
             Some((msg, t)) => self.reject(msg, t, e, inc).await,
             None => Err(e),
@@ -200,7 +234,7 @@ impl<'a> Engine<'a> {
 
     async fn ack_confirmed<I: Incoming, O: Outgoing>(
         meter: &Meter,
-        held: &mut HashMap<Token, Message>,
+        books: &mut Books,
         inc: &mut I,
         out: &mut O,
         buf: &mut Vec<Token>,
@@ -209,9 +243,7 @@ impl<'a> Engine<'a> {
         out.confirmed(buf, wait).await?;
         Meter::add(&meter.confirmed, buf.len() as u64);
         for t in buf.drain(..) {
-            if !held.is_empty() {
-                held.remove(&t);
-            }
+            books.confirmed(t)?;
             inc.ack(t).await?;
             Meter::add(&meter.acknowledged, 1);
         }
@@ -293,7 +325,8 @@ impl<'a> Engine<'a> {
             // wait for confirmations instead of taking more
             out.idle().await?;
             let wait = Duration::from_millis(200);
-            Self::ack_confirmed(&meter, &mut self.held, inc, out, &mut run.confirmed, wait).await?;
+            Self::ack_confirmed(&meter, &mut self.books, inc, out, &mut run.confirmed, wait)
+                .await?;
             inc.idle().await?;
             return Ok(Flow::Go);
         }
@@ -333,7 +366,7 @@ impl<'a> Engine<'a> {
         }
         Self::ack_confirmed(
             &meter,
-            &mut self.held,
+            &mut self.books,
             inc,
             out,
             &mut run.confirmed,
@@ -364,11 +397,33 @@ impl<'a> Engine<'a> {
             self.filters.apply(msg)?
         };
         match msg {
-            Some(msg) => {
+            Some(mut msg) => {
+                let id = match &self.books.dedup {
+                    Some(d) => {
+                        let id = d.stamp(&mut msg, inc.element(token));
+                        match &id {
+                            Some(id) if d.seen(id) => {
+                                // written (or confirmed) before: acknowledged, not put again
+                                inc.ack(token).await?;
+                                Meter::add(&self.meter.duplicates, 1);
+                                Meter::add(&self.meter.acknowledged, 1);
+                                stats.handed_on();
+                                return Ok(());
+                            }
+                            Some(_) => {}
+                            None => Meter::add(&self.meter.without_id, 1),
+                        }
+                        id.filter(|_| !d.by_queue)
+                    }
+                    None => None,
+                };
                 if !*out_started {
                     self.start_outgoing(out, out_started).await?;
                 }
                 let size = msg.size() as u64;
+                if let Some(id) = id {
+                    self.books.awaiting.insert(token, id);
+                }
                 if !self.put(msg, token, inc, out).await? {
                     stats.handed_on();
                     return Ok(());
@@ -401,7 +456,7 @@ impl<'a> Engine<'a> {
             match out.put(&msg, token).await {
                 Ok(()) => {
                     if self.reject.is_some() {
-                        self.held.insert(token, msg);
+                        self.books.held.insert(token, msg);
                     }
                     return Ok(true);
                 }
@@ -452,13 +507,13 @@ impl<'a> Engine<'a> {
                 (l / 10).min(Duration::from_millis(100))
             });
             let r =
-                Self::ack_confirmed(&self.meter, &mut self.held, inc, out, confirmed, wait).await;
+                Self::ack_confirmed(&self.meter, &mut self.books, inc, out, confirmed, wait).await;
             self.or_reject(r, inc).await?;
             inc.idle().await?;
         }
         let r = Self::ack_confirmed(
             &self.meter,
-            &mut self.held,
+            &mut self.books,
             inc,
             out,
             confirmed,

@@ -10,6 +10,7 @@
 //! Warnings (a duplicate acknowledgement) go through the `log` facade, which the shell
 //! routes to standard error or syslog: a library prints nothing itself.
 
+pub mod dedup;
 mod engine;
 mod error;
 pub mod filter;
@@ -69,6 +70,11 @@ pub trait Incoming {
     /// Where the message of this token (or the last one handed out) came from, for error
     /// messages: a queue element's path; `None` for a broker.
     fn origin(&self, _token: Token) -> Option<String> {
+        None
+    }
+    /// The queue element a message came from, as a stable name (the queue's canonical
+    /// path and the element's name), for `--dedup` ids; `None` for a broker.
+    fn element(&self, _token: Token) -> Option<String> {
         None
     }
     /// Whether [`Incoming::get`] has a message without waiting (an incoming queue's

@@ -37,6 +37,8 @@ pub struct QueueIncoming {
     next: u64,
     /// the element handed out last (for error messages)
     last: Option<String>,
+    /// The queue's canonical path, for the stable names of its elements (`--dedup`).
+    root: Option<String>,
 }
 
 impl QueueIncoming {
@@ -49,6 +51,7 @@ impl QueueIncoming {
             pending: HashMap::new(),
             next: 1,
             last: None,
+            root: None,
         }
     }
 
@@ -66,6 +69,9 @@ impl Incoming for QueueIncoming {
         q.dirq()
             .purge()
             .map_err(|e| qerr(ErrorKind::IncomingQueue, "incoming queue", e))?;
+        self.root = std::fs::canonicalize(q.dirq().path())
+            .ok()
+            .map(|p| p.display().to_string());
         self.reader = Some(ReadAhead::start(q.clone(), self.opts.clone())?);
         self.q = Some(q);
         Ok(())
@@ -106,6 +112,11 @@ impl Incoming for QueueIncoming {
         self.reader.as_ref().is_some_and(ReadAhead::has_ready)
     }
 
+    fn element(&self, token: Token) -> Option<String> {
+        let name = self.pending.get(&token).or(self.last.as_ref())?;
+        Some(format!("{}/{name}", self.root.as_deref()?))
+    }
+
     fn origin(&self, token: Token) -> Option<String> {
         let name = self.pending.get(&token).or(self.last.as_ref())?;
         let path = self.q.as_ref()?.dirq().path().join(name);
@@ -134,6 +145,8 @@ pub struct QueueOutgoing {
     opts: QueueOptions,
     q: Option<MessageQueue>,
     done: Vec<Token>,
+    /// `--dedup`: each message's id recorded between its staging and its commit.
+    window: Option<std::sync::Arc<std::sync::Mutex<crate::dedup::Window>>>,
 }
 
 impl QueueOutgoing {
@@ -143,7 +156,39 @@ impl QueueOutgoing {
             opts,
             q: None,
             done: Vec::new(),
+            window: None,
         }
+    }
+
+    /// `--dedup`: writes in two steps, the id of each message recorded in `window` in
+    /// between (see [`crate::dedup`]).
+    pub fn with_window(
+        mut self,
+        window: std::sync::Arc<std::sync::Mutex<crate::dedup::Window>>,
+    ) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// Stages `msg`, records `id` with the staged path, commits.
+    fn add_recorded(&self, q: &MessageQueue, msg: &Message, id: &str) -> Result<()> {
+        let qe = |e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e);
+        let staged = q.stage_message(msg).map_err(qe)?;
+        let rel = staged.as_ref().map(|p| {
+            p.strip_prefix(q.dirq().path())
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned()
+        });
+        if let Some(w) = &self.window {
+            w.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(id, rel.as_deref())?;
+        }
+        if let Some(p) = staged {
+            q.commit(&p).map_err(qe)?;
+        }
+        Ok(())
     }
 }
 
@@ -161,8 +206,13 @@ impl Outgoing for QueueOutgoing {
             .q
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::OutgoingQueue, "outgoing queue not started"))?;
-        q.add_message(msg)
-            .map_err(|e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e))?;
+        match (&self.window, msg.header.get(crate::dedup::ID_HEADER)) {
+            (Some(_), Some(id)) => self.add_recorded(q, msg, id)?,
+            _ => {
+                q.add_message(msg)
+                    .map_err(|e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e))?;
+            }
+        }
         self.done.push(token);
         Ok(())
     }

@@ -193,6 +193,10 @@ impl<I: Incoming> Incoming for Recovering<I> {
         self.module.origin(token)
     }
 
+    fn element(&self, token: Token) -> Option<String> {
+        self.module.element(token)
+    }
+
     fn has_ready(&self) -> bool {
         self.module.has_ready()
     }

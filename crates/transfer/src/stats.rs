@@ -129,6 +129,10 @@ pub struct Meter {
     pub dropped: AtomicU64,
     /// Messages the destination refused, written to the reject queue.
     pub rejected: AtomicU64,
+    /// `--dedup`: messages whose id was in the window, acknowledged and not written again.
+    pub duplicates: AtomicU64,
+    /// `--dedup`: messages that came with no id and got none (passed on as they are).
+    pub without_id: AtomicU64,
     /// Messages put and not confirmed, now.
     pub pending: AtomicU64,
     /// Errors by class ([`ErrorKind::index`]): those ridden through (a reconnection, a

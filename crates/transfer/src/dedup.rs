@@ -1,0 +1,495 @@
+//! The dedup window (`--dedup`): the ids of the messages already written to the outgoing
+//! spool (or confirmed by the outgoing broker), so that a message delivered again after a
+//! crash is acknowledged and not written twice. Kept in memory and in an append-only file
+//! beside the outgoing queue (`.dedup-window`) or in a directory of its own, locked by the
+//! run that uses it, bounded by age and by count.
+//!
+//! Into a spool the order of writes is what makes it exactly once (ARCHITECTURE.md has the
+//! argument): the message is staged (written where no reader sees it), then its id is
+//! appended to the file together with the staged path, then the staged message becomes an
+//! element, then the source is acknowledged. A crash before the record leaves a staged file
+//! no one will commit (purged later) and no id: the redelivery is written once. A crash after
+//! it leaves the id and, if the commit did not happen, the staged file: the next run
+//! commits it before anything else. Either way the id in the file and the element in the
+//! spool go together, whatever a consumer of the spool did meanwhile.
+//!
+//! File format: a first line `msgtk-dedup 1`, then one record a line, `SECONDS ID [STAGED]`:
+//! the time it was recorded (Unix seconds), the id (`%`-escaped: space, `%` and controls),
+//! and for a spool the staged path relative to the queue. A last line without its newline is
+//! a record the crash cut short (its message was never committed): it is dropped. Any other
+//! malformed line is an error naming the file and line: a window is never reset in silence.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use message::{Message, MessageQueue};
+
+use crate::{Error, ErrorKind, Result};
+
+/// The header that carries a message's id in a spool.
+pub const ID_HEADER: &str = "dedup-id";
+/// The window file's name, in the outgoing queue's directory or `--dedup-state`.
+pub const FILE_NAME: &str = ".dedup-window";
+const MAGIC: &str = "msgtk-dedup 1";
+
+/// How a window is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Ids older than this are forgotten (accepted again).
+    pub max_age: Duration,
+    /// At most this many ids; the oldest go first.
+    pub max_ids: usize,
+}
+
+/// The window of one run.
+pub struct Window {
+    path: PathBuf,
+    /// The file, opened for appending.
+    file: File,
+    /// The handle that holds the run's lock on the file.
+    lock: File,
+    bounds: Bounds,
+    /// `fsync` each record before the message it names is committed (the queue's `sync`).
+    sync: bool,
+    ids: HashMap<Arc<str>, u64>,
+    order: VecDeque<(u64, Arc<str>)>,
+    /// Records in the file (live or not), to know when to rewrite it.
+    records: usize,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn qerr(path: &Path, what: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::OutgoingQueue,
+        format!("dedup window {}: {what}", path.display()),
+    )
+}
+
+fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
+    Error::caused(
+        ErrorKind::OutgoingQueue,
+        format!("dedup window {}: cannot {what}", path.display()),
+        e,
+    )
+}
+
+/// `%`-escapes what would break a record: space, `%`, controls.
+fn escape(id: &str) -> String {
+    let mut out = Vec::with_capacity(id.len());
+    for b in id.bytes() {
+        if b == b' ' || b == b'%' || b < 0x20 || b == 0x7f {
+            out.extend(format!("%{b:02X}").bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    // only ASCII bytes were replaced: still UTF-8
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn unescape(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl Window {
+    /// Opens (or makes) the window in `dir`, locked for this run; reads it, drops what is
+    /// out of bounds, and commits to `queue` a message a crash left staged after its record.
+    pub fn open(
+        dir: &Path,
+        bounds: Bounds,
+        sync: bool,
+        queue: Option<&MessageQueue>,
+    ) -> Result<Window> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, "make its directory", e))?;
+        let path = dir.join(FILE_NAME);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| io(&path, "open", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(qerr(&path, "in use by another run (one writer a window)"));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, "lock", e)),
+        }
+        let text = std::fs::read(&path).map_err(|e| io(&path, "read", e))?;
+        let mut w = Window {
+            path,
+            file: file.try_clone().map_err(|e| io(dir, "open", e))?,
+            lock: file.try_clone().map_err(|e| io(dir, "open", e))?,
+            bounds,
+            sync,
+            ids: HashMap::new(),
+            order: VecDeque::new(),
+            records: 0,
+        };
+        let staged = w.load(&text)?;
+        let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if complete < text.len() {
+            // the record a crash cut short goes, or the next one would run into it
+            file.set_len(complete as u64)
+                .map_err(|e| io(&w.path, "cut a torn record", e))?;
+        }
+        if complete == 0 {
+            writeln!(file, "{MAGIC}").map_err(|e| io(&w.path, "write", e))?;
+        }
+        if let (Some(staged), Some(q)) = (staged, queue) {
+            let p = q.dirq().path().join(&staged);
+            if p.exists() {
+                q.commit(&p).map_err(|e| {
+                    Error::caused(
+                        ErrorKind::OutgoingQueue,
+                        format!("dedup window: cannot commit {} left staged", p.display()),
+                        e,
+                    )
+                })?;
+            }
+        }
+        w.expire(now());
+        w.compact()?;
+        Ok(w)
+    }
+
+    /// Reads the file's records; the staged path of the last one, if it has one.
+    fn load(&mut self, text: &[u8]) -> Result<Option<String>> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(text);
+        let complete = match text.rfind('\n') {
+            Some(i) => &text[..=i],
+            None => "",
+        };
+        let mut last_staged = None;
+        for (n, line) in complete.lines().enumerate() {
+            if n == 0 {
+                if line != MAGIC {
+                    return Err(qerr(
+                        &self.path,
+                        format!("line 1: {line:?} is not {MAGIC:?}"),
+                    ));
+                }
+                continue;
+            }
+            let bad = || {
+                qerr(
+                    &self.path,
+                    format!("line {}: {line:?} is not SECONDS ID [STAGED]", n + 1),
+                )
+            };
+            let mut f = line.split(' ');
+            let secs: u64 = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let id = f
+                .next()
+                .and_then(unescape)
+                .filter(|i| !i.is_empty())
+                .ok_or_else(bad)?;
+            last_staged = f.next().map(str::to_string);
+            if f.next().is_some() {
+                return Err(bad());
+            }
+            self.insert(id.into(), secs);
+            self.records += 1;
+        }
+        Ok(last_staged)
+    }
+
+    fn insert(&mut self, id: Arc<str>, secs: u64) {
+        self.ids.insert(id.clone(), secs);
+        self.order.push_back((secs, id));
+    }
+
+    /// Forgets the ids out of bounds (too old, too many).
+    fn expire(&mut self, now: u64) {
+        let max_age = self.bounds.max_age.as_secs();
+        while let Some((secs, id)) = self.order.front() {
+            let old = now.saturating_sub(*secs) > max_age;
+            if !old && self.order.len() <= self.bounds.max_ids {
+                break;
+            }
+            // an id recorded again later keeps its newer time
+            if self.ids.get(id) == Some(secs) {
+                self.ids.remove(id);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    /// Whether `id` was written (or confirmed) within the window.
+    pub fn contains(&mut self, id: &str) -> bool {
+        self.expire(now());
+        self.ids.contains_key(id)
+    }
+
+    /// How many ids the window holds.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the window holds no id.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Records `id`, with the path of its staged message relative to the queue (`None` for
+    /// a broker destination); on disk (and synced, with `sync`) when this returns.
+    pub fn record(&mut self, id: &str, staged: Option<&str>) -> Result<()> {
+        let secs = now();
+        let mut line = format!("{secs} {}", escape(id));
+        if let Some(s) = staged {
+            line.push(' ');
+            line.push_str(s);
+        }
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(|e| io(&self.path, "write", e))?;
+        if self.sync {
+            self.file
+                .sync_data()
+                .map_err(|e| io(&self.path, "sync", e))?;
+        }
+        self.records += 1;
+        self.insert(id.into(), secs);
+        self.expire(secs);
+        if self.records > 2 * self.ids.len().max(1000) {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the file with the live ids only (no staged paths: all are committed),
+    /// atomically: a new file renamed over the old one.
+    fn compact(&mut self) -> Result<()> {
+        if self.records <= self.ids.len() {
+            return Ok(());
+        }
+        let tmp = self.path.with_extension("new");
+        let mut text = format!("{MAGIC}\n");
+        for (secs, id) in &self.order {
+            if self.ids.get(id) == Some(secs) {
+                text.push_str(&format!("{secs} {}\n", escape(id)));
+            }
+        }
+        let mut f = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_data())
+            .map_err(|e| io(&tmp, "write", e))?;
+        // the new file is locked before it replaces the old one: no gap for another run
+        f.try_lock()
+            .map_err(|_| qerr(&tmp, "cannot lock the rewritten window"))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| io(&self.path, "replace", e))?;
+        self.lock = f;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| io(&self.path, "open", e))?;
+        self.records = self.ids.len();
+        Ok(())
+    }
+}
+
+/// `--dedup` for the engine: the window, and how ids are found and given.
+#[derive(Clone)]
+pub struct Dedup {
+    /// The window (shared with the queue module when the destination is a spool).
+    pub window: Arc<std::sync::Mutex<Window>>,
+    /// The destination is a spool whose module records each id as it writes (staged,
+    /// recorded, committed); otherwise the engine records an id once its broker confirmed.
+    pub by_queue: bool,
+    /// Headers that may carry a sender's id on arrival, after [`ID_HEADER`] (the
+    /// protocol's own: `amqp-message-id` for STOMP through RabbitMQ, `message-id` for AMQP).
+    pub id_headers: Vec<String>,
+    /// Headers also given the id on the way out (unless the message has them), so that it
+    /// crosses to the protocol's own id field.
+    pub out_headers: Vec<String>,
+    /// The host's identity, in the ids of queue elements.
+    pub host: String,
+}
+
+/// The id of the message from a queue element: the same for every send of that element
+/// from this host (an md5 of the host's identity and the element's stable name).
+pub fn stable_id(host: &str, element: &str) -> String {
+    use md5::Digest;
+    let mut h = md5::Md5::new();
+    h.update(host.as_bytes());
+    h.update(b"\n");
+    h.update(element.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Dedup {
+    /// The message's id, found ([`ID_HEADER`], then the protocol's headers) or made from
+    /// its queue element; written to [`ID_HEADER`] and the protocol's outgoing headers.
+    /// `None`: no id at all.
+    pub(crate) fn stamp(&self, msg: &mut Message, element: Option<String>) -> Option<String> {
+        let id = msg
+            .header
+            .get(ID_HEADER)
+            .or_else(|| self.id_headers.iter().find_map(|h| msg.header.get(h)))
+            .cloned()
+            .or_else(|| element.map(|e| stable_id(&self.host, &e)))?;
+        msg.header.insert(ID_HEADER.into(), id.clone());
+        if !self.by_queue {
+            for h in &self.out_headers {
+                msg.header.entry(h.clone()).or_insert_with(|| id.clone());
+            }
+        }
+        Some(id)
+    }
+
+    fn window(&self) -> std::sync::MutexGuard<'_, Window> {
+        // a panic elsewhere cannot leave the window half-written: its state is still good
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `id` is in the window.
+    pub(crate) fn seen(&self, id: &str) -> bool {
+        self.window().contains(id)
+    }
+
+    /// Records `id` (a broker confirmed its message).
+    pub(crate) fn record(&self, id: &str) -> Result<()> {
+        self.window().record(id, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOUNDS: Bounds = Bounds {
+        max_age: Duration::from_secs(3600),
+        max_ids: 1000,
+    };
+
+    #[test]
+    fn ids_survive_the_run_and_a_torn_last_record_is_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
+            w.record("a b%c", None).unwrap();
+            w.record("ü", None).unwrap();
+            assert!(w.contains("a b%c"));
+            assert!(
+                Window::open(d.path(), BOUNDS, false, None).is_err(),
+                "one run a window"
+            );
+        }
+        let path = d.path().join(FILE_NAME);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"1234 cut-sho").unwrap();
+        let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
+        assert!(w.contains("a b%c") && w.contains("ü"));
+        assert!(!w.contains("cut-sho"));
+        assert_eq!(w.len(), 2);
+        w.record("after", None).unwrap();
+        drop(w);
+        let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
+        assert!(w.contains("after"), "a record after a torn one reads back");
+    }
+
+    #[test]
+    fn a_malformed_record_is_an_error_not_a_reset() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join(FILE_NAME);
+        std::fs::write(&path, "msgtk-dedup 1\n12 ok\nnonsense\n13 fine\n").unwrap();
+        let e = Window::open(d.path(), BOUNDS, false, None).err().unwrap();
+        assert!(e.message.contains("line 3"), "{}", e.message);
+        std::fs::write(&path, "something else\n").unwrap();
+        assert!(Window::open(d.path(), BOUNDS, false, None).is_err());
+    }
+
+    #[test]
+    fn old_ids_and_too_many_are_forgotten() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join(FILE_NAME);
+        let t = now();
+        std::fs::write(&path, format!("msgtk-dedup 1\n{} old\n{t} new\n", t - 7200)).unwrap();
+        let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
+        assert!(!w.contains("old"), "older than the window: accepted again");
+        assert!(w.contains("new"));
+        let small = Bounds {
+            max_ids: 3,
+            ..BOUNDS
+        };
+        drop(w);
+        let mut w = Window::open(d.path(), small, false, None).unwrap();
+        for i in 0..5 {
+            w.record(&format!("id{i}"), None).unwrap();
+        }
+        assert_eq!(w.len(), 3);
+        assert!(!w.contains("id1") && w.contains("id4"));
+    }
+
+    #[test]
+    fn a_message_left_staged_after_its_record_is_committed_at_start() {
+        let d = tempfile::tempdir().unwrap();
+        let q = MessageQueue::open_str(&format!("path={}", d.path().display())).unwrap();
+        let staged = q
+            .stage_message(&message::Message::text("x"))
+            .unwrap()
+            .unwrap();
+        let rel = staged
+            .strip_prefix(d.path())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        {
+            let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
+            w.record("x-id", Some(&rel)).unwrap();
+            // the crash: never committed
+        }
+        assert_eq!(q.dirq().count().unwrap(), 0);
+        let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
+        assert_eq!(q.dirq().count().unwrap(), 1, "committed by the next run");
+        assert!(w.contains("x-id"));
+    }
+
+    #[test]
+    fn the_file_is_rewritten_with_the_live_ids() {
+        let d = tempfile::tempdir().unwrap();
+        let small = Bounds {
+            max_ids: 10,
+            ..BOUNDS
+        };
+        let mut w = Window::open(d.path(), small, false, None).unwrap();
+        for i in 0..5000 {
+            w.record(&format!("id{i}"), None).unwrap();
+        }
+        let lines = std::fs::read_to_string(d.path().join(FILE_NAME))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(lines <= 2001 + 1, "{lines} lines");
+        drop(w);
+        let mut w = Window::open(d.path(), small, false, None).unwrap();
+        assert!(w.contains("id4999") && !w.contains("id10"));
+    }
+}
