@@ -13,9 +13,12 @@
 //! commits it before anything else. Either way the id in the file and the element in the
 //! spool go together, whatever a consumer of the spool did meanwhile.
 //!
-//! File format: a first line `msgtk-dedup 1`, then one record a line, `SECONDS ID [STAGED]`:
-//! the time it was recorded (Unix seconds), the id (`%`-escaped: space, `%` and controls),
-//! and for a spool the staged path relative to the queue. A last line without its newline is
+//! Ids are kept as the md5 of their text (16 bytes: about 60 bytes an id in memory, hash
+//! table and age order included), whatever their length or characters.
+//!
+//! File format: a first line `msgtk-dedup 1`, then one record a line, `SECONDS KEY [STAGED]`:
+//! the time it was recorded (Unix seconds), the md5 of the id (32 hex digits), and for a
+//! spool the staged path relative to the queue. A last line without its newline is
 //! a record the crash cut short (its message was never committed): it is dropped. Any other
 //! malformed line is an error naming the file and line: a window is never reset in silence.
 
@@ -55,8 +58,8 @@ pub struct Window {
     bounds: Bounds,
     /// `fsync` each record before the message it names is committed (the queue's `sync`).
     sync: bool,
-    ids: HashMap<Arc<str>, u64>,
-    order: VecDeque<(u64, Arc<str>)>,
+    ids: HashMap<u128, u64>,
+    order: VecDeque<(u64, u128)>,
     /// Records in the file (live or not), to know when to rewrite it.
     records: usize,
 }
@@ -82,35 +85,10 @@ fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
     )
 }
 
-/// `%`-escapes what would break a record: space, `%`, controls.
-fn escape(id: &str) -> String {
-    let mut out = Vec::with_capacity(id.len());
-    for b in id.bytes() {
-        if b == b' ' || b == b'%' || b < 0x20 || b == 0x7f {
-            out.extend(format!("%{b:02X}").bytes());
-        } else {
-            out.push(b);
-        }
-    }
-    // only ASCII bytes were replaced: still UTF-8
-    String::from_utf8(out).unwrap_or_default()
-}
-
-fn unescape(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+/// The key an id is kept under: the md5 of its text.
+fn key(id: &str) -> u128 {
+    use md5::Digest;
+    u128::from_be_bytes(md5::Md5::digest(id.as_bytes()).into())
 }
 
 impl Window {
@@ -199,28 +177,28 @@ impl Window {
             let bad = || {
                 qerr(
                     &self.path,
-                    format!("line {}: {line:?} is not SECONDS ID [STAGED]", n + 1),
+                    format!("line {}: {line:?} is not SECONDS KEY [STAGED]", n + 1),
                 )
             };
             let mut f = line.split(' ');
             let secs: u64 = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
             let id = f
                 .next()
-                .and_then(unescape)
-                .filter(|i| !i.is_empty())
+                .filter(|k| k.len() == 32)
+                .and_then(|k| u128::from_str_radix(k, 16).ok())
                 .ok_or_else(bad)?;
             last_staged = f.next().map(str::to_string);
             if f.next().is_some() {
                 return Err(bad());
             }
-            self.insert(id.into(), secs);
+            self.insert(id, secs);
             self.records += 1;
         }
         Ok(last_staged)
     }
 
-    fn insert(&mut self, id: Arc<str>, secs: u64) {
-        self.ids.insert(id.clone(), secs);
+    fn insert(&mut self, id: u128, secs: u64) {
+        self.ids.insert(id, secs);
         self.order.push_back((secs, id));
     }
 
@@ -243,7 +221,7 @@ impl Window {
     /// Whether `id` was written (or confirmed) within the window.
     pub fn contains(&mut self, id: &str) -> bool {
         self.expire(now());
-        self.ids.contains_key(id)
+        self.ids.contains_key(&key(id))
     }
 
     /// How many ids the window holds.
@@ -260,7 +238,8 @@ impl Window {
     /// a broker destination); on disk (and synced, with `sync`) when this returns.
     pub fn record(&mut self, id: &str, staged: Option<&str>) -> Result<()> {
         let secs = now();
-        let mut line = format!("{secs} {}", escape(id));
+        let k = key(id);
+        let mut line = format!("{secs} {k:032x}");
         if let Some(s) = staged {
             line.push(' ');
             line.push_str(s);
@@ -275,7 +254,7 @@ impl Window {
                 .map_err(|e| io(&self.path, "sync", e))?;
         }
         self.records += 1;
-        self.insert(id.into(), secs);
+        self.insert(k, secs);
         self.expire(secs);
         if self.records > 2 * self.ids.len().max(1000) {
             self.compact()?;
@@ -293,7 +272,7 @@ impl Window {
         let mut text = format!("{MAGIC}\n");
         for (secs, id) in &self.order {
             if self.ids.get(id) == Some(secs) {
-                text.push_str(&format!("{secs} {}\n", escape(id)));
+                text.push_str(&format!("{secs} {id:032x}\n"));
             }
         }
         let mut f = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
@@ -418,7 +397,8 @@ mod tests {
     fn a_malformed_record_is_an_error_not_a_reset() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join(FILE_NAME);
-        std::fs::write(&path, "msgtk-dedup 1\n12 ok\nnonsense\n13 fine\n").unwrap();
+        let k = format!("{:032x}", key("ok"));
+        std::fs::write(&path, format!("msgtk-dedup 1\n12 {k}\nnonsense\n13 {k}\n")).unwrap();
         let e = Window::open(d.path(), BOUNDS, false, None).err().unwrap();
         assert!(e.message.contains("line 3"), "{}", e.message);
         std::fs::write(&path, "something else\n").unwrap();
@@ -430,7 +410,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join(FILE_NAME);
         let t = now();
-        std::fs::write(&path, format!("msgtk-dedup 1\n{} old\n{t} new\n", t - 7200)).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "msgtk-dedup 1\n{} {:032x}\n{t} {:032x}\n",
+                t - 7200,
+                key("old"),
+                key("new")
+            ),
+        )
+        .unwrap();
         let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
         assert!(!w.contains("old"), "older than the window: accepted again");
         assert!(w.contains("new"));
