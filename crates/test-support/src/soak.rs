@@ -79,3 +79,59 @@ pub fn receive_under_sigkill(
         "{got} of {total} received before the last kill: the soak needs more messages"
     );
 }
+
+/// Another process's consumer of a spool, while a soak writes to it: pops what arrives
+/// (lock, read, remove), as a downstream reader of the spool does.
+pub struct Popper {
+    path: std::path::PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    taken: std::sync::Arc<std::sync::Mutex<Vec<message::Message>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Popper {
+    /// Starts popping the spool at `path` (made by the writer later, if need be).
+    pub fn start(path: &Path) -> Popper {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let taken = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (p, s, t) = (path.to_path_buf(), stop.clone(), taken.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                if p.exists() {
+                    let got = crate::queues::drain(&p, "DQS");
+                    t.lock().expect("taken").extend(got);
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        });
+        Popper {
+            path: path.to_path_buf(),
+            stop,
+            taken,
+            thread: Some(thread),
+        }
+    }
+
+    /// What was received so far: taken, and still in the spool.
+    pub fn count(&self) -> usize {
+        let left = if self.path.exists() {
+            crate::queues::queue_count(&self.path)
+        } else {
+            0
+        };
+        left + self.taken.lock().expect("taken").len()
+    }
+
+    /// Stops popping: everything received, what it took and what is left.
+    pub fn finish(mut self) -> Vec<message::Message> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("popper");
+        }
+        let mut got = std::mem::take(&mut *self.taken.lock().expect("taken"));
+        if self.path.exists() {
+            got.extend(crate::queues::drain(&self.path, "DQS"));
+        }
+        got
+    }
+}

@@ -2,13 +2,14 @@
 
 use std::process::Command;
 
-use test_support::soak::{SOAK_MESSAGES, receive_under_sigkill, send_under_sigkill};
+use test_support::soak::{Popper, SOAK_MESSAGES, receive_under_sigkill, send_under_sigkill};
 
 use super::*;
 
-/// 20 kills while publishing a spool, 20 while pulling it; then both run to the end: every
-/// message arrives. A message pulled and not acknowledged comes back after the
-/// subscription's deadline (5 s here), so duplicates are expected, never a loss.
+/// 20 kills while publishing a spool, 20 while pulling it, with --dedup (the id rides as an
+/// attribute) while another process pops the destination spool; then both run to the end:
+/// every message arrives once. A message pulled and not acknowledged comes back after the
+/// subscription's deadline (5 s here): the window drops it.
 #[test]
 fn broker_reliable_survives_20_sigkills_in_each_direction() {
     let d = tmp();
@@ -20,7 +21,8 @@ fn broker_reliable_survives_20_sigkills_in_each_direction() {
     let t = std::time::Instant::now();
     let runs = send_under_sigkill(&inq, 20, || {
         let mut cmd = Command::new(AMSCLT);
-        cmd.args(s(&["--reliable", "--window", "100", "--remove"]))
+        cmd.args(s(&["--reliable", "--window", "100", "--remove", "--dedup"]))
+            .args(["--dedup-state".into(), p(&d.path().join("state"))])
             .args([
                 "--incoming-queue".into(),
                 format!("path={} maxlock=1", p(&inq)),
@@ -31,14 +33,15 @@ fn broker_reliable_survives_20_sigkills_in_each_direction() {
     let outq = d.path().join("out");
     let receiver = || {
         let mut cmd = Command::new(AMSCLT);
-        cmd.args(s(&["--reliable"]))
+        cmd.args(s(&["--reliable", "--dedup"]))
             .args(["--subscribe".into(), format!("destination={sub}")])
             .args(["--outgoing-queue".into(), format!("path={}", p(&outq))])
             .args(["--incoming-broker-uri".into(), pubsub::uri()]);
         cmd
     };
     eprintln!("sent under kills in {:?}", t.elapsed());
-    receive_under_sigkill(20, receiver, || queue_count(&outq), n);
+    let popper = Popper::start(&outq);
+    receive_under_sigkill(20, receiver, || popper.count(), n);
     eprintln!("received under kills at {:?}", t.elapsed());
     // past the deadline of what the killed runs held, which then comes back
     let out = receiver()
@@ -46,10 +49,9 @@ fn broker_reliable_survives_20_sigkills_in_each_direction() {
         .output()
         .expect("final receive");
     assert!(out.status.success(), "{out:?}");
-    let got = drain(&outq, "DQS");
+    let got = popper.finish();
     let dups = compare(&as_received(&sent, &sub), &got, "emulator kill -9");
-    // a kill costs at most a pull of 100 receiving and a batch of 100 sending
-    assert!(dups <= 20 * 100 + 20 * 100, "{dups} duplicates");
+    assert_eq!(dups, 0, "exactly once with --dedup");
     eprintln!(
         "pubsub emulator: {runs} runs killed sending, 20 receiving; {} received, {dups} duplicates, 0 lost",
         got.len()

@@ -1,7 +1,7 @@
 //! SIGKILL at random moments of long transfers: nothing lost, duplicates counted.
 
 use super::*;
-use test_support::soak::{SOAK_MESSAGES, receive_under_sigkill, send_under_sigkill};
+use test_support::soak::{Popper, SOAK_MESSAGES, receive_under_sigkill, send_under_sigkill};
 
 /// With --dedup on both sides, while another process pops the destination spool: 0 lost,
 /// 0 duplicates.
@@ -23,21 +23,6 @@ fn kill_test(n: usize, batch: &str, kills: u64, dedup: bool) {
             scope.spawn(move || soak(&b, n, batch, kills, dedup));
         }
     });
-}
-
-/// Pops the spool at `path` until `stop`, as a consumer of it would: what it took.
-fn popper(
-    path: std::path::PathBuf,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    taken: std::sync::Arc<std::sync::Mutex<Vec<Message>>>,
-) {
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        if path.exists() {
-            let got = drain(&path, "DQS");
-            taken.lock().expect("taken").extend(got);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    }
 }
 
 /// One broker's soak: `n` messages sent under `kills` kills, then received under as many.
@@ -74,19 +59,11 @@ fn soak(b: &Broker, n: usize, batch: &str, kills: u64, dedup: bool) {
         send_args(&mut cmd);
         cmd
     });
-    // broker → queue, killed a few times, then run to the end; with --dedup another
-    // process pops the spool meanwhile
+    // broker → queue, killed a few times, then run to the end, while another process pops
+    // the spool
     let outq = d.path().join("out");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let taken = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let pop = dedup.then(|| {
-        let (path, stop, taken) = (outq.clone(), stop.clone(), taken.clone());
-        std::thread::spawn(move || popper(path, stop, taken))
-    });
-    let received = || {
-        let n = if outq.exists() { queue_count(&outq) } else { 0 };
-        n + taken.lock().expect("taken").len()
-    };
+    let popper = Popper::start(&outq);
+    let received = || popper.count();
     let receive_args = |extra: &[&str]| {
         let mut args = vec![
             "--subscribe".into(),
@@ -115,12 +92,7 @@ fn soak(b: &Broker, n: usize, batch: &str, kills: u64, dedup: bool) {
         n,
     );
     ok(&receive_args(&["--timeout-inactivity", "5"]));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(t) = pop {
-        t.join().expect("popper");
-    }
-    let mut got = std::mem::take(&mut *taken.lock().expect("taken"));
-    got.extend(drain(&outq, "DQS"));
+    let got = popper.finish();
     let dups = compare(&sent, &got, &format!("{} kill -9 batch {batch}", b.name));
     // a kill costs at most what was in flight: the window sending, the prefetch and a
     // batch receiving
