@@ -10,6 +10,7 @@ mod brokers;
 mod cli;
 mod cluster;
 mod daemon;
+mod dedup;
 mod filters;
 mod frame;
 mod metrics;
