@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job, in one command, across two protocols: 100 000 generated messages travel
-# spool → stompclt (STOMP) → RabbitMQ → amqpclt (AMQP 1.0) → inbox, with at-least-once
-# delivery. Both agents run under simplevisor, which restarts the receiver when the demo
-# kills it with SIGKILL half-way. Every message is checked at the end by the md5 of its body;
-# duplicates are counted. Installs and starts RabbitMQ on loopback if needed (Debian, root)
+# spool → stompclt (STOMP) → RabbitMQ → amqpclt (AMQP 1.0) → inbox, exactly once (--dedup
+# on both agents). Both agents run under simplevisor, which restarts the receiver when the
+# demo kills it with SIGKILL half-way. Every message is checked at the end by the md5 of its
+# body; duplicates are counted, and any fails the demo. Installs and starts RabbitMQ on loopback if needed (Debian, root)
 # and stops it afterwards if it started it; leaves no process behind.
 # DEMO_COUNT=N changes the number of messages; DEMO_BIN_DIR=DIR uses the binaries in DIR
 # instead of building them.
@@ -93,14 +93,14 @@ cat > "$work/sv.conf" <<CONF
             name       = sender
             foreground = yes
             output     = $work/sender.log
-            start      = \${var_bin}/stompclt --incoming-queue path=$work/outbox --loop --remove --reliable --window 1000 --outgoing-broker-uri stomp://127.0.0.1:61613 --outgoing-broker-auth \${var_auth} --outgoing-broker-connect host=/
+            start      = \${var_bin}/stompclt --incoming-queue path=$work/outbox --loop --remove --reliable --window 1000 --outgoing-broker-uri stomp://127.0.0.1:61613 --outgoing-broker-auth \${var_auth} --outgoing-broker-connect host=/ --dedup --dedup-state $work/sender-dedup
         </entry>
         <entry>
             type       = service
             name       = receiver
             foreground = yes
             output     = $work/receiver.log
-            start      = \${var_bin}/amqpclt --incoming-broker-module amqp1 --incoming-broker-uri amqp://127.0.0.1:5672 --incoming-broker-auth \${var_auth} --subscribe destination=$dest --reliable --prefetch 1000 --outgoing-queue path=$work/inbox%20type=DQN
+            start      = \${var_bin}/amqpclt --incoming-broker-module amqp1 --incoming-broker-uri amqp://127.0.0.1:5672 --incoming-broker-auth \${var_auth} --subscribe destination=$dest --reliable --prefetch 1000 --dedup --outgoing-queue path=$work/inbox%20type=DQN
         </entry>
     </children>
 </entry>
@@ -133,7 +133,7 @@ kill -9 "$old"
 for _ in $(seq 100); do new=$(receiver_pid || true); [ -n "$new" ] && [ "$new" != "$old" ] && break; sleep 0.01; done
 echo
 echo "receiver (amqpclt) pid $old killed at $(inbox) messages; simplevisor restarted it as pid $new"
-echo "(what it had received and not yet accepted, RabbitMQ delivers again)"
+echo "(what it had received and not yet accepted, RabbitMQ delivers again: --dedup drops what it had written)"
 grep -E 'exited|restarted' "$work/sv.log" | tail -2
 
 say "waiting for the inbox to hold every message"
@@ -159,9 +159,10 @@ rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 echo "received $got messages, $distinct distinct, $lost lost, $extra unknown; inbox left: $(inbox)"
 echo "throughput: $rate msg/s end to end ($n messages in $secs s, both agents and the broker on this machine)"
-if [ "$lost" != 0 ] || [ "$extra" != 0 ]; then
-  echo "demo FAILED: $lost messages lost, $extra unknown ones" >&2
+dups=$((got - distinct))
+if [ "$lost" != 0 ] || [ "$extra" != 0 ] || [ "$dups" != 0 ]; then
+  echo "demo FAILED: $lost messages lost, $extra unknown ones, $dups duplicates" >&2
   exit 1
 fi
 echo
-echo "demo done: $n messages, STOMP in and AMQP 1.0 out of RabbitMQ under simplevisor, receiver SIGKILLed and restarted, none lost, $((got - distinct)) duplicates, $rate msg/s"
+echo "demo done: $n messages, STOMP in and AMQP 1.0 out of RabbitMQ under simplevisor, receiver SIGKILLed and restarted, none lost, $dups duplicates, $rate msg/s"
