@@ -38,6 +38,13 @@ pub const ID_HEADER: &str = "dedup-id";
 /// The window file's name, in the outgoing queue's directory or `--dedup-state`.
 pub const FILE_NAME: &str = ".dedup-window";
 const MAGIC: &str = "msgtk-dedup 1";
+/// The most messages a spool's writer stages before it records their ids (in one write)
+/// and commits them: only the last this many records can name a message still staged.
+pub const BATCH: usize = 64;
+/// Ids confirmed by a broker are written out once this many bytes of records wait (they
+/// need not be on disk before the source is acknowledged: a lost one costs a message sent
+/// again, which the receiver's window drops).
+const BUFFERED: usize = 64 * 1024;
 
 /// How a window is bounded.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +69,8 @@ pub struct Window {
     order: VecDeque<(u64, u128)>,
     /// Records in the file (live or not), to know when to rewrite it.
     records: usize,
+    /// Records of broker-confirmed ids not written yet.
+    buffer: String,
 }
 
 fn now() -> u64 {
@@ -86,9 +95,19 @@ fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
 }
 
 /// The key an id is kept under: the md5 of its text.
-fn key(id: &str) -> u128 {
+pub fn key(id: &str) -> u128 {
     use md5::Digest;
     u128::from_be_bytes(md5::Md5::digest(id.as_bytes()).into())
+}
+
+/// 32 lower-case hex digits: the form of keys and of the ids of queue elements.
+fn hex32(k: u128) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for i in (0..32).rev() {
+        out.push(DIGITS[((k >> (4 * i)) & 0xf) as usize] as char);
+    }
+    out
 }
 
 impl Window {
@@ -125,6 +144,7 @@ impl Window {
             ids: HashMap::new(),
             order: VecDeque::new(),
             records: 0,
+            buffer: String::new(),
         };
         let staged = w.load(&text)?;
         let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -136,16 +156,18 @@ impl Window {
         if complete == 0 {
             writeln!(file, "{MAGIC}").map_err(|e| io(&w.path, "write", e))?;
         }
-        if let (Some(staged), Some(q)) = (staged, queue) {
-            let p = q.dirq().path().join(&staged);
-            if p.exists() {
-                q.commit(&p).map_err(|e| {
-                    Error::caused(
-                        ErrorKind::OutgoingQueue,
-                        format!("dedup window: cannot commit {} left staged", p.display()),
-                        e,
-                    )
-                })?;
+        if let Some(q) = queue {
+            for staged in staged {
+                let p = q.dirq().path().join(&staged);
+                if p.exists() {
+                    q.commit(&p).map_err(|e| {
+                        Error::caused(
+                            ErrorKind::OutgoingQueue,
+                            format!("dedup window: cannot commit {} left staged", p.display()),
+                            e,
+                        )
+                    })?;
+                }
             }
         }
         w.expire(now());
@@ -153,17 +175,18 @@ impl Window {
         Ok(w)
     }
 
-    /// Reads the file's records; the staged path of the last one, if it has one.
-    fn load(&mut self, text: &[u8]) -> Result<Option<String>> {
+    /// Reads the file's records; the staged paths among the last [`BATCH`] of them (the
+    /// only ones that may not be committed).
+    fn load(&mut self, text: &[u8]) -> Result<Vec<String>> {
         if text.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let text = String::from_utf8_lossy(text);
         let complete = match text.rfind('\n') {
             Some(i) => &text[..=i],
             None => "",
         };
-        let mut last_staged = None;
+        let mut last_staged: VecDeque<Option<String>> = VecDeque::new();
         for (n, line) in complete.lines().enumerate() {
             if n == 0 {
                 if line != MAGIC {
@@ -187,14 +210,17 @@ impl Window {
                 .filter(|k| k.len() == 32)
                 .and_then(|k| u128::from_str_radix(k, 16).ok())
                 .ok_or_else(bad)?;
-            last_staged = f.next().map(str::to_string);
+            last_staged.push_back(f.next().map(str::to_string));
+            if last_staged.len() > BATCH {
+                last_staged.pop_front();
+            }
             if f.next().is_some() {
                 return Err(bad());
             }
             self.insert(id, secs);
             self.records += 1;
         }
-        Ok(last_staged)
+        Ok(last_staged.into_iter().flatten().collect())
     }
 
     fn insert(&mut self, id: u128, secs: u64) {
@@ -220,8 +246,13 @@ impl Window {
 
     /// Whether `id` was written (or confirmed) within the window.
     pub fn contains(&mut self, id: &str) -> bool {
+        self.contains_key(key(id))
+    }
+
+    /// [`Window::contains`] by the id's [`key`].
+    pub fn contains_key(&mut self, k: u128) -> bool {
         self.expire(now());
-        self.ids.contains_key(&key(id))
+        self.ids.contains_key(&k)
     }
 
     /// How many ids the window holds.
@@ -234,29 +265,67 @@ impl Window {
         self.ids.is_empty()
     }
 
-    /// Records `id`, with the path of its staged message relative to the queue (`None` for
-    /// a broker destination); on disk (and synced, with `sync`) when this returns.
-    pub fn record(&mut self, id: &str, staged: Option<&str>) -> Result<()> {
+    /// Records ids with the paths of their staged messages relative to the queue, in one
+    /// write: on disk (and synced, with `sync`) when this returns.
+    pub fn record_staged(&mut self, batch: &[(String, String)]) -> Result<()> {
         let secs = now();
-        let k = key(id);
-        let mut line = format!("{secs} {k:032x}");
-        if let Some(s) = staged {
-            line.push(' ');
-            line.push_str(s);
+        let mut text = std::mem::take(&mut self.buffer);
+        let mut keys = Vec::with_capacity(batch.len());
+        for (id, staged) in batch {
+            let k = key(id);
+            text.push_str(&format!("{secs} {} {staged}\n", hex32(k)));
+            keys.push(k);
         }
-        line.push('\n');
+        self.write(&text)?;
+        self.add(keys, secs)
+    }
+
+    /// Records `id` (a broker confirmed its message): written out with the next batch of
+    /// records or at [`Window::flush`].
+    pub fn record(&mut self, id: &str) -> Result<()> {
+        self.record_key(key(id))
+    }
+
+    /// [`Window::record`] by the id's [`key`].
+    pub fn record_key(&mut self, k: u128) -> Result<()> {
+        let secs = now();
+        use std::fmt::Write as _;
+        let _ = writeln!(self.buffer, "{secs} {}", hex32(k));
+        if self.buffer.len() >= BUFFERED {
+            self.flush()?;
+        }
+        self.add(vec![k], secs)
+    }
+
+    /// Writes out the records waiting.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.buffer);
+        self.write(&text)
+    }
+
+    fn write(&mut self, text: &str) -> Result<()> {
         self.file
-            .write_all(line.as_bytes())
+            .write_all(text.as_bytes())
             .map_err(|e| io(&self.path, "write", e))?;
         if self.sync {
             self.file
                 .sync_data()
                 .map_err(|e| io(&self.path, "sync", e))?;
         }
-        self.records += 1;
-        self.insert(k, secs);
+        Ok(())
+    }
+
+    fn add(&mut self, keys: Vec<u128>, secs: u64) -> Result<()> {
+        self.records += keys.len();
+        for k in keys {
+            self.insert(k, secs);
+        }
         self.expire(secs);
         if self.records > 2 * self.ids.len().max(1000) {
+            self.flush()?;
             self.compact()?;
         }
         Ok(())
@@ -293,6 +362,12 @@ impl Window {
     }
 }
 
+impl Drop for Window {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 /// `--dedup` for the engine: the window, and how ids are found and given.
 #[derive(Clone)]
 pub struct Dedup {
@@ -319,7 +394,7 @@ pub fn stable_id(host: &str, element: &str) -> String {
     h.update(host.as_bytes());
     h.update(b"\n");
     h.update(element.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex32(u128::from_be_bytes(h.finalize().into()))
 }
 
 impl Dedup {
@@ -348,13 +423,18 @@ impl Dedup {
     }
 
     /// Whether `id` is in the window.
-    pub(crate) fn seen(&self, id: &str) -> bool {
-        self.window().contains(id)
+    pub(crate) fn seen(&self, k: u128) -> bool {
+        self.window().contains_key(k)
     }
 
-    /// Records `id` (a broker confirmed its message).
-    pub(crate) fn record(&self, id: &str) -> Result<()> {
-        self.window().record(id, None)
+    /// Records an id by its key (a broker confirmed its message).
+    pub(crate) fn record(&self, k: u128) -> Result<()> {
+        self.window().record_key(k)
+    }
+
+    /// Writes out the ids recorded and not written yet.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.window().flush()
     }
 }
 
@@ -372,8 +452,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         {
             let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
-            w.record("a b%c", None).unwrap();
-            w.record("ü", None).unwrap();
+            w.record("a b%c").unwrap();
+            w.record("ü").unwrap();
             assert!(w.contains("a b%c"));
             assert!(
                 Window::open(d.path(), BOUNDS, false, None).is_err(),
@@ -387,7 +467,7 @@ mod tests {
         assert!(w.contains("a b%c") && w.contains("ü"));
         assert!(!w.contains("cut-sho"));
         assert_eq!(w.len(), 2);
-        w.record("after", None).unwrap();
+        w.record("after").unwrap();
         drop(w);
         let mut w = Window::open(d.path(), BOUNDS, false, None).unwrap();
         assert!(w.contains("after"), "a record after a torn one reads back");
@@ -430,7 +510,7 @@ mod tests {
         drop(w);
         let mut w = Window::open(d.path(), small, false, None).unwrap();
         for i in 0..5 {
-            w.record(&format!("id{i}"), None).unwrap();
+            w.record(&format!("id{i}")).unwrap();
         }
         assert_eq!(w.len(), 3);
         assert!(!w.contains("id1") && w.contains("id4"));
@@ -452,13 +532,48 @@ mod tests {
             .to_string();
         {
             let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
-            w.record("x-id", Some(&rel)).unwrap();
+            w.record_staged(&[("x-id".into(), rel.clone())]).unwrap();
             // the crash: never committed
         }
         assert_eq!(q.dirq().count().unwrap(), 0);
         let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
         assert_eq!(q.dirq().count().unwrap(), 1, "committed by the next run");
         assert!(w.contains("x-id"));
+    }
+
+    #[test]
+    fn a_batch_cut_short_is_committed_at_start() {
+        let d = tempfile::tempdir().unwrap();
+        let q = MessageQueue::open_str(&format!("path={}", d.path().display())).unwrap();
+        let mut batch = Vec::new();
+        let mut paths = Vec::new();
+        for i in 0..3 {
+            let p = q
+                .stage_message(&message::Message::text(format!("m{i}")))
+                .unwrap()
+                .unwrap();
+            let rel = p
+                .strip_prefix(d.path())
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            batch.push((format!("id{i}"), rel));
+            paths.push(p);
+        }
+        {
+            let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
+            w.record_staged(&batch).unwrap();
+            // the crash: after the first commit only
+            q.commit(&paths[0]).unwrap();
+        }
+        let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
+        assert_eq!(
+            q.dirq().count().unwrap(),
+            3,
+            "each recorded message an element, once"
+        );
+        assert!(w.contains("id0") && w.contains("id2"));
     }
 
     #[test]
@@ -470,7 +585,7 @@ mod tests {
         };
         let mut w = Window::open(d.path(), small, false, None).unwrap();
         for i in 0..5000 {
-            w.record(&format!("id{i}"), None).unwrap();
+            w.record(&format!("id{i}")).unwrap();
         }
         let lines = std::fs::read_to_string(d.path().join(FILE_NAME))
             .unwrap()

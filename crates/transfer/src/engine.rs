@@ -58,7 +58,7 @@ struct Books {
     /// `--dedup`, and for a broker destination each message's id, recorded in the window
     /// once the broker confirmed it.
     dedup: Option<Dedup>,
-    awaiting: HashMap<Token, String>,
+    awaiting: HashMap<Token, u128>,
 }
 
 impl Books {
@@ -67,8 +67,8 @@ impl Books {
         if !self.held.is_empty() {
             self.held.remove(&t);
         }
-        if let (Some(d), Some(id)) = (&self.dedup, self.awaiting.remove(&t)) {
-            d.record(&id)?;
+        if let (Some(d), Some(k)) = (&self.dedup, self.awaiting.remove(&t)) {
+            d.record(k)?;
         }
         Ok(())
     }
@@ -287,7 +287,12 @@ impl<'a> Engine<'a> {
                 break;
             }
         }
-        self.linger(inc, out, &mut run.confirmed).await
+        self.linger(inc, out, &mut run.confirmed).await?;
+        // the ids a broker confirmed, written out at the end of a run
+        match &self.books.dedup {
+            Some(d) => d.flush(),
+            None => Ok(()),
+        }
     }
 
     async fn start_outgoing<O: Outgoing>(&self, out: &mut O, started: &mut bool) -> Result<()> {
@@ -400,9 +405,11 @@ impl<'a> Engine<'a> {
             Some(mut msg) => {
                 let id = match &self.books.dedup {
                     Some(d) => {
-                        let id = d.stamp(&mut msg, inc.element(token));
-                        match &id {
-                            Some(id) if d.seen(id) => {
+                        let id = d
+                            .stamp(&mut msg, inc.element(token))
+                            .map(|id| crate::dedup::key(&id));
+                        match id {
+                            Some(k) if d.seen(k) => {
                                 // written (or confirmed) before: acknowledged, not put again
                                 inc.ack(token).await?;
                                 Meter::add(&self.meter.duplicates, 1);

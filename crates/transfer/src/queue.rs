@@ -147,6 +147,12 @@ pub struct QueueOutgoing {
     done: Vec<Token>,
     /// `--dedup`: each message's id recorded between its staging and its commit.
     window: Option<std::sync::Arc<std::sync::Mutex<crate::dedup::Window>>>,
+    /// Staged messages whose ids are not recorded yet: token, id, staged path.
+    staged: Vec<(Token, String, std::path::PathBuf)>,
+}
+
+fn not_started() -> Error {
+    Error::new(ErrorKind::OutgoingQueue, "outgoing queue not started")
 }
 
 impl QueueOutgoing {
@@ -157,11 +163,12 @@ impl QueueOutgoing {
             q: None,
             done: Vec::new(),
             window: None,
+            staged: Vec::new(),
         }
     }
 
-    /// `--dedup`: writes in two steps, the id of each message recorded in `window` in
-    /// between (see [`crate::dedup`]).
+    /// `--dedup`: writes in two steps, the ids of the messages recorded in `window` in
+    /// between, up to [`crate::dedup::BATCH`] at a time (see [`crate::dedup`]).
     pub fn with_window(
         mut self,
         window: std::sync::Arc<std::sync::Mutex<crate::dedup::Window>>,
@@ -170,23 +177,31 @@ impl QueueOutgoing {
         self
     }
 
-    /// Stages `msg`, records `id` with the staged path, commits.
-    fn add_recorded(&self, q: &MessageQueue, msg: &Message, id: &str) -> Result<()> {
-        let qe = |e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e);
-        let staged = q.stage_message(msg).map_err(qe)?;
-        let rel = staged.as_ref().map(|p| {
-            p.strip_prefix(q.dirq().path())
-                .unwrap_or(p)
-                .to_string_lossy()
-                .into_owned()
-        });
+    /// Records the ids of the staged messages (one write), then makes them elements: each
+    /// confirmed once it is one.
+    fn commit_staged(&mut self) -> Result<()> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let q = self.q.as_ref().ok_or_else(not_started)?;
+        let root = q.dirq().path();
+        let records: Vec<(String, String)> = self
+            .staged
+            .iter()
+            .map(|(_, id, p)| {
+                let rel = p.strip_prefix(root).unwrap_or(p);
+                (id.clone(), rel.to_string_lossy().into_owned())
+            })
+            .collect();
         if let Some(w) = &self.window {
             w.lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .record(id, rel.as_deref())?;
+                .record_staged(&records)?;
         }
-        if let Some(p) = staged {
+        let qe = |e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e);
+        for (token, _, p) in std::mem::take(&mut self.staged) {
             q.commit(&p).map_err(qe)?;
+            self.done.push(token);
         }
         Ok(())
     }
@@ -202,31 +217,53 @@ impl Outgoing for QueueOutgoing {
     }
 
     async fn put(&mut self, msg: &Message, token: Token) -> Result<()> {
-        let q = self
-            .q
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::OutgoingQueue, "outgoing queue not started"))?;
+        let q = self.q.as_ref().ok_or_else(not_started)?;
+        let qe = |e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e);
         match (&self.window, msg.header.get(crate::dedup::ID_HEADER)) {
-            (Some(_), Some(id)) => self.add_recorded(q, msg, id)?,
+            (Some(_), Some(id)) => {
+                // NULL stages nothing: nothing to record either
+                if let Some(p) = q.stage_message(msg).map_err(qe)? {
+                    self.staged.push((token, id.clone(), p));
+                    if self.staged.len() >= crate::dedup::BATCH {
+                        self.commit_staged()?;
+                    }
+                    return Ok(());
+                }
+            }
             _ => {
-                q.add_message(msg)
-                    .map_err(|e| qerr(ErrorKind::OutgoingQueue, "outgoing queue", e))?;
+                q.add_message(msg).map_err(qe)?;
             }
         }
         self.done.push(token);
         Ok(())
     }
 
-    async fn confirmed(&mut self, out: &mut Vec<Token>, _wait: Duration) -> Result<()> {
+    async fn confirmed(&mut self, out: &mut Vec<Token>, wait: Duration) -> Result<()> {
+        // a look without waiting leaves the staged batch to fill
+        if !wait.is_zero() {
+            self.commit_staged()?;
+        }
         out.append(&mut self.done);
         Ok(())
     }
 
     fn pending(&self) -> usize {
-        0
+        self.staged.len() + self.done.len()
+    }
+
+    async fn idle(&mut self) -> Result<()> {
+        self.commit_staged()
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.commit_staged()
     }
 
     async fn stop(&mut self) -> Result<()> {
+        // staged and never recorded: not elements, and no one will commit them
+        for (_, _, p) in self.staged.drain(..) {
+            let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+        }
         Ok(())
     }
 }
