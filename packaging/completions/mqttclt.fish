@@ -9,7 +9,7 @@ complete -c mqttclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR t
 complete -c mqttclt -l reject-queue -d 'Beyond the reference: a message the destination refuses as it is (too large, a bad destination, refused by the service) goes to this directory queue (\'path=DIR type=DQS ...\'), with the reason in its header reject-reason, and its source is acknowledged; without it such a message ends the run (exit 6), left where it was' -r
 complete -c mqttclt -l dedup-state -d 'With --dedup: the directory of the window when the destination is a broker' -r -F
 complete -c mqttclt -l dedup-window -d 'With --dedup: ids older than this many seconds are forgotten (accepted again)' -r
-complete -c mqttclt -l dedup-size -d 'With --dedup: at most this many ids are kept (about 60 bytes each in memory)' -r
+complete -c mqttclt -l dedup-size -d 'With --dedup: at most this many ids are kept (about 100 bytes each in memory)' -r
 complete -c mqttclt -l subscribe -d 'Subscription (KEY=VALUE...), repeatable: \'destination=ADDRESS\' and the protocol\'s own keys' -r
 complete -c mqttclt -l prefetch -d 'Prefetch of the subscriptions (the broker\'s own header or link credit); default min(count, 100) with --reliable and --count' -r
 complete -c mqttclt -l window -d 'Reliable mode: at most this many messages unconfirmed (0: unlimited)' -r

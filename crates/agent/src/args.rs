@@ -80,7 +80,7 @@ pub struct AgentArgs {
     /// With --dedup: ids older than this many seconds are forgotten (accepted again).
     #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0)]
     pub dedup_window: f64,
-    /// With --dedup: at most this many ids are kept (about 60 bytes each in memory).
+    /// With --dedup: at most this many ids are kept (about 100 bytes each in memory).
     #[arg(long, value_name = "INT", default_value_t = 200_000)]
     pub dedup_size: usize,
 

@@ -13,7 +13,7 @@
 //! commits it before anything else. Either way the id in the file and the element in the
 //! spool go together, whatever a consumer of the spool did meanwhile.
 //!
-//! Ids are kept as the md5 of their text (16 bytes: about 60 bytes an id in memory, hash
+//! Ids are kept as the md5 of their text (16 bytes: about 100 bytes an id in memory, hash
 //! table and age order included), whatever their length or characters.
 //!
 //! File format: a first line `msgtk-dedup 1`, then one record a line, `SECONDS KEY [STAGED]`:
