@@ -372,7 +372,7 @@ impl QueueNormal {
     /// Adds an element; returns its name. The data is checked against the schema before
     /// anything is written, and a failed add leaves nothing behind.
     pub fn add(&self, data: &Element) -> Result<String> {
-        let tmp = self.stage(data)?;
+        let tmp = self.build(data)?;
         let result = self.publish(&tmp);
         if result.is_err() {
             let _ = remove_element_dir(&tmp);
@@ -384,6 +384,17 @@ impl QueueNormal {
     /// the queue yet; [`QueueNormal::commit_path`] moves it in. One left behind by a crash
     /// is committed by its path or purged once older than maxtemp.
     pub fn stage(&self, data: &Element) -> Result<PathBuf> {
+        let tmp = self.build(data)?;
+        if self.sync {
+            // the staged element's name is durable too: a caller records it next
+            let tdir = self.path.join(TEMPORARY);
+            sys::sync_dir(&tdir).map_err(|e| Error::io("sync", &tdir, e))?;
+        }
+        Ok(tmp)
+    }
+
+    /// The element built in `temporary/` (checked against the schema first).
+    fn build(&self, data: &Element) -> Result<PathBuf> {
         self.check(data)?;
         let tdir = self.path.join(TEMPORARY);
         let tmp = loop {

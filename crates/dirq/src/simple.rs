@@ -79,12 +79,24 @@ impl QueueSimple {
     }
 
     /// The first half of an add in two steps: the data written to `NAME.tmp` in the
-    /// insertion directory, not an element yet. [`QueueSimple::commit`] makes it one; a
+    /// insertion directory, not an element yet. [`QueueSimple::commit_path`] makes it one; a
     /// staged file left behind (a crash between the two) is either committed by its path
     /// (`commit_path`) or removed by [`purge`](QueueSimple::purge) once older than maxtemp.
     /// A caller that must record something before the element can be seen (and popped by
     /// another process) records it in between.
     pub fn stage(&self, data: &[u8]) -> Result<PathBuf> {
+        let tmp = self.write_tmp(data)?;
+        if self.sync {
+            // the staged file's name is durable too: a caller records it next
+            if let Some(d) = tmp.parent() {
+                sys::sync_dir(d).map_err(|e| Error::io("sync", d, e))?;
+            }
+        }
+        Ok(tmp)
+    }
+
+    /// `NAME.tmp` in the insertion directory, written (and synced, with `sync`).
+    fn write_tmp(&self, data: &[u8]) -> Result<PathBuf> {
         let dir = self.insertion_dir();
         let dpath = self.path.join(&dir);
         let (tmp, mut file) = loop {
@@ -133,7 +145,7 @@ impl QueueSimple {
 
     /// [`QueueSimple::add`] the references' way: `NAME.tmp`, then renamed.
     fn add_named(&self, data: &[u8]) -> Result<String> {
-        let tmp = self.stage(data)?;
+        let tmp = self.write_tmp(data)?;
         self.commit_path(&tmp).inspect_err(|_| {
             let _ = fs::remove_file(&tmp);
         })
