@@ -94,6 +94,19 @@ fn root_packages_build_install_and_remove() {
         };
         has(&files, &format!("/usr/lib/systemd/system/{unit}"), &rpm);
         has(&contents, &format!("./usr/lib/systemd/system/{unit}"), &deb);
+        if t == "amsclt" {
+            // ams-publisherd's replacement
+            has(
+                &files,
+                "/usr/lib/systemd/system/amsclt-publisher.service",
+                &rpm,
+            );
+            has(
+                &contents,
+                "./usr/lib/systemd/system/amsclt-publisher.service",
+                &deb,
+            );
+        }
         let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
         for s in ["postinstall", "preuninstall", "postuninstall"] {
             assert!(scripts.contains(s), "{rpm}: no {s} scriptlet:\n{scripts}");
@@ -168,6 +181,8 @@ fn root_packages_build_install_and_remove() {
             "stompclt@sender.service",
             "amqpclt@receiver.service",
             "mqttclt@sender.service",
+            "amsclt@sender.service",
+            "amsclt-publisher.service",
         ])
         .output()
         .expect("systemd-analyze");
