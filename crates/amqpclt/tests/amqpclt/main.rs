@@ -16,6 +16,7 @@ mod cross;
 mod cross091;
 mod errors;
 mod metrics;
+mod pipeline;
 mod reconnect;
 mod scale;
 mod sigkill;
