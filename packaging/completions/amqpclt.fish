@@ -7,6 +7,7 @@ complete -c amqpclt -l outgoing-broker-auth -d 'Credential for the outgoing brok
 complete -c amqpclt -l outgoing-broker-sockopts -d 'Socket options of the outgoing broker (KEY=VALUE...), as for the incoming broker' -r
 complete -c amqpclt -l outgoing-queue -d 'Directory queue to write: \'path=DIR type=DQS|DQN compression=zlib ...\'' -r
 complete -c amqpclt -l reject-queue -d 'Beyond the reference: a message the destination refuses as it is (too large, a bad destination, refused by the service) goes to this directory queue (\'path=DIR type=DQS ...\'), with the reason in its header reject-reason, and its source is acknowledged; without it such a message ends the run (exit 6), left where it was' -r
+complete -c amqpclt -l quarantine -d 'Beyond the reference: an incoming queue element that cannot be read as a message (truncated, empty, bad JSON, bad compression, a bad header) is moved whole to this directory, with DIR-NAME.reason beside it, logged and counted, and the transfer goes on; without it such an element ends the run (exit 6), left in place' -r -F
 complete -c amqpclt -l dedup-state -d 'With --dedup: the directory of the window when the destination is a broker' -r -F
 complete -c amqpclt -l dedup-window -d 'With --dedup: ids older than this many seconds are forgotten (accepted again)' -r
 complete -c amqpclt -l dedup-size -d 'With --dedup: at most this many ids are kept (about 100 bytes each in memory)' -r

@@ -23,7 +23,7 @@ _amsclt() {
 
     case "${cmd}" in
         amsclt)
-            opts="-h -m -l -c -s -d -V --help --manual --list --incoming-broker-uri --incoming-broker-auth --incoming-broker-sockopts --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-sockopts --outgoing-queue --reject-queue --dedup --no-dedup --dedup-state --dedup-window --dedup-size --subscribe --reliable --no-reliable --prefetch --window --reconnect --no-reconnect --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --json --metrics-listen --metrics-allow-wildcard --metrics-file --metrics-interval --statistics --no-statistics --debug --log --logfile --loglevel --conf --cfg --config --config-general --dialect --key-file --topic --payload --incoming-push-listen --incoming-push-cert --incoming-push-key --timeout-request --publish-batch --ams-message --avro-schema --ams-publisher --ams-publisher-worker --version"
+            opts="-h -m -l -c -s -d -V --help --manual --list --incoming-broker-uri --incoming-broker-auth --incoming-broker-sockopts --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-sockopts --outgoing-queue --reject-queue --quarantine --dedup --no-dedup --dedup-state --dedup-window --dedup-size --subscribe --reliable --no-reliable --prefetch --window --reconnect --no-reconnect --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --json --metrics-listen --metrics-allow-wildcard --metrics-file --metrics-interval --statistics --no-statistics --debug --log --logfile --loglevel --conf --cfg --config --config-general --dialect --key-file --topic --payload --incoming-push-listen --incoming-push-cert --incoming-push-key --timeout-request --publish-batch --ams-message --avro-schema --ams-publisher --ams-publisher-worker --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,10 @@ _amsclt() {
                     return 0
                     ;;
                 --reject-queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quarantine)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,6 +64,12 @@ pub struct AgentArgs {
     /// acknowledged; without it such a message ends the run (exit 6), left where it was.
     #[arg(long, value_name = "KEY=VALUE...")]
     pub reject_queue: Option<String>,
+    /// Beyond the reference: an incoming queue element that cannot be read as a message
+    /// (truncated, empty, bad JSON, bad compression, a bad header) is moved whole to this
+    /// directory, with DIR-NAME.reason beside it, logged and counted, and the transfer goes
+    /// on; without it such an element ends the run (exit 6), left in place.
+    #[arg(long, value_name = "DIR")]
+    pub quarantine: Option<PathBuf>,
 
     /// Beyond the reference: exactly once into a spool. A message from a queue element gets
     /// a stable id (header dedup-id, and the protocol's own id field), the same however

@@ -106,6 +106,11 @@ impl Figures {
             get(&m.without_id),
         );
         counter(
+            "elements_quarantined_total",
+            "Incoming queue elements that could not be read, moved to --quarantine.",
+            get(&m.quarantined),
+        );
+        counter(
             "messages_rejected_total",
             "Messages the destination refused, written to the reject queue (--reject-queue).",
             get(&m.rejected),

@@ -648,6 +648,10 @@ fn incoming<'a, P: Protocol>(
             remove: a.remove,
             looping: a.looping,
             reliable: a.reliable,
+            quarantine: a.quarantine.as_ref().map(|dir| transfer::Quarantine {
+                dir: dir.clone(),
+                count: all.meter.quarantined.clone(),
+            }),
         }))),
     })
 }
@@ -768,6 +772,15 @@ fn transfer_run<P: Protocol>(
             "dedup: {} duplicates dropped, {} messages without id",
             get(&all.meter.duplicates),
             get(&all.meter.without_id)
+        ));
+    }
+    if a.statistics && a.quarantine.is_some() {
+        let n = all
+            .meter
+            .quarantined
+            .load(std::sync::atomic::Ordering::Relaxed);
+        lines.push(format!(
+            "{n} unreadable incoming queue elements quarantined"
         ));
     }
     if a.statistics && a.reject_queue.is_some() {

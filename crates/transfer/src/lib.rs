@@ -21,7 +21,7 @@ mod stats;
 
 pub use engine::{Engine, REJECT_REASON, Settings, StopFlag};
 pub use error::{Cause, Error, ErrorKind, Result};
-pub use queue::{QueueIncoming, QueueIncomingOptions, QueueOutgoing};
+pub use queue::{Quarantine, QueueIncoming, QueueIncomingOptions, QueueOutgoing};
 pub use recovering::{Recovered, Recovering};
 pub use stats::{Meter, Recovery, SideState, Stats};
 

@@ -20,6 +20,18 @@ pub struct QueueIncomingOptions {
     pub looping: bool,
     /// Keep elements locked until the destination confirmed them.
     pub reliable: bool,
+    /// `--quarantine`: where an element that cannot be read as a message goes (with its
+    /// reason), instead of ending the run.
+    pub quarantine: Option<Quarantine>,
+}
+
+/// `--quarantine DIR`: a directory for the elements that cannot be read, and their count.
+#[derive(Debug, Clone)]
+pub struct Quarantine {
+    /// The directory (made if need be).
+    pub dir: std::path::PathBuf,
+    /// Elements moved there (the agent's metrics read it).
+    pub count: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn qerr(kind: ErrorKind, what: &str, e: impl Into<crate::error::Cause>) -> Error {

@@ -375,11 +375,17 @@ impl Worker {
                     self.locked_this_pass += 1;
                     return match self.q.get_locked_message(&name) {
                         Ok(m) => Ok(Some(Item::Message(name, m))),
-                        Err(e) => {
-                            // left in place, unlocked, for a human to look at
-                            let _ = self.q.dirq().unlock_with(&name, true);
-                            Err(qerr(e))
-                        }
+                        Err(e) => match &self.opts.quarantine {
+                            Some(qu) => {
+                                self.set_aside(&name, qerr(e), qu)?;
+                                continue;
+                            }
+                            None => {
+                                // left in place, unlocked, for a human to look at
+                                let _ = self.q.dirq().unlock_with(&name, true);
+                                Err(qerr(e))
+                            }
+                        },
                     };
                 }
                 Some(Err(e)) => return Err(qerr(e)),
@@ -402,6 +408,40 @@ impl Worker {
         }
     }
 
+    /// `--quarantine`: an element that cannot be read, moved whole (a DQS file, a DQN
+    /// directory) to the quarantine directory as `DIR-NAME`, with `DIR-NAME.reason` beside
+    /// it; logged once and counted. Its lock goes with it or is removed.
+    fn set_aside(&self, name: &str, why: Error, qu: &crate::queue::Quarantine) -> Result<()> {
+        let root = self.q.dirq().path();
+        let src = root.join(name);
+        let flat = name.replace('/', "-");
+        let dst = qu.dir.join(&flat);
+        let moved = std::fs::create_dir_all(&qu.dir)
+            .and_then(|()| move_aside(&src, &dst))
+            .map_err(|e| {
+                Error::caused(
+                    ErrorKind::IncomingQueue,
+                    format!(
+                        "cannot move {} to quarantine {}",
+                        src.display(),
+                        qu.dir.display()
+                    ),
+                    e,
+                )
+            })?;
+        let reason = why.line();
+        let _ = std::fs::write(qu.dir.join(format!("{flat}.reason")), format!("{reason}\n"));
+        // a DQS element's lock is a second name of the file: it goes too
+        let _ = std::fs::remove_file(root.join(format!("{name}.lck")));
+        qu.count.fetch_add(1, Ordering::Relaxed);
+        log::warn!(
+            "incoming queue element {}: {reason}: moved to {}",
+            src.display(),
+            moved.display()
+        );
+        Ok(())
+    }
+
     /// Done with an element: remove it or unlock it. An element that is gone was purged
     /// and handed on again meanwhile: the reference's "ignored duplicate ack".
     fn finish(&self, name: &str) -> Result<()> {
@@ -419,5 +459,36 @@ impl Worker {
             }
             Err(e) => Err(qerr(e)),
         }
+    }
+}
+
+/// Moves `src` (a file or a directory) to `dst`, by copying where a rename cannot (another
+/// filesystem). Returns `dst`.
+fn move_aside(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    match std::fs::rename(src, dst) {
+        Ok(()) => Ok(dst.to_path_buf()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            copy_tree(src, dst)?;
+            if src.is_dir() {
+                std::fs::remove_dir_all(src)?;
+            } else {
+                std::fs::remove_file(src)?;
+            }
+            Ok(dst.to_path_buf())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn copy_tree(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+    if src.is_dir() {
+        std::fs::create_dir_all(dst)?;
+        for e in std::fs::read_dir(src)? {
+            let e = e?;
+            copy_tree(&e.path(), &dst.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::copy(src, dst).map(drop)
     }
 }

@@ -133,6 +133,8 @@ pub struct Meter {
     pub duplicates: AtomicU64,
     /// `--dedup`: messages that came with no id and got none (passed on as they are).
     pub without_id: AtomicU64,
+    /// `--quarantine`: incoming queue elements that could not be read, moved aside.
+    pub quarantined: std::sync::Arc<AtomicU64>,
     /// Messages put and not confirmed, now.
     pub pending: AtomicU64,
     /// Errors by class ([`ErrorKind::index`]): those ridden through (a reconnection, a

@@ -14,6 +14,7 @@ mod dedup;
 mod filters;
 mod frame;
 mod metrics;
+mod quarantine;
 mod queues;
 mod reconnect;
 mod scale;

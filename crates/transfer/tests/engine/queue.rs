@@ -27,6 +27,7 @@ fn incoming(queue: QueueOptions) -> QueueIncoming {
         remove: true,
         looping: false,
         reliable: true,
+        quarantine: None,
     })
 }
 
