@@ -135,6 +135,29 @@ pub(crate) fn touch(dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     check(unsafe { libc::utimensat(dir.as_raw_fd(), n.as_ptr(), std::ptr::null(), 0) })
 }
 
+/// Sets the times of `dir/name` to `ns` nanoseconds since the epoch.
+pub(crate) fn touch_at(dir: BorrowedFd<'_>, name: &str, ns: i128) -> io::Result<()> {
+    let n = cstr(name)?;
+    let t = libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as _,
+    };
+    let times = [t, t];
+    // SAFETY: a valid name and two timespecs.
+    check(unsafe { libc::utimensat(dir.as_raw_fd(), n.as_ptr(), times.as_ptr(), 0) })
+}
+
+/// The modification time of `dir/name` in nanoseconds since the epoch.
+pub(crate) fn mtime_ns(dir: BorrowedFd<'_>, name: &str) -> io::Result<i128> {
+    let n = cstr(name)?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a valid name and room for the answer.
+    check(unsafe { libc::fstatat(dir.as_raw_fd(), n.as_ptr(), st.as_mut_ptr(), 0) })?;
+    // SAFETY: fstatat succeeded and filled it.
+    let st = unsafe { st.assume_init() };
+    Ok(i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec))
+}
+
 /// `unlinkat(dir/name)`.
 pub(crate) fn unlink(dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     let n = cstr(name)?;

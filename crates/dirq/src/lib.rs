@@ -91,6 +91,28 @@ pub trait DirQueue {
     /// [`DirQueue::purge_with`] with the queue's configured limits (300 / 600 by default).
     fn purge(&self) -> Result<()>;
 
+    /// Whether this queue's locks carry a stamp of the locker's choosing
+    /// ([`DirQueue::lock_at`]): Simple queues' do.
+    fn stamps_locks(&self) -> bool {
+        false
+    }
+    /// Locks an element permissively and dates the lock with `stamp` (nanoseconds since
+    /// the epoch, about now: purge reads it as the lock's age): `Ok(false)` when it is
+    /// already locked or gone. The stamp identifies this lock: [`DirQueue::unlock_stamped`]
+    /// releases it only while it is still this one (a lock taken again later has another
+    /// date). Queues whose locks carry no stamp lock as [`DirQueue::lock`] does.
+    fn lock_at(&self, name: &str, stamp: i128) -> Result<bool> {
+        let _ = stamp;
+        self.lock(name)
+    }
+    /// Releases a lock of [`DirQueue::lock_at`] whose owner is gone: only if the
+    /// element is still locked with that stamp (like purge, between its look and its
+    /// unlink another may lock it again: the window is a system call wide). Whether it did.
+    fn unlock_stamped(&self, name: &str, stamp: i128) -> Result<bool> {
+        let _ = (name, stamp);
+        Ok(false)
+    }
+
     /// Locks an element permissively, as the references do by default: `Ok(false)` when
     /// it is already locked or gone.
     fn lock(&self, name: &str) -> Result<bool> {

@@ -324,6 +324,48 @@ impl DirQueue for QueueSimple {
         Ok(true)
     }
 
+    fn stamps_locks(&self) -> bool {
+        true
+    }
+
+    fn lock_at(&self, name: &str, stamp: i128) -> Result<bool> {
+        let (dir, elt) = split(name)?;
+        let lck = format!("{elt}.lck");
+        match self.in_dir(dir, |fd| at::link(fd, elt, &lck)) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) || is_gone(&e) => return Ok(false),
+            Err(e) => return Err(Error::io("lock", self.path.join(name), e)),
+        }
+        // the lock shares the element's inode: its mtime dates the lock, for purge, and is
+        // this lock's stamp
+        if let Err(e) = self.in_dir(dir, |fd| at::touch_at(fd, elt, stamp)) {
+            let _ = self.in_dir(dir, |fd| at::unlink(fd, &lck));
+            if is_gone(&e) {
+                return Ok(false);
+            }
+            return Err(Error::io("date lock of", self.path.join(name), e));
+        }
+        Ok(true)
+    }
+
+    fn unlock_stamped(&self, name: &str, stamp: i128) -> Result<bool> {
+        let (dir, elt) = split(name)?;
+        let lck = format!("{elt}.lck");
+        let same = match self.in_dir(dir, |fd| at::mtime_ns(fd, &lck)) {
+            Ok(t) => t == stamp,
+            Err(e) if is_gone(&e) => false,
+            Err(e) => return Err(Error::io("look at", self.path.join(&lck), e)),
+        };
+        if !same {
+            return Ok(false);
+        }
+        match self.in_dir(dir, |fd| at::unlink(fd, &lck)) {
+            Ok(()) => Ok(true),
+            Err(e) if is_gone(&e) => Ok(false),
+            Err(e) => Err(Error::io("unlock", self.path.join(&lck), e)),
+        }
+    }
+
     fn unlock_with(&self, name: &str, permissive: bool) -> Result<bool> {
         let (dir, elt) = split(name)?;
         match self.in_dir(dir, |fd| at::unlink(fd, &format!("{elt}.lck"))) {
@@ -471,6 +513,26 @@ mod tests {
         assert_eq!(q.count().expect("count"), 1);
         assert!(q.lock(&name).expect("lock"));
         assert_eq!(q.get(&name).expect("get"), b"staged");
+    }
+
+    /// A stamped lock is released by its stamp, and only while it is that lock.
+    #[test]
+    fn a_stamped_lock_is_released_only_while_it_is_the_same() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let q = QueueSimple::new(d.path()).expect("open");
+        let name = q.add(b"x").expect("add");
+        let first = 1_796_000_000_000_000_001;
+        assert!(q.lock_at(&name, first).expect("lock"));
+        assert!(
+            !q.lock_at(&name, first + 5).expect("lock"),
+            "already locked"
+        );
+        assert!(q.unlock_stamped(&name, first).expect("unlock"));
+        assert!(!q.is_locked(&name).expect("locked?"));
+        // locked again by another: the old stamp releases nothing
+        assert!(q.lock_at(&name, first + 7).expect("lock"));
+        assert!(!q.unlock_stamped(&name, first).expect("unlock"));
+        assert!(q.is_locked(&name).expect("locked?"));
     }
 
     /// A directory held open that purge removed, empty, and that was made again: the queue

@@ -14,6 +14,7 @@ pub mod dedup;
 mod engine;
 mod error;
 pub mod filter;
+mod owners;
 mod queue;
 mod readahead;
 mod recovering;

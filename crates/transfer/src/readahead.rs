@@ -140,7 +140,10 @@ impl ReadAhead {
             locked_this_pass: 0,
             last_purge: Instant::now(),
             idle_since: None,
+            owner: None,
+            planned: VecDeque::new(),
         };
+        worker.owner = crate::owners::Owner::new(worker.q.dirq().path());
         let thread = std::thread::Builder::new()
             .name("queue-reader".into())
             .spawn(move || worker.run())
@@ -232,7 +235,15 @@ struct Worker {
     last_purge: Instant,
     /// Since when a pass found nothing and the thread waits for arrivals (`--loop`).
     idle_since: Option<Instant>,
+    /// This run's owner file: which locks it holds, for its successor if it dies.
+    owner: Option<crate::owners::Owner>,
+    /// Names taken from the pass and recorded in the owner file, not locked yet (`None`:
+    /// the pass's end).
+    planned: VecDeque<Option<std::result::Result<(String, i128), dirq::Error>>>,
 }
+
+/// Names recorded in the owner file with one write, before they are locked.
+const PLAN: usize = 16;
 
 impl Worker {
     fn run(&mut self) {
@@ -275,13 +286,13 @@ impl Worker {
                     Woken::Timeout => {
                         // a scan a second still, as the reference's loop
                         self.idle_since = None;
-                        self.names = self.q.names();
+                        self.new_pass();
                         batch.push(Item::Idle);
                         ready = true;
                         continue;
                     }
                 }
-                self.names = self.q.names();
+                self.new_pass();
             }
             match self.read() {
                 Ok(Some(item @ Item::Message(..))) => {
@@ -305,10 +316,13 @@ impl Worker {
     }
 
     /// Unlocks what was read and never handed on.
-    fn give_back(&self, batch: Vec<Item>) {
+    fn give_back(&mut self, batch: Vec<Item>) {
         for item in batch {
             if let Item::Message(name, _) = item {
                 let _ = self.q.dirq().unlock_with(&name, true);
+                if let Some(o) = self.owner.as_mut() {
+                    o.released(&name);
+                }
             }
         }
     }
@@ -367,9 +381,12 @@ impl Worker {
     /// thread then waits for arrivals).
     fn read(&mut self) -> Result<Option<Item>> {
         loop {
-            match self.names.next() {
-                Some(Ok(name)) => {
-                    if !self.q.dirq().lock(&name).map_err(qerr)? {
+            match self.next_name() {
+                Some(Ok((name, stamp))) => {
+                    if !self.q.dirq().lock_at(&name, stamp).map_err(qerr)? {
+                        if let Some(o) = self.owner.as_mut() {
+                            o.not_taken(&name, stamp);
+                        }
                         continue;
                     }
                     self.locked_this_pass += 1;
@@ -395,10 +412,12 @@ impl Worker {
                     }
                     if self.last_purge.elapsed() >= PURGE_EVERY {
                         self.last_purge = Instant::now();
+                        let mine = self.owner.as_ref().map(|o| o.path().to_path_buf());
+                        crate::owners::release_dead(self.q.dirq(), mine.as_deref());
                         self.q.dirq().purge().map_err(qerr)?;
                     }
                     if std::mem::take(&mut self.locked_this_pass) > 0 {
-                        self.names = self.q.names();
+                        self.new_pass();
                         continue;
                     }
                     self.idle_since = Some(Instant::now());
@@ -406,6 +425,46 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// A new pass over the queue's names.
+    fn new_pass(&mut self) {
+        self.names = self.q.names();
+        for (name, stamp) in self.planned.drain(..).flatten().flatten() {
+            if let Some(o) = self.owner.as_mut() {
+                o.not_taken(&name, stamp);
+            }
+        }
+    }
+
+    /// The next name to lock and the stamp to lock it with. Names are taken [`PLAN`] at a
+    /// time and written to the owner file (one write) before any of them is locked: a lock
+    /// this run holds is always in its owner record, whenever it dies.
+    fn next_name(&mut self) -> Option<std::result::Result<(String, i128), dirq::Error>> {
+        if self.planned.is_empty() {
+            let stamps = self.owner.is_some() && self.q.dirq().stamps_locks();
+            let base = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128);
+            for i in 0..PLAN {
+                let next = self.names.next();
+                let last = !matches!(next, Some(Ok(_)));
+                let planned = next.map(|r| r.map(|name| (name, base + i as i128)));
+                if let (true, Some(Ok((name, stamp))), Some(o)) =
+                    (stamps, &planned, self.owner.as_mut())
+                {
+                    o.took(name, *stamp);
+                }
+                self.planned.push_back(planned);
+                if last {
+                    break;
+                }
+            }
+            if let Some(o) = self.owner.as_mut() {
+                o.flush();
+            }
+        }
+        self.planned.pop_front().flatten()
     }
 
     /// `--quarantine`: an element that cannot be read, moved whole (a DQS file, a DQN
@@ -444,7 +503,10 @@ impl Worker {
 
     /// Done with an element: remove it or unlock it. An element that is gone was purged
     /// and handed on again meanwhile: the reference's "ignored duplicate ack".
-    fn finish(&self, name: &str) -> Result<()> {
+    fn finish(&mut self, name: &str) -> Result<()> {
+        if let Some(o) = self.owner.as_mut() {
+            o.released(name);
+        }
         let dq = self.q.dirq();
         let r = if self.opts.remove {
             dq.remove_locked(name)

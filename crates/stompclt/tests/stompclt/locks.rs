@@ -1,0 +1,119 @@
+//! Lock owners (the shell's, for every agent): the locks of a reader SIGKILLed mid-transfer
+//! are released at once by the next run, with the default maxlock; a reference reader's lock
+//! (no owner record) is left for purge.
+
+use super::*;
+
+fn walk(d: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(d) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The locks left, and how many of them carry a stamp some owner recorded (the others were
+/// taken by a reader killed between the lock's two system calls, link and date: those wait
+/// for purge's maxlock, as every lock did before).
+fn left_locks(q: &Path) -> (usize, usize) {
+    let mut stamps = std::collections::HashSet::new();
+    for f in walk(&q.join(".owners")) {
+        for line in std::fs::read_to_string(f).unwrap_or_default().lines() {
+            if let Some((_, s)) = line.split_once(' ') {
+                stamps.insert(s.to_string());
+            }
+        }
+    }
+    let lcks: Vec<_> = walk(q)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lck"))
+        .collect();
+    let stamped = lcks
+        .iter()
+        .filter(|p| {
+            let m = std::fs::metadata(p).expect("stat");
+            let ns = std::os::unix::fs::MetadataExt::mtime(&m) as i128 * 1_000_000_000
+                + std::os::unix::fs::MetadataExt::mtime_nsec(&m) as i128;
+            stamps.contains(&ns.to_string())
+        })
+        .count();
+    (lcks.len(), stamped)
+}
+
+#[test]
+fn a_killed_readers_locks_are_released_at_once_with_the_default_maxlock() {
+    let d = tmp();
+    let n = 50_000;
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &mixed(n, "/q"));
+    let args = qq_args(d.path(), &["--reliable", "--remove", "--window", "200"]);
+    // killed mid-transfer until it leaves recorded locks behind
+    let (mut left, mut stamped) = (0, 0);
+    for seed in 0..20 {
+        let mut cmd = stompclt();
+        cmd.args(&args);
+        assert!(
+            kill_at_random(cmd, seed, 100).is_none(),
+            "ended before its kill"
+        );
+        (left, stamped) = left_locks(&inq);
+        if stamped > 0 {
+            break;
+        }
+    }
+    assert!(stamped > 0, "no kill left a recorded lock behind");
+    // the next run, with purge's default maxlock (600 s): every recorded lock released at
+    // once, the spool sent within seconds but for the unrecorded ones
+    let t = Instant::now();
+    ok(&args);
+    let took = t.elapsed();
+    let after = queue_count(&inq);
+    assert!(
+        after <= left - stamped,
+        "{after} elements left; of the {left} locks the killed run left, {stamped} were recorded"
+    );
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    eprintln!(
+        "{stamped} recorded locks of a killed run released ({} taken in the kill's window \
+         wait for maxlock); the spool sent in {took:?}",
+        left - stamped
+    );
+    assert!(drain(&d.path().join("out"), "DQS").len() >= n - after);
+}
+
+#[test]
+fn a_reference_readers_lock_is_not_taken() {
+    let python = std::env::var("REF_PYTHON").expect(
+        "REF_PYTHON is not set: this test locks an element with python dirq (scripts/setup-python.sh)",
+    );
+    let d = tmp();
+    let inq = d.path().join("in");
+    fill(&inq, "DQS", &mixed(20, "/q"));
+    // python dirq locks the first element and keeps it (no owner record: a reader of its own)
+    let script = format!(
+        "from dirq.QueueSimple import QueueSimple\nq = QueueSimple({:?})\nn = next(iter(q))\nassert q.lock(n)\nprint(n)",
+        p(&inq)
+    );
+    let out = Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    ok(&qq_args(d.path(), &["--reliable", "--remove"]));
+    let lib = dirq::QueueSimple::new(&inq).expect("open");
+    assert_eq!(lib.count().expect("count"), 1, "the locked one left");
+    assert!(lib.is_locked(&name).expect("locked?"), "its lock kept");
+    assert_eq!(queue_count(&d.path().join("out")), 19);
+}
