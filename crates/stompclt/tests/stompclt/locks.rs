@@ -89,7 +89,7 @@ fn a_killed_readers_locks_are_released_at_once_with_the_default_maxlock() {
 }
 
 #[test]
-fn a_reference_readers_lock_is_not_taken() {
+fn compat_a_python_dirq_readers_lock_is_not_taken() {
     let python = std::env::var("REF_PYTHON").expect(
         "REF_PYTHON is not set: this test locks an element with python dirq (scripts/setup-python.sh)",
     );
