@@ -761,38 +761,38 @@ fn transfer_run<P: Protocol>(
         crate::log::warn(format_args!("cannot write the final metrics file: {e}"));
     }
     let stats = stats?;
-    let mut lines = if a.statistics {
-        statistics(&stats, &incoming, &outgoing, &all.recovery)
-    } else {
-        Vec::new()
-    };
-    if a.statistics && a.dedup {
-        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let mut lines = Vec::new();
+    if a.statistics {
+        lines = statistics(&stats, &incoming, &outgoing, &all.recovery);
+        lines.extend(beyond(a, &all.meter));
+    }
+    Ok(Outcome::lines(P::NAME, exit::OK, lines))
+}
+
+/// `--statistics`' lines for the options beyond the reference that are on.
+fn beyond(a: &AgentArgs, m: &Meter) -> Vec<String> {
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let mut lines = Vec::new();
+    if a.dedup {
         lines.push(format!(
             "dedup: {} duplicates dropped, {} messages without id",
-            get(&all.meter.duplicates),
-            get(&all.meter.without_id)
+            get(&m.duplicates),
+            get(&m.without_id)
         ));
     }
-    if a.statistics && a.quarantine.is_some() {
-        let n = all
-            .meter
-            .quarantined
-            .load(std::sync::atomic::Ordering::Relaxed);
+    if a.quarantine.is_some() {
+        let n = get(&m.quarantined);
         lines.push(format!(
             "{n} unreadable incoming queue elements quarantined"
         ));
     }
-    if a.statistics && a.reject_queue.is_some() {
-        let n = all
-            .meter
-            .rejected
-            .load(std::sync::atomic::Ordering::Relaxed);
+    if a.reject_queue.is_some() {
+        let n = get(&m.rejected);
         lines.push(format!(
             "{n} messages refused by the destination, in the reject queue"
         ));
     }
-    Ok(Outcome::lines(P::NAME, exit::OK, lines))
+    lines
 }
 
 /// `--dedup`: the window opened (beside the outgoing queue, or in `--dedup-state`) and

@@ -13,6 +13,19 @@ fn key_file(d: &Path, key: &str) -> String {
     p(&path)
 }
 
+/// `n` small text messages for "metrics" and, at `at`, one of 2 MiB (over the server's
+/// request limit).
+fn smalls_and_a_big(n: usize, at: usize) -> Vec<Message> {
+    let mut sent: Vec<Message> = (0..n)
+        .map(|i| Message::text(format!("small {i}")).with_header("destination", "metrics"))
+        .collect();
+    sent.insert(
+        at,
+        Message::binary(vec![7u8; 2 * 1024 * 1024]).with_header("destination", "metrics"),
+    );
+    sent
+}
+
 fn send(ams: &FakeAms, inq: &Path, key: &str) -> Output {
     let mut args = s(&[
         "--outgoing-broker-uri",
@@ -106,13 +119,7 @@ fn a_message_over_the_limit_is_found_named_and_kept() {
     ams.topic("metrics");
     let d = tmp();
     let key = key_file(d.path(), KEY);
-    let mut sent: Vec<Message> = (0..9)
-        .map(|i| Message::text(format!("small {i}")).with_header("destination", "metrics"))
-        .collect();
-    sent.insert(
-        4,
-        Message::binary(vec![7u8; 2 * 1024 * 1024]).with_header("destination", "metrics"),
-    );
+    let sent = smalls_and_a_big(9, 4);
     fill(&d.path().join("in"), "DQS", &sent);
     let err = one_line_error(&send(&ams, &d.path().join("in"), &key), 6);
     assert!(
@@ -190,14 +197,8 @@ fn with_a_reject_queue_a_refused_message_is_set_aside_and_the_rest_goes() {
     ams.topic("metrics");
     let d = tmp();
     let key = key_file(d.path(), KEY);
-    let mut sent: Vec<Message> = (0..30)
-        .map(|i| Message::text(format!("small {i}")).with_header("destination", "metrics"))
-        .collect();
-    // refused by the service in its batch (413), found by splitting it
-    sent.insert(
-        12,
-        Message::binary(vec![7u8; 2 * 1024 * 1024]).with_header("destination", "metrics"),
-    );
+    // the big one refused by the service in its batch (413), found by splitting it
+    let sent = smalls_and_a_big(30, 12);
     fill(&d.path().join("in"), "DQS", &sent);
     let rejects = d.path().join("rejects");
     let mut args = s(&[

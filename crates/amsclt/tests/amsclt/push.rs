@@ -7,11 +7,7 @@ use super::*;
 #[test]
 fn broker_pushed_messages_reach_the_spool_and_what_a_stopped_run_left_comes_back() {
     let d = tmp();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port();
+    let port = free_port();
     let (topic, _) = pubsub::topic_and_subscription("push", 60);
     let sub = format!("p-{topic}");
     let body = format!(
@@ -109,11 +105,7 @@ fn broker_push_over_tls_with_a_server_certificate() {
             "MSGTK_PKI is not set: the push TLS test needs the test PKI of scripts/test.sh",
         ));
     let d = tmp();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port();
+    let port = free_port();
     let out = d.path().join("out");
     let mut args = s(&["--incoming-push-listen", &port.to_string(), "--reliable"]);
     args.extend(s(&["--incoming-push-cert", &p(&pki.join("server.pem"))]));
@@ -197,4 +189,13 @@ fn wait_for(out: &Path, n: usize) -> Vec<Message> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     drain(out, "DQS")
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
 }
