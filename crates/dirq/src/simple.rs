@@ -230,6 +230,37 @@ impl QueueSimple {
         }
     }
 
+    /// Locks `name`: the `.lck` link, then the element's times set to `stamp` (now when
+    /// none): the lock shares the element's inode, so its mtime dates the lock for purge
+    /// and is the stamp of `lock_at`. `Ok(Err(reason))`: already locked, or gone.
+    fn link_lock(
+        &self,
+        name: &str,
+        stamp: Option<i128>,
+    ) -> Result<std::result::Result<(), &'static str>> {
+        let (dir, elt) = split(name)?;
+        let lck = format!("{elt}.lck");
+        if let Err(e) = self.in_dir(dir, |fd| at::link(fd, elt, &lck)) {
+            return match e.raw_os_error() {
+                Some(libc::EEXIST) => Ok(Err(ALREADY_LOCKED)),
+                _ if is_gone(&e) => Ok(Err(NO_SUCH_ELEMENT)),
+                _ => Err(Error::io("lock", self.path.join(name), e)),
+            };
+        }
+        let dated = self.in_dir(dir, |fd| match stamp {
+            Some(ns) => at::touch_at(fd, elt, ns),
+            None => at::touch(fd, elt),
+        });
+        if let Err(e) = dated {
+            let _ = self.in_dir(dir, |fd| at::unlink(fd, &lck));
+            if is_gone(&e) {
+                return Ok(Err(NO_SUCH_ELEMENT));
+            }
+            return Err(Error::io("date lock of", self.path.join(name), e));
+        }
+        Ok(Ok(()))
+    }
+
     fn lck_path(&self, name: &str) -> Result<PathBuf> {
         check_name(name)?;
         Ok(self.path.join(format!("{name}.lck")))
@@ -293,35 +324,15 @@ impl DirQueue for QueueSimple {
     }
 
     fn lock_with(&self, name: &str, permissive: bool) -> Result<bool> {
-        let (dir, elt) = split(name)?;
-        let lck = format!("{elt}.lck");
-        let refuse = |reason| {
-            if permissive {
-                Ok(false)
-            } else {
-                Err(Error::LockFailed {
-                    op: "lock",
-                    name: name.to_string(),
-                    reason,
-                })
-            }
-        };
-        if let Err(e) = self.in_dir(dir, |fd| at::link(fd, elt, &lck)) {
-            return match e.raw_os_error() {
-                Some(libc::EEXIST) => refuse(ALREADY_LOCKED),
-                _ if is_gone(&e) => refuse(NO_SUCH_ELEMENT),
-                _ => Err(Error::io("lock", self.path.join(name), e)),
-            };
+        match self.link_lock(name, None)? {
+            Ok(()) => Ok(true),
+            Err(_) if permissive => Ok(false),
+            Err(reason) => Err(Error::LockFailed {
+                op: "lock",
+                name: name.to_string(),
+                reason,
+            }),
         }
-        // The lock shares the element's inode: its mtime dates the lock for purge.
-        if let Err(e) = self.in_dir(dir, |fd| at::touch(fd, elt)) {
-            if is_gone(&e) {
-                let _ = self.in_dir(dir, |fd| at::unlink(fd, &lck));
-                return refuse(NO_SUCH_ELEMENT);
-            }
-            return Err(Error::io("date lock of", self.path.join(name), e));
-        }
-        Ok(true)
     }
 
     fn stamps_locks(&self) -> bool {
@@ -329,23 +340,7 @@ impl DirQueue for QueueSimple {
     }
 
     fn lock_at(&self, name: &str, stamp: i128) -> Result<bool> {
-        let (dir, elt) = split(name)?;
-        let lck = format!("{elt}.lck");
-        match self.in_dir(dir, |fd| at::link(fd, elt, &lck)) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) || is_gone(&e) => return Ok(false),
-            Err(e) => return Err(Error::io("lock", self.path.join(name), e)),
-        }
-        // the lock shares the element's inode: its mtime dates the lock, for purge, and is
-        // this lock's stamp
-        if let Err(e) = self.in_dir(dir, |fd| at::touch_at(fd, elt, stamp)) {
-            let _ = self.in_dir(dir, |fd| at::unlink(fd, &lck));
-            if is_gone(&e) {
-                return Ok(false);
-            }
-            return Err(Error::io("date lock of", self.path.join(name), e));
-        }
-        Ok(true)
+        Ok(self.link_lock(name, Some(stamp))?.is_ok())
     }
 
     fn unlock_stamped(&self, name: &str, stamp: i128) -> Result<bool> {

@@ -61,7 +61,31 @@ struct Books {
     awaiting: HashMap<Token, u128>,
 }
 
+/// What `--dedup` makes of a message about to be put.
+enum Seen {
+    /// Its id is in the window.
+    Before,
+    /// Not seen: the key to record once a broker confirms it (none for a spool, whose
+    /// module records it, or without an id).
+    New(Option<u128>),
+}
+
 impl Books {
+    /// Gives the message its id (`--dedup`) and tells whether the window has it.
+    fn check(&self, msg: &mut Message, element: Option<String>, meter: &Meter) -> Seen {
+        let Some(d) = &self.dedup else {
+            return Seen::New(None);
+        };
+        match d.stamp(msg, element).map(|id| crate::dedup::key(&id)) {
+            Some(k) if d.seen(k) => Seen::Before,
+            Some(k) => Seen::New((!d.by_queue).then_some(k)),
+            None => {
+                Meter::add(&meter.without_id, 1);
+                Seen::New(None)
+            }
+        }
+    }
+
     /// `t` was confirmed: what was kept of it goes, its id into the window.
     fn confirmed(&mut self, t: Token) -> Result<()> {
         if !self.held.is_empty() {
@@ -392,59 +416,53 @@ impl<'a> Engine<'a> {
         stats: &mut Stats,
         out_started: &mut bool,
     ) -> Result<()> {
-        let meter = &self.meter;
         stats.message(msg.size());
-        Meter::add(&meter.received, 1);
-        Meter::add(&meter.received_bytes, msg.size() as u64);
+        Meter::add(&self.meter.received, 1);
+        Meter::add(&self.meter.received_bytes, msg.size() as u64);
         let msg = if self.filters.is_empty() {
             Some(msg)
         } else {
             self.filters.apply(msg)?
         };
-        match msg {
-            Some(mut msg) => {
-                let id = match &self.books.dedup {
-                    Some(d) => {
-                        let id = d
-                            .stamp(&mut msg, inc.element(token))
-                            .map(|id| crate::dedup::key(&id));
-                        match id {
-                            Some(k) if d.seen(k) => {
-                                // written (or confirmed) before: acknowledged, not put again
-                                inc.ack(token).await?;
-                                Meter::add(&self.meter.duplicates, 1);
-                                Meter::add(&self.meter.acknowledged, 1);
-                                stats.handed_on();
-                                return Ok(());
-                            }
-                            Some(_) => {}
-                            None => Meter::add(&self.meter.without_id, 1),
-                        }
-                        id.filter(|_| !d.by_queue)
-                    }
-                    None => None,
-                };
-                if !*out_started {
-                    self.start_outgoing(out, out_started).await?;
-                }
-                let size = msg.size() as u64;
-                if let Some(id) = id {
-                    self.books.awaiting.insert(token, id);
-                }
-                if !self.put(msg, token, inc, out).await? {
-                    stats.handed_on();
-                    return Ok(());
-                }
-                let meter = &self.meter;
-                Meter::add(&meter.sent, 1);
-                Meter::add(&meter.sent_bytes, size);
+        let Some(mut msg) = msg else {
+            return self.not_put(token, inc, stats, &self.meter.dropped).await;
+        };
+        let awaiting = match self.books.check(&mut msg, inc.element(token), &self.meter) {
+            Seen::Before => {
+                // written (or confirmed) before: acknowledged, not put again
+                return self
+                    .not_put(token, inc, stats, &self.meter.duplicates)
+                    .await;
             }
-            None => {
-                inc.ack(token).await?;
-                Meter::add(&meter.dropped, 1);
-                Meter::add(&meter.acknowledged, 1);
-            }
+            Seen::New(awaiting) => awaiting,
+        };
+        if !*out_started {
+            self.start_outgoing(out, out_started).await?;
         }
+        let size = msg.size() as u64;
+        if let Some(k) = awaiting {
+            self.books.awaiting.insert(token, k);
+        }
+        if self.put(msg, token, inc, out).await? {
+            Meter::add(&self.meter.sent, 1);
+            Meter::add(&self.meter.sent_bytes, size);
+        }
+        stats.handed_on();
+        Ok(())
+    }
+
+    /// A message acknowledged without being put (dropped by a filter, or a duplicate),
+    /// counted in `why`.
+    async fn not_put<I: Incoming>(
+        &self,
+        token: Token,
+        inc: &mut I,
+        stats: &mut Stats,
+        why: &std::sync::atomic::AtomicU64,
+    ) -> Result<()> {
+        inc.ack(token).await?;
+        Meter::add(why, 1);
+        Meter::add(&self.meter.acknowledged, 1);
         stats.handed_on();
         Ok(())
     }
