@@ -6,8 +6,10 @@
 # default). Directories, with their defaults: DESTDIR (none),
 # prefix (/usr), sysconfdir (/etc), localstatedir (/var), datadir ($prefix/share), mandir
 # ($datadir/man), docdir ($datadir/doc), unitdir ($prefix/lib/systemd/system), zshdir
-# ($datadir/zsh/site-functions; Debian: $datadir/zsh/vendor-completions). Each agent gets
-# /etc/TOOL (0750) with the examples as configurations (0640) and /var/spool/TOOL (0750).
+# ($datadir/zsh/site-functions; Debian: $datadir/zsh/vendor-completions), sysusersdir
+# ($prefix/lib/sysusers.d). Each agent gets /etc/TOOL (0750) with the examples as
+# configurations (0640), /var/spool/TOOL (0750) and its system user TOOL (sysusersdir/TOOL.conf);
+# the packages give /etc/TOOL to root:TOOL and the spool to TOOL:TOOL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . packaging/tools.sh
@@ -25,6 +27,7 @@ mandir=${mandir:-$datadir/man}
 docdir=${docdir:-$datadir/doc}
 unitdir=${unitdir:-$prefix/lib/systemd/system}
 zshdir=${zshdir:-$datadir/zsh/site-functions}
+sysusersdir=${sysusersdir:-$prefix/lib/sysusers.d}
 for t in "${chosen[@]}"; do
   kind=$(tool_kind "$t")
   [ -n "$kind" ] || { echo "$0: unknown tool $t (not in packaging/tools)" >&2; exit 2; }
@@ -48,6 +51,11 @@ for t in "${chosen[@]}"; do
       [ ! -f "$u" ] || install -D -m 0644 "$u" "$d$unitdir/$(basename "$u")"
     done
     install -d -m 0750 "$d$sysconfdir/$t" "$d$localstatedir/spool/$t"
+    # the agent's system user, whom its units run as (systemd-sysusers(8) makes it)
+    mkdir -p "$d$sysusersdir"
+    printf '# %s: the user its units run as; it owns %s\nu %s - "%s" %s -\n' \
+      "$t" "$localstatedir/spool/$t" "$t" "$t transfer agent" "$localstatedir/spool/$t" > "$d$sysusersdir/$t.conf"
+    chmod 0644 "$d$sysusersdir/$t.conf"
     for e in packaging/examples/"$t"-*.conf; do
       install -D -m 0644 "$e" "$d$docdir/$t/examples/$(basename "$e")"
       # named without the tool: systemctl start TOOL@sender, TOOL@receiver

@@ -27,6 +27,8 @@ else
   bin=$CARGO_TARGET_DIR/release
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgtk-demo.XXXXXX")
+# the broker's password in a file only its owner reads: never on a command line
+(umask 077 && echo guest > "$work/guest.pass")
 export RMQ_DATA=${RMQ_DATA:-/tmp/msgtk-brokers/rabbitmq}
 started=0
 cleanup() {
@@ -86,7 +88,7 @@ cat > "$work/sv.conf" <<CONF
     type     = supervisor
     name     = agents
     var_bin  = $bin
-    var_auth = plain%20name=guest%20pass=guest
+    var_auth = plain%20name=guest%20pass-file=$work/guest.pass
     <children>
         <entry>
             type       = service

@@ -79,9 +79,29 @@ install_prometheus() {
   fi
   return "$rc"
 }
+# The compile-bound checks and the test build: in the full run they go on in the background
+# while the references are installed and the brokers boot (mostly waiting on downloads and
+# JVM/Erlang start-up), and are waited for before the tests.
+build() {
+  step "cargo fmt --check"
+  cargo fmt --all --check
+  step "cargo clippy -D warnings"
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+  step "the test build (cargo test --no-run)"
+  cargo test --workspace --no-run --quiet
+  if [ "$quick" = 0 ]; then
+    # after the test build: xtask then shares its compiled dependencies
+    step "man pages and completions up to date"
+    cargo run --quiet -p xtask -- check
+  fi
+}
 if [ "$offline" = 1 ]; then
   skip=(-- --skip compat_ --skip broker_ --skip root_)
+  build
 else
+  build_log=$(mktemp)
+  build > "$build_log" 2>&1 &
+  build_pid=$!
   step "Python references (.venv)"
   scripts/setup-python.sh
   REF_PYTHON=$PWD/.venv/bin/python
@@ -131,13 +151,15 @@ else
   rm -f "$emulator_log"
 fi
 
-step "cargo fmt --check"
-cargo fmt --all --check
-step "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+if [ "$offline" = 0 ]; then
+  printf '\n=== the build, begun in the background at 0 s (waited for at %d s)\n' "$SECONDS"
+  build_status=0
+  wait "$build_pid" || build_status=$?
+  cat "$build_log"
+  rm -f "$build_log"
+  [ "$build_status" = 0 ] || exit "$build_status"
+fi
 if [ "$quick" = 0 ]; then
-  step "man pages and completions up to date"
-  cargo run --quiet -p xtask -- check
   step "library crates (dirq, message, config-general): cargo doc -D warnings, cargo publish --dry-run"
   RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p config-general
   if [ "$offline" = 1 ]; then
@@ -196,10 +218,10 @@ status=0
 if [ "$offline" = 1 ]; then
   cargo test --workspace "${skip[@]}" --skip root_packages_ 2>&1 | tee "$log" || status=$?
 else
-  # One build, then the two long broker harnesses (stompclt: RabbitMQ and ActiveMQ; amqpclt:
-  # RabbitMQ's AMQP listeners and the Proton broker) side by side with the rest: most of
-  # their time goes to waiting on brokers, killed agents and restarts, not to the cores.
-  cargo test --workspace --no-run --quiet 2>&1 | tee "$log" || status=$?
+  # The build is done (above); the two long broker harnesses (stompclt: RabbitMQ and
+  # ActiveMQ; amqpclt: RabbitMQ's AMQP listeners and the Proton broker) run side by side with
+  # the rest: most of their time goes to waiting on brokers, killed agents and restarts, not
+  # to the cores.
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
     # each group's own RabbitMQs and RabbitMQ cluster on ports of its own (MSGTK_PORT_OFFSET)

@@ -43,7 +43,25 @@ CONTROL
   fi
   if [ -n "$unit" ]; then
     # the unit is known to systemd at once; instances are stopped before the binary goes
-    printf '#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' > "$root/DEBIAN/postinst"
+    printf '#!/bin/sh\nset -e\n' > "$root/DEBIAN/postinst"
+    if [ "$(tool_kind "$t")" = agent ]; then
+      # the agent's system user (its sysusers.d file), then what it owns: the spool, and the
+      # configuration it reads through its group (unless an administrator overrode them)
+      cat >> "$root/DEBIAN/postinst" <<POSTINST
+if [ "\$1" = configure ]; then
+  if command -v systemd-sysusers > /dev/null; then
+    systemd-sysusers $t.conf
+  elif ! getent passwd $t > /dev/null; then
+    adduser --system --group --home /var/spool/$t --no-create-home --quiet $t
+  fi
+  for f in /etc/$t /etc/$t/*.conf; do
+    [ -e "\$f" ] && ! dpkg-statoverride --list "\$f" > /dev/null && chown root:$t "\$f"
+  done
+  dpkg-statoverride --list /var/spool/$t > /dev/null || chown $t:$t /var/spool/$t
+fi
+POSTINST
+    fi
+    printf 'if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' >> "$root/DEBIAN/postinst"
     glob=${unit/@./@*.}
     # an agent's other units too (amsclt-publisher.service)
     for u in packaging/systemd/"$t"-*.service; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Adapted from the toolkit's shared broker scripts; carried here so that tests run anywhere.
 # Start Mosquitto (Debian mosquitto 2.0, MQTT 3.1/3.1.1/5) as root, without systemd, on loopback:
-#   MQTT            : ${MQTT_HOST:-127.0.0.1}:${MQTT_PORT:-1883}, anonymous, plus user guest/guest
+#   MQTT            : ${MQTT_HOST:-127.0.0.1}:${MQTT_PORT:-1883}, anonymous, plus users guest/guest
+#                     and sentinel/Pw-7q3Zx9-sentinel
 #   MQTT over TLS   : ${MQTT_HOST:-127.0.0.1}:${MQTTS_PORT:-8883}, the test PKI of make-test-ca.sh in
 #                     ${MSGTK_PKI:-$MQTT_DATA/tls}, client certificates required
 # Persistence under ${MQTT_DATA:-/tmp/msgtk-brokers/mosquitto}; MQTT_FRESH=1 wipes it first.
@@ -42,6 +43,8 @@ rm -f "$DATA/passwd"
 touch "$DATA/passwd"
 chmod 600 "$DATA/passwd"
 mosquitto_passwd -b "$DATA/passwd" guest guest
+# the secrets test's user: its password is looked for in every output
+mosquitto_passwd -b "$DATA/passwd" sentinel Pw-7q3Zx9-sentinel
 durable=""
 [ "${MQTT_DURABLE:-0}" = 1 ] && durable=$'autosave_interval 1\nautosave_on_changes true'
 cat > "$DATA/mosquitto.conf" <<CONF

@@ -78,7 +78,8 @@ definitions.local.path = $DATA/definitions.json
 CONF
     # guest/guest and receiver/secret (python-amqpclt's examples, with its virtual hosts
     # virtual_host and rabbitmq); "msgtk test client", the CN of make-test-ca.sh's client
-    # certificate, whom SASL EXTERNAL logs in without a password; queues named
+    # certificate, whom SASL EXTERNAL logs in without a password; sentinel, whose password
+    # (Pw-7q3Zx9-sentinel) the secrets test looks for in every output; queues named
     # msgtk.reject.* refuse every message (a full queue, reject-publish). Hashes: base64 of
     # a 4-byte salt and SHA-256(salt + password).
     cat > "$DATA/definitions.json" <<'DEFS'
@@ -87,6 +88,8 @@ CONF
     {"name": "guest", "password_hash": "bXNndJ4pCs6EDk0TmAXayeJQspNpXCskOAUfbmCIYFpYEOi5",
      "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
     {"name": "receiver", "password_hash": "dGtyMcf+qldidtWlNvmD0KKMGEmAUfCDV/PnEnEhD7Y2Gdg3",
+     "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
+    {"name": "sentinel", "password_hash": "bXNnc0K2gaWw16+Eiqdmz6qe3CAujpRD5xKnAdQl3xJU6l6k",
      "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
     {"name": "msgtk test client", "password_hash": "",
      "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}
@@ -99,6 +102,7 @@ CONF
     {"user": "receiver", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
     {"user": "receiver", "vhost": "virtual_host", "configure": ".*", "write": ".*", "read": ".*"},
     {"user": "receiver", "vhost": "rabbitmq", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "sentinel", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
     {"user": "msgtk test client", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
   ],
   "policies": [

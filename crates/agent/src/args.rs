@@ -30,9 +30,11 @@ pub struct AgentArgs {
     /// all:SCHEME://ALIAS:PORT (every address of ALIAS) consumes from every broker at once.
     #[arg(long, value_name = "URI")]
     pub incoming_broker_uri: Option<String>,
-    /// Credential for the incoming broker, repeatable: 'none', 'plain name=USER pass=PASSWORD',
-    /// 'x509 cert=FILE key=FILE [pass=PASS] [ca=DIR] [ca_file=FILE]' (a TLS client certificate;
-    /// X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults).
+    /// Credential for the incoming broker, repeatable: 'none', 'plain name=USER
+    /// pass-file=FILE' (or pass=PASSWORD, which shows in ps), 'x509 cert=FILE key=FILE
+    /// [pass-file=FILE] [ca=DIR] [ca_file=FILE]' (a TLS client certificate; X509_USER_CERT,
+    /// X509_USER_KEY, X509_CERT_DIR, X509_CERT_FILE are the defaults). A pass-file's first line
+    /// is the password; a file others can access is refused.
     #[arg(long, value_name = "STRING")]
     pub incoming_broker_auth: Vec<String>,
     /// Socket options of the incoming broker (KEY=VALUE...): the IO::Socket::SSL ones mapped to

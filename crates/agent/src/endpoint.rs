@@ -129,7 +129,21 @@ pub fn default_port(scheme: &str) -> Option<u16> {
 
 /// Parses `SCHEME://host[:port]` (the scheme's default port when none is given), IPv6 as
 /// `[::1]`.
+/// Refuses a URI with a user (and password) in it, saying so with the password hidden: a
+/// credential goes in `-auth`, where `pass-file=` keeps it out of `ps`.
+fn no_userinfo(uri: &str, side: Side) -> Result<(), Error> {
+    let (shown, found) = crate::secret::hide_userinfo(uri);
+    if found {
+        return Err(usage(format!(
+            "invalid {side}-broker-uri {shown:?}: a user or password does not belong in a URI \
+             (give it with --{side}-broker-auth 'plain name=USER pass-file=FILE')"
+        )));
+    }
+    Ok(())
+}
+
 fn parse_one(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoint, Error> {
+    no_userinfo(uri, side)?;
     let bad = |why: &str| usage(format!("invalid {side}-broker-uri {uri:?}: {why}"));
     let (scheme, rest) = uri
         .split_once("://")
@@ -223,6 +237,7 @@ impl Endpoints {
     /// `file:/path` holding one URI a line (`#` comments), whose single line may be a
     /// failover.
     pub fn parse(uri: &str, side: Side, schemes: &[(&str, Scheme)]) -> Result<Endpoints, Error> {
+        no_userinfo(uri, side)?;
         let bad = |why: String| usage(format!("invalid {side}-broker-uri {uri:?}: {why}"));
         if let Some(path) = uri.strip_prefix("file:") {
             let text = std::fs::read_to_string(path)
@@ -457,6 +472,23 @@ mod tests {
 
     fn one(uri: &str) -> Result<Endpoint, Error> {
         parse_one(uri, Side::Incoming, SCHEMES)
+    }
+
+    #[test]
+    fn a_password_in_a_uri_is_refused_and_hidden() {
+        for uri in [
+            "stomp://u:Pw-x@h:1",
+            "failover:(stomp://h:2,stomp://u:Pw-x@h:1)?randomize=false",
+            "all:stomp://u:Pw-x@h:1",
+            "stomp://u:Pw-x@h:1/path@x",
+        ] {
+            let e = Endpoints::parse(uri, Side::Incoming, SCHEMES)
+                .expect_err(uri)
+                .to_string();
+            assert!(!e.contains("Pw-x"), "{e}");
+            assert!(e.contains("u:***@h:1") && e.contains("pass-file"), "{e}");
+        }
+        assert!(one("stomp://h:1/a@b").is_ok());
     }
 
     fn ep(host: &str, port: u16, tls: bool) -> Endpoint {

@@ -46,6 +46,15 @@ pub enum Error {
     /// The pidfile could not be used.
     #[error(transparent)]
     Pidfile(#[from] PidfileError),
+    /// A file given for a secret (`pass-file=`, `--key-file`) that cannot be used.
+    #[error("invalid {what} {}", .source.path().display())]
+    Secret {
+        /// The option: `incoming-broker-auth pass-file`, `key-file`.
+        what: String,
+        /// Why.
+        #[source]
+        source: crate::secret::SecretError,
+    },
     /// A signal handler could not be installed.
     #[error(transparent)]
     Signal(#[from] procctl::SignalError),
@@ -70,6 +79,7 @@ impl Error {
             | Error::TlsOption { .. }
             | Error::Tls { .. }
             | Error::Signal(_)
+            | Error::Secret { .. }
             | Error::Daemon(_)
             | Error::Runtime(_) => exit::USAGE,
             Error::Transfer(e) => exit::for_kind(e.kind),

@@ -48,6 +48,7 @@ mod metrics;
 pub mod multi;
 pub mod pidfile;
 mod run;
+pub mod secret;
 pub mod tls;
 
 pub use args::{AgentArgs, Value, key_values};
@@ -162,6 +163,10 @@ pub trait Protocol {
     fn incoming_served(_cli: &Self::Cli) -> Option<String> {
         None
     }
+    /// Hides the secrets of the protocol's own options in a copy of the command line that is
+    /// about to be logged (`-dddd`); the shared ones (`-auth`, `-sockopts`, URIs) are hidden
+    /// by the shell. Default: nothing.
+    fn hide_secrets(_cli: &mut Self::Cli) {}
     /// A `--debug` level the protocol's own options ask for (at least).
     fn debug_level(_cli: &Self::Cli) -> u8 {
         0

@@ -256,6 +256,84 @@ fn control(a: &AgentArgs, program: &'static str) -> Result<Option<Outcome>, Erro
     Ok(Some(Outcome::lines(program, exit::OK, lines)))
 }
 
+/// Whether a configuration file gives a password itself (`pass=`, `SSL_passwd`) rather than
+/// through a `pass-file=`: the references accept such files whoever can read them, so they
+/// are only warned about.
+fn holds_password(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.contains(" pass=") || t.contains("ssl_passwd")
+    })
+}
+
+/// `-auth`: the plain credential's name and pass (`pass=` or `pass-file=`), and the x509
+/// credential's files into `tls`.
+fn credentials(side: Side, auth: &[String], tls: &mut TlsSettings) -> Result<Credentials, Error> {
+    let mut credentials = Credentials::default();
+    for a in auth {
+        let mut words = a.split_whitespace();
+        let scheme = words.next();
+        let rest: Vec<&str> = words.collect();
+        let pairs = key_values(&rest.join(" "), "auth")?;
+        match scheme {
+            Some("none") | None => {}
+            Some("plain") => {
+                for (k, v) in pairs {
+                    match k.as_str() {
+                        "name" => credentials.login = Some(v),
+                        "pass" => credentials.passcode = Some(v),
+                        "pass-file" => {
+                            let path = std::path::Path::new(&v);
+                            let pass =
+                                crate::secret::read(path).map_err(|source| Error::Secret {
+                                    what: format!("{side}-broker-auth pass-file"),
+                                    source,
+                                })?;
+                            credentials.passcode = Some(pass);
+                        }
+                        _ => {
+                            return Err(usage(format!(
+                                "invalid {side}-broker-auth: unexpected {k:?}"
+                            )));
+                        }
+                    }
+                }
+            }
+            Some("x509") if credentials.x509 => {
+                return Err(usage(format!(
+                    "invalid {side}-broker-auth: at most one x509 credential"
+                )));
+            }
+            Some("x509") => {
+                credentials.x509 = true;
+                let mut pairs = pairs;
+                if let Some(i) = pairs.iter().position(|(k, _)| k == "pass-file") {
+                    let (_, path) = pairs.remove(i);
+                    let pass =
+                        crate::secret::read(std::path::Path::new(&path)).map_err(|source| {
+                            Error::Secret {
+                                what: format!("{side}-broker-auth pass-file"),
+                                source,
+                            }
+                        })?;
+                    pairs.push(("pass".into(), pass));
+                }
+                tls.x509(&pairs).map_err(|e| Error::TlsOption {
+                    side,
+                    option: "auth",
+                    source: e,
+                })?;
+            }
+            Some(s) => {
+                return Err(usage(format!(
+                    "invalid {side}-broker-auth scheme {s:?} (none, plain, x509)"
+                )));
+            }
+        }
+    }
+    Ok(credentials)
+}
+
 /// One side's `-uri`, `-auth` and `-sockopts` made into broker settings.
 fn broker(
     side: Side,
@@ -282,43 +360,7 @@ fn broker(
             }
         }
     }
-    let mut credentials = Credentials::default();
-    for a in auth {
-        let mut words = a.split_whitespace();
-        let scheme = words.next();
-        let rest: Vec<&str> = words.collect();
-        let pairs = key_values(&rest.join(" "), "auth")?;
-        match scheme {
-            Some("none") | None => {}
-            Some("plain") => {
-                for (k, v) in pairs {
-                    match k.as_str() {
-                        "name" => credentials.login = Some(v),
-                        "pass" => credentials.passcode = Some(v),
-                        _ => {
-                            return Err(usage(format!(
-                                "invalid {side}-broker-auth: unexpected {k:?}"
-                            )));
-                        }
-                    }
-                }
-            }
-            Some("x509") if credentials.x509 => {
-                return Err(usage(format!(
-                    "invalid {side}-broker-auth: at most one x509 credential"
-                )));
-            }
-            Some("x509") => {
-                credentials.x509 = true;
-                tls.x509(&pairs).map_err(|e| tls_option("auth", e))?;
-            }
-            Some(s) => {
-                return Err(usage(format!(
-                    "invalid {side}-broker-auth scheme {s:?} (none, plain, x509)"
-                )));
-            }
-        }
-    }
+    let credentials = credentials(side, auth, &mut tls)?;
     if tls.forced || credentials.x509 {
         // SSL_* options or a client certificate: TLS whatever the scheme said
         endpoints.force_tls();
@@ -512,6 +554,11 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     P::prepare(&mut cli)?;
     let a = cli.as_ref();
     logging(a)?;
+    if let Some(path) = a.config.as_deref().filter(|p| holds_password(p))
+        && let Some(w) = crate::secret::warning(path, "the configuration file")
+    {
+        crate::log::warn(format_args!("{w}"));
+    }
     let debug = if a.loglevel.as_deref() == Some("debug") {
         1
     } else {
@@ -521,6 +568,7 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
     if a.debug > 3 {
         // credentials are not for logs
         let mut shown = cli.clone();
+        P::hide_secrets(&mut shown);
         let sa = shown.as_mut();
         for auth in sa
             .incoming_broker_auth
@@ -528,6 +576,21 @@ fn run_checked<P: Protocol>(argv: Vec<OsString>) -> Result<Outcome, Error> {
             .chain(sa.outgoing_broker_auth.iter_mut())
         {
             *auth = auth.split_whitespace().next().unwrap_or("").to_string() + " …";
+        }
+        for sockopts in [
+            &mut sa.incoming_broker_sockopts,
+            &mut sa.outgoing_broker_sockopts,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *sockopts = crate::secret::hide_sockopts(sockopts);
+        }
+        for uri in [&mut sa.incoming_broker_uri, &mut sa.outgoing_broker_uri]
+            .into_iter()
+            .flatten()
+        {
+            *uri = crate::secret::hide_userinfo(uri).0;
         }
         crate::log::debug(4, format_args!("configuration: {shown:?}"));
     }

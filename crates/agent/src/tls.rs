@@ -228,6 +228,9 @@ impl TlsSettings {
                     return Err(TlsError::NoCertificate(cert.clone()));
                 }
                 let key_path = self.key.as_deref().unwrap_or(cert);
+                if let Some(w) = crate::secret::warning(key_path, "the TLS key") {
+                    crate::log::warn(format_args!("{w}"));
+                }
                 let key = private_key(key_path, self.pass.as_deref())?;
                 builder
                     .with_client_auth_cert(chain, key)

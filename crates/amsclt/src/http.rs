@@ -133,6 +133,8 @@ impl Connection {
     /// lost connection (exit 5 unless `--reconnect` recovers it).
     pub async fn post(&mut self, path: &str, body: Vec<u8>) -> Result<Answer> {
         let mut uri = format!("{}/{path}", self.base);
+        // traced without the key (it rides the query and a header)
+        agent::log::trace('>', &format!("{} POST {uri}", self.peer), [], body.len());
         if let Some(k) = &self.key {
             uri.push_str("?key=");
             uri.push_str(&percent_encode(k));
@@ -168,6 +170,7 @@ impl Connection {
                 .await
                 .map_err(|e| lost(e.into()))?
                 .to_bytes();
+            agent::log::trace('<', &format!("{} HTTP {status}", self.peer), [], body.len());
             Ok(Answer { status, body })
         };
         match tokio::time::timeout(self.timeout, exchange).await {

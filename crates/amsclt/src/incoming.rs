@@ -59,6 +59,35 @@ struct Received {
     message: Delivered,
 }
 
+/// The answer of a pull from `subscription`: each message with its acknowledgement id.
+pub fn pulled(
+    body: &[u8],
+    subscription: &str,
+    payload: Payload,
+) -> std::result::Result<Vec<(String, message::Message)>, PullError> {
+    let pulled: Pulled = serde_json::from_slice(body).map_err(PullError::NotAPull)?;
+    pulled
+        .received_messages
+        .into_iter()
+        .map(|r| {
+            let m = mapping::from_service(r.message, subscription, payload)
+                .map_err(PullError::Message)?;
+            Ok((r.ack_id, m))
+        })
+        .collect()
+}
+
+/// An answer to a pull that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    /// Not the JSON of a pull's answer.
+    #[error("not the answer of a pull")]
+    NotAPull(#[source] serde_json::Error),
+    /// A message in it cannot be decoded.
+    #[error(transparent)]
+    Message(transfer::Error),
+}
+
 /// Pulls from the subscriptions of one service.
 pub struct AmsIncoming {
     o: IncomingOptions,
@@ -223,22 +252,22 @@ impl AmsIncoming {
         if !(200..300).contains(&a.status) {
             return Err(a.error(&format!("pull from {name}"), &peer));
         }
-        let pulled: Pulled = serde_json::from_slice(&a.body).map_err(|e| {
-            Error::caused(
+        let pulled = pulled(&a.body, &name, self.o.payload).map_err(|e| match e {
+            PullError::Message(e) => e,
+            e => Error::caused(
                 ErrorKind::Protocol,
-                format!("pull from {name} on {peer}: not the answer of a pull"),
+                format!("pull from {name} on {peer}"),
                 e,
-            )
+            ),
         })?;
-        let got = !pulled.received_messages.is_empty();
-        for r in pulled.received_messages {
+        let got = !pulled.is_empty();
+        for (ack_id, m) in pulled {
             let token = Token(self.next_token);
             self.next_token += 1;
-            let m = mapping::from_service(r.message, &name, self.o.payload)?;
             self.held.push_back(Held {
                 token,
                 subscription: sub,
-                ack_id: r.ack_id,
+                ack_id,
                 acked: false,
             });
             self.ready.push_back((m, token));

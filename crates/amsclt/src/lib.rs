@@ -112,8 +112,8 @@ fn dialect(cli: &Cli, broker: &Broker) -> Dialect {
     })
 }
 
-/// The key of `--ams-publisher`'s file, or of `--key-file` (its first line), refused when the file cannot be read or the
-/// line is empty.
+/// The key of `--ams-publisher`'s file, or of `--key-file` (its first line), refused when the
+/// file cannot be read, others can access it, or the line is empty.
 fn key(cli: &Cli) -> Result<Option<String>, Error> {
     if cli.key.is_some() {
         return Ok(cli.key.clone());
@@ -121,16 +121,11 @@ fn key(cli: &Cli) -> Result<Option<String>, Error> {
     let Some(path) = &cli.key_file else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("invalid key-file {}: {e}", path.display())))?;
-    let key = text.lines().next().unwrap_or("").trim().to_string();
-    if key.is_empty() {
-        return Err(usage(format!(
-            "invalid key-file {}: the first line holds no key",
-            path.display()
-        )));
-    }
-    Ok(Some(key))
+    let key = agent::secret::read(path).map_err(|source| Error::Secret {
+        what: "key-file".into(),
+        source,
+    })?;
+    Ok(Some(key.trim().to_string()))
 }
 
 /// Every server's URI must name the project: `/v1/projects/PROJECT`.
@@ -189,7 +184,19 @@ impl agent::Protocol for Ams {
         publisher::apply(cli)
     }
 
+    fn hide_secrets(cli: &mut Cli) {
+        if let Some(k) = &mut cli.key {
+            *k = "***".into();
+        }
+    }
+
     fn validate(cli: &Cli) -> Result<(), Error> {
+        // ams-publisher reads its Key from an INI anyone may read: warned about, not refused
+        if let Some(path) = cli.ams_publisher.as_deref().filter(|_| cli.key.is_some())
+            && let Some(w) = agent::secret::warning(path, "the ams-publisher configuration")
+        {
+            agent::log::warn(format_args!("{w}"));
+        }
         if cli.avro_schema.is_some() && cli.ams_message.is_none() {
             return Err(usage("option avro-schema needs --ams-message".into()));
         }

@@ -62,8 +62,9 @@ fn answer(status: u16) -> hyper::Response<Full<Bytes>> {
     r
 }
 
-/// The messages of a push body, each with the subscription it came from.
-fn messages(body: &[u8], payload: Payload) -> Option<Vec<Message>> {
+/// The messages of a push body, each with the subscription it came from; `None` when the
+/// body is not one.
+pub fn messages(body: &[u8], payload: Payload) -> Option<Vec<Message>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let one = |m: &serde_json::Value, sub: &str| -> Option<Message> {
         let d: Delivered = serde_json::from_value(m.clone()).ok()?;

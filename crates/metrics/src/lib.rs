@@ -13,7 +13,7 @@ mod textfile;
 
 pub use args::{Exporters, MetricsArgs, StartError};
 pub use exposition::{Exposition, Family, Kind};
-pub use listen::{ListenError, Listener, parse_listen};
+pub use listen::{ListenError, Listener, Route, parse_listen, route};
 pub use textfile::{Textfile, write_atomic};
 
 /// Renders the current figures; called by the listener's thread for each scrape and by the

@@ -118,6 +118,35 @@ impl Listener {
     }
 }
 
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /metrics`.
+    Metrics,
+    /// `GET /`.
+    Index,
+    /// Any other path.
+    NotFound,
+    /// Any other method.
+    NotAllowed,
+}
+
+/// The route of a request (its first line is all that counts, whatever bytes it holds), and
+/// whether the answer is its head alone (`HEAD`).
+pub fn route(request: &[u8]) -> (Route, bool) {
+    let line = String::from_utf8_lossy(request);
+    let mut words = line.split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("");
+    let route = match (method, path) {
+        ("GET" | "HEAD", "/metrics") => Route::Metrics,
+        ("GET" | "HEAD", "/") => Route::Index,
+        ("GET" | "HEAD", _) => Route::NotFound,
+        _ => Route::NotAllowed,
+    };
+    (route, method == "HEAD")
+}
+
 fn answer(mut conn: TcpStream, render: &Render) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     conn.set_write_timeout(Some(Duration::from_secs(5)))?;
@@ -130,27 +159,24 @@ fn answer(mut conn: TcpStream, render: &Render) -> std::io::Result<()> {
         }
         req.extend_from_slice(&buf[..n]);
     }
-    let line = String::from_utf8_lossy(&req);
-    let mut words = line.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    let (status, ctype, body) = match (method, path) {
-        ("GET" | "HEAD", "/metrics") => (
+    let (route, head_only) = route(&req);
+    let (status, ctype, body) = match route {
+        Route::Metrics => (
             "200 OK",
             "text/plain; version=0.0.4; charset=utf-8",
             render().render(),
         ),
-        ("GET" | "HEAD", "/") => (
+        Route::Index => (
             "200 OK",
             "text/plain; charset=utf-8",
             "metrics are at /metrics\n".to_string(),
         ),
-        ("GET" | "HEAD", _) => (
+        Route::NotFound => (
             "404 Not Found",
             "text/plain; charset=utf-8",
             "not found: metrics are at /metrics\n".to_string(),
         ),
-        _ => (
+        Route::NotAllowed => (
             "405 Method Not Allowed",
             "text/plain; charset=utf-8",
             "only GET\n".to_string(),
@@ -162,7 +188,7 @@ fn answer(mut conn: TcpStream, render: &Render) -> std::io::Result<()> {
         body.len()
     );
     conn.write_all(head.as_bytes())?;
-    if method != "HEAD" {
+    if !head_only {
         conn.write_all(body.as_bytes())?;
     }
     conn.flush()

@@ -266,12 +266,15 @@ impl Client {
     ) -> Result<Client> {
         let peer = ep.peer();
         let mut framed = Framed::new(stream, Codec::default());
+        let connect = connect_frame(&ep, o);
+        trace('>', &connect, &peer);
         framed
-            .send(&Item::Frame(connect_frame(&ep, o)))
+            .send(&Item::Frame(connect))
             .await
             .map_err(|e| handshake_error(e, &peer))?;
         let wait = o.broker.timeout_connect.unwrap_or(Duration::from_secs(10));
         let connected = await_connected(&mut framed, wait, &peer).await?;
+        trace('<', &connected, &peer);
         let version = connected
             .get("version")
             .and_then(Version::parse)

@@ -19,3 +19,11 @@ pub mod soak;
 pub mod syslog;
 pub mod tmpfs;
 pub mod tools;
+
+/// Writes a file holding a secret (a password, a key) as a user would: readable by its owner
+/// only, so that the agents accept it.
+pub fn secret_file(path: &std::path::Path, secret: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("{secret}\n")).expect("secret file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}

@@ -154,7 +154,7 @@ fn broker_the_amsclt_example_runs() {
         ]),
     );
     let key = d.path().join("key");
-    std::fs::write(&key, "a-key\n").expect("key");
+    test_support::secret_file(&key, "a-key");
     let mut args = s(&["--config", &example("amsclt-sender.conf"), "--no-loop"]);
     args.extend([
         "--incoming-queue".into(),

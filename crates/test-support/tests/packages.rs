@@ -57,6 +57,31 @@ impl Drop for Installed {
     }
 }
 
+/// An installed agent's system user exists, owns its spool, and reads its configuration
+/// through its group; nobody else can.
+fn owned_by_its_user(t: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let passwd = run("getent", &["passwd", t]);
+    let fields: Vec<&str> = passwd.trim().split(':').collect();
+    let uid: u32 = fields[2].parse().expect("uid");
+    let gid: u32 = fields[3].parse().expect("gid");
+    assert!(uid > 0 && uid < 1000, "a system user: {passwd}");
+    assert!(
+        fields[6].ends_with("nologin") || fields[6].ends_with("false"),
+        "no shell: {passwd}"
+    );
+    let check = |path: &str, want: (u32, u32, u32)| {
+        let m = std::fs::metadata(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), want, "{path}");
+    };
+    check(&format!("/var/spool/{t}"), (uid, gid, 0o750));
+    check(&format!("/etc/{t}"), (0, gid, 0o750));
+    for conf in std::fs::read_dir(format!("/etc/{t}")).expect("/etc/TOOL") {
+        let conf = conf.expect("entry").path();
+        check(&conf.display().to_string(), (0, gid, 0o640));
+    }
+}
+
 #[test]
 fn root_packages_build_install_and_remove() {
     test_support::process::need_root();
@@ -140,7 +165,31 @@ fn root_packages_build_install_and_remove() {
             .unwrap_or_else(|| panic!("{rpm}: no spool directory:\n{dump}"));
         let fields: Vec<&str> = spool.split_whitespace().collect();
         assert_eq!(fields[4], "040750", "{spool}");
-        assert_eq!(fields[5], "root", "{spool}");
+        assert_eq!(
+            (fields[5], fields[6]),
+            (t, t),
+            "owned by the agent's user: {spool}"
+        );
+        let etc = dump
+            .lines()
+            .find(|l| l.starts_with(&format!("/etc/{t} ")))
+            .unwrap_or_else(|| panic!("{rpm}: no /etc/{t}:\n{dump}"));
+        let fields: Vec<&str> = etc.split_whitespace().collect();
+        assert_eq!(
+            (fields[4], fields[5], fields[6]),
+            ("040750", "root", t),
+            "{etc}"
+        );
+        assert!(
+            dump.lines()
+                .any(|l| l.starts_with(&format!("/usr/lib/sysusers.d/{t}.conf "))),
+            "{rpm}: no sysusers.d file:\n{dump}"
+        );
+        let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
+        assert!(
+            scripts.contains(&format!("useradd -r -g {t}")),
+            "{rpm}: no user made before the files:\n{scripts}"
+        );
         has(
             &run("rpm", &["-qlp", &rpm]),
             &format!("/usr/share/doc/{t}/examples"),
@@ -172,6 +221,9 @@ fn root_packages_build_install_and_remove() {
         std::os::unix::fs::PermissionsExt::mode(&conf.permissions()) & 0o777,
         0o640
     );
+    for t in tools::agents().iter().map(String::as_str) {
+        owned_by_its_user(t);
+    }
     // the installed units, a template through an instance, without a single warning
     let verify = Command::new("systemd-analyze")
         .args([

@@ -9,7 +9,7 @@ use test_support::ams::{FakeAms, KEY};
 
 fn key_file(d: &Path, key: &str) -> String {
     let path = d.join("key");
-    std::fs::write(&path, format!("{key}\n")).expect("key file");
+    test_support::secret_file(&path, key);
     p(&path)
 }
 

@@ -6,7 +6,7 @@ use super::*;
 fn usage_errors() {
     let d = tmp();
     let key = d.path().join("empty-key");
-    std::fs::write(&key, "\n").expect("key file");
+    test_support::secret_file(&key, "");
     let q = |extra: &[&str]| {
         let mut v = s(&["--incoming-queue", "path=/tmp/x"]);
         v.extend(s(&["--outgoing-broker-uri", "http://h:1/v1/projects/p"]));
