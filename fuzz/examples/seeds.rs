@@ -113,6 +113,13 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
             ],
         ),
         (
+            "dqn_header",
+            vec![
+                b"destination\t/queue/a\npersistent\ttrue\n".to_vec(),
+                b"k\\x09ey\tva\\x0alue\n".to_vec(),
+            ],
+        ),
+        (
             "config_general",
             vec![
                 b"<stompclt>\n  incoming-queue = path=/var/spool/x\n  <outgoing-broker-connect>\n    host /\n  </outgoing-broker-connect>\n  subscribe = destination=/queue/a\n  subscribe = destination=/queue/b\n</stompclt>\n".to_vec(),

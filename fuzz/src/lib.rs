@@ -27,6 +27,7 @@ pub const TARGETS: &[Target] = &[
     ("ams_pull", ams_pull),
     ("ams_push", ams_push),
     ("dirq_name", dirq_name),
+    ("dqn_header", dqn_header),
     ("config_general", config_general),
     ("ams_publisher_ini", ams_publisher_ini),
     ("simplevisor_config", simplevisor_config),
@@ -51,10 +52,7 @@ pub fn stomp_frame(data: &[u8]) {
         stompclt::frame::Version::V1_0,
         stompclt::frame::Version::V1_2,
     ] {
-        let mut codec = stompclt::frame::Codec {
-            version,
-            ..stompclt::frame::Codec::default()
-        };
+        let mut codec = stompclt::frame::Codec::new(version, 64 << 20);
         let mut buf = BytesMut::from(data);
         while let Ok(Some(item)) = codec.decode(&mut buf) {
             if let stompclt::frame::Item::Frame(f) = item {
@@ -146,7 +144,23 @@ pub fn dirq_name(data: &[u8]) {
     }
 }
 
-/// A Config::General file, read as the agents read theirs (with and without
+/// A DQN element's `header` file (a dirq Normal table: escaped `KEY\tVALUE` lines); a table
+/// decoded is encoded and decoded again to the same.
+pub fn dqn_header(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(t) = dirq::table::decode(text) {
+        let again = dirq::table::encode(&t);
+        assert_eq!(
+            dirq::table::decode(&again).as_ref(),
+            Ok(&t),
+            "the table round-trips"
+        );
+    }
+}
+
+/// A Config::General file (the agents', python-amqpclt's), read as the agents read theirs (with and without
 /// interpolation), then flattened into an agent's options.
 pub fn config_general(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -58,7 +58,7 @@ json\t'The whole message as its JSON form (the spool\'s DQS encoding)'"
 complete -c amsclt -l incoming-push-listen -d 'Serve the push endpoint on [ADDR:]PORT (127.0.0.1 by default) as the incoming side: each request answered 2xx once its messages are in the outgoing queue, 5xx otherwise (the service delivers them again)' -r
 complete -c amsclt -l incoming-push-cert -d 'With --incoming-push-listen: serve https with this certificate chain (PEM; the services push to https endpoints only)' -r -F
 complete -c amsclt -l incoming-push-key -d 'The private key of --incoming-push-cert (PEM, unencrypted: protect it by its mode)' -r -F
-complete -c amsclt -l timeout-request -d 'Seconds each HTTP request may take before it counts as a lost connection' -r
+complete -c amsclt -l timeout-request -d 'Seconds each HTTP request may take before it counts as a lost connection; with --incoming-push-listen, how long a pushed request\'s head, then its body, may take to arrive' -r
 complete -c amsclt -l publish-batch -d 'The most messages one publish request carries (1 to 1000)' -r
 complete -c amsclt -l ams-message -d 'Publish each queue element as ams-publisher\'s message of this type: its header fields, the body lines the type selects and the tags map, as JSON (or the Avro datum of --avro-schema), with the attributes partition_date and type' -r -f -a "metric_data\t'Monitoring results: `summary`, `message`, `actual_data`; tags from `vofqan`, `voname`, `roc`, `site` (as `endpoint_group`)'
 alarm\t'Alarms: `details`, `vo`, `site`, `roc`, `urlhistory`, `urlhelp`; no tags'"

@@ -23,7 +23,7 @@ _stompclt() {
 
     case "${cmd}" in
         stompclt)
-            opts="-h -m -l -c -s -d -V --help --manual --list --incoming-broker-uri --incoming-broker-auth --incoming-broker-sockopts --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-sockopts --outgoing-queue --reject-queue --quarantine --dedup --no-dedup --dedup-state --dedup-window --dedup-size --subscribe --reliable --no-reliable --prefetch --window --reconnect --no-reconnect --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --json --metrics-listen --metrics-allow-wildcard --metrics-file --metrics-interval --statistics --no-statistics --debug --log --logfile --loglevel --conf --cfg --config --config-general --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --unsubscribe --batch --version"
+            opts="-h -m -l -c -s -d -V --help --manual --list --incoming-broker-uri --incoming-broker-auth --incoming-broker-sockopts --incoming-queue --outgoing-broker-uri --outgoing-broker-auth --outgoing-broker-sockopts --outgoing-queue --reject-queue --quarantine --dedup --no-dedup --dedup-state --dedup-window --dedup-size --subscribe --reliable --no-reliable --prefetch --window --reconnect --no-reconnect --heart-beat --no-heart-beat --timeout-client --timeout-server --timeout-connect --timeout-broker --timeout-disconnect --timeout-flush --timeout-inactivity --timeout-linger --timeout-status --count --duration --loop --no-loop --remove --no-remove --lazy --no-lazy --strip-broker-headers --header-delete --header-rename --header-set --keep-if --drop-if --tap --callback-code --callback-path --callback-data --daemon --no-daemon --pidfile --quit --status --json --metrics-listen --metrics-allow-wildcard --metrics-file --metrics-interval --statistics --no-statistics --debug --log --logfile --loglevel --conf --cfg --config --config-general --incoming-broker-connect --incoming-broker-type --incoming-broker-stomp-debug --outgoing-broker-connect --outgoing-broker-type --outgoing-broker-stomp-debug --unsubscribe --batch --timeout-frame --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -250,6 +250,10 @@ _stompclt() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-frame)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

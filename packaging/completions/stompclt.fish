@@ -57,6 +57,7 @@ complete -c stompclt -l outgoing-broker-type -d 'Outgoing broker type' -r
 complete -c stompclt -l outgoing-broker-stomp-debug -d 'Debug flags of the STOMP client, as for the incoming broker' -r
 complete -c stompclt -l unsubscribe -d 'UNSUBSCRIBE at stop for each subscription, matched by position (KEY=VALUE..., may be empty), repeatable' -r
 complete -c stompclt -l batch -d 'Reliable mode, beyond the reference: ask a receipt only on every Nth SEND (and on the last before waiting), and acknowledge received messages with one cumulative \'ack:client\' ACK per N. Safe with brokers that process a connection\'s frames in order (RabbitMQ, ActiveMQ); see the guide. Default 1 (a receipt and an ACK per message)' -r
+complete -c stompclt -l timeout-frame -d 'Seconds a frame may take from its first byte to its last: a peer that trickles a frame in (a byte a second) is cut there, as a lost connection' -r
 complete -c stompclt -s h -l help -d 'Print help and exit with status 1, as the reference does'
 complete -c stompclt -s m -l manual -d 'Print the whole manual (every option with its full description) and exit 0'
 complete -c stompclt -s l -l list -d 'List the options, one per line, and exit 0'

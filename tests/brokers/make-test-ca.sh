@@ -12,6 +12,9 @@
 set -euo pipefail
 dir=${1:-${RMQ_DATA:-/tmp/brokers/rabbitmq}/tls}
 if [ -s "$dir/client-enc.key" ] && [ -s "$dir/other-ca.pem" ] && [ -s "$dir/ca.p12" ]; then
+    # the client's keys readable by their owner only, as the agents want them (an older
+    # PKI had them 0644)
+    chmod 600 "$dir"/client*.key
     exit 0
 fi
 mkdir -p "$dir"
@@ -43,5 +46,8 @@ else
     : > ca.p12
 fi
 rm -f ./*.csr ./*.ext ./*.srl
+# the brokers' keys readable by the brokers' users; the client's by its owner only (the
+# agents warn about a key others can read)
 chmod 644 ./*.key
+chmod 600 ./client*.key
 echo "test PKI in $dir"

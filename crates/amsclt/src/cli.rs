@@ -70,7 +70,9 @@ pub struct Cli {
     /// The private key of --incoming-push-cert (PEM, unencrypted: protect it by its mode).
     #[arg(long, value_name = "FILE", requires = "incoming_push_cert")]
     pub incoming_push_key: Option<PathBuf>,
-    /// Seconds each HTTP request may take before it counts as a lost connection.
+    /// Seconds each HTTP request may take before it counts as a lost connection; with
+    /// --incoming-push-listen, how long a pushed request's head, then its body, may take to
+    /// arrive.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout_request: f64,
     /// The most messages one publish request carries (1 to 1000).

@@ -12,6 +12,11 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use transfer::{Error, ErrorKind, Result};
 
+/// The largest answer taken from a service: a pull of 100 messages of up to 1 MiB each
+/// (AMS's limit; Pub/Sub's is 10 MB but its pulls stop near 10 MB in all), in base64, with
+/// room to spare.
+pub const MAX_ANSWER: usize = 256 << 20;
+
 /// A connection: requests go out one at a time and each waits for its answer.
 pub struct Connection {
     send: SendRequest<Full<Bytes>>,
@@ -164,11 +169,27 @@ impl Connection {
                 .await
                 .map_err(|e| lost(e.into()))?;
             let status = resp.status().as_u16();
-            let body = resp
-                .into_body()
+            // an answer over the limit is refused as announced or as it arrives, not
+            // allocated whole
+            let too_big = || {
+                Error::new(
+                    ErrorKind::Protocol,
+                    format!("{} answered more than {} MiB", self.peer, MAX_ANSWER >> 20),
+                )
+            };
+            if hyper::body::Body::size_hint(resp.body()).lower() > MAX_ANSWER as u64 {
+                return Err(too_big());
+            }
+            let body = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER)
                 .collect()
                 .await
-                .map_err(|e| lost(e.into()))?
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        too_big()
+                    } else {
+                        lost(e)
+                    }
+                })?
                 .to_bytes();
             agent::log::trace('<', &format!("{} HTTP {status}", self.peer), [], body.len());
             Ok(Answer { status, body })

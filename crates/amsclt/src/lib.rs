@@ -247,6 +247,7 @@ impl agent::Protocol for Ams {
                 push_addr(l)?,
                 cli.payload,
                 tls,
+                timeout(cli)?,
             )));
         }
         check_paths(&broker)?;

@@ -17,12 +17,19 @@ use transfer::{Error, ErrorKind, Got, Result, Token};
 
 use crate::mapping::{self, Delivered, Payload};
 
+/// The largest push request taken (a Pub/Sub message is at most 10 MB, 13.4 MB in base64):
+/// a bigger one is answered 413 before it is read whole.
+pub const MAX_PUSH_BODY: usize = 16 << 20;
+
 /// A message the handler of a request waits on: confirmed (true) or not.
 type Pushed = (Message, oneshot::Sender<bool>);
 
 /// The incoming module of the push endpoint.
 pub struct PushIncoming {
     addr: SocketAddr,
+    /// How long a request's head, then its body, may take to arrive (`--timeout-request`): a
+    /// peer sending a byte a second is cut there.
+    read_timeout: Duration,
     payload: Payload,
     tls: Option<tokio_rustls::TlsAcceptor>,
     rx: Option<mpsc::Receiver<Pushed>>,
@@ -41,9 +48,11 @@ impl PushIncoming {
         addr: SocketAddr,
         payload: Payload,
         tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+        read_timeout: Duration,
     ) -> Self {
         PushIncoming {
             addr,
+            read_timeout,
             payload,
             tls: tls.map(tokio_rustls::TlsAcceptor::from),
             rx: None,
@@ -90,12 +99,21 @@ async fn handle(
     req: hyper::Request<hyper::body::Incoming>,
     tx: mpsc::Sender<Pushed>,
     payload: Payload,
+    read_timeout: Duration,
 ) -> std::result::Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     if req.method() != hyper::Method::POST {
         return Ok(answer(405));
     }
-    let Ok(body) = req.into_body().collect().await else {
-        return Ok(answer(400));
+    // a body announced over the limit is refused unread; one that grows over it, or trickles
+    // in for longer than a peer needs, is cut
+    if hyper::body::Body::size_hint(req.body()).lower() > MAX_PUSH_BODY as u64 {
+        return Ok(answer(413));
+    }
+    let body = http_body_util::Limited::new(req.into_body(), MAX_PUSH_BODY).collect();
+    let body = match tokio::time::timeout(read_timeout, body).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Ok(answer(413)),
+        Ok(Err(_)) | Err(_) => return Ok(answer(400)),
     };
     let Some(msgs) = messages(&body.to_bytes(), payload) else {
         return Ok(answer(400));
@@ -118,13 +136,20 @@ async fn handle(
 
 /// Serves one connection until it closes, or until `shutdown` says so: then the answer
 /// being written is finished first (hyper's graceful shutdown).
-async fn serve<I, S>(io: I, service: S, mut shutdown: tokio::sync::watch::Receiver<bool>)
-where
+async fn serve<I, S>(
+    io: I,
+    service: S,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    read_timeout: Duration,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::HttpService<hyper::body::Incoming, ResBody = Full<Bytes>>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(read_timeout)
+        .serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
@@ -149,6 +174,7 @@ impl transfer::Incoming for PushIncoming {
         agent::log::debug(1, format_args!("push endpoint on {}", self.addr));
         let (tx, rx) = mpsc::channel(1000);
         let payload = self.payload;
+        let read_timeout = self.read_timeout;
         let tls = self.tls.clone();
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let (alive, gone) = mpsc::channel::<()>(1);
@@ -160,15 +186,16 @@ impl transfer::Incoming for PushIncoming {
                 let (tx, tls, watch, alive) =
                     (tx.clone(), tls.clone(), watch.clone(), alive.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(req, tx.clone(), payload));
+                    let service =
+                        service_fn(move |req| handle(req, tx.clone(), payload, read_timeout));
                     match tls {
                         // a client that fails the handshake is just dropped
                         Some(acceptor) => {
                             if let Ok(s) = acceptor.accept(stream).await {
-                                serve(TokioIo::new(s), service, watch).await;
+                                serve(TokioIo::new(s), service, watch, read_timeout).await;
                             }
                         }
-                        None => serve(TokioIo::new(stream), service, watch).await,
+                        None => serve(TokioIo::new(stream), service, watch, read_timeout).await,
                     }
                     drop(alive);
                 });

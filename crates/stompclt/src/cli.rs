@@ -50,6 +50,10 @@ pub struct Cli {
     /// (RabbitMQ, ActiveMQ); see the guide. Default 1 (a receipt and an ACK per message).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub batch: usize,
+    /// Seconds a frame may take from its first byte to its last: a peer that trickles a frame
+    /// in (a byte a second) is cut there, as a lost connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout_frame: f64,
 }
 
 /// STOMP's own options whose value is `KEY=VALUE` pairs (kept whole as configuration

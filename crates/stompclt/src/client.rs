@@ -83,6 +83,8 @@ pub struct ConnectOptions {
     pub heart_beat: Option<(u64, u64)>,
     /// Forced broker type; detected from CONNECTED otherwise.
     pub broker_type: Option<BrokerType>,
+    /// `--timeout-frame`.
+    pub frame_timeout: Duration,
 }
 
 /// A connected client.
@@ -265,7 +267,9 @@ impl Client {
         o: &ConnectOptions,
     ) -> Result<Client> {
         let peer = ep.peer();
-        let mut framed = Framed::new(stream, Codec::default());
+        let mut codec = Codec::default();
+        codec.max_partial = o.frame_timeout;
+        let mut framed = Framed::new(stream, codec);
         let connect = connect_frame(&ep, o);
         trace('>', &connect, &peer);
         framed

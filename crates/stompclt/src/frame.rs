@@ -99,6 +99,12 @@ pub enum FrameError {
     /// The frame (or its headers so far) is larger than allowed.
     #[error("frame larger than the maximum of {0} bytes")]
     TooLarge(usize),
+    /// More header lines than allowed (ActiveMQ's limit too).
+    #[error("frame with more than {MAX_HEADERS} header lines")]
+    TooManyHeaders,
+    /// A frame begun and not completed in time: a peer trickling bytes.
+    #[error("frame not complete {0:?} after its first byte (--timeout-frame)")]
+    Stalled(std::time::Duration),
     /// A header line without a colon.
     #[error("malformed header line {0:?} in {1} frame")]
     BadHeader(String, String),
@@ -122,6 +128,9 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
+/// The most header lines a frame may have (as ActiveMQ's `maxHeaders`).
+pub const MAX_HEADERS: usize = 1000;
+
 /// The codec, for one connection; `version` changes once CONNECTED arrives.
 #[derive(Debug, Clone)]
 pub struct Codec {
@@ -129,13 +138,27 @@ pub struct Codec {
     pub version: Version,
     /// The largest frame accepted.
     pub max_frame: usize,
+    /// How long a frame may take from its first byte to its last.
+    pub max_partial: std::time::Duration,
+    /// When the frame being read began (`None`: none is).
+    partial_since: Option<std::time::Instant>,
 }
 
 impl Default for Codec {
     fn default() -> Self {
+        Codec::new(Version::V1_0, 64 << 20)
+    }
+}
+
+impl Codec {
+    /// A codec for `version` that takes frames of up to `max_frame` bytes, each within a
+    /// minute of its first byte.
+    pub fn new(version: Version, max_frame: usize) -> Self {
         Codec {
-            version: Version::V1_0,
-            max_frame: 64 << 20,
+            version,
+            max_frame,
+            max_partial: std::time::Duration::from_secs(60),
+            partial_since: None,
         }
     }
 }
@@ -192,6 +215,25 @@ impl Decoder for Codec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Item>, FrameError> {
+        let item = self.decode_now(src)?;
+        if item.is_some() || src.is_empty() {
+            self.partial_since = None;
+        } else {
+            // a frame begun: it must end within max_partial (checked as bytes arrive)
+            let since = *self
+                .partial_since
+                .get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() > self.max_partial {
+                return Err(FrameError::Stalled(self.max_partial));
+            }
+        }
+        Ok(item)
+    }
+}
+
+impl Codec {
+    /// The next item of `src`, if it is all there.
+    fn decode_now(&mut self, src: &mut BytesMut) -> Result<Option<Item>, FrameError> {
         // heart-beats: EOLs between frames
         if src.first() == Some(&b'\n') {
             src.advance(1);
@@ -219,17 +261,24 @@ impl Decoder for Codec {
             return Err(FrameError::NoCommand);
         }
         let mut headers: Vec<(String, String)> = Vec::new();
-        for line in lines {
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (n, line) in lines.enumerate() {
+            if n >= MAX_HEADERS {
+                return Err(FrameError::TooManyHeaders);
+            }
             let (k, v) = line
                 .split_once(':')
                 .ok_or_else(|| FrameError::BadHeader(line.to_string(), command.clone()))?;
             let k = unescape(k, self.version, &command)?;
             let v = unescape(v, self.version, &command)?;
-            match headers.iter_mut().find(|(ek, _)| *ek == k) {
+            match seen.get(&k) {
                 // 1.0: the last one wins; 1.1 and 1.2: the first one
-                Some((_, ev)) if self.version == Version::V1_0 => *ev = v,
+                Some(&i) if self.version == Version::V1_0 => headers[i].1 = v,
                 Some(_) => {}
-                None => headers.push((k, v)),
+                None => {
+                    seen.insert(k.clone(), headers.len());
+                    headers.push((k, v));
+                }
             }
         }
         let length = match headers.iter().find(|(k, _)| k == "content-length") {

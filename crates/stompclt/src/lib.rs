@@ -65,6 +65,12 @@ fn connect_options(cli: &Cli, broker: Broker) -> Result<ConnectOptions, Error> {
         headers: Vec::new(),
         heart_beat: None,
         broker_type: None,
+        frame_timeout: std::time::Duration::try_from_secs_f64(cli.timeout_frame)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                agent::Error::Usage(format!("invalid timeout-frame: {}", cli.timeout_frame))
+            })?,
     };
     if let Some(c) = connect {
         for (k, v) in key_values(c, &format!("{side}-broker-connect"))? {

@@ -199,3 +199,93 @@ fn free_port() -> u16 {
         .expect("address")
         .port()
 }
+
+/// A hostile peer of the push endpoint: a body announced over the limit is answered 413 at
+/// once, a request that trickles in a byte a second is cut at `--timeout-request`, and the
+/// endpoint still serves a good push afterwards.
+#[test]
+fn hostile_pushes_are_cut() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let d = tmp();
+    let port = free_port();
+    let out = d.path().join("out");
+    let mut args = s(&["--incoming-push-listen", &port.to_string(), "--reliable"]);
+    args.extend(["--outgoing-queue".into(), format!("path={}", p(&out))]);
+    args.extend(s(&["--count", "1", "--timeout-request", "2"]));
+    let child = std::process::Command::new(AMSCLT)
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let connect = || {
+        let t = Instant::now();
+        loop {
+            if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
+                c.set_read_timeout(Some(Duration::from_secs(20)))
+                    .expect("timeout");
+                return c;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "no endpoint");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let status = |c: &mut TcpStream| {
+        let mut answer = Vec::new();
+        let _ = c.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    // 20 MiB announced (over the 16 MiB limit), a few bytes sent: refused without reading it
+    let mut c = connect();
+    write!(
+        c,
+        "POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 20971520\r\nConnection: close\r\n\r\n{{\"mess"
+    )
+    .expect("write");
+    let t = Instant::now();
+    let line = status(&mut c);
+    assert!(line.contains(" 413"), "{line:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // a head sent a byte a second: the connection is closed at the time-out
+    let mut c = connect();
+    let t = Instant::now();
+    for b in b"POST /push HTTP/1.1\r\nHost: x\r\n".iter().take(8) {
+        if c.write_all(&[*b]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let _ = status(&mut c);
+    let cut = t.elapsed();
+    assert!(cut < Duration::from_secs(6), "cut after {cut:?}");
+    // a body that trickles in after its head: answered 400 at the time-out
+    let mut c = connect();
+    write!(
+        c,
+        "POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n{{"
+    )
+    .expect("write");
+    let t = Instant::now();
+    let line = status(&mut c);
+    assert!(line.contains(" 400"), "{line:?}");
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    // and a good push still lands
+    let mut c = connect();
+    let body = r#"{"message":{"data":"aGVsbG8=","messageId":"1"},"subscription":"projects/p/subscriptions/s"}"#;
+    write!(
+        c,
+        "POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let line = status(&mut c);
+    assert!(line.contains(" 204"), "{line:?}");
+    test_support::bin::succeeded(child);
+    assert_eq!(queue_count(&out), 1);
+}

@@ -8,6 +8,7 @@
 mod brokers;
 mod cross;
 mod errors;
+mod hostile;
 mod reconnect;
 mod scale;
 mod sigkill;

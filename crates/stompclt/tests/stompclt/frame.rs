@@ -12,7 +12,7 @@ proptest! {
     #[test]
     fn decoding_any_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400), cut in any::<usize>(), v in 0usize..3) {
         let version = [Version::V1_0, Version::V1_1, Version::V1_2][v];
-        let mut c = Codec { version, max_frame: 256 };
+        let mut c = Codec::new(version, 256);
         let cut = cut % (bytes.len() + 1);
         let mut b = BytesMut::from(&bytes[..cut]);
         let mut ok = true;
@@ -47,10 +47,7 @@ proptest! {
 }
 
 fn codec(v: Version) -> Codec {
-    Codec {
-        version: v,
-        max_frame: 1 << 20,
-    }
+    Codec::new(v, 1 << 20)
 }
 
 fn decode_all(c: &mut Codec, bytes: &[u8]) -> Result<Vec<Item>, FrameError> {
@@ -196,10 +193,7 @@ fn partial_input_waits_for_more() {
 
 #[test]
 fn malformed_frames() {
-    let mut c = Codec {
-        version: Version::V1_2,
-        max_frame: 64,
-    };
+    let mut c = Codec::new(Version::V1_2, 64);
     let big = [b"MESSAGE\n\n".as_slice(), &[b'x'; 100]].concat();
     assert_eq!(
         decode_all(&mut c, &big).unwrap_err().to_string(),

@@ -13,6 +13,7 @@ mod daemon;
 mod dedup;
 mod filters;
 mod frame;
+mod hostile;
 mod locks;
 mod metrics;
 mod quarantine;
