@@ -3,7 +3,7 @@
 # stable toolchain: libfuzzer-sys builds libFuzzer with the system's C++ compiler, and rustc's
 # stable SanitizerCoverage flags (the ones cargo-fuzz passes, without its nightly-only
 # sanitizers) instrument the code. Each target runs SECONDS on a copy of its corpus; then
-# fuzz/corpus/TARGET becomes the smallest set of inputs with all the coverage found (the
+# fuzz/corpus/TARGET becomes the smallest set of inputs with all the edges covered (the
 # seed-* inputs kept; commit it: the test command replays it); a crash or hang is left in target/fuzz/artifacts/TARGET/ (make it a
 # regression input: copy it into the corpus once fixed).
 # Usage: bench/fuzz.sh [SECONDS] [TARGET...]   (default: 60 seconds, every target)
@@ -11,8 +11,17 @@
 # the corpus' size, crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-60}
-[ $# -gt 0 ] && shift
+usage() { echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2; }
+secs=60
+case "${1:-}" in
+  "") ;;
+  -*) usage ;;
+  *[!0-9]*) ;;
+  *) secs=$1; shift ;;
+esac
+for t in "$@"; do
+  [ -d "fuzz/corpus/$t" ] || { echo "bench/fuzz.sh: no target $t (fuzz/corpus/$t)" >&2; usage; }
+done
 triple=$(rustc -vV | sed -n 's/^host: //p')
 # instrumentation for the target only (not build scripts or proc-macros: --target); checks
 # on as in the test builds (and off where they are, see Cargo.toml)
@@ -45,7 +54,8 @@ for t in "${targets[@]}"; do
     > "$log" 2>&1 || true
   # the repository's corpus becomes the smallest set with all the coverage (the seeds kept)
   mkdir -p "$work/$t.min"
-  MSGTK_FUZZ_TARGET=$t "$bin" -merge=1 "$work/$t.min" "$corpus" "$work/$t" > "$work/$t.merge" 2>&1 || true
+  MSGTK_FUZZ_TARGET=$t "$bin" -merge=1 -use_counters=0 -use_cmp=0 -use_value_profile=0 \
+    "$work/$t.min" "$corpus" "$work/$t" > "$work/$t.merge" 2>&1 || true
   if [ -n "$(ls "$work/$t.min")" ]; then
     find "$corpus" -type f ! -name 'seed-*' -delete
     cp -n "$work/$t.min"/* "$corpus"/

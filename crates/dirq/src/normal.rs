@@ -267,7 +267,7 @@ impl QueueNormal {
     /// directories if needed.
     pub fn with_options(path: impl AsRef<Path>, opts: &Options) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let perms = Perms::new(opts.umask);
+        let perms = Perms::new(opts.umask).synced(opts.sync);
         perms
             .mkdir_all(&path)
             .map_err(|e| Error::io("create queue directory", &path, e))?;

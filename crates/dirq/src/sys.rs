@@ -197,6 +197,9 @@ pub(crate) struct Perms {
     umask: Option<u32>,
     /// The process umask would strip bits the queue umask keeps: chmod after creating.
     fix: bool,
+    /// `sync`: a directory made is made durable in its parent too (its name is an entry
+    /// of the parent, lost with everything under it if the parent is not synced).
+    sync: bool,
 }
 
 impl Perms {
@@ -208,7 +211,16 @@ impl Perms {
                 None => true,
             },
         };
-        Perms { umask, fix }
+        Perms {
+            umask,
+            fix,
+            sync: false,
+        }
+    }
+
+    /// The same, making each directory it creates durable in its parent.
+    pub(crate) fn synced(self, sync: bool) -> Self {
+        Perms { sync, ..self }
     }
 
     fn file_mode(&self) -> u32 {
@@ -271,6 +283,16 @@ impl Perms {
         if self.fix {
             fs::set_permissions(path, fs::Permissions::from_mode(self.dir_mode()))?;
         }
+        if self.sync
+            && let Some(parent) = path.parent()
+        {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            sync_dir(parent)?;
+        }
         Ok(())
     }
 
@@ -282,9 +304,15 @@ impl Perms {
         }
     }
 
-    /// `mkdir -p` with the queue's mode on every created component.
+    /// `mkdir -p` with the queue's mode on every created component; with `sync`, an existing
+    /// directory is made durable in its parent too (whoever made it may not have).
     pub(crate) fn mkdir_all(&self, path: &Path) -> io::Result<()> {
         if path.is_dir() {
+            if self.sync
+                && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            {
+                sync_dir(parent)?;
+            }
             return Ok(());
         }
         if let Some(parent) = path.parent()

@@ -1,7 +1,7 @@
 //! What the integration tests of the agents and simplevisor share: brokers of a test's own
 //! ([`brokers`], a RabbitMQ cluster in [`cluster`]), temporary queues and test messages ([`queues`]), running a binary and
 //! taking its one-line error ([`bin`]), processes ([`process`]), syslog lines ([`syslog`]), a
-//! silencing proxy ([`proxy`]), the Pub/Sub emulator ([`pubsub`]) and a server of the AMS dialect ([`ams`]), a small tmpfs ([`tmpfs`]), the user documentation ([`docs`])
+//! silencing proxy ([`proxy`]), the Pub/Sub emulator ([`pubsub`]) and a server of the AMS dialect ([`ams`]), a small tmpfs ([`tmpfs`]), a filesystem that loses what a power cut loses ([`crashfs`]), the user documentation ([`docs`])
 //! and the list of tools ([`tools`]). Tests that need a broker or root
 //! fail loudly without one; only an explicit `--skip` leaves them out.
 
@@ -9,6 +9,7 @@ pub mod ams;
 pub mod bin;
 pub mod brokers;
 pub mod cluster;
+pub mod crashfs;
 pub mod docs;
 pub mod process;
 pub mod prometheus;

@@ -16,6 +16,7 @@ mod frame;
 mod hostile;
 mod locks;
 mod metrics;
+mod power;
 mod quarantine;
 mod queues;
 mod reconnect;
