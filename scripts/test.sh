@@ -218,15 +218,20 @@ status=0
 if [ "$offline" = 1 ]; then
   cargo test --workspace "${skip[@]}" --skip root_packages_ 2>&1 | tee "$log" || status=$?
 else
-  # The build is done (above); the two long broker harnesses (stompclt: RabbitMQ and
-  # ActiveMQ; amqpclt: RabbitMQ's AMQP listeners and the Proton broker) run side by side with
-  # the rest: most of their time goes to waiting on brokers, killed agents and restarts, not
-  # to the cores.
+  # The build is done (above); the three long broker harnesses (stompclt: RabbitMQ and
+  # ActiveMQ; amqpclt: RabbitMQ's AMQP listeners and the Proton broker; amsclt: the Pub/Sub
+  # emulator) run side by side with the rest: most of their time goes to waiting on brokers,
+  # killed agents and restarts, not to the cores.
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
+    # the longest harnesses, each beside the rest (amsclt: the Pub/Sub emulator and servers of
+    # its own)
+    side_groups=(stompclt amqpclt amsclt)
+    excluded=()
+    for pkg in "${side_groups[@]}"; do excluded+=(--exclude "$pkg"); done
     # each group's own RabbitMQs and RabbitMQ cluster on ports of its own (MSGTK_PORT_OFFSET)
     offset=0 groups=()
-    for pkg in stompclt amqpclt; do
+    for pkg in "${side_groups[@]}"; do
       # (set +e: a failing test must not end the group before its status is written)
       (set +e
         MSGTK_PORT_OFFSET=$offset cargo test --no-fail-fast -p "$pkg" "${skip[@]}" > "$group_dir/$pkg.log" 2>&1
@@ -236,10 +241,10 @@ else
     done
     # (the system-call budget counts how calls batch, which a loaded machine changes: alone,
     # after them)
-    MSGTK_PORT_OFFSET=$offset cargo test --no-fail-fast --workspace --exclude stompclt --exclude amqpclt "${skip[@]}" --skip root_packages_ \
+    MSGTK_PORT_OFFSET=$offset cargo test --no-fail-fast --workspace "${excluded[@]}" "${skip[@]}" --skip root_packages_ \
       --skip broker_syscall_budget_ 2>&1 | tee -a "$log" || status=$?
     wait "${groups[@]}" || true
-    for pkg in stompclt amqpclt; do
+    for pkg in "${side_groups[@]}"; do
       printf '\n=== %s tests (run beside the others, at %d s)\n' "$pkg" "$SECONDS"
       cat "$group_dir/$pkg.log"
       cat "$group_dir/$pkg.log" >> "$log"
