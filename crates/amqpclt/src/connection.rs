@@ -13,6 +13,9 @@ use fe2o3_amqp::{Connection, Session};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use transfer::{Error, ErrorKind, Result};
 
+/// The largest frame a peer may send (AMQP's default is 4 GiB; RabbitMQ's own is 128 KiB).
+pub const MAX_FRAME: u32 = 1 << 20;
+
 /// The dialed stream, with the `Debug` fe2o3-amqp asks of it.
 struct Stream(Box<dyn agent::dial::Stream>);
 
@@ -133,7 +136,9 @@ impl Connected {
         };
         let mut builder = Connection::builder()
             .container_id(format!("amqpclt-{}", std::process::id()))
-            .hostname(hostname);
+            .hostname(hostname)
+            // a peer may not send frames bigger than this (a message spans several)
+            .max_frame_size(MAX_FRAME);
         match sasl {
             Some(sasl) => builder = builder.sasl_profile(sasl),
             None => tokio::time::timeout(wait, crate::sasl::external(&mut stream, hostname))

@@ -15,6 +15,7 @@ mod cluster;
 mod cross;
 mod cross091;
 mod errors;
+mod hostile;
 mod metrics;
 mod pipeline;
 mod reconnect;

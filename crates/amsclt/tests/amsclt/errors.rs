@@ -181,3 +181,45 @@ fn broker_with_a_reject_queue_a_message_over_the_limit_is_set_aside() {
     }
     assert_eq!(published.len(), 2, "the others published");
 }
+
+/// A hostile service announcing an answer of 100 GiB: refused at once, before it is read, and
+/// nothing removed from the spool.
+#[test]
+fn an_answer_announced_too_large_is_refused() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            let mut buf = [0u8; 65536];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 107374182400\r\n\r\n{\"messageIds\":[",
+            );
+            std::thread::sleep(std::time::Duration::from_secs(10));
+        }
+    });
+    let d = tmp();
+    let inq = d.path().join("in");
+    fill(
+        &inq,
+        "DQS",
+        &[Message::text("m").with_header("destination", "metrics")],
+    );
+    let mut args = s(&["--incoming-queue", &format!("path={}", p(&inq)), "--remove"]);
+    args.extend(s(&[
+        "--outgoing-broker-uri",
+        &format!("http://127.0.0.1:{port}/v1/projects/p"),
+        "--reliable",
+    ]));
+    let t = std::time::Instant::now();
+    let out = run(&args);
+    let err = one_line_error(&out, 5);
+    assert!(err.contains("answered more than 256 MiB"), "{err}");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(queue_count(&inq), 1, "nothing removed");
+}

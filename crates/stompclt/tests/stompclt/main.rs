@@ -16,7 +16,6 @@ mod frame;
 mod hostile;
 mod locks;
 mod metrics;
-mod power;
 mod quarantine;
 mod queues;
 mod reconnect;

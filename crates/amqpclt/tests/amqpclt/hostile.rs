@@ -1,0 +1,75 @@
+//! A hostile AMQP 1.0 peer of the test's own (no broker sends these): a frame announcing
+//! 100 GiB where SASL begins, and a protocol header trickled in a byte at a time. amqpclt
+//! refuses the first before reading it and cuts the second at `--timeout-connect`, each with a
+//! one-line error and the documented exit status.
+
+use super::*;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// Serves one connection: reads the client's protocol header, then writes `hostile` in chunks
+/// of `chunk` bytes, `pause` apart, and holds the connection.
+fn peer(hostile: Vec<u8>, chunk: usize, pause: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = listener.accept() else {
+            return;
+        };
+        let mut header = [0u8; 8];
+        if c.read_exact(&mut header).is_err() {
+            return;
+        }
+        for part in hostile.chunks(chunk) {
+            if c.write_all(part).is_err() {
+                return;
+            }
+            std::thread::sleep(pause);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    port
+}
+
+fn send_to(port: u16, extra: &[&str]) -> (Output, Duration) {
+    let d = tmp();
+    fill(&d.path().join("in"), "DQS", &mixed(1, "/queue/x"));
+    let mut args = s(&[
+        "--outgoing-broker-uri",
+        &format!("amqp://127.0.0.1:{port}"),
+        "--outgoing-broker-module",
+        "amqp1",
+        "--incoming-queue",
+    ]);
+    args.push(format!("path={}", p(&d.path().join("in"))));
+    args.extend(s(extra));
+    let t = Instant::now();
+    let out = run(&args);
+    (out, t.elapsed())
+}
+
+#[test]
+fn a_frame_announced_too_large_is_refused() {
+    // the SASL protocol header, then a frame header of 0xFFFFFFFF bytes
+    let mut hostile = b"AMQP\x03\x01\x00\x00".to_vec();
+    hostile.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 2, 1, 0, 0]);
+    let port = peer(hostile, 64, Duration::ZERO);
+    let (out, took) = send_to(port, &[]);
+    let err = one_line_error(&out, 3);
+    assert!(err.contains("127.0.0.1"), "{err}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn a_header_trickled_in_is_cut_at_timeout_connect() {
+    let port = peer(
+        b"AMQP\x03\x01\x00\x00".to_vec(),
+        1,
+        Duration::from_millis(700),
+    );
+    let (out, took) = send_to(port, &["--timeout-connect", "2"]);
+    let err = one_line_error(&out, 3);
+    assert!(err.contains("within 2s"), "{err}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
