@@ -196,6 +196,38 @@ if [ "$quick" = 0 ]; then
     scripts/check-packaging.sh
   fi
 fi
+# The test executables of the build, one a line: PACKAGE_DIR KIND:TARGET EXECUTABLE.
+list_tests() {
+  cargo test --workspace --no-run --quiet --message-format=json 2> /dev/null | /usr/bin/python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        t = m["target"]
+        print(os.path.dirname(m["manifest_path"]), t["kind"][0] + ":" + t["name"], m["executable"])
+'
+}
+# Runs the executables of LIST named in WHICH ("KIND:TARGET ...", or "rest:EXCLUDED ..." for
+# all the others), each from its package directory, with FILTER... (libtest's own options).
+# Fails if any fails; all run.
+run_tests() {
+  local list=$1 which=$2 rc=0 dir id exe
+  shift 2
+  while read -r dir id exe; do
+    case " ${which#rest:} " in
+      *" $id "*) [ "${which#rest:}" = "$which" ] || continue ;;
+      *) [ "${which#rest:}" != "$which" ] || continue ;;
+    esac
+    printf '     Running %s (%s)\n' "$id" "${exe#"$PWD"/}"
+    (cd "$dir" && "$exe" "$@") || rc=1
+  done < "$list"
+  return "$rc"
+}
+tests_list=$(mktemp)
+
 step "cargo test"
 log=$(mktemp)
 # The tests' scratch space (TMPDIR) on tmpfs when it has room: their spools are small files
@@ -218,41 +250,41 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
     scratch=
   fi
 fi
-trap 'rm -f "$log"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
+trap 'rm -f "$log" "$tests_list"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
 status=0
 # the packages test compiles the release binaries: in a step of its own, below
 if [ "$offline" = 1 ]; then
   cargo test --workspace "${skip[@]}" --skip root_packages_ 2>&1 | tee "$log" || status=$?
 else
-  # The build is done (above); the three long broker harnesses (stompclt: RabbitMQ and
-  # ActiveMQ; amqpclt: RabbitMQ's AMQP listeners and the Proton broker; amsclt: the Pub/Sub
-  # emulator) run side by side with the rest: most of their time goes to waiting on brokers,
-  # killed agents and restarts, not to the cores.
+  # The build is done (above). Its test executables are run as they are, each from its
+  # package's directory as cargo would: `cargo test -p PKG` would resolve PKG's features
+  # alone and compile a second copy of the shared crates. The four long harnesses (stompclt:
+  # RabbitMQ and ActiveMQ; amqpclt: RabbitMQ's AMQP listeners and the Proton broker; amsclt:
+  # the Pub/Sub emulator; test-support's power cuts) run side by side with the rest: most of
+  # their time goes to waiting on brokers, killed agents, restarts and cuts, not to the cores.
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
-    # the longest harnesses, each beside the rest (amsclt: the Pub/Sub emulator and servers of
-    # its own; test-support:power, the power cuts, mostly waiting on the cuts' timers)
-    side_groups=(stompclt amqpclt amsclt test-support:power)
-    excluded=()
-    for g in "${side_groups[@]}"; do
-      [ "$g" != "${g%%:*}" ] || excluded+=(--exclude "$g")
-    done
+    list_tests > "$group_dir/all"
+    side_groups=(test:stompclt test:amqpclt test:amsclt test:power)
+    filters=("${skip[@]:1}")
     # each group's own RabbitMQs and RabbitMQ cluster on ports of its own (MSGTK_PORT_OFFSET)
     offset=0 groups=()
     for g in "${side_groups[@]}"; do
-      what=(-p "${g%%:*}")
-      [ "$g" = "${g%%:*}" ] || what+=(--test "${g#*:}")
       # (set +e: a failing test must not end the group before its status is written)
       (set +e
-        MSGTK_PORT_OFFSET=$offset cargo test --no-fail-fast "${what[@]}" "${skip[@]}" > "$group_dir/$g.log" 2>&1
+        MSGTK_PORT_OFFSET=$offset run_tests "$group_dir/all" "$g" "${filters[@]}" > "$group_dir/$g.log" 2>&1
         echo $? > "$group_dir/$g.rc") &
       groups+=($!)
       offset=$((offset + 100))
     done
-    # (the system-call budget counts how calls batch, which a loaded machine changes: alone,
-    # after them)
-    MSGTK_PORT_OFFSET=$offset cargo test --no-fail-fast --workspace "${excluded[@]}" "${skip[@]}" --skip root_packages_ \
-      --skip broker_syscall_budget_ --skip power_cut 2>&1 | tee -a "$log" || status=$?
+    # the rest, then the doctests (the system-call budget counts how calls batch, which a
+    # loaded machine changes: alone, after them; the packages test has a step of its own)
+    (set +e
+      MSGTK_PORT_OFFSET=$offset run_tests "$group_dir/all" "rest:${side_groups[*]} test:syscalls test:packages" \
+        "${filters[@]}"
+      echo $? > "$group_dir/rest.rc") 2>&1 | tee -a "$log"
+    [ "$(cat "$group_dir/rest.rc")" = 0 ] || status=1
+    cargo test --workspace --doc --quiet 2>&1 | tee -a "$log" || status=$?
     wait "${groups[@]}" || true
     for g in "${side_groups[@]}"; do
       printf '\n=== %s tests (run beside the others, at %d s)\n' "$g" "$SECONDS"
@@ -260,9 +292,10 @@ else
       cat "$group_dir/$g.log" >> "$log"
       [ "$(cat "$group_dir/$g.rc" 2> /dev/null)" = 0 ] || status=1
     done
-    rm -rf "$group_dir"
     step "the system-call budget, on a quiet machine"
-    cargo test -p test-support --test syscalls 2>&1 | tee -a "$log" || status=$?
+    run_tests "$group_dir/all" test:syscalls 2>&1 | tee -a "$log" || status=$?
+    cp "$group_dir/all" "$tests_list"
+    rm -rf "$group_dir"
   fi
 fi
 if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
@@ -273,7 +306,7 @@ if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
       apt_install "${pkg%%:*}"
     }
   done
-  cargo test -p test-support --test packages 2>&1 | tee -a "$log" || status=$?
+  run_tests "$tests_list" test:packages 2>&1 | tee -a "$log" || status=$?
 fi
 if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   step "the main job, as the README runs it: scripts/demo.sh (on the packages' binaries)"
