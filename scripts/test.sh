@@ -250,7 +250,8 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
     scratch=
   fi
 fi
-trap 'rm -f "$log" "$tests_list"; [ -z "$scratch" ] || rm -rf "$scratch"; stop_brokers' EXIT
+# (the brokers first: a scratch directory that cannot be removed must not keep them running)
+trap 'stop_brokers; rm -f "$log" "$tests_list"; [ -z "$scratch" ] || rm -rf "$scratch" || true' EXIT
 status=0
 # the packages test compiles the release binaries: in a step of its own, below
 if [ "$offline" = 1 ]; then

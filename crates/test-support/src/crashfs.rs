@@ -507,7 +507,7 @@ impl CrashFs {
     /// the disk held.
     pub fn reboot(&mut self) {
         trace(format_args!("reboot"));
-        drop(self.session.take());
+        self.unmount();
         self.state.lock().unwrap_or_else(|e| e.into_inner()).frozen = false;
         self.session = Some(self.spawn());
     }
@@ -522,8 +522,27 @@ impl CrashFs {
     }
 }
 
+impl CrashFs {
+    /// Ends the session and makes sure nothing is left mounted on the mountpoint (a session
+    /// whose unmount failed, busy, would otherwise stay under the next one, or after the
+    /// test, and block the removal of its directory).
+    fn unmount(&mut self) {
+        drop(self.session.take());
+        let Ok(path) = std::ffi::CString::new(self.mountpoint.as_os_str().as_encoded_bytes())
+        else {
+            return;
+        };
+        for _ in 0..10 {
+            // SAFETY: a valid C string; MNT_DETACH detaches now and frees when unused.
+            if unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) } != 0 {
+                break; // EINVAL: nothing mounted there any more
+            }
+        }
+    }
+}
+
 impl Drop for CrashFs {
     fn drop(&mut self) {
-        drop(self.session.take());
+        self.unmount();
     }
 }
