@@ -11,6 +11,7 @@ pub mod brokers;
 pub mod cluster;
 pub mod crashfs;
 pub mod docs;
+pub mod hostile;
 pub mod process;
 pub mod prometheus;
 pub mod proxy;

@@ -165,6 +165,19 @@ fn ok(args: &[String]) -> String {
     )
 }
 
+/// Drains what the broker holds for `dest` into the spool `into` (on the ordinary disk).
+fn drain_broker(b: &Broker, dest: &str, into: &Path) {
+    let mut args = b.opts("incoming");
+    args.extend(s(&[
+        "--subscribe",
+        &format!("destination={dest}"),
+        "--reliable",
+    ]));
+    args.extend(["--outgoing-queue".into(), format!("path={}", p(into))]);
+    args.extend(s(&["--timeout-inactivity", "2"]));
+    ok(&args);
+}
+
 /// Sends a DQS spool to the broker, reliably, removing what was sent.
 fn send_spool(b: &Broker, spool: &Path) {
     let mut args = vec![
@@ -283,15 +296,7 @@ fn broker_to_spool(cuts: usize, sync: bool, seed: u64) -> (usize, usize, usize) 
     }
     // what the broker still holds, drained to a spool of the ordinary disk
     let rest = d.path().join("rest");
-    let mut args = b.opts("incoming");
-    args.extend(s(&[
-        "--subscribe",
-        &format!("destination={dest}"),
-        "--reliable",
-    ]));
-    args.extend(["--outgoing-queue".into(), format!("path={}", p(&rest))]);
-    args.extend(s(&["--timeout-inactivity", "2"]));
-    ok(&args);
+    drain_broker(&b, &dest, &rest);
     let (mut got, torn) = elements(&spool);
     let in_spool = got.len();
     got.extend(drain(&rest, "DQS"));
@@ -355,15 +360,7 @@ fn broker_power_cut_stompclt_sending_with_sync_loses_nothing_the_spool_held() {
         assert_eq!(elements(&spool).1, 0, "a torn element in the spool");
     }
     let received = d.path().join("received");
-    let mut args = b.opts("incoming");
-    args.extend(s(&[
-        "--subscribe",
-        &format!("destination={dest}"),
-        "--reliable",
-    ]));
-    args.extend(["--outgoing-queue".into(), format!("path={}", p(&received))]);
-    args.extend(s(&["--timeout-inactivity", "2"]));
-    ok(&args);
+    drain_broker(&b, &dest, &received);
     let mut got = drain(&received, "DQS");
     let on_broker = got.len();
     let (left, torn) = elements(&spool);

@@ -4,32 +4,21 @@
 //! `--timeout-connect`, each with a one-line error and the documented exit status.
 
 use super::*;
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// Serves one connection: reads the client's protocol header, then writes `hostile` in chunks
 /// of `chunk` bytes, `pause` apart, and holds the connection.
 fn peer(hostile: Vec<u8>, chunk: usize, pause: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let Ok((mut c, _)) = listener.accept() else {
-            return;
-        };
-        let mut header = [0u8; 8];
-        if c.read_exact(&mut header).is_err() {
-            return;
-        }
-        for part in hostile.chunks(chunk) {
-            if c.write_all(part).is_err() {
-                return;
-            }
-            std::thread::sleep(pause);
-        }
-        std::thread::sleep(Duration::from_secs(30));
-    });
-    port
+    test_support::hostile::serve(
+        |c| {
+            let mut header = [0u8; 8];
+            c.read_exact(&mut header).is_ok()
+        },
+        hostile,
+        chunk,
+        pause,
+    )
 }
 
 fn send_to(port: u16, extra: &[&str]) -> (Output, Duration) {

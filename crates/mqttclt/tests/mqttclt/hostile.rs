@@ -5,33 +5,26 @@
 
 use super::*;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 /// Serves one connection: CONNACK to the CONNECT, SUBACK to the SUBSCRIBE (its packet id
 /// echoed), then `hostile` in chunks of `chunk` bytes, `pause` apart.
 fn peer(hostile: Vec<u8>, chunk: usize, pause: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let Ok((mut c, _)) = listener.accept() else {
-            return;
-        };
-        let Some((1, _)) = packet(&mut c) else { return };
-        let _ = c.write_all(&[0x20, 0x02, 0x00, 0x00]);
-        let Some((8, sub)) = packet(&mut c) else {
-            return;
-        };
-        let _ = c.write_all(&[0x90, 0x03, sub[0], sub[1], 0x01]);
-        for part in hostile.chunks(chunk) {
-            if c.write_all(part).is_err() {
-                return;
-            }
-            std::thread::sleep(pause);
-        }
-        std::thread::sleep(Duration::from_secs(30));
-    });
-    port
+    test_support::hostile::serve(
+        |c| {
+            let Some((1, _)) = packet(c) else {
+                return false;
+            };
+            let _ = c.write_all(&[0x20, 0x02, 0x00, 0x00]);
+            let Some((8, sub)) = packet(c) else {
+                return false;
+            };
+            c.write_all(&[0x90, 0x03, sub[0], sub[1], 0x01]).is_ok()
+        },
+        hostile,
+        chunk,
+        pause,
+    )
 }
 
 /// One packet from the client: its type, and what follows its remaining length.

@@ -5,38 +5,29 @@
 
 use super::*;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 
 /// Serves one connection: reads CONNECT, answers CONNECTED (1.2), reads the SUBSCRIBE, then
 /// writes `hostile` in chunks of `chunk` bytes, `pause` apart.
 fn peer(hostile: Vec<u8>, chunk: usize, pause: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let Ok((mut c, _)) = listener.accept() else {
-            return;
-        };
-        let mut frames = 0;
-        let mut b = [0u8; 1];
-        // CONNECT, then SUBSCRIBE: each ends with a NUL
-        while frames < 2 && c.read_exact(&mut b).is_ok() {
-            if b[0] == 0 {
-                frames += 1;
-                if frames == 1 {
-                    let _ = c.write_all(b"CONNECTED\nversion:1.2\n\n\0");
+    test_support::hostile::serve(
+        |c| {
+            let mut frames = 0;
+            let mut b = [0u8; 1];
+            // CONNECT, then SUBSCRIBE: each ends with a NUL
+            while frames < 2 && c.read_exact(&mut b).is_ok() {
+                if b[0] == 0 {
+                    frames += 1;
+                    if frames == 1 {
+                        let _ = c.write_all(b"CONNECTED\nversion:1.2\n\n\0");
+                    }
                 }
             }
-        }
-        for part in hostile.chunks(chunk) {
-            if c.write_all(part).is_err() {
-                return;
-            }
-            std::thread::sleep(pause);
-        }
-        // then silence, the connection held open
-        std::thread::sleep(Duration::from_secs(30));
-    });
-    port
+            true
+        },
+        hostile,
+        chunk,
+        pause,
+    )
 }
 
 fn receive_from(port: u16, extra: &[&str]) -> (Output, Duration) {
