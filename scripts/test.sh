@@ -68,6 +68,11 @@ stop_brokers() {
   "$brokers/stop-mosquitto.sh" > /dev/null 2>&1 || true
   "$brokers/stop-pubsub-emulator.sh" > /dev/null 2>&1 || true
 }
+prebuild_pid=
+stop_prebuild() {
+  [ -z "$prebuild_pid" ] || kill -- -"$prebuild_pid" 2> /dev/null || true
+  rm -rf "${prebuild_log:-}" "${prebuild_out:-}"
+}
 # Debian's Prometheus, for the metrics test (a real server scrapes the agents; promtool
 # checks the textfiles). Its service is not started: it would listen on every interface;
 # the test starts its own on loopback.
@@ -108,13 +113,28 @@ else
   build_log=$(mktemp)
   build > "$build_log" 2>&1 &
   build_pid=$!
+  # The packages' release build (the largest compile) goes on from here too, at the lowest
+  # priority: it takes what the build, the set-up and the broker tests leave of the cores
+  # (they wait on downloads, brokers, kills and cuts much of the time). The packages test
+  # runs scripts/build-packages.sh again later, finding it compiled (same script, same
+  # environment: cargo does nothing), and the demo runs its binaries.
+  if ! command -v rpmbuild > /dev/null || ! command -v rpmspec > /dev/null; then
+    echo "installing rpm (rpmbuild, rpmspec) from Debian..."
+    apt_install rpm
+  fi
+  prebuild_log=$(mktemp)
+  prebuild_out=$(mktemp -d)
+  # (a session of its own: an early exit stops it with its rpmbuild, cargo and rustc)
+  setsid nice -n 19 scripts/build-packages.sh "$prebuild_out" > "$prebuild_log" 2>&1 &
+  prebuild_pid=$!
+  trap stop_prebuild EXIT
   step "Python references (.venv)"
   scripts/setup-python.sh
   REF_PYTHON=$PWD/.venv/bin/python
   MESSAGING_COMPLIANCE=$PWD/.venv/refs/messaging-1.2/test/compliance
   export REF_PYTHON MESSAGING_COMPLIANCE
   step "brokers (RabbitMQ, ActiveMQ, Qpid Proton, Mosquitto, the Pub/Sub emulator) on loopback"
-  trap stop_brokers EXIT
+  trap 'stop_prebuild; stop_brokers' EXIT
   started_brokers=1
   # the emulator (Java) boots while the others start and the checks below run
   emulator_log=$(mktemp)
@@ -251,7 +271,7 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
   fi
 fi
 # (the brokers first: a scratch directory that cannot be removed must not keep them running)
-trap 'stop_brokers; rm -f "$log" "$tests_list"; [ -z "$scratch" ] || rm -rf "$scratch" || true' EXIT
+trap 'stop_prebuild; stop_brokers; rm -f "$log" "$tests_list"; [ -z "$scratch" ] || rm -rf "$scratch" || true' EXIT
 status=0
 # the packages test compiles the release binaries: in a step of its own, below
 if [ "$offline" = 1 ]; then
@@ -301,6 +321,16 @@ else
 fi
 if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   step "packages: RPMs (rpmbuild, offline) and .debs built, checked, installed and removed"
+  # the release build begun in the background (its failure shows again in the test's build)
+  prebuild_status=0
+  wait "$prebuild_pid" || prebuild_status=$?
+  prebuild_pid=
+  if [ "$prebuild_status" = 0 ]; then
+    printf 'the release build begun in the background at 0 s was done at %d s\n' "$SECONDS"
+  else
+    cat "$prebuild_log"
+  fi
+  rm -rf "$prebuild_log" "$prebuild_out"
   for pkg in man-db:man systemd:systemd-analyze; do
     command -v "${pkg#*:}" > /dev/null || {
       echo "installing ${pkg%%:*} from Debian..."
