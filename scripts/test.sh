@@ -124,8 +124,11 @@ else
   fi
   prebuild_log=$(mktemp)
   prebuild_out=$(mktemp -d)
-  # (a session of its own: an early exit stops it with its rpmbuild, cargo and rustc)
-  setsid nice -n 19 scripts/build-packages.sh "$prebuild_out" > "$prebuild_log" 2>&1 &
+  # (a session of its own, so that an early exit stops it with its rpmbuild, cargo and rustc;
+  # where the kernel groups sessions for the scheduler, the whole group is made nice 19 too:
+  # a nice process in a session of its own would otherwise get as much as all the others)
+  setsid sh -c 'echo 19 > /proc/self/autogroup 2> /dev/null; exec nice -n 19 "$@"' sh \
+    scripts/build-packages.sh "$prebuild_out" > "$prebuild_log" 2>&1 &
   prebuild_pid=$!
   trap stop_prebuild EXIT
   step "Python references (.venv)"
