@@ -9,7 +9,8 @@
 # ($datadir/zsh/site-functions; Debian: $datadir/zsh/vendor-completions), sysusersdir
 # ($prefix/lib/sysusers.d). Each agent gets /etc/TOOL (0750) with the examples as
 # configurations (0640), /var/spool/TOOL (0750) and its system user TOOL (sysusersdir/TOOL.conf);
-# the packages give /etc/TOOL to root:TOOL and the spool to TOOL:TOOL.
+# the packages give /etc/TOOL to root:TOOL and the spool to TOOL:TOOL. simplevisor gets its
+# system user simplevisor likewise, and /etc/simplevisor is given to root:simplevisor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . packaging/tools.sh
@@ -74,6 +75,11 @@ for t in "${chosen[@]}"; do
       install -D -m 0644 packaging/examples/simplevisor.conf "$d$docdir/simplevisor/examples/simplevisor.conf"
       install -d -m 0750 "$d$sysconfdir/simplevisor"
       install -m 0640 packaging/examples/simplevisor.conf "$d$sysconfdir/simplevisor/simplevisor.conf"
+      # its system user, whom its unit runs as (its store in /var/lib/simplevisor)
+      mkdir -p "$d$sysusersdir"
+      printf '# simplevisor: the user its unit runs as (its services run as the users they name)\nu simplevisor - "simplevisor supervisor" %s -\n' \
+        "$localstatedir/lib/simplevisor" > "$d$sysusersdir/simplevisor.conf"
+      chmod 0644 "$d$sysusersdir/simplevisor.conf"
       ;;
   esac
 done

@@ -49,6 +49,13 @@ for t in $(tools agent); do
     }
   done
 done
+# simplevisor's too, at most 1.9: its own user, with the three capabilities it needs to run
+# its services as their users (they get none)
+(cd "$tmp" && systemd-analyze security --offline=yes --threshold=19 --no-pager simplevisor.service > "$tmp/security" 2>&1) || {
+  tail -3 "$tmp/security" >&2
+  echo "check-packaging: simplevisor.service is exposed more than 1.9" >&2
+  exit 1
+}
 rpmspec --parse packaging/rpm/messaging-toolkit.spec > "$tmp/spec"
 grep -q 'cargo build --release --offline --locked' "$tmp/spec"
 # one package per tool of the list, with its files, and no other

@@ -60,6 +60,20 @@ if [ "\$1" = configure ]; then
   dpkg-statoverride --list /var/spool/$t > /dev/null || chown $t:$t /var/spool/$t
 fi
 POSTINST
+    elif [ "$t" = simplevisor ]; then
+      # simplevisor's system user, and the configuration it reads through its group
+      cat >> "$root/DEBIAN/postinst" <<POSTINST
+if [ "\$1" = configure ]; then
+  if command -v systemd-sysusers > /dev/null; then
+    systemd-sysusers $t.conf
+  elif ! getent passwd $t > /dev/null; then
+    adduser --system --group --home /var/lib/$t --no-create-home --quiet $t
+  fi
+  for f in /etc/$t /etc/$t/$t.conf; do
+    [ -e "\$f" ] && ! dpkg-statoverride --list "\$f" > /dev/null && chown root:$t "\$f"
+  done
+fi
+POSTINST
     fi
     printf 'if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n' >> "$root/DEBIAN/postinst"
     glob=${unit/@./@*.}

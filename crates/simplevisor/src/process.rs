@@ -238,19 +238,75 @@ fn command(argv: &[String], o: &ExecOptions) -> std::process::Command {
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            if let Some((uid, gid, groups)) = &user {
-                let gids: Vec<libc::gid_t> = groups.clone();
-                if libc::setgroups(gids.len(), gids.as_ptr()) != 0
+            // capabilities simplevisor was given to run its services as their users (the
+            // packaged unit's CAP_SETUID, CAP_SETGID, CAP_KILL, ambient) are not theirs: without
+            // ambient ones, exec leaves a program of a user other than root none at all
+            if libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0,
+            ) != 0
+                && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL)
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some((uid, gid, groups)) = &user
+                && (libc::setgroups(groups.len(), groups.as_ptr()) != 0
                     || libc::setgid(*gid) != 0
-                    || libc::setuid(*uid) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
+                    || libc::setuid(*uid) != 0)
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // and none of them, not even inheritable, stays with a program not run as root
+            if libc::getuid() != 0 {
+                drop_capabilities()?;
             }
             Ok(())
         });
     }
     c
+}
+
+/// Empties this process's capability sets (capset(2) has no libc wrapper).
+///
+/// # Safety
+/// Called between fork and exec: one system call.
+unsafe fn drop_capabilities() -> std::io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let none = [
+        Data {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        },
+        Data {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        },
+    ];
+    // SAFETY: a version-3 header and the two data structs it asks for.
+    if unsafe { libc::syscall(libc::SYS_capset, &header, none.as_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Starts a long-running program (an owned service) in its own process group; its output

@@ -32,8 +32,29 @@ fn s(v: &[&str]) -> Vec<String> {
     test_support::bin::s(v)
 }
 
+/// Its services run as the stompclt package's user: made here as the package makes it, when
+/// missing (root).
 #[test]
-fn the_simplevisor_example_is_a_valid_configuration() {
+fn root_the_simplevisor_example_is_a_valid_configuration() {
+    test_support::process::need_root();
+    let known = std::process::Command::new("getent")
+        .args(["passwd", "stompclt"])
+        .output()
+        .expect("getent");
+    if !known.status.success() {
+        test_support::bin::ok(
+            "/usr/sbin/useradd",
+            &s(&[
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/var/spool/stompclt",
+                "--shell",
+                "/usr/sbin/nologin",
+                "stompclt",
+            ]),
+        );
+    }
     let out = ok(
         "simplevisor",
         &s(&[

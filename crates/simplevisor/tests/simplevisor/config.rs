@@ -118,6 +118,80 @@ fn root_user_option_runs_the_service_as_that_user() {
     stop(&sv, child);
 }
 
+/// As the packaged unit runs it: simplevisor as a user of its own (here `daemon`) holding
+/// CAP_SETUID, CAP_SETGID and CAP_KILL as ambient capabilities (setpriv does what systemd's
+/// User= and AmbientCapabilities= do). A service naming a user runs as that user, one naming
+/// none as simplevisor's; neither keeps any capability; simplevisor stops both.
+#[test]
+fn root_as_its_unit_runs_it_services_run_as_their_users_without_capabilities() {
+    need_root();
+    let sv = Sv::new();
+    let _ = Command::new("chmod").arg("777").arg(sv.dir.path()).status();
+    // the test's build may sit where other users cannot reach it: a copy they can run
+    let exe = sv.path("simplevisor");
+    std::fs::copy(env!("CARGO_BIN_EXE_simplevisor"), &exe).expect("copy simplevisor");
+    let report = |name: &str| {
+        format!(
+            "start = /bin/sh -c 'id -u > {d}/{name}.tmp; grep ^Cap /proc/self/status >> {d}/{name}.tmp; mv {d}/{name}.tmp {d}/{name}; exec sleep 1000'\nforeground = yes",
+            d = sv.dir.path().display()
+        )
+    };
+    sv.conf(
+        "interval = 3600",
+        &supervisor(
+            "top",
+            "",
+            &[
+                service("named", &format!("{}\nuser = nobody", report("named"))),
+                service("unnamed", &report("unnamed")),
+            ],
+        ),
+    );
+    let caps = "-all,+setuid,+setgid,+kill";
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=daemon", "--regid=daemon", "--init-groups"])
+        .arg(format!("--inh-caps={caps}"))
+        .arg(format!("--ambient-caps={caps}"))
+        .arg(format!("--bounding-set={caps}"))
+        .arg(&exe)
+        .arg("--conf")
+        .arg(sv.path("sv.conf"))
+        .arg("start")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux) runs simplevisor");
+    wait_until("both services' reports", Duration::from_secs(20), || {
+        sv.path("named").exists() && sv.path("unnamed").exists()
+    });
+    let read = |name: &str| std::fs::read_to_string(sv.path(name)).expect("report");
+    let (named, unnamed) = (read("named"), read("unnamed"));
+    assert_eq!(named.lines().next(), Some("65534"), "{named}");
+    assert_eq!(unnamed.lines().next(), Some("1"), "{unnamed}");
+    for (name, report) in [("named", &named), ("unnamed", &unnamed)] {
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            let line = report
+                .lines()
+                .find(|l| l.starts_with(set))
+                .unwrap_or_else(|| panic!("{name}: no {set}: {report}"));
+            assert!(line.ends_with("0000000000000000"), "{name}: {line}");
+        }
+    }
+    // simplevisor signals its services across users (CAP_KILL) and ends cleanly
+    let pids = [sv.pid(&["named"]), sv.pid(&["unnamed"])];
+    let out = sv.cmd(&["stop"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "simplevisor exited {status:?}\n{}",
+        sv.log()
+    );
+    for pid in pids.into_iter().flatten() {
+        assert!(!alive(pid), "service {pid} outlived simplevisor");
+    }
+}
+
 #[test]
 fn bad_configurations_and_stores_are_one_line_errors() {
     let sv = Sv::new();
