@@ -18,6 +18,9 @@ use transfer::{Error, ErrorKind, Result};
 
 use super::destination::Route;
 
+/// The largest AMQP 0-9-1 frame we take: RabbitMQ's own default (bodies span frames).
+pub const FRAME_MAX: u32 = 128 * 1024;
+
 /// What a connection needs beyond the broker's shared settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -114,6 +117,9 @@ impl Options {
             },
             vhost: vhost(ep.path.as_deref()),
             query: AMQPQueryString {
+                // a peer proposing no limit (0) would otherwise have lapin size its buffers
+                // for 4 GiB frames; a bigger frame is refused
+                frame_max: Some(FRAME_MAX),
                 heartbeat: self.heartbeat,
                 auth_mechanism: Some(mechanism),
                 ..AMQPQueryString::default()

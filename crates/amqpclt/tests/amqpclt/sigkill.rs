@@ -31,10 +31,7 @@ fn soak(b: &Broker) {
         let mut cmd = Command::new(AMQPCLT);
         cmd.args(s(&["--reliable", "--window", "200", "--remove", "--dedup"]))
             .args(["--dedup-state".into(), p(&d.path().join("state"))])
-            .args([
-                "--incoming-queue".into(),
-                format!("path={} maxlock=1", p(&inq)),
-            ])
+            .args(["--incoming-queue".into(), format!("path={}", p(&inq))])
             .args(b.opts("outgoing"));
         cmd
     });
