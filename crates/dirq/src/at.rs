@@ -147,15 +147,18 @@ pub(crate) fn touch_at(dir: BorrowedFd<'_>, name: &str, ns: i128) -> io::Result<
     check(unsafe { libc::utimensat(dir.as_raw_fd(), n.as_ptr(), times.as_ptr(), 0) })
 }
 
-/// The modification time of `dir/name` in nanoseconds since the epoch.
-pub(crate) fn mtime_ns(dir: BorrowedFd<'_>, name: &str) -> io::Result<i128> {
+/// The modification and status-change times of `dir/name`, in nanoseconds since the epoch.
+pub(crate) fn times_ns(dir: BorrowedFd<'_>, name: &str) -> io::Result<(i128, i128)> {
     let n = cstr(name)?;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: a valid name and room for the answer.
     check(unsafe { libc::fstatat(dir.as_raw_fd(), n.as_ptr(), st.as_mut_ptr(), 0) })?;
     // SAFETY: fstatat succeeded and filled it.
     let st = unsafe { st.assume_init() };
-    Ok(i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec))
+    Ok((
+        i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+        i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+    ))
 }
 
 /// `unlinkat(dir/name)`.

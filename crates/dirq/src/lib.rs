@@ -112,6 +112,21 @@ pub trait DirQueue {
         let _ = (name, stamp);
         Ok(false)
     }
+    /// The dates of an element's lock, `(modified, changed)` in nanoseconds since the epoch:
+    /// `None` when it is not locked, or where locks carry no stamp. A lock modified before
+    /// it changed was linked and never dated: its locker died between the two system calls,
+    /// or is between them now (a dated lock, by [`DirQueue::lock_at`] or a reference, has
+    /// its change date at the dating, and a reference's both dates equal).
+    fn lock_dates(&self, name: &str) -> Result<Option<(i128, i128)>> {
+        let _ = name;
+        Ok(None)
+    }
+    /// Releases a lock whose owner is gone, only if its dates are still `dates` (as for
+    /// [`DirQueue::unlock_stamped`], the window is a system call wide). Whether it did.
+    fn unlock_dated(&self, name: &str, dates: (i128, i128)) -> Result<bool> {
+        let _ = (name, dates);
+        Ok(false)
+    }
 
     /// Locks an element permissively, as the references do by default: `Ok(false)` when
     /// it is already locked or gone.

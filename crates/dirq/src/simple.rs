@@ -261,6 +261,25 @@ impl QueueSimple {
         Ok(Ok(()))
     }
 
+    /// Removes the lock of `name` if its dates (modified, changed) pass `keep`; whether it did.
+    fn unlock_if(&self, name: &str, keep: impl Fn((i128, i128)) -> bool) -> Result<bool> {
+        let (dir, elt) = split(name)?;
+        let lck = format!("{elt}.lck");
+        let same = match self.in_dir(dir, |fd| at::times_ns(fd, &lck)) {
+            Ok(t) => keep(t),
+            Err(e) if is_gone(&e) => false,
+            Err(e) => return Err(Error::io("look at", self.path.join(&lck), e)),
+        };
+        if !same {
+            return Ok(false);
+        }
+        match self.in_dir(dir, |fd| at::unlink(fd, &lck)) {
+            Ok(()) => Ok(true),
+            Err(e) if is_gone(&e) => Ok(false),
+            Err(e) => Err(Error::io("unlock", self.path.join(&lck), e)),
+        }
+    }
+
     fn lck_path(&self, name: &str) -> Result<PathBuf> {
         check_name(name)?;
         Ok(self.path.join(format!("{name}.lck")))
@@ -344,21 +363,21 @@ impl DirQueue for QueueSimple {
     }
 
     fn unlock_stamped(&self, name: &str, stamp: i128) -> Result<bool> {
+        self.unlock_if(name, |(m, _)| m == stamp)
+    }
+
+    fn lock_dates(&self, name: &str) -> Result<Option<(i128, i128)>> {
         let (dir, elt) = split(name)?;
         let lck = format!("{elt}.lck");
-        let same = match self.in_dir(dir, |fd| at::mtime_ns(fd, &lck)) {
-            Ok(t) => t == stamp,
-            Err(e) if is_gone(&e) => false,
-            Err(e) => return Err(Error::io("look at", self.path.join(&lck), e)),
-        };
-        if !same {
-            return Ok(false);
+        match self.in_dir(dir, |fd| at::times_ns(fd, &lck)) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if is_gone(&e) => Ok(None),
+            Err(e) => Err(Error::io("look at", self.path.join(name), e)),
         }
-        match self.in_dir(dir, |fd| at::unlink(fd, &lck)) {
-            Ok(()) => Ok(true),
-            Err(e) if is_gone(&e) => Ok(false),
-            Err(e) => Err(Error::io("unlock", self.path.join(&lck), e)),
-        }
+    }
+
+    fn unlock_dated(&self, name: &str, dates: (i128, i128)) -> Result<bool> {
+        self.unlock_if(name, |t| t == dates)
     }
 
     fn unlock_with(&self, name: &str, permissive: bool) -> Result<bool> {

@@ -18,11 +18,11 @@ pub const KILL_WINDOW_MS: u64 = 100;
 /// volume.
 pub const SOAK_MESSAGES: usize = 50_000;
 
-/// Sends the spool at `inq` with `send()` (which must read it with `maxlock=1`, so that purge
-/// releases the locks a killed run left), killed `kills` times at random moments of each run
-/// (see [`KILL_WINDOW_MS`]), every kill mid-transfer (asserted: the spool still holds
-/// messages after the last), then runs it unkilled until the spool is empty (asserted).
-/// Returns the number of runs killed.
+/// Sends the spool at `inq` with `send()` (purge's default `maxlock`: each run releases the
+/// locks of the runs killed before it, at once), killed `kills` times at random moments of
+/// each run (see [`KILL_WINDOW_MS`]), every kill mid-transfer (asserted: the spool still holds
+/// messages after the last), then runs it once unkilled: the spool must be empty after it
+/// (asserted). Returns the number of runs killed.
 pub fn send_under_sigkill(inq: &Path, kills: u64, send: impl Fn() -> Command) -> u64 {
     let q = MessageQueue::open_str(&format!("path={}", inq.display())).expect("open");
     for k in 0..kills {
@@ -39,21 +39,18 @@ pub fn send_under_sigkill(inq: &Path, kills: u64, send: impl Fn() -> Command) ->
         q.dirq().count().expect("count") > 0,
         "the spool was sent before the last kill: the soak needs more messages"
     );
-    // locks are dated in whole seconds: one a killed run took may need two seconds to
-    // count as stale
-    for _ in 0..5 {
-        if q.dirq().count().expect("count") == 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2100));
-        let out = send().output().expect("final send");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert_eq!(q.dirq().count().expect("count"), 0, "spool sent");
+    let out = send().output().expect("final send");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = q.dirq().count().expect("count");
+    assert_eq!(
+        left, 0,
+        "{left} elements left after the run that followed the kills: locks of a killed run \
+         not released"
+    );
     kills
 }
 

@@ -23,10 +23,7 @@ fn broker_reliable_survives_20_sigkills_in_each_direction() {
         let mut cmd = Command::new(AMSCLT);
         cmd.args(s(&["--reliable", "--window", "100", "--remove", "--dedup"]))
             .args(["--dedup-state".into(), p(&d.path().join("state"))])
-            .args([
-                "--incoming-queue".into(),
-                format!("path={} maxlock=1", p(&inq)),
-            ])
+            .args(["--incoming-queue".into(), format!("path={}", p(&inq))])
             .args(["--outgoing-broker-uri".into(), pubsub::uri()]);
         cmd
     });

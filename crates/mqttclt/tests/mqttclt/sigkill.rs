@@ -22,10 +22,7 @@ fn broker_reliable_survives_20_sigkills_in_each_direction() {
         let mut cmd = Command::new(MQTTCLT);
         cmd.args(s(&["--reliable", "--window", "200", "--remove", "--dedup"]))
             .args(["--dedup-state".into(), p(&d.path().join("state"))])
-            .args([
-                "--incoming-queue".into(),
-                format!("path={} maxlock=1", p(&inq)),
-            ])
+            .args(["--incoming-queue".into(), format!("path={}", p(&inq))])
             .args(["--outgoing-broker-uri".into(), uri()]);
         cmd
     });

@@ -43,12 +43,12 @@ fn soak(b: &Broker, n: usize, batch: &str, kills: u64, dedup: bool) -> usize {
     let sent = mixed(n, &dest);
     let inq = d.path().join("in");
     fill(&inq, "DQS", &sent);
-    // queue → broker: killed `kills` times at random moments, then run to the end;
-    // maxlock=1 lets purge release the locks a killed run left
+    // queue → broker: killed `kills` times at random moments, then run to the end, with
+    // purge's default maxlock (each run releases the killed runs' locks)
     let send_args = |cmd: &mut Command| {
         cmd.args([
             "--incoming-queue".into(),
-            format!("path={} maxlock=1", p(&inq)),
+            format!("path={}", p(&inq)),
             "--reliable".into(),
             "--window".into(),
             "200".into(),
