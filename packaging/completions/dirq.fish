@@ -32,7 +32,7 @@ complete -c dirq -n "__fish_dirq_needs_command" -f -a "stats" -d 'Print the queu
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "list" -d 'Print the element names in iteration (creation) order'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "get" -d 'Print an element\'s body (normal: a JSON object; dqs, dqn: a JSON message; one line)'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "pop" -d 'Take elements out in order: lock, print, remove; locked elements are skipped. Bodies are printed as they are: to pop several, separate them with --lines or --null'
-complete -c dirq -n "__fish_dirq_needs_command" -f -a "purge" -d 'Remove old temporary elements, release stale locks, remove empty directories'
+complete -c dirq -n "__fish_dirq_needs_command" -f -a "purge" -d 'Remove old temporary elements, release stale locks (those of killed agents and pops at once, others after --maxlock), remove empty directories'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "lock" -d 'Lock an element (exit 4 if it is already locked)'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "unlock" -d 'Unlock an element'
 complete -c dirq -n "__fish_dirq_needs_command" -f -a "remove" -d 'Remove an element. An unlocked one is locked first; a locked one is taken to be locked by the caller (an earlier \'dirq lock\')'

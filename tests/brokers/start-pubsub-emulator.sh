@@ -20,14 +20,20 @@ if pid_alive "$PIDFILE"; then
     exit 0
 fi
 if port_busy "$PORT"; then echo "pubsub-emulator: port $PORT busy; set PUBSUB_PORT" >&2; exit 1; fi
+rm -f "$PIDFILE"
 start=$(date +%s.%N)
 # setsid -f forks, so $! would not be the emulator: the launcher execs java, whose pid is the
 # session id of the new session; take it from there
 (cd "$DATA" && setsid -f sh -c 'echo $$ > "$1"; exec "$2" --host=127.0.0.1 --port="$3"' sh "$PIDFILE" "$EMU" "$PORT" >"$DATA/emulator.log" 2>&1 </dev/null)
-# the port opens before the service is ready: wait for its own word
+# the port opens before the service is ready: wait for its own word (the forked launcher
+# writes its pid when it gets to run: a loaded machine may take a moment)
 for _ in $(seq 1 600); do
     grep -q "Server started" "$DATA/emulator.log" 2>/dev/null && break
-    pid_alive "$PIDFILE" || { tail -20 "$DATA/emulator.log" >&2; exit 1; }
+    if [ -s "$PIDFILE" ] && ! pid_alive "$PIDFILE"; then
+        echo "pubsub-emulator: exited before it was ready" >&2
+        tail -20 "$DATA/emulator.log" >&2
+        exit 1
+    fi
     sleep 0.1
 done
 grep -q "Server started" "$DATA/emulator.log" || { echo "pubsub-emulator: not ready after 60 s" >&2; exit 1; }

@@ -165,7 +165,8 @@ pub enum Command {
         )]
         wait: Option<f64>,
     },
-    /// Remove old temporary elements, release stale locks, remove empty directories.
+    /// Remove old temporary elements, release stale locks (those of killed agents and pops at
+    /// once, others after --maxlock), remove empty directories.
     Purge {
         #[command(flatten)]
         queue: QueueArgs,

@@ -389,7 +389,12 @@ fn dispatch(cmd: Command, out: &mut impl Write) -> Outcome {
             queue,
             maxtemp,
             maxlock,
-        } => Ok(Queue::existing(&queue)?.dq().purge_with(maxtemp, maxlock)?),
+        } => {
+            // the locks of killed agents and pops first, at once; then maxlock's
+            let q = Queue::existing(&queue)?;
+            dirq::owners::release_dead(q.dq(), None);
+            Ok(q.dq().purge_with(maxtemp, maxlock)?)
+        }
         Command::Lock { queue, name } => {
             Queue::existing(&queue)?.dq().lock_with(&name, false)?;
             Ok(())
@@ -618,23 +623,105 @@ fn pop(
     }
 }
 
+/// Names `pop` plans (records in its owner file with one write) before locking them.
+const PLAN: usize = 16;
+
+/// Nanoseconds since the epoch: the stamps of `pop`'s locks.
+fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// The elements `pop` takes, each planned in its owner file before it is locked (queues
+/// whose locks carry stamps): a `pop` killed while it holds one leaves a lock the next
+/// agent or `dirq purge` releases at once, as an agent's.
+struct Taker<'a> {
+    names: dirq::Names,
+    owner: Option<dirq::owners::Owner>,
+    planned: std::collections::VecDeque<(String, i128)>,
+    q: &'a dyn DirQueue,
+}
+
+impl<'a> Taker<'a> {
+    fn new(q: &'a dyn DirQueue) -> Self {
+        let owner = if q.stamps_locks() {
+            dirq::owners::Owner::new(q.path())
+        } else {
+            None
+        };
+        Taker {
+            names: q.names(),
+            owner,
+            planned: std::collections::VecDeque::new(),
+            q,
+        }
+    }
+
+    /// The next element locked here, or `None` when the queue has no more free ones.
+    fn next(&mut self) -> Result<Option<String>, Failure> {
+        loop {
+            if self.planned.is_empty() {
+                let base = now_ns();
+                for i in 0..PLAN {
+                    let Some(name) = self.names.next() else {
+                        break;
+                    };
+                    let name = name?;
+                    let stamp = base + i as i128;
+                    if let Some(o) = self.owner.as_mut() {
+                        o.took(&name, stamp);
+                    }
+                    self.planned.push_back((name, stamp));
+                }
+                if let Some(o) = self.owner.as_mut() {
+                    o.flush();
+                }
+            }
+            let Some((name, stamp)) = self.planned.pop_front() else {
+                return Ok(None);
+            };
+            let locked = match self.owner {
+                Some(_) => self.q.lock_at(&name, stamp)?,
+                None => self.q.lock(&name)?,
+            };
+            if locked {
+                return Ok(Some(name));
+            }
+            if let Some(o) = self.owner.as_mut() {
+                o.not_taken(&name, stamp);
+            }
+        }
+    }
+
+    /// Done with an element: removed, or unlocked again.
+    fn done(&mut self, name: &str, remove: bool) -> Result<(), Failure> {
+        if let Some(o) = self.owner.as_mut() {
+            o.released(name);
+        }
+        if remove {
+            self.q.remove(name)?;
+        } else {
+            self.q.unlock_with(name, true)?;
+        }
+        Ok(())
+    }
+}
+
 fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> Outcome {
     // Structured kinds print JSON lines already: a NUL may still be asked for
     let sep = sep.filter(|&b| b == 0 || !q.prints_lines());
     let mut popped = 0usize;
     let mut bad = 0usize;
-    for name in q.dq().names() {
-        let name = name?;
-        if !q.dq().lock(&name)? {
-            continue;
-        }
+    let mut taker = Taker::new(q.dq());
+    while let Some(name) = taker.next()? {
         let body = match q.read(&name) {
             Ok(b) => b,
             Err(reason) => {
                 // A corrupt element is reported and left in place, never dropped.
                 q.report(&name, &reason);
                 bad += 1;
-                q.dq().unlock_with(&name, true)?;
+                taker.done(&name, false)?;
                 continue;
             }
         };
@@ -647,10 +734,10 @@ fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> O
             .and_then(|()| out.flush());
         if let Err(e) = written {
             // Not delivered: put it back.
-            q.dq().unlock_with(&name, true)?;
+            taker.done(&name, false)?;
             return Err(e.into());
         }
-        q.dq().remove(&name)?;
+        taker.done(&name, true)?;
         popped += 1;
         if popped == count {
             break;

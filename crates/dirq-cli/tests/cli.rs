@@ -339,6 +339,44 @@ fn spawn_pop(q: &Q) -> Child {
         .expect("spawn pop")
 }
 
+fn locks(dir: &Path) -> usize {
+    all_files(dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lck"))
+        .count()
+}
+
+/// A `pop` holds an owner record while it holds a lock: blocked writing an element into a
+/// full pipe, its lock is kept by `purge`; SIGKILLed there, the next `purge` releases it at
+/// once (with the default maxlock of 600 s), and the element is popped whole.
+#[test]
+fn a_killed_pops_lock_is_released_at_once_by_purge_a_living_ones_never() {
+    let q = Q::new();
+    let big = vec![b'x'; 256 * 1024];
+    ok(&["add", "--path", q.p()], &big);
+    // nobody reads its output: it blocks in its write, the element locked
+    let mut pop = dirq()
+        .args(["pop", "-p", q.p()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn pop");
+    let t = std::time::Instant::now();
+    while locks(&q.path) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(10), "pop took no lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    ok(&["purge", "--path", q.p()], b"");
+    assert_eq!(locks(&q.path), 1, "a living pop's lock is kept");
+    pop.kill().expect("SIGKILL");
+    pop.wait().expect("wait");
+    assert_eq!(locks(&q.path), 1, "the killed pop's lock is left");
+    ok(&["purge", "--path", q.p()], b"");
+    assert_eq!(locks(&q.path), 0, "released at once");
+    assert_eq!(ok(&["pop", "-p", q.p()], b"").as_bytes(), &big[..]);
+}
+
 #[test]
 fn four_consumers_take_every_element_exactly_once() {
     let q = Q::new();

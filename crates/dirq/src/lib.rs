@@ -36,6 +36,7 @@ mod name;
 mod normal;
 mod null;
 mod options;
+pub mod owners;
 mod set;
 mod simple;
 mod sys;
@@ -196,6 +197,21 @@ impl DirQueue for AnyQueue {
     }
     fn purge(&self) -> Result<()> {
         each!(self, q => q.purge())
+    }
+    fn stamps_locks(&self) -> bool {
+        each!(self, q => q.stamps_locks())
+    }
+    fn lock_at(&self, name: &str, stamp: i128) -> Result<bool> {
+        each!(self, q => q.lock_at(name, stamp))
+    }
+    fn unlock_stamped(&self, name: &str, stamp: i128) -> Result<bool> {
+        each!(self, q => q.unlock_stamped(name, stamp))
+    }
+    fn lock_dates(&self, name: &str) -> Result<Option<(i128, i128)>> {
+        each!(self, q => q.lock_dates(name))
+    }
+    fn unlock_dated(&self, name: &str, dates: (i128, i128)) -> Result<bool> {
+        each!(self, q => q.unlock_dated(name, dates))
     }
 }
 

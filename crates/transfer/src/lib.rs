@@ -14,7 +14,6 @@ pub mod dedup;
 mod engine;
 mod error;
 pub mod filter;
-mod owners;
 mod queue;
 mod readahead;
 mod recovering;

@@ -79,7 +79,7 @@ impl Incoming for QueueIncoming {
         let q = MessageQueue::open(&self.opts.queue)
             .map_err(|e| qerr(ErrorKind::IncomingQueue, "incoming queue", e))?;
         // the locks of a run that died go at once, before purge's maxlock would take them
-        let released = crate::owners::release_dead(q.dirq(), None);
+        let released = dirq::owners::release_dead(q.dirq(), None);
         if released > 0 {
             log::warn!("released {released} locks of a reader that died");
         }

@@ -143,7 +143,7 @@ impl ReadAhead {
             owner: None,
             planned: VecDeque::new(),
         };
-        worker.owner = crate::owners::Owner::new(worker.q.dirq().path());
+        worker.owner = dirq::owners::Owner::new(worker.q.dirq().path());
         let thread = std::thread::Builder::new()
             .name("queue-reader".into())
             .spawn(move || worker.run())
@@ -236,7 +236,7 @@ struct Worker {
     /// Since when a pass found nothing and the thread waits for arrivals (`--loop`).
     idle_since: Option<Instant>,
     /// This run's owner file: which locks it holds, for its successor if it dies.
-    owner: Option<crate::owners::Owner>,
+    owner: Option<dirq::owners::Owner>,
     /// Names taken from the pass and recorded in the owner file, not locked yet (`None`:
     /// the pass's end).
     planned: VecDeque<Option<std::result::Result<(String, i128), dirq::Error>>>,
@@ -413,7 +413,7 @@ impl Worker {
                     if self.last_purge.elapsed() >= PURGE_EVERY {
                         self.last_purge = Instant::now();
                         let mine = self.owner.as_ref().map(|o| o.path().to_path_buf());
-                        crate::owners::release_dead(self.q.dirq(), mine.as_deref());
+                        dirq::owners::release_dead(self.q.dirq(), mine.as_deref());
                         self.q.dirq().purge().map_err(qerr)?;
                     }
                     if std::mem::take(&mut self.locked_this_pass) > 0 {

@@ -1,6 +1,7 @@
-//! Lock owners: which run holds which element locks of an incoming queue, so that the locks
-//! of a run that died (SIGKILL, the OOM killer, a crash) are released at once by the next
-//! one instead of after purge's `maxlock` — and never those of a run that lives.
+//! Lock owners: which run holds which element locks of a queue, so that the locks of a run
+//! that died (SIGKILL, the OOM killer, a crash) are released at once by the next one instead
+//! of after purge's `maxlock` — and never those of a run that lives. The agents' readers and
+//! `dirq pop`/`get` hold one; the references' readers do not (their locks wait for `maxlock`).
 //!
 //! Each reading run holds an owner file, `.owners/PID-NANOS` in the queue, locked with
 //! `flock(2)`: the kernel drops that lock with its holder, so "the file can be locked" means
@@ -18,13 +19,15 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use dirq::DirQueue;
+use crate::DirQueue;
 
 /// The directory of owner files, in the queue's.
 pub const DIR: &str = ".owners";
 
-/// This run's owner file.
-pub(crate) struct Owner {
+/// This run's owner file: [`Owner::took`] records a lock before it is taken
+/// ([`DirQueue::lock_at`] with the same stamp), [`Owner::flush`] writes the records out
+/// (before the locks they name are taken), [`Owner::released`] forgets one.
+pub struct Owner {
     path: PathBuf,
     file: File,
     /// Records not written yet.
@@ -38,7 +41,7 @@ pub(crate) struct Owner {
 impl Owner {
     /// Makes and locks this run's owner file in `queue`'s `.owners`; `None` where it
     /// cannot (a read-only queue: its locks then wait for purge, as before).
-    pub(crate) fn new(queue: &Path) -> Option<Owner> {
+    pub fn new(queue: &Path) -> Option<Owner> {
         if queue.as_os_str().is_empty() || !queue.is_dir() {
             return None;
         }
@@ -64,14 +67,14 @@ impl Owner {
     }
 
     /// The owner file's path.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// A lock about to be taken, with its stamp (0: the queue type has none to tell it by).
     /// A name this run holds already (a second pass meets the elements in flight) keeps
     /// its record.
-    pub(crate) fn took(&mut self, name: &str, stamp: i128) {
+    pub fn took(&mut self, name: &str, stamp: i128) {
         if stamp == 0 || self.held.contains_key(name) {
             return;
         }
@@ -84,13 +87,13 @@ impl Owner {
     }
 
     /// A lock released (the element removed or unlocked).
-    pub(crate) fn released(&mut self, name: &str) {
+    pub fn released(&mut self, name: &str) {
         self.held.remove(name);
     }
 
     /// A lock not taken after all (locked by another, or by this run with another stamp):
     /// forgotten only if the record is this attempt's.
-    pub(crate) fn not_taken(&mut self, name: &str, stamp: i128) {
+    pub fn not_taken(&mut self, name: &str, stamp: i128) {
         if self.held.get(name) == Some(&stamp) {
             self.held.remove(name);
         }
@@ -98,7 +101,7 @@ impl Owner {
 
     /// Writes out the records waiting; the file rewritten with the locks held when it has
     /// grown past them.
-    pub(crate) fn flush(&mut self) {
+    pub fn flush(&mut self) {
         if self.records > 4096 && self.records > 4 * self.held.len() {
             let mut text = String::new();
             for (name, stamp) in &self.held {
@@ -155,7 +158,7 @@ fn records(f: &mut File) -> HashMap<String, Vec<i128>> {
 /// at the lock, has it). A reference reader dates its lock at once (both dates equal): only
 /// one caught between its two calls could be taken for such a lock, as the references'
 /// own purge would take it.
-pub(crate) fn release_dead(q: &dyn DirQueue, mine: Option<&Path>) -> usize {
+pub fn release_dead(q: &dyn DirQueue, mine: Option<&Path>) -> usize {
     if q.path().as_os_str().is_empty() {
         return 0;
     }
@@ -221,7 +224,7 @@ pub(crate) fn release_dead(q: &dyn DirQueue, mine: Option<&Path>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dirq::QueueSimple;
+    use crate::QueueSimple;
 
     fn now() -> i128 {
         std::time::SystemTime::now()
