@@ -640,6 +640,7 @@ struct Taker<'a> {
     names: dirq::Names,
     owner: Option<dirq::owners::Owner>,
     planned: std::collections::VecDeque<(String, i128)>,
+    exhausted: bool,
     q: &'a dyn DirQueue,
 }
 
@@ -654,6 +655,7 @@ impl<'a> Taker<'a> {
             names: q.names(),
             owner,
             planned: std::collections::VecDeque::new(),
+            exhausted: false,
             q,
         }
     }
@@ -661,10 +663,11 @@ impl<'a> Taker<'a> {
     /// The next element locked here, or `None` when the queue has no more free ones.
     fn next(&mut self) -> Result<Option<String>, Failure> {
         loop {
-            if self.planned.is_empty() {
+            if self.planned.is_empty() && !self.exhausted {
                 let base = now_ns();
                 for i in 0..PLAN {
                     let Some(name) = self.names.next() else {
+                        self.exhausted = true;
                         break;
                     };
                     let name = name?;
@@ -700,7 +703,8 @@ impl<'a> Taker<'a> {
             o.released(name);
         }
         if remove {
-            self.q.remove(name)?;
+            // locked here: no need to look
+            self.q.remove_locked(name)?;
         } else {
             self.q.unlock_with(name, true)?;
         }
@@ -708,37 +712,56 @@ impl<'a> Taker<'a> {
     }
 }
 
+/// Elements `pop` takes before it writes them out (one write) and removes them.
+const BATCH: usize = 64;
+
 fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> Outcome {
     // Structured kinds print JSON lines already: a NUL may still be asked for
     let sep = sep.filter(|&b| b == 0 || !q.prints_lines());
     let mut popped = 0usize;
     let mut bad = 0usize;
     let mut taker = Taker::new(q.dq());
-    while let Some(name) = taker.next()? {
-        let body = match q.read(&name) {
-            Ok(b) => b,
-            Err(reason) => {
-                // A corrupt element is reported and left in place, never dropped.
-                q.report(&name, &reason);
-                bad += 1;
-                taker.done(&name, false)?;
-                continue;
-            }
+    let mut text = Vec::new();
+    let mut taken = Vec::new();
+    loop {
+        let room = if count == 0 {
+            BATCH
+        } else {
+            (count - popped).min(BATCH)
         };
-        let written = out
-            .write_all(&body)
-            .and_then(|()| match sep {
-                Some(b) => out.write_all(&[b]),
-                None => Ok(()),
-            })
-            .and_then(|()| out.flush());
-        if let Err(e) = written {
-            // Not delivered: put it back.
-            taker.done(&name, false)?;
+        while taken.len() < room {
+            let Some(name) = taker.next()? else {
+                break;
+            };
+            match q.read(&name) {
+                Ok(body) => {
+                    text.extend_from_slice(&body);
+                    text.extend(sep);
+                    taken.push(name);
+                }
+                Err(reason) => {
+                    // A corrupt element is reported and left in place, never dropped.
+                    q.report(&name, &reason);
+                    bad += 1;
+                    taker.done(&name, false)?;
+                }
+            }
+        }
+        if taken.is_empty() {
+            break;
+        }
+        // out before removed: a failed write puts them back
+        if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
+            for name in &taken {
+                taker.done(name, false)?;
+            }
             return Err(e.into());
         }
-        taker.done(&name, true)?;
-        popped += 1;
+        text.clear();
+        for name in taken.drain(..) {
+            taker.done(&name, true)?;
+            popped += 1;
+        }
         if popped == count {
             break;
         }

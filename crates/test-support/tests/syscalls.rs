@@ -460,3 +460,18 @@ fn broker_syscall_budget_mqttclt() {
         ],
     );
 }
+
+/// `dirq pop` at the floor of taking an element (no look at the lock before the removal),
+/// its output one write for up to 64 elements and its owner record one for 16.
+#[test]
+fn syscall_budget_dirq_pop() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (dir, p) = spool("/queue/pop");
+    run_row(
+        dir.path(),
+        "dirq pop --count 0",
+        "dirq",
+        &s(&["pop", "-p", &p, "-t", "simple", "--count", "0"]),
+        with(SEND_FLOOR, &[("write", 1.0 / 64.0 + 1.0 / 16.0)]),
+    );
+}
