@@ -17,7 +17,7 @@ fn restart_case(rabbit: OwnBroker) {
     eprintln!("broker restart: {}", rabbit.kind);
     let d = tmp();
     let dest = unique_destination("restart");
-    let n = 20_000;
+    let n = 10_000;
     // persistent, or the broker itself would drop them at its restart
     let sent = test_support::brokers::persistent(mixed(n, &dest));
     fill(&d.path().join("in"), "DQS", &sent);

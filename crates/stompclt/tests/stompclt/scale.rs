@@ -310,7 +310,7 @@ fn any_killed_case(own: OwnBroker) {
         assert!(drain_broker(&own_uri, &dest, d.path()).is_empty());
         own.sync_metadata();
     }
-    let n = 20_000;
+    let n = 10_000;
     let sent = test_support::brokers::persistent(mixed(n, &dest));
     let inq = d.path().join("in");
     fill(&inq, "DQS", &sent);
