@@ -134,10 +134,17 @@ fn pattern_services_are_found_and_stopped_through_proc() {
     wait_until("restarted by a cycle", Duration::from_secs(10), || {
         find(&d).iter().any(|p| *p != old)
     });
+    // settled: one of each, as a check sees them (a start still in flight when stop looks
+    // through /proc, its program not yet exec'd, is not found by the pattern)
+    wait_until("settled after the restart", Duration::from_secs(20), || {
+        find(&d).len() == 1
+            && find(&format!("{d}1")).len() == 2
+            && sv.cmd(&["check"]).status.code() == Some(0)
+    });
     stop(&sv, child);
     wait_until(
         "both stopped through /proc",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         || find(&d).is_empty() && find(&format!("{d}1")).is_empty(),
     );
     assert!(
