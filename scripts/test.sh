@@ -342,23 +342,29 @@ if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   wait "$prebuild_pid" || prebuild_status=$?
   prebuild_pid=
   demo_pid=
+  packages_dir=
   if [ "$prebuild_status" = 0 ]; then
-    printf 'the release build begun in the background at 0 s was done at %d s\n' "$SECONDS"
-    # the demo on those binaries, beside the packages test (which finds them built)
+    printf 'the packages begun in the background at 0 s were built at %d s\n' "$SECONDS"
+    # the packages test checks, installs and removes those; the demo runs their binaries
+    # beside it
+    packages_dir=$prebuild_out
     demo_log=$(mktemp)
     DEMO_BIN_DIR=target/dist/release scripts/demo.sh > "$demo_log" 2>&1 &
     demo_pid=$!
   else
+    # (the test builds them itself, and fails as the background build did)
     cat "$prebuild_log"
   fi
-  rm -rf "$prebuild_log" "$prebuild_out"
   for pkg in man-db:man systemd:systemd-analyze; do
     command -v "${pkg#*:}" > /dev/null || {
       echo "installing ${pkg%%:*} from Debian..."
       apt_install "${pkg%%:*}"
     }
   done
-  (unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS && run_tests "$tests_list" test:packages) 2>&1 | tee -a "$log" || status=$?
+  (unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+    [ -z "$packages_dir" ] || export MSGTK_PACKAGES=$packages_dir
+    run_tests "$tests_list" test:packages) 2>&1 | tee -a "$log" || status=$?
+  rm -rf "$prebuild_log" "$prebuild_out"
 fi
 if [ "$offline" = 0 ] && [ -n "${demo_pid:-}" ]; then
   step "the main job, as the README runs it: scripts/demo.sh (on the packages' binaries, run beside the packages test)"

@@ -89,11 +89,19 @@ fn root_packages_build_install_and_remove() {
     test_support::process::need_root();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let d = test_support::queues::tmp();
-    let out = d.path().join("packages");
-    run(
-        &root.join("scripts/build-packages.sh").display().to_string(),
-        &[&out.display().to_string()],
-    );
+    // MSGTK_PACKAGES: the packages scripts/build-packages.sh made of this checkout earlier in
+    // the same run (scripts/test.sh builds them beside the other tests), else built here
+    let out = match std::env::var_os("MSGTK_PACKAGES") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            let out = d.path().join("packages");
+            run(
+                &root.join("scripts/build-packages.sh").display().to_string(),
+                &[&out.display().to_string()],
+            );
+            out
+        }
+    };
     let names = tools::names();
     // the tools that run as system users of their own: the agents and simplevisor
     let mut users = tools::agents();
