@@ -722,7 +722,7 @@ fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> O
     let mut bad = 0usize;
     let mut taker = Taker::new(q.dq());
     let mut text = Vec::new();
-    let mut taken = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
     loop {
         let room = if count == 0 {
             BATCH
@@ -730,8 +730,16 @@ fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> O
             (count - popped).min(BATCH)
         };
         while taken.len() < room {
-            let Some(name) = taker.next()? else {
-                break;
+            let name = match taker.next() {
+                Ok(Some(name)) => name,
+                Ok(None) => break,
+                Err(e) => {
+                    // what this batch holds goes back before the error is told
+                    for name in &taken {
+                        let _ = taker.done(name, false);
+                    }
+                    return Err(e);
+                }
             };
             match q.read(&name) {
                 Ok(body) => {
