@@ -44,34 +44,24 @@ CONTROL
   if [ -n "$unit" ]; then
     # the unit is known to systemd at once; instances are stopped before the binary goes
     printf '#!/bin/sh\nset -e\n' > "$root/DEBIAN/postinst"
-    if [ "$(tool_kind "$t")" = agent ]; then
-      # the agent's system user (its sysusers.d file), then what it owns: the spool, and the
-      # configuration it reads through its group (unless an administrator overrode them)
+    if [ "$(tool_kind "$t")" = agent ] || [ "$t" = simplevisor ]; then
+      # the tool's system user (its sysusers.d file), then what it owns: an agent's spool, and
+      # the configuration it reads through its group (unless an administrator overrode them)
+      home=/var/spool/$t spool="dpkg-statoverride --list /var/spool/$t > /dev/null || chown $t:$t /var/spool/$t"
+      if [ "$t" = simplevisor ]; then
+        home=/var/lib/$t spool=:
+      fi
       cat >> "$root/DEBIAN/postinst" <<POSTINST
 if [ "\$1" = configure ]; then
   if command -v systemd-sysusers > /dev/null; then
     systemd-sysusers $t.conf
   elif ! getent passwd $t > /dev/null; then
-    adduser --system --group --home /var/spool/$t --no-create-home --quiet $t
+    adduser --system --group --home $home --no-create-home --quiet $t
   fi
   for f in /etc/$t /etc/$t/*.conf; do
     [ -e "\$f" ] && ! dpkg-statoverride --list "\$f" > /dev/null && chown root:$t "\$f"
   done
-  dpkg-statoverride --list /var/spool/$t > /dev/null || chown $t:$t /var/spool/$t
-fi
-POSTINST
-    elif [ "$t" = simplevisor ]; then
-      # simplevisor's system user, and the configuration it reads through its group
-      cat >> "$root/DEBIAN/postinst" <<POSTINST
-if [ "\$1" = configure ]; then
-  if command -v systemd-sysusers > /dev/null; then
-    systemd-sysusers $t.conf
-  elif ! getent passwd $t > /dev/null; then
-    adduser --system --group --home /var/lib/$t --no-create-home --quiet $t
-  fi
-  for f in /etc/$t /etc/$t/$t.conf; do
-    [ -e "\$f" ] && ! dpkg-statoverride --list "\$f" > /dev/null && chown root:$t "\$f"
-  done
+  $spool
 fi
 POSTINST
     fi
