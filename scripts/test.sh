@@ -101,9 +101,42 @@ install_prometheus() {
   fi
   return "$rc"
 }
+# The test executables of the build, one a line: PACKAGE_DIR KIND:TARGET EXECUTABLE.
+list_tests() {
+  cargo test --workspace --no-run --quiet --message-format=json 2> /dev/null | /usr/bin/python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        t = m["target"]
+        print(os.path.dirname(m["manifest_path"]), t["kind"][0] + ":" + t["name"], m["executable"])
+'
+}
+# Runs the executables of LIST named in WHICH ("KIND:TARGET ...", or "rest:EXCLUDED ..." for
+# all the others), each from its package directory, with FILTER... (libtest's own options).
+# Fails if any fails; all run.
+run_tests() {
+  local list=$1 which=$2 rc=0 dir id exe
+  shift 2
+  while read -r dir id exe; do
+    case " ${which#rest:} " in
+      *" $id "*) [ "${which#rest:}" = "$which" ] || continue ;;
+      *) [ "${which#rest:}" != "$which" ] || continue ;;
+    esac
+    printf '     Running %s (%s)\n' "$id" "${exe#"$PWD"/}"
+    (cd "$dir" && "$exe" "$@") || rc=1
+  done < "$list"
+  return "$rc"
+}
+tests_list=$(mktemp)
+trap 'rm -f "$tests_list"' EXIT
 # The compile-bound checks and the test build: in the full run they go on in the background
 # while the references are installed and the brokers boot (mostly waiting on downloads and
-# JVM/Erlang start-up), and are waited for before the tests.
+# JVM/Erlang start-up), and are waited for before the tests. Everything here that takes
+# cargo's lock on target/ goes before the packages' build begins (below).
 build() {
   step "cargo fmt --check"
   cargo fmt --all --check
@@ -116,6 +149,11 @@ build() {
     # after the test build: xtask then shares its compiled dependencies
     step "man pages and completions up to date"
     cargo run --quiet -p xtask -- check
+    step "library crates (dirq, message, config-general): cargo doc -D warnings"
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p config-general
+  fi
+  if [ "$offline" = 0 ]; then
+    list_tests > "$tests_list"
   fi
 }
 if [ "$offline" = 1 ]; then
@@ -125,32 +163,17 @@ else
   build_log=$(mktemp)
   build > "$build_log" 2>&1 &
   build_pid=$!
-  # The packages' release build (the largest compile) goes on from here too, at the lowest
-  # priority: it takes what the build, the set-up and the broker tests leave of the cores
-  # (they wait on downloads, brokers, kills and cuts much of the time). The packages test
-  # runs scripts/build-packages.sh again later, finding it compiled (same script, same
-  # environment: cargo does nothing), and the demo runs its binaries.
   if ! command -v rpmbuild > /dev/null || ! command -v rpmspec > /dev/null; then
     echo "installing rpm (rpmbuild, rpmspec) from Debian..."
     apt_install rpm
   fi
-  prebuild_log=$(mktemp)
-  prebuild_out=$(mktemp -d)
-  # (a session of its own, so that an early exit stops it with its rpmbuild, cargo and rustc;
-  # where the kernel groups sessions for the scheduler, the whole group is made nice 19 too:
-  # a nice process in a session of its own would otherwise get as much as all the others)
-  setsid sh -c 'echo 19 > /proc/self/autogroup 2> /dev/null; exec nice -n 19 "$@"' sh \
-    env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
-    scripts/build-packages.sh "$prebuild_out" > "$prebuild_log" 2>&1 &
-  prebuild_pid=$!
-  trap stop_prebuild EXIT
   step "Python references (.venv)"
   scripts/setup-python.sh
   REF_PYTHON=$PWD/.venv/bin/python
   MESSAGING_COMPLIANCE=$PWD/.venv/refs/messaging-1.2/test/compliance
   export REF_PYTHON MESSAGING_COMPLIANCE
   step "brokers (RabbitMQ, ActiveMQ, Qpid Proton, Mosquitto, the Pub/Sub emulator) on loopback"
-  trap 'stop_prebuild; stop_brokers' EXIT
+  trap 'stop_prebuild; stop_brokers; rm -f "$tests_list"' EXIT
   started_brokers=1
   # the emulator (Java) boots while the others start and the checks below run
   emulator_log=$(mktemp)
@@ -200,10 +223,24 @@ if [ "$offline" = 0 ]; then
   cat "$build_log"
   rm -f "$build_log"
   [ "$build_status" = 0 ] || exit "$build_status"
+  # The packages, from here on at the lowest priority beside the tests (they wait on
+  # brokers, kills and cuts much of the time): the RPMs and .debs of the test build's
+  # binaries (the dev profile, sharing its compiled dependencies: a release build would
+  # compile everything a second time, about 540 s of CPU here, for what the packages test
+  # checks the same either way; scripts/build-packages.sh builds release by default). The
+  # packages test checks, installs and removes them, and the demo runs their binaries.
+  prebuild_log=$(mktemp)
+  prebuild_out=$(mktemp -d)
+  # (a session of its own, so that an early exit stops it with its rpmbuild, cargo and rustc;
+  # where the kernel groups sessions for the scheduler, the whole group is made nice 19 too:
+  # a nice process in a session of its own would otherwise get as much as all the others)
+  setsid sh -c 'echo 19 > /proc/self/autogroup 2> /dev/null; exec nice -n 19 "$@"' sh \
+    env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+    scripts/build-packages.sh --profile dev --build-dir target "$prebuild_out" > "$prebuild_log" 2>&1 &
+  prebuild_pid=$! prebuild_at=$SECONDS
 fi
 if [ "$quick" = 0 ]; then
-  step "library crates (dirq, message, config-general): cargo doc -D warnings, cargo publish --dry-run"
-  RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p dirq -p message -p config-general
+  step "library crates (dirq, message, config-general): cargo publish --dry-run"
   if [ "$offline" = 1 ]; then
     echo "publish --dry-run skipped in the offline subset (it reads the crates.io index)"
   else
@@ -232,37 +269,6 @@ if [ "$quick" = 0 ]; then
     scripts/check-packaging.sh
   fi
 fi
-# The test executables of the build, one a line: PACKAGE_DIR KIND:TARGET EXECUTABLE.
-list_tests() {
-  cargo test --workspace --no-run --quiet --message-format=json 2> /dev/null | /usr/bin/python3 -c '
-import json, os, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        t = m["target"]
-        print(os.path.dirname(m["manifest_path"]), t["kind"][0] + ":" + t["name"], m["executable"])
-'
-}
-# Runs the executables of LIST named in WHICH ("KIND:TARGET ...", or "rest:EXCLUDED ..." for
-# all the others), each from its package directory, with FILTER... (libtest's own options).
-# Fails if any fails; all run.
-run_tests() {
-  local list=$1 which=$2 rc=0 dir id exe
-  shift 2
-  while read -r dir id exe; do
-    case " ${which#rest:} " in
-      *" $id "*) [ "${which#rest:}" = "$which" ] || continue ;;
-      *) [ "${which#rest:}" != "$which" ] || continue ;;
-    esac
-    printf '     Running %s (%s)\n' "$id" "${exe#"$PWD"/}"
-    (cd "$dir" && "$exe" "$@") || rc=1
-  done < "$list"
-  return "$rc"
-}
-tests_list=$(mktemp)
 
 step "cargo test"
 log=$(mktemp)
@@ -301,7 +307,8 @@ else
   # their time goes to waiting on brokers, killed agents, restarts and cuts, not to the cores.
   if [ "$status" = 0 ]; then
     group_dir=$(mktemp -d)
-    list_tests > "$group_dir/all"
+    # (listed by the build)
+    cp "$tests_list" "$group_dir/all"
     side_groups=(test:stompclt test:amqpclt test:amsclt test:power)
     filters=("${skip[@]:1}")
     # each group's own RabbitMQs and RabbitMQ cluster on ports of its own (MSGTK_PORT_OFFSET)
@@ -331,25 +338,24 @@ else
     done
     step "the system-call budget, on a quiet machine"
     run_tests "$group_dir/all" test:syscalls 2>&1 | tee -a "$log" || status=$?
-    cp "$group_dir/all" "$tests_list"
     rm -rf "$group_dir"
   fi
 fi
 if [ "$offline" = 0 ] && [ "$status" = 0 ]; then
   step "packages: RPMs (rpmbuild, offline) and .debs built, checked, installed and removed"
-  # the release build begun in the background (its failure shows again in the test's build)
+  # the packages' build begun in the background (its failure shows again in the test's build)
   prebuild_status=0
   wait "$prebuild_pid" || prebuild_status=$?
   prebuild_pid=
   demo_pid=
   packages_dir=
   if [ "$prebuild_status" = 0 ]; then
-    printf 'the packages begun in the background at 0 s were built at %d s\n' "$SECONDS"
+    printf 'the packages begun in the background at %d s were built at %d s\n' "$prebuild_at" "$SECONDS"
     # the packages test checks, installs and removes those; the demo runs their binaries
     # beside it
     packages_dir=$prebuild_out
     demo_log=$(mktemp)
-    DEMO_BIN_DIR=target/dist/release scripts/demo.sh > "$demo_log" 2>&1 &
+    DEMO_BIN_DIR=target/dist/debug scripts/demo.sh > "$demo_log" 2>&1 &
     demo_pid=$!
   else
     # (the test builds them itself, and fails as the background build did)

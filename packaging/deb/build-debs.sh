@@ -16,6 +16,9 @@ for t in $(tools); do
   chmod 0755 "$root"
   # the one list of what gets installed, shared with the RPMs
   DESTDIR=$root prefix=/usr zshdir=/usr/share/zsh/vendor-completions packaging/install.sh "$bin" "$t"
+  # debugging information stripped as rpmbuild strips it (brp-strip: strip -g): the same
+  # binaries in both formats
+  strip -g "$root/usr/bin/$t"
   unit=""
   if [ "$(tool_kind "$t")" = agent ]; then
     unit="$t@.service"
