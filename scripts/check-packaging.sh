@@ -62,6 +62,12 @@ done
   echo "check-packaging: simplevisor.service is exposed more than 1.9" >&2
   exit 1
 }
+# the test command packs its dev build (scripts/test.sh): nothing of the toolkit may differ
+# between the profiles but the code generation
+if grep -rn 'debug_assertions' crates/*/src; then
+  echo "check-packaging: code that depends on the cargo profile (the packages test packs the dev build)" >&2
+  exit 1
+fi
 rpmspec --parse packaging/rpm/messaging-toolkit.spec > "$tmp/spec"
 grep -q 'cargo build --profile release --offline --locked' "$tmp/spec"
 # one package per tool of the list, with its files, and no other

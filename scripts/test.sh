@@ -42,7 +42,7 @@ fi
 
 # clippy-driver compiles the workspace's crates in every cargo command below (lints denied):
 # one build both lints and compiles them, where `cargo clippy` and then `cargo test` built
-# them twice. The packages' release build goes without (it is what ships).
+# them twice. The packages' build goes without (lints are the test build's business).
 if command -v clippy-driver > /dev/null; then
   export RUSTC_WORKSPACE_WRAPPER=clippy-driver
   export CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
@@ -295,7 +295,7 @@ fi
 # (the brokers first: a scratch directory that cannot be removed must not keep them running)
 trap 'stop_prebuild; stop_brokers; rm -f "$log" "$tests_list"; [ -z "$scratch" ] || rm -rf "$scratch" || true' EXIT
 status=0
-# the packages test compiles the release binaries: in a step of its own, below
+# the packages test: in a step of its own, below
 if [ "$offline" = 1 ]; then
   cargo test --workspace "${skip[@]}" --skip root_packages_ 2>&1 | tee "$log" || status=$?
 else

@@ -1,8 +1,9 @@
 //! The packages, really built (scripts/build-packages.sh: rpmbuild offline from a source
 //! tarball, .debs from the same binaries), their contents and scriptlets checked, then the
 //! .debs installed on this machine with dpkg, smoke-tested from the installed paths and
-//! removed again. Root, and it compiles the release binaries: scripts/test.sh runs it in a
-//! step of its own after the other tests (`root_packages_`).
+//! removed again. Root; it builds the packages (release) unless MSGTK_PACKAGES names them
+//! built: scripts/test.sh builds them of its test build beside the other tests and runs this
+//! in a step of its own after them (`root_packages_`).
 
 use std::path::Path;
 use std::process::Command;
