@@ -100,15 +100,15 @@ impl QueueSimple {
         let dir = self.insertion_dir();
         let dpath = self.path.join(&dir);
         let (tmp, mut file) = loop {
-            let tmp = dpath.join(format!("{}.tmp", element_name(self.rndhex)));
-            match self.perms.create_new(&tmp) {
-                Ok(f) => break (tmp, f),
+            let tmp = format!("{}.tmp", element_name(self.rndhex));
+            match self.in_dir(&dir, |fd| self.perms.create_new_at(fd, &tmp)) {
+                Ok(f) => break (dpath.join(tmp), f),
                 Err(e) if is_gone(&e) => self
                     .perms
                     .mkdir_ok(&dpath)
                     .map_err(|e| Error::io("create directory", &dpath, e))?,
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                Err(e) => return Err(Error::io("create", &tmp, e)),
+                Err(e) => return Err(Error::io("create", dpath.join(tmp), e)),
             }
         };
         let written = file
@@ -125,22 +125,38 @@ impl QueueSimple {
     /// The second half: the staged file (its path, as [`QueueSimple::stage`] gave it)
     /// becomes an element of its directory; returns the element name.
     pub fn commit_path(&self, tmp: &Path) -> Result<String> {
+        let invalid = || {
+            Error::io(
+                "commit",
+                tmp,
+                std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            )
+        };
         let dpath = tmp
             .parent()
             .filter(|d| d.parent() == Some(self.path.as_path()))
-            .ok_or_else(|| {
-                Error::io(
-                    "commit",
-                    tmp,
-                    std::io::Error::from(std::io::ErrorKind::InvalidInput),
-                )
-            })?;
+            .ok_or_else(invalid)?;
         let dir = dpath
             .file_name()
             .and_then(|d| d.to_str())
-            .unwrap_or_default()
-            .to_string();
-        self.publish(tmp, &dir, dpath)
+            .ok_or_else(invalid)?;
+        let from = tmp
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(invalid)?;
+        loop {
+            let elt = element_name(self.rndhex);
+            match self.in_dir(dir, |fd| sys::move_noreplace_at(fd, from, &elt)) {
+                Ok(Moved::Done) => {
+                    if self.sync {
+                        sys::sync_dir(dpath).map_err(|e| Error::io("sync", dpath, e))?;
+                    }
+                    return Ok(format!("{dir}/{elt}"));
+                }
+                Ok(Moved::Exists) => {}
+                Err(e) => return Err(Error::io("publish", dpath.join(&elt), e)),
+            }
+        }
     }
 
     /// [`QueueSimple::add`] the references' way: `NAME.tmp`, then renamed.
@@ -527,6 +543,14 @@ mod tests {
         assert_eq!(q.count().expect("count"), 1);
         assert!(q.lock(&name).expect("lock"));
         assert_eq!(q.get(&name).expect("get"), b"staged");
+        // a staged file is committed by another handle of the queue too (a later run), and
+        // a path outside the queue's intermediate directories is refused
+        let tmp = q.stage(b"again").expect("stage");
+        let other = QueueSimple::new(d.path()).expect("open");
+        let name = other.commit_path(&tmp).expect("commit");
+        assert!(other.lock(&name).expect("lock"));
+        assert_eq!(other.get(&name).expect("get"), b"again");
+        assert!(q.commit_path(&d.path().join("x.tmp")).is_err());
     }
 
     /// A stamped lock is released by its stamp, and only while it is that lock.

@@ -96,6 +96,35 @@ pub(crate) fn move_noreplace(from: &Path, to: &Path, dir: bool) -> io::Result<Mo
     }
 }
 
+/// [`move_noreplace`] of a file within one directory held open: `dir/from` to `dir/to`,
+/// one name looked up each instead of two whole paths walked.
+pub(crate) fn move_noreplace_at(dir: BorrowedFd<'_>, from: &str, to: &str) -> io::Result<Moved> {
+    let (cf, ct) = (crate::at::cstr(from)?, crate::at::cstr(to)?);
+    let d = dir.as_raw_fd();
+    if RENAME2_OK.load(Ordering::Relaxed) {
+        // SAFETY: both are valid NUL-terminated names and `d` an open directory.
+        let rc = unsafe { libc::renameat2(d, cf.as_ptr(), d, ct.as_ptr(), libc::RENAME_NOREPLACE) };
+        if rc == 0 {
+            return Ok(Moved::Done);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+                RENAME2_OK.store(false, Ordering::Relaxed);
+            }
+            _ if is_exists(&e) => return Ok(Moved::Exists),
+            _ => return Err(e),
+        }
+    }
+    match crate::at::link(dir, from, to) {
+        Ok(()) => {}
+        Err(e) if is_exists(&e) => return Ok(Moved::Exists),
+        Err(e) => return Err(e),
+    }
+    crate::at::unlink(dir, from)?;
+    Ok(Moved::Done)
+}
+
 /// How a new element's file, written unnamed (`O_TMPFILE`), gets its name: one directory
 /// change per element instead of two (create `NAME.tmp`, rename), which measured here adds
 /// 1.2-1.6 times as fast on tmpfs and ext4, and no `.tmp` is left behind by a crash.
@@ -238,6 +267,20 @@ impl Perms {
             .create_new(true)
             .mode(self.file_mode())
             .open(path)?;
+        if self.fix {
+            f.set_permissions(fs::Permissions::from_mode(self.file_mode()))?;
+        }
+        Ok(f)
+    }
+
+    /// [`Perms::create_new`] of `name` in the directory `dir` held open.
+    pub(crate) fn create_new_at(&self, dir: BorrowedFd<'_>, name: &str) -> io::Result<File> {
+        let f = crate::at::open(
+            dir,
+            &crate::at::cstr(name)?,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            self.file_mode(),
+        )?;
         if self.fix {
             f.set_permissions(fs::Permissions::from_mode(self.file_mode()))?;
         }

@@ -6,6 +6,7 @@
 //! | `persistent: true` | `delivery_mode` 2 (else 1) | from the table only |
 //! | `content-type` | `content_type` (`text/unknown` for text without one) | from the table only |
 //! | text or binary body | the bytes (UTF-8 for text) | text when `content_type` is `text/*` or has a `charset=` (and is UTF-8) |
+//! | `message-id` | in the table | from the table, else from `message_id` (an AMQP 1.0 sender's, through RabbitMQ) |
 //! | — | `timestamp` = now | other properties are not kept (as the reference) |
 //! | `destination` | in the table | from the table; when it has none (a message from another client), `/queue/KEY` for the default exchange and `/topic/KEY` for `amq.topic` |
 //!
@@ -72,6 +73,13 @@ pub fn from_delivery(
         for (k, v) in h {
             m.header.insert(k.to_string(), text(v));
         }
+    }
+    // an AMQP 1.0 sender's message-id (where `--dedup` puts its ids) arrives as this
+    // property through RabbitMQ
+    if let Some(id) = props.message_id()
+        && !m.header.contains_key("message-id")
+    {
+        m.header.insert("message-id".into(), id.to_string());
     }
     if !m.header.contains_key("destination") {
         match exchange {
@@ -221,5 +229,19 @@ mod tests {
         assert_eq!(m.header["x-death"], r#"[{"queue":"q\"1"}]"#);
         // said text, is not UTF-8: binary
         assert!(!m.is_text());
+    }
+
+    /// The `message_id` property (an AMQP 1.0 sender's message-id, through RabbitMQ) is the
+    /// `message-id` header when the table has none; the table's wins.
+    #[test]
+    fn the_message_id_property_is_read_when_the_table_has_none() {
+        let p = BasicProperties::default().with_message_id("id-1".into());
+        let m = from_delivery(&p, b"x".to_vec(), "", "q");
+        assert_eq!(m.header["message-id"], "id-1");
+        let mut t = FieldTable::default();
+        t.insert("message-id".into(), AMQPValue::LongString("id-2".into()));
+        let p = p.with_headers(t);
+        let m = from_delivery(&p, b"x".to_vec(), "", "q");
+        assert_eq!(m.header["message-id"], "id-2");
     }
 }
