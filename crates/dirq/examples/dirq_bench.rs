@@ -8,6 +8,9 @@
 //! `dirq_bench floor DIR N SIZE THREADS` is the spool's own ceiling for the transfer agents'
 //! benchmarks: THREADS threads add N SIZE-byte elements to one Simple queue between them, then
 //! THREADS threads lock, read and remove them all; one JSON line per phase, no messaging.
+//! `dirq_bench stage DIR N SIZE` adds N elements one at a time, then N more in two steps
+//! (stage, commit: `--dedup`'s writes, invisible to readers until committed), then N more
+//! at one time again, alternating; one JSON line per way (the better of its two rounds).
 
 use std::path::Path;
 use std::time::Instant;
@@ -93,8 +96,34 @@ fn floor(dir: &Path, n: usize, size: usize, threads: usize) {
     phase(&format!("consume-x{threads}"), n, secs);
 }
 
+/// What writing in two steps costs an element: adds and stage-commits, alternated.
+fn stage(dir: &Path, n: usize, size: usize) {
+    let q = QueueSimple::new(dir.join("stage")).expect("open");
+    let body = vec![b'A'; size];
+    let (mut add, mut two) = (f64::MAX, f64::MAX);
+    for _ in 0..2 {
+        let ((), secs) = timed(|| (0..n).for_each(|_| drop(q.add(&body).expect("add"))));
+        add = add.min(secs);
+        let ((), secs) = timed(|| {
+            (0..n).for_each(|_| {
+                let tmp = q.stage(&body).expect("stage");
+                q.commit_path(&tmp).expect("commit");
+            })
+        });
+        two = two.min(secs);
+        q.purge().expect("purge");
+    }
+    phase("add", n, add);
+    phase("stage-commit", n, two);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("stage") {
+        let num = |i: usize| args[i].parse::<usize>().expect("a number");
+        stage(Path::new(&args[1]), num(2), num(3));
+        return;
+    }
     if args.first().map(String::as_str) == Some("floor") {
         let num = |i: usize| args[i].parse::<usize>().expect("a number");
         floor(Path::new(&args[1]), num(2), num(3), num(4));
