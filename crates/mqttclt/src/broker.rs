@@ -371,6 +371,12 @@ impl MqttIncoming {
 }
 
 impl Incoming for MqttIncoming {
+    // a PUBLISH already read waits: what the destination holds (a --dedup batch) can wait
+    // for it
+    fn has_ready(&self) -> bool {
+        !self.early.is_empty() || self.s.as_ref().is_some_and(Session::has_publish)
+    }
+
     async fn start(&mut self) -> Result<()> {
         self.open(false).await
     }

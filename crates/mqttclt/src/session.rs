@@ -181,6 +181,12 @@ impl Session {
         self.flush().await
     }
 
+    /// Whether a whole PUBLISH has arrived and waits in the read buffer: [`Session::next`]
+    /// returns it without waiting.
+    pub fn has_publish(&self) -> bool {
+        self.rbuf.first().is_some_and(|b| b >> 4 == 3) && whole_packet(&self.rbuf)
+    }
+
     /// The next packet from the broker, waiting at most `wait` (zero: only what has
     /// arrived); PINGRESPs are taken here.
     pub async fn next(&mut self, wait: Duration) -> Result<Option<In>> {
@@ -244,5 +250,42 @@ impl Session {
             }
         })
         .await;
+    }
+}
+
+/// Whether `buf` starts with a whole MQTT packet: its fixed header (a type byte and a
+/// remaining length of up to four 7-bit bytes) and that many bytes after it.
+fn whole_packet(buf: &[u8]) -> bool {
+    let mut len = 0usize;
+    for (i, b) in buf.iter().skip(1).take(4).enumerate() {
+        len |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return buf.len() >= 2 + i + len;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod whole_packet_tests {
+    use super::whole_packet;
+
+    #[test]
+    fn a_packet_is_whole_once_its_remaining_length_has_arrived() {
+        assert!(!whole_packet(&[]));
+        assert!(!whole_packet(&[0x30]));
+        assert!(whole_packet(&[0xd0, 0x00]), "PINGRESP");
+        assert!(!whole_packet(&[0x30, 0x03, 1, 2]));
+        assert!(whole_packet(&[0x30, 0x03, 1, 2, 3]));
+        // 200 = 0xc8 0x01
+        let mut p = vec![0x30, 0xc8, 0x01];
+        p.extend(vec![0u8; 199]);
+        assert!(!whole_packet(&p));
+        p.push(0);
+        assert!(whole_packet(&p));
+        assert!(
+            !whole_packet(&[0x30, 0xff, 0xff, 0xff, 0xff]),
+            "five length bytes"
+        );
     }
 }

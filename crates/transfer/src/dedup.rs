@@ -71,6 +71,9 @@ pub struct Window {
     records: usize,
     /// Records of broker-confirmed ids not written yet.
     buffer: String,
+    /// Ids of messages staged in the queue and not recorded yet: a second copy arriving
+    /// meanwhile (a redelivery within one batch) must not be staged too.
+    staged: std::collections::HashSet<u128>,
 }
 
 fn now() -> u64 {
@@ -142,6 +145,7 @@ impl Window {
             bounds,
             sync,
             ids: HashMap::new(),
+            staged: std::collections::HashSet::new(),
             order: VecDeque::new(),
             records: 0,
             buffer: String::new(),
@@ -265,19 +269,35 @@ impl Window {
         self.ids.is_empty()
     }
 
-    /// Records ids with the paths of their staged messages relative to the queue, in one
-    /// write: on disk (and synced, with `sync`) when this returns.
-    pub fn record_staged(&mut self, batch: &[(String, String)]) -> Result<()> {
+    /// Records ids (by their [`key`]) with the paths of their staged messages relative to
+    /// the queue, in one write: on disk (and synced, with `sync`) when this returns.
+    pub fn record_staged(&mut self, batch: &[(u128, String)]) -> Result<()> {
         let secs = now();
         let mut text = std::mem::take(&mut self.buffer);
         let mut keys = Vec::with_capacity(batch.len());
-        for (id, staged) in batch {
-            let k = key(id);
-            text.push_str(&format!("{secs} {} {staged}\n", hex32(k)));
-            keys.push(k);
+        for (k, staged) in batch {
+            text.push_str(&format!("{secs} {} {staged}\n", hex32(*k)));
+            keys.push(*k);
+            self.staged.remove(k);
         }
         self.write(&text)?;
         self.add(keys, secs)
+    }
+
+    /// A message with this id is staged in the queue (its record to come): see
+    /// [`Window::is_staged`].
+    pub fn stage(&mut self, k: u128) {
+        self.staged.insert(k);
+    }
+
+    /// Whether a message with this id is staged and not recorded yet.
+    pub fn is_staged(&self, k: u128) -> bool {
+        self.staged.contains(&k)
+    }
+
+    /// The staged messages were dropped unrecorded (the queue stopped): none is staged.
+    pub fn unstage_all(&mut self) {
+        self.staged.clear();
     }
 
     /// Records `id` (a broker confirmed its message): written out with the next batch of
@@ -442,6 +462,11 @@ impl Dedup {
         self.window().contains_key(k)
     }
 
+    /// Whether a message with `id` is staged in the destination queue, not recorded yet.
+    pub(crate) fn staged(&self, k: u128) -> bool {
+        self.by_queue && self.window().is_staged(k)
+    }
+
     /// Records an id by its key (a broker confirmed its message).
     pub(crate) fn record(&self, k: u128) -> Result<()> {
         self.window().record_key(k)
@@ -594,7 +619,7 @@ mod tests {
             .to_string();
         {
             let mut w = Window::open(d.path(), BOUNDS, false, Some(&q)).unwrap();
-            w.record_staged(&[("x-id".into(), rel.clone())]).unwrap();
+            w.record_staged(&[(key("x-id"), rel.clone())]).unwrap();
             // the crash: never committed
         }
         assert_eq!(q.dirq().count().unwrap(), 0);
@@ -620,7 +645,7 @@ mod tests {
                 .to_str()
                 .unwrap()
                 .to_string();
-            batch.push((format!("id{i}"), rel));
+            batch.push((key(&format!("id{i}")), rel));
             paths.push(p);
         }
         {

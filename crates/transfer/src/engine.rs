@@ -65,6 +65,9 @@ struct Books {
 enum Seen {
     /// Its id is in the window.
     Before,
+    /// A message with its id is staged in the destination queue, not recorded yet (a
+    /// redelivery within one batch).
+    Staged,
     /// Not seen: the key to record once a broker confirms it (none for a spool, whose
     /// module records it, or without an id).
     New(Option<u128>),
@@ -78,6 +81,7 @@ impl Books {
         };
         match d.stamp(msg, element).map(|id| crate::dedup::key(&id)) {
             Some(k) if d.seen(k) => Seen::Before,
+            Some(k) if d.staged(k) => Seen::Staged,
             Some(k) => Seen::New((!d.by_queue).then_some(k)),
             None => {
                 Meter::add(&meter.without_id, 1);
@@ -430,6 +434,14 @@ impl<'a> Engine<'a> {
         let awaiting = match self.books.check(&mut msg, inc.element(token), &self.meter) {
             Seen::Before => {
                 // written (or confirmed) before: acknowledged, not put again
+                return self
+                    .not_put(token, inc, stats, &self.meter.duplicates)
+                    .await;
+            }
+            Seen::Staged => {
+                // the other copy's batch is committed first (its id recorded, it an
+                // element): only then is this one acknowledged, not put
+                out.flush().await?;
                 return self
                     .not_put(token, inc, stats, &self.meter.duplicates)
                     .await;

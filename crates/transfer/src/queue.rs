@@ -164,8 +164,8 @@ pub struct QueueOutgoing {
     done: Vec<Token>,
     /// `--dedup`: each message's id recorded between its staging and its commit.
     window: Option<std::sync::Arc<std::sync::Mutex<crate::dedup::Window>>>,
-    /// Staged messages whose ids are not recorded yet: token, id, staged path.
-    staged: Vec<(Token, String, std::path::PathBuf)>,
+    /// Staged messages whose ids are not recorded yet: token, id's key, staged path.
+    staged: Vec<(Token, u128, std::path::PathBuf)>,
 }
 
 fn not_started() -> Error {
@@ -202,12 +202,12 @@ impl QueueOutgoing {
         }
         let q = self.q.as_ref().ok_or_else(not_started)?;
         let root = q.dirq().path();
-        let records: Vec<(String, String)> = self
+        let records: Vec<(u128, String)> = self
             .staged
             .iter()
-            .map(|(_, id, p)| {
+            .map(|(_, k, p)| {
                 let rel = p.strip_prefix(root).unwrap_or(p);
-                (id.clone(), rel.to_string_lossy().into_owned())
+                (*k, rel.to_string_lossy().into_owned())
             })
             .collect();
         if let Some(w) = &self.window {
@@ -240,7 +240,11 @@ impl Outgoing for QueueOutgoing {
             (Some(_), Some(id)) => {
                 // NULL stages nothing: nothing to record either
                 if let Some(p) = q.stage_message(msg).map_err(qe)? {
-                    self.staged.push((token, id.clone(), p));
+                    let k = crate::dedup::key(id);
+                    if let Some(w) = &self.window {
+                        w.lock().unwrap_or_else(|p| p.into_inner()).stage(k);
+                    }
+                    self.staged.push((token, k, p));
                     if self.staged.len() >= crate::dedup::BATCH {
                         self.commit_staged()?;
                     }
@@ -280,6 +284,9 @@ impl Outgoing for QueueOutgoing {
         // staged and never recorded: not elements, and no one will commit them
         for (_, _, p) in self.staged.drain(..) {
             let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+        }
+        if let Some(w) = &self.window {
+            w.lock().unwrap_or_else(|p| p.into_inner()).unstage_all();
         }
         Ok(())
     }
