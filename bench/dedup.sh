@@ -54,7 +54,6 @@ printf '# --dedup benchmark: %d reliable 1 KiB messages per run, spools on tmpfs
 "$bin/examples/dirq_bench" stage "$work" 50000 1100 > "$work/stage.json"
 stage_extra=$(sed 's/.*"n":\([0-9]*\),"secs":\([0-9.]*\).*/\1 \2/' "$work/stage.json" |
   awk '{ n = $1; t[NR] = $2 } END { printf "%.9f", (t[2] - t[1]) / n }')
-rm -rf "$work/stage"
 printf '# writing in two steps costs the spool %.1f µs more an element\n' "$(awk -v e="$stage_extra" 'BEGIN { print e * 1e6 }')"
 printf '%-9s %-14s %8s %8s %8s %8s %8s %8s\n' agent direction plain with-ids dedup ratio bound "of bound"
 for a in $agents; do
