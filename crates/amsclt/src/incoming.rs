@@ -356,4 +356,10 @@ impl transfer::Incoming for AmsIncoming {
     fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
+
+    // the next pull goes out with the acknowledgements of everything written so far: a
+    // pull acknowledging a batch late slowed pulling with --dedup to 0.55-0.72 (measured)
+    fn acks_before_waiting(&self) -> bool {
+        true
+    }
 }

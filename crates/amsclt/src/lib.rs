@@ -75,6 +75,10 @@ impl transfer::Incoming for AmsIn {
     fn has_ready(&self) -> bool {
         both!(self, m => m.has_ready())
     }
+
+    fn acks_before_waiting(&self) -> bool {
+        both!(self, m => m.acks_before_waiting())
+    }
 }
 
 /// `--incoming-push-listen`: `PORT` (on 127.0.0.1) or `ADDR:PORT`.

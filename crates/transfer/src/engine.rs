@@ -366,6 +366,17 @@ impl<'a> Engine<'a> {
         if *out_started && !inc.has_ready() {
             // the next message may take a while: what the destination holds goes now
             out.flush().await?;
+            if inc.acks_before_waiting() {
+                Self::ack_confirmed(
+                    &meter,
+                    &mut self.books,
+                    inc,
+                    out,
+                    &mut run.confirmed,
+                    Duration::ZERO,
+                )
+                .await?;
+            }
         }
         // a confirmation that arrives while the incoming side waits is taken at once
         let got = if *out_started && out.pending() > 0 {

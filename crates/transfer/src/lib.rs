@@ -83,6 +83,13 @@ pub trait Incoming {
     fn has_ready(&self) -> bool {
         false
     }
+    /// Whether, before [`Incoming::get`] waits, the acknowledgements of what the outgoing
+    /// module has just confirmed should be given first: a source that asks its peer for
+    /// more only after acknowledging (a pull) would otherwise acknowledge a request late.
+    /// Default: no (the acknowledgements go with the next turn, in fewer writes).
+    fn acks_before_waiting(&self) -> bool {
+        false
+    }
 }
 
 /// The destination of messages.

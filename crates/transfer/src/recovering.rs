@@ -200,6 +200,10 @@ impl<I: Incoming> Incoming for Recovering<I> {
     fn has_ready(&self) -> bool {
         self.module.has_ready()
     }
+
+    fn acks_before_waiting(&self) -> bool {
+        self.module.acks_before_waiting()
+    }
 }
 
 impl<O: Outgoing> Outgoing for Recovering<O> {
