@@ -55,29 +55,9 @@ pub(crate) enum Moved {
 /// `unlink` for files (what the references do) or, for directories (`dir = true`), a plain
 /// `rename`, which cannot clobber a non-empty directory and a Normal element is never empty.
 pub(crate) fn move_noreplace(from: &Path, to: &Path, dir: bool) -> io::Result<Moved> {
-    if RENAME2_OK.load(Ordering::Relaxed) {
-        let (cf, ct) = (cpath(from)?, cpath(to)?);
-        // SAFETY: both are valid NUL-terminated strings.
-        let rc = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                cf.as_ptr(),
-                libc::AT_FDCWD,
-                ct.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if rc == 0 {
-            return Ok(Moved::Done);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
-                RENAME2_OK.store(false, Ordering::Relaxed);
-            }
-            _ if is_exists(&e) => return Ok(Moved::Exists),
-            _ => return Err(e),
-        }
+    let (cf, ct) = (cpath(from)?, cpath(to)?);
+    if let Some(moved) = rename2(libc::AT_FDCWD, &cf, libc::AT_FDCWD, &ct) {
+        return moved;
     }
     if dir {
         match fs::rename(from, to) {
@@ -96,25 +76,49 @@ pub(crate) fn move_noreplace(from: &Path, to: &Path, dir: bool) -> io::Result<Mo
     }
 }
 
+/// `renameat2(RENAME_NOREPLACE)` where it is still believed to work; `None` where it is not
+/// (then or from now on: the caller falls back).
+fn rename2(
+    dfrom: libc::c_int,
+    from: &std::ffi::CStr,
+    dto: libc::c_int,
+    to: &std::ffi::CStr,
+) -> Option<io::Result<Moved>> {
+    if !RENAME2_OK.load(Ordering::Relaxed) {
+        return None;
+    }
+    // SAFETY: both are valid NUL-terminated strings and the fds are AT_FDCWD or open
+    // directories.
+    let rc = unsafe {
+        libc::renameat2(
+            dfrom,
+            from.as_ptr(),
+            dto,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Some(Ok(Moved::Done));
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+            RENAME2_OK.store(false, Ordering::Relaxed);
+            None
+        }
+        _ if is_exists(&e) => Some(Ok(Moved::Exists)),
+        _ => Some(Err(e)),
+    }
+}
+
 /// [`move_noreplace`] of a file within one directory held open: `dir/from` to `dir/to`,
 /// one name looked up each instead of two whole paths walked.
 pub(crate) fn move_noreplace_at(dir: BorrowedFd<'_>, from: &str, to: &str) -> io::Result<Moved> {
     let (cf, ct) = (crate::at::cstr(from)?, crate::at::cstr(to)?);
     let d = dir.as_raw_fd();
-    if RENAME2_OK.load(Ordering::Relaxed) {
-        // SAFETY: both are valid NUL-terminated names and `d` an open directory.
-        let rc = unsafe { libc::renameat2(d, cf.as_ptr(), d, ct.as_ptr(), libc::RENAME_NOREPLACE) };
-        if rc == 0 {
-            return Ok(Moved::Done);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
-                RENAME2_OK.store(false, Ordering::Relaxed);
-            }
-            _ if is_exists(&e) => return Ok(Moved::Exists),
-            _ => return Err(e),
-        }
+    if let Some(moved) = rename2(d, &cf, d, &ct) {
+        return moved;
     }
     match crate::at::link(dir, from, to) {
         Ok(()) => {}
