@@ -226,14 +226,36 @@ fn round(dest: &str, round: usize) -> Vec<Message> {
         .collect()
 }
 
-/// Starts stompclt, cuts the power `after` later, kills it, reboots the filesystem.
-fn cut_during(fs: &mut CrashFs, args: &[String], after: Duration) {
+/// How many element files the DQS spool under `path` shows (locked ones too).
+fn element_count(path: &Path) -> usize {
+    let Ok(dirs) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    dirs.flatten()
+        .filter(|d| dirq::is_dir_name(d.file_name().as_encoded_bytes()))
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flat_map(|entries| entries.flatten())
+        .filter(|e| dirq::is_element_name(e.file_name().as_encoded_bytes()))
+        .count()
+}
+
+/// Starts stompclt, waits until `moving` says the transfer has begun (at most 30 s: a loaded
+/// machine may take longer than any fixed delay to start and connect), cuts the power `after`
+/// later, kills it, reboots the filesystem.
+fn cut_during(fs: &mut CrashFs, args: &[String], moving: &dyn Fn() -> bool, after: Duration) {
     let mut child = stompclt()
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !moving() && std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     std::thread::sleep(after);
     fs.cut();
     let _ = child.kill();
@@ -288,10 +310,12 @@ fn broker_to_spool(cuts: usize, sync: bool, seed: u64) -> (usize, usize, usize) 
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
+        let before = element_count(&spool);
         cut_during(
             &mut fs,
             &args,
-            Duration::from_millis(10 + (rng >> 33) % 200),
+            &|| element_count(&spool) > before,
+            Duration::from_millis((rng >> 33) % 100),
         );
     }
     // what the broker still holds, drained to a spool of the ordinary disk
@@ -352,10 +376,12 @@ fn broker_power_cut_stompclt_sending_with_sync_loses_nothing_the_spool_held() {
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
+        let before = element_count(&spool);
         cut_during(
             &mut fs,
             &args,
-            Duration::from_millis(20 + (rng >> 33) % 200),
+            &|| element_count(&spool) < before,
+            Duration::from_millis((rng >> 33) % 100),
         );
         assert_eq!(elements(&spool).1, 0, "a torn element in the spool");
     }
