@@ -5,7 +5,10 @@
 #   -n N       elements per run (default 10000), -s SIZE body bytes (default 1024)
 #   -r RUNS    runs per implementation; medians are reported (default 3)
 #   --million  also time count and purge of 1 000 000 Simple elements
-# Prints, per kind and phase, the median rate of each and the ratio rust/python.
+# Prints, per kind and phase, the median rate of each and the ratio rust/python; then the
+# floor (examples/dirq_floor: only the system calls of the crate's add and take, measured in
+# the same run) beside the library (dirq_bench) and the `dirq` command adding and popping a
+# Simple queue, and their ratios to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="" n=10000 size=1024 runs=3 million=0
@@ -21,8 +24,9 @@ while [ $# -gt 0 ]; do
 done
 scripts/setup-python.sh >&2
 py=.venv/bin/python
-cargo build -q --release -p dirq --example dirq_bench
-rust=target/release/examples/dirq_bench
+cargo build -q --release -p dirq --example dirq_bench --example dirq_floor
+cargo build -q --release -p dirq-cli
+rust=target/release/examples/dirq_bench floor=target/release/examples/dirq_floor cmd=target/release/dirq
 work=$(mktemp -d "${dir:-${TMPDIR:-/tmp}}/dirq-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fs=$(stat -f -c %T "$work")
@@ -40,6 +44,27 @@ for kind in simple normal; do
       rm -rf "$d"
     done
   done
+done
+# the floor, the library and the command, in turn, at least seven rounds (best of each),
+# of at least 50 000 elements (shorter phases are all noise here)
+fn=$(( n < 50000 ? 50000 : n ))
+awk -v n="$fn" -v s="$size" 'BEGIN { l = sprintf("%*s", s - 1, ""); gsub(/ /, "A", l)
+  for (i = 0; i < n; i++) print l }' > "$work/lines"
+ms() { date +%s%N; }
+for r in $(seq "$(( runs < 7 ? 7 : runs ))"); do
+  d=$work/floor-$r; mkdir -p "$d"
+  "$floor" "$d" "$fn" "$size" | sed 's/^{/{"kind":"floor",/' >> "$results"
+  "$rust" simple "$d" "$fn" "$size" | grep -E '"(add|consume)"' |
+    sed 's/^{/{"kind":"floor",/; s/"impl":"rust"/"impl":"library"/' >> "$results"
+  t0=$(ms); "$cmd" add -p "$d/cmd" --lines -q < "$work/lines"; t1=$(ms)
+  "$cmd" pop -p "$d/cmd" -c 0 --lines > /dev/null; t2=$(ms)
+  [ -z "$(find "$d/cmd" -type f)" ] || { echo "dirq pop left elements" >&2; exit 1; }
+  for x in "add $t0 $t1" "consume $t1 $t2"; do
+    set -- $x
+    awk -v p="$1" -v n="$fn" -v a="$2" -v b="$3" 'BEGIN { s = (b - a) / 1e9
+      printf "{\"kind\":\"floor\",\"impl\":\"command\",\"phase\":\"%s\",\"n\":%d,\"secs\":%.6f,\"rate\":%.1f}\n", p, n, s, n / s }'
+  done >> "$results"
+  rm -rf "$d"
 done
 if [ "$million" = 1 ]; then
   m=$work/million; mkdir -p "$m"

@@ -6,6 +6,8 @@ import statistics
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+floor = [r for r in rows if r["kind"] == "floor"]
+rows = [r for r in rows if r["kind"] != "floor"]
 keys = []
 for r in rows:
     k = (r["kind"], r["phase"])
@@ -28,3 +30,15 @@ for kind, phase in keys:
         ratio = r / p if r and p else float("nan")
         print("%-12s %-14s %12.0f/s %12.0f/s %7.2fx" % (kind, phase, r, p or 0, ratio))
 print("ratio = how many times faster the Rust code is (rates: rust/python; times: python/rust)")
+if floor:
+    def fmed(impl, phase):
+        # the best round: the machine's noise only ever slows a round down
+        v = [r["rate"] for r in floor if (r["impl"], r["phase"]) == (impl, phase)]
+        return max(v) if v else float("nan")
+    print()
+    print("%-8s %12s %12s %12s %9s %9s" % ("simple", "floor", "library", "command", "lib/fl", "cmd/fl"))
+    for phase in ("add", "consume"):
+        f, lib, cmd = fmed("floor", phase), fmed("library", phase), fmed("command", phase)
+        print("%-8s %10.0f/s %10.0f/s %10.0f/s %8.2fx %8.2fx" % (phase, f, lib, cmd, lib / f, cmd / f))
+    print("floor = only the system calls of an add (4) and a take (7), measured in the same run;")
+    print("each the best of its rounds, taken in turn")

@@ -486,14 +486,15 @@ fn add(q: &Queue, lines: bool, quiet: bool, files: &[PathBuf], out: &mut impl Wr
     for src in inputs(files) {
         let label = src.map_or("standard input".to_string(), |p| p.display().to_string());
         let mut reader: Box<dyn BufRead> = match src {
-            None => Box::new(io::stdin().lock()),
-            Some(p) => {
-                Box::new(BufReader::new(File::open(p).map_err(|e| {
-                    Failure::Error(format!("cannot open {label}: {e}"))
-                })?))
-            }
+            // large reads: with --lines, one read per many elements
+            None => Box::new(BufReader::with_capacity(1 << 16, io::stdin().lock())),
+            Some(p) => Box::new(BufReader::with_capacity(
+                1 << 16,
+                File::open(p).map_err(|e| Failure::Error(format!("cannot open {label}: {e}")))?,
+            )),
         };
-        let mut one = |what: String, data: &[u8], out: &mut dyn Write| -> Outcome {
+        // `what` names the input only when an add fails: nothing is formatted per element
+        let mut one = |what: &dyn Fn() -> String, data: &[u8], out: &mut dyn Write| -> Outcome {
             match q.add(data) {
                 Ok(name) => {
                     if !quiet {
@@ -502,7 +503,7 @@ fn add(q: &Queue, lines: bool, quiet: bool, files: &[PathBuf], out: &mut impl Wr
                 }
                 Err(e) => {
                     // Report and go on: the rest of the input still gets in.
-                    eprintln!("dirq: {what}: {e}");
+                    eprintln!("dirq: {}: {e}", what());
                     failed += 1;
                 }
             }
@@ -521,12 +522,12 @@ fn add(q: &Queue, lines: bool, quiet: bool, files: &[PathBuf], out: &mut impl Wr
                 if buf.last() == Some(&b'\n') {
                     buf.pop();
                 }
-                one(format!("{label} line {lineno}"), &buf, out)?;
+                one(&|| format!("{label} line {lineno}"), &buf, out)?;
             }
         } else {
             let mut buf = Vec::new();
             reader.read_to_end(&mut buf).map_err(read_err)?;
-            one(label.clone(), &buf, out)?;
+            one(&|| label.clone(), &buf, out)?;
         }
     }
     if failed > 0 {

@@ -186,7 +186,8 @@ fn main() {
                 dirq::AnyQueue::Normal(s) => assert_eq!(s.get(&name).expect("get").len(), 1),
                 dirq::AnyQueue::Null(_) => unreachable!(),
             }
-            q.remove(&name).expect("remove");
+            // the agents' way: the lock is ours, no need to look
+            q.remove_locked(&name).expect("remove");
             got += 1;
         }
         got

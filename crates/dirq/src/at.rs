@@ -81,8 +81,37 @@ impl Dirs {
     }
 }
 
-pub(crate) fn cstr(s: &str) -> io::Result<CString> {
-    CString::new(s).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+/// A name for a system call: on the stack when short (every element and lock name is), so
+/// that a call costs no allocation.
+pub(crate) enum CName {
+    Short([u8; 48], usize),
+    Long(CString),
+}
+
+impl std::ops::Deref for CName {
+    type Target = CStr;
+    fn deref(&self) -> &CStr {
+        match self {
+            // SAFETY: `cstr` wrote the bytes without a NUL and one NUL after them.
+            CName::Short(buf, len) => unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=*len]) },
+            CName::Long(c) => c,
+        }
+    }
+}
+
+pub(crate) fn cstr(s: &str) -> io::Result<CName> {
+    let b = s.as_bytes();
+    if b.contains(&0) {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    if b.len() < 48 {
+        let mut buf = [0u8; 48];
+        buf[..b.len()].copy_from_slice(b);
+        return Ok(CName::Short(buf, b.len()));
+    }
+    CString::new(b)
+        .map(CName::Long)
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
 /// 0, or the error the call left in errno.

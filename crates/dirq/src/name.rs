@@ -20,7 +20,20 @@ pub(crate) fn now() -> (u64, u32) {
 /// queue's random digit.
 pub fn element_name(rndhex: u8) -> String {
     let (s, us) = now();
-    format!("{:08x}{:05x}{:01x}", s as u32, us, rndhex & 0xf)
+    let mut name = String::with_capacity(14);
+    push_hex(&mut name, u64::from(s as u32), 8);
+    push_hex(&mut name, u64::from(us), 5);
+    push_hex(&mut name, u64::from(rndhex), 1);
+    name
+}
+
+/// The `width` low hex digits of `v`, lowercase, zero-padded, appended to `out`: the names'
+/// form without the formatting machinery (it was a tenth of an add's time in user space).
+pub(crate) fn push_hex(out: &mut String, v: u64, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (v >> (4 * i)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[digit as usize]));
+    }
 }
 
 /// A random hex digit for a queue that was not given one.
@@ -188,6 +201,11 @@ mod tests {
 
     #[test]
     fn later_names_sort_later() {
+        let mut h = String::new();
+        push_hex(&mut h, 0x0012_34ab_cdef, 8);
+        assert_eq!(h, "34abcdef");
+        push_hex(&mut h, 0xf423f, 5);
+        assert_eq!(h, "34abcdeff423f");
         let a = element_name(0xf);
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = element_name(0);

@@ -61,7 +61,9 @@ impl QueueSimple {
         if self.granularity > 1 {
             s -= s % self.granularity;
         }
-        format!("{:08x}", s as u32)
+        let mut dir = String::with_capacity(8);
+        name::push_hex(&mut dir, u64::from(s as u32), 8);
+        dir
     }
 
     /// Adds an element holding `data`; returns its name.
@@ -71,8 +73,7 @@ impl QueueSimple {
     /// where the filesystem or kernel cannot, to `NAME.tmp` as they do.
     pub fn add(&self, data: &[u8]) -> Result<String> {
         let dir = self.insertion_dir();
-        let dpath = self.path.join(&dir);
-        match self.add_anon(data, &dir, &dpath)? {
+        match self.add_anon(data, &dir)? {
             Some(name) => Ok(name),
             None => self.add_named(data),
         }
@@ -168,39 +169,47 @@ impl QueueSimple {
     }
 
     /// [`QueueSimple::add`] through an unnamed file; `None` where none can be made or named.
-    fn add_anon(&self, data: &[u8], dir: &str, dpath: &Path) -> Result<Option<String>> {
+    /// The directory's path is made only where needed (an error, a new directory, a sync):
+    /// an add makes no allocation but the element's name.
+    fn add_anon(&self, data: &[u8], dir: &str) -> Result<Option<String>> {
+        let dpath = || self.path.join(dir);
+        let mkdir = || {
+            let dpath = dpath();
+            self.perms
+                .mkdir_ok(&dpath)
+                .map_err(|e| Error::io("create directory", &dpath, e))
+        };
         let mut file = loop {
             match self.in_dir(dir, |fd| self.perms.create_anon(fd)) {
                 Ok(Some(f)) => break f,
                 Ok(None) => return Ok(None),
-                Err(e) if is_gone(&e) => self
-                    .perms
-                    .mkdir_ok(dpath)
-                    .map_err(|e| Error::io("create directory", dpath, e))?,
-                Err(e) => return Err(Error::io("create a new element in", dpath, e)),
+                Err(e) if is_gone(&e) => mkdir()?,
+                Err(e) => return Err(Error::io("create a new element in", dpath(), e)),
             }
         };
         file.write_all(data)
             .and_then(|()| if self.sync { file.sync_data() } else { Ok(()) })
             // nothing to clean up: an unnamed file vanishes when closed
-            .map_err(|e| Error::io("write a new element in", dpath, e))?;
+            .map_err(|e| Error::io("write a new element in", dpath(), e))?;
         loop {
             let elt = element_name(self.rndhex);
             match self.in_dir(dir, |fd| sys::link_anon(&file, fd, &elt)) {
                 Ok(Linked::Done) => {
                     if self.sync {
-                        sys::sync_dir(dpath).map_err(|e| Error::io("sync", dpath, e))?;
+                        let dpath = dpath();
+                        sys::sync_dir(&dpath).map_err(|e| Error::io("sync", &dpath, e))?;
                     }
-                    return Ok(Some(format!("{dir}/{elt}")));
+                    let mut name = String::with_capacity(dir.len() + 1 + elt.len());
+                    name.push_str(dir);
+                    name.push('/');
+                    name.push_str(&elt);
+                    return Ok(Some(name));
                 }
                 Ok(Linked::Exists) => {}
                 Ok(Linked::Unsupported) => return Ok(None),
                 // The directory was purged between our open and the link: make it again.
-                Err(e) if is_gone(&e) => self
-                    .perms
-                    .mkdir_ok(dpath)
-                    .map_err(|e| Error::io("create directory", dpath, e))?,
-                Err(e) => return Err(Error::io("publish", dpath.join(&elt), e)),
+                Err(e) if is_gone(&e) => mkdir()?,
+                Err(e) => return Err(Error::io("publish", dpath().join(&elt), e)),
             }
         }
     }
@@ -255,7 +264,7 @@ impl QueueSimple {
         stamp: Option<i128>,
     ) -> Result<std::result::Result<(), &'static str>> {
         let (dir, elt) = split(name)?;
-        let lck = format!("{elt}.lck");
+        let lck = lck(elt);
         if let Err(e) = self.in_dir(dir, |fd| at::link(fd, elt, &lck)) {
             return match e.raw_os_error() {
                 Some(libc::EEXIST) => Ok(Err(ALREADY_LOCKED)),
@@ -280,11 +289,11 @@ impl QueueSimple {
     /// Removes the lock of `name` if its dates (modified, changed) pass `keep`; whether it did.
     fn unlock_if(&self, name: &str, keep: impl Fn((i128, i128)) -> bool) -> Result<bool> {
         let (dir, elt) = split(name)?;
-        let lck = format!("{elt}.lck");
+        let lck = lck(elt);
         let same = match self.in_dir(dir, |fd| at::times_ns(fd, &lck)) {
             Ok(t) => keep(t),
             Err(e) if is_gone(&e) => false,
-            Err(e) => return Err(Error::io("look at", self.path.join(&lck), e)),
+            Err(e) => return Err(Error::io("look at", self.path.join(dir).join(&*lck), e)),
         };
         if !same {
             return Ok(false);
@@ -292,7 +301,7 @@ impl QueueSimple {
         match self.in_dir(dir, |fd| at::unlink(fd, &lck)) {
             Ok(()) => Ok(true),
             Err(e) if is_gone(&e) => Ok(false),
-            Err(e) => Err(Error::io("unlock", self.path.join(&lck), e)),
+            Err(e) => Err(Error::io("unlock", self.path.join(dir).join(&*lck), e)),
         }
     }
 
@@ -304,7 +313,7 @@ impl QueueSimple {
     /// Reads a locked element.
     pub fn get(&self, name: &str) -> Result<Vec<u8>> {
         let (dir, elt) = split(name)?;
-        let lck = format!("{elt}.lck");
+        let lck = lck(elt);
         self.in_dir(dir, |fd| at::read(fd, &lck)).map_err(|e| {
             if is_gone(&e) {
                 Error::NotLocked {
@@ -384,7 +393,7 @@ impl DirQueue for QueueSimple {
 
     fn lock_dates(&self, name: &str) -> Result<Option<(i128, i128)>> {
         let (dir, elt) = split(name)?;
-        let lck = format!("{elt}.lck");
+        let lck = lck(elt);
         match self.in_dir(dir, |fd| at::times_ns(fd, &lck)) {
             Ok(t) => Ok(Some(t)),
             Err(e) if is_gone(&e) => Ok(None),
@@ -398,7 +407,7 @@ impl DirQueue for QueueSimple {
 
     fn unlock_with(&self, name: &str, permissive: bool) -> Result<bool> {
         let (dir, elt) = split(name)?;
-        match self.in_dir(dir, |fd| at::unlink(fd, &format!("{elt}.lck"))) {
+        match self.in_dir(dir, |fd| at::unlink(fd, &lck(elt))) {
             Ok(()) => Ok(true),
             Err(e) if is_gone(&e) && permissive => Ok(false),
             Err(e) if is_gone(&e) => Err(Error::NotLocked {
@@ -411,7 +420,7 @@ impl DirQueue for QueueSimple {
 
     fn is_locked(&self, name: &str) -> Result<bool> {
         let (dir, elt) = split(name)?;
-        match self.in_dir(dir, |fd| at::exists(fd, &format!("{elt}.lck"))) {
+        match self.in_dir(dir, |fd| at::exists(fd, &lck(elt))) {
             Err(e) if is_gone(&e) => Ok(false),
             r => r.map_err(|e| Error::io("look for", self.path.join(format!("{name}.lck")), e)),
         }
@@ -431,7 +440,7 @@ impl DirQueue for QueueSimple {
         let (dir, elt) = split(name)?;
         self.in_dir(dir, |fd| at::unlink(fd, elt))
             .map_err(|e| Error::io("remove", self.path.join(name), e))?;
-        self.in_dir(dir, |fd| at::unlink(fd, &format!("{elt}.lck")))
+        self.in_dir(dir, |fd| at::unlink(fd, &lck(elt)))
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => Error::NotLocked {
                     op: "remove",
@@ -504,6 +513,25 @@ impl DirQueue for QueueSimple {
 }
 
 /// An element name's intermediate directory and file name.
+/// `ELT.lck`, the lock of the element `elt` (14 hex digits, as [`split`] checked), made on
+/// the stack: a take makes no allocation for its lock's name.
+struct Lck([u8; 18]);
+
+impl std::ops::Deref for Lck {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // ASCII throughout: hex digits and ".lck"
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+fn lck(elt: &str) -> Lck {
+    let mut b = *b"00000000000000.lck";
+    let e = elt.as_bytes();
+    b[..e.len().min(14)].copy_from_slice(&e[..e.len().min(14)]);
+    Lck(b)
+}
+
 fn split(name: &str) -> Result<(&str, &str)> {
     check_name(name)?;
     // checked: 8 hex digits, a slash, 14 hex digits
