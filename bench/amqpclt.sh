@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark: amqpclt against a minimal raw client (the broker's ceiling) and a Python peer, in
-# one run, queue → broker and broker → queue of N durable 1 KiB messages in reliable mode, the
+# Benchmark: amqpclt against a minimal raw client (the broker's ceiling), the same client
+# doing a spool's minimal work besides (raw+sp: the ceiling of an agent with a spool, from and
+# into DQS spools, amqpclt's mapping) and a Python peer, in one run, queue → broker and broker → queue of N durable 1 KiB messages in reliable mode, the
 # queue on tmpfs. AMQP 1.0 on RabbitMQ's listener ("rabbitmq") and the Qpid Proton C broker
 # ("proton"): raw fe2o3-amqp (up to 1000 unsettled sends awaiting Accepted; credit 1000,
 # accepting each), python3-qpid-proton + python messaging. AMQP 0-9-1 on RabbitMQ
@@ -12,7 +13,7 @@
 # "raw=msg" rows compare amqpclt with the latter.
 # Usage: bench/amqpclt.sh [-n N] [-b "rabbitmq proton rabbitmq091"]
 # Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s, the
-# ratios amqpclt/raw and amqpclt/python, and the broker's busy cores during the amqpclt run;
+# ratios amqpclt/raw, amqpclt/raw+sp and amqpclt/python, and the broker's busy cores during the amqpclt run;
 # then amqpclt --batch 100 receiving (a multiple ack per 100 over 0-9-1, dispositions
 # accepting ranges of 100 over AMQP 1.0) against the naive raw client accepting or acking
 # each delivery.
@@ -52,7 +53,7 @@ broker_pid() {
 }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues on tmpfs\n' "$n"
-printf '%-11s %-14s %10s %10s %10s %8s %8s %7s %5s\n' broker direction raw amqpclt python "am/raw" "am/py" broker agent
+printf '%-11s %-14s %10s %10s %10s %10s %8s %7s %8s %7s %5s\n' broker direction raw raw+sp amqpclt python "am/raw" "am/sp" "am/py" broker agent
 for b in $which; do
   case $b in
     rabbitmq) port=5672 user=guest pass=guest script=rabbitmq module=amqp1 ;;
@@ -88,6 +89,17 @@ for b in $which; do
     raw_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1024 1000 | rate)
     raw_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.raw" "$n" 1000 | rate)
   fi
+  # the same clients with the spool's minimal work: from a spool of their own, into another
+  "$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+    --header "destination=$dest.sp" --header persistent=true
+  if [ "$module" = pika ]; then
+    sp_send=$("$bin/examples/lapin_raw" send "127.0.0.1:$port" "$user" "$pass" "$queue.sp" "$n" 1024 "spool=$work/rawspool" | rate)
+    sp_recv=$("$bin/examples/lapin_raw" recv "127.0.0.1:$port" "$user" "$pass" "$queue.sp" "$n" 1000 "spool=$work/rawinbox" | rate)
+  else
+    sp_send=$("$bin/examples/amqp_raw" send "127.0.0.1:$port" "$user" "$pass" "$dest.sp" "$n" 1024 1000 "spool=$work/rawspool" | rate)
+    sp_recv=$("$bin/examples/amqp_raw" recv "127.0.0.1:$port" "$user" "$pass" "$dest.sp" "$n" 1000 "spool=$work/rawinbox" | rate)
+  fi
+  rm -rf "$work/rawspool" "$work/rawinbox"
   timed "$(broker_pid "$b")" "$bin/amqpclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
     "${oconn[@]}" --statistics > "$work/out"
   am_send=$(stats_rate < "$work/out") cores_send=$cores agent_send=$agent
@@ -116,17 +128,17 @@ for b in $which; do
   fi
   rm -rf "$work/inbox" "$work/spool" "$work/spool.py"
   for dir in send recv; do
-    eval "r=\$raw_$dir s=\$am_$dir p=\$py_$dir c=\$cores_$dir a=\$agent_$dir"
+    eval "r=\$raw_$dir sp=\$sp_$dir s=\$am_$dir p=\$py_$dir c=\$cores_$dir a=\$agent_$dir"
     label="queue→broker" short="q→broker"
     [ "$dir" = recv ] && label="broker→queue" short="broker→q"
-    awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v c="$c" -v a="$a" 'BEGIN {
-      printf "%-11s %-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f %5.2f\n", b, l, r, s, p, 100 * s / r, s / p, c, a }'
+    awk -v b="$b" -v l="$label" -v r="$r" -v sp="$sp" -v s="$s" -v p="$p" -v c="$c" -v a="$a" 'BEGIN {
+      printf "%-11s %-14s %10.0f %10.0f %10.0f %10.0f %7.0f%% %6.2fx %8.2f %7.2f %5.2f\n", b, l, r, sp, s, p, 100 * s / r, s / sp, s / p, c, a }'
     if [ "$module" = pika ]; then
       eval "r=\$rawm_$dir"
-      awk -v b="$b" -v l="$short =msg" -v r="$r" -v s="$s" -v c="$c" -v a="$a" 'BEGIN {
-        printf "%-11s %-14s %10.0f %10.0f %10s %7.0f%% %8s %7.2f %5.2f  (raw client sending amqpclt'"'"'s messages)\n", b, l, r, s, "-", 100 * s / r, "-", c, a }'
+      awk -v b="$b" -v l="$short =msg" -v r="$r" -v sp="$sp" -v s="$s" -v c="$c" -v a="$a" 'BEGIN {
+        printf "%-11s %-14s %10.0f %10.0f %10.0f %10s %7.0f%% %6.2fx %8s %7.2f %5.2f  (raw client sending amqpclt'"'"'s messages)\n", b, l, r, sp, s, "-", 100 * s / r, s / sp, "-", c, a }'
     fi
   done
-  awk -v b="$b" -v r="$raw_recv" -v s="$am_recv_b" -v c="$cores_recv_b" -v a="$agent_recv_b" 'BEGIN {
-    printf "%-11s %-14s %10.0f %10.0f %10s %7.2fx %8s %7.2f %5.2f  (--batch 100 vs the naive raw client)\n", b, "broker→q b100", r, s, "-", s / r, "-", c, a }' 
+  awk -v b="$b" -v r="$raw_recv" -v sp="$sp_recv" -v s="$am_recv_b" -v c="$cores_recv_b" -v a="$agent_recv_b" 'BEGIN {
+    printf "%-11s %-14s %10.0f %10.0f %10.0f %10s %7.2fx %6.2fx %8s %7.2f %5.2f  (--batch 100 vs the naive raw client)\n", b, "broker→q b100", r, sp, s, "-", s / r, s / sp, "-", c, a }' 
 done

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark: amsclt against a raw client on the same HTTP crate (crates/amsclt/examples/
 # ams_raw.rs: publishes in requests of 1000, pulls 100 at a time and acknowledges each
-# answer; no spool) and against python's own http.client doing the same, in one run, on
+# answer; no spool), the same client doing a spool's minimal work besides (raw+sp: from and
+# into DQS spools, amsclt's mapping: the ceiling of an agent with a spool) and against
+# python's own http.client doing the same, in one run, on
 # Google's Pub/Sub emulator: queue → topic and subscription → queue of N 1 KiB messages
 # (amsclt --reliable, the spool on tmpfs).
 # Usage: bench/amsclt.sh [-n N]
 # Starts the emulator with tests/brokers/ if none listens on 8085 (and stops it). Prints msg/s
-# and the ratios amsclt/raw and amsclt/python.
+# and the ratios amsclt/raw, amsclt/raw+sp and amsclt/python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=100000
@@ -41,11 +43,13 @@ make() {
     "http://$addr/v1/projects/$project/subscriptions/$1" > /dev/null
 }
 t=b$$
-for c in raw am py warm; do make "$t-$c"; done
+for c in raw sp am py warm; do make "$t-$c"; done
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
   --header "destination=$t-am" > /dev/null
+"$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+  --header "destination=$t-sp" > /dev/null
 py() { # publish|pull NAME: python's http.client, one keep-alive connection
   python3 - "$1" "$addr" "$project" "$2" "$n" << 'PY'
 import base64, http.client, json, sys, time
@@ -74,18 +78,20 @@ PY
 "$bin/examples/ams_raw" publish "$addr" "$project" "$t-warm" "$n" 1024 1000 > /dev/null
 "$bin/examples/ams_raw" pull "$addr" "$project" "$t-warm" "$n" > /dev/null
 printf '# amsclt benchmark: %d 1 KiB messages per run, reliable, spool on tmpfs, Pub/Sub emulator\n' "$n"
-printf '%-20s %10s %10s %10s %8s %8s\n' direction raw amsclt python "am/raw" "am/py"
+printf '%-20s %10s %10s %10s %10s %8s %7s %8s\n' direction raw raw+sp amsclt python "am/raw" "am/sp" "am/py"
 raw_send=$("$bin/examples/ams_raw" publish "$addr" "$project" "$t-raw" "$n" 1024 1000 | rate)
+sp_send=$("$bin/examples/ams_raw" publish "$addr" "$project" "$t-sp" "$n" 1024 1000 "spool=$work/rawspool" | rate)
 am_send=$("$bin/amsclt" --incoming-queue "path=$work/spool" --remove --reliable --window 2000 \
   --outgoing-broker-uri "http://$addr/v1/projects/$project" --statistics | stats_rate)
 py_send=$(py publish "$t-py" | rate)
 raw_recv=$("$bin/examples/ams_raw" pull "$addr" "$project" "$t-raw" "$n" | rate)
+sp_recv=$("$bin/examples/ams_raw" pull "$addr" "$project" "$t-sp" "$n" "spool=$work/rawin" | rate)
 am_recv=$("$bin/amsclt" --incoming-broker-uri "http://$addr/v1/projects/$project" --reliable \
   --subscribe "destination=$t-am" --outgoing-queue "path=$work/in" --count "$n" --statistics | stats_rate)
 py_recv=$(py pull "$t-py" | rate)
 row() {
-  awk -v d="$1" -v r="$2" -v a="$3" -v p="$4" \
-    'BEGIN { printf "%-20s %10.0f %10.0f %10.0f %8.2f %8.2f\n", d, r, a, p, a / r, a / p }'
+  awk -v d="$1" -v r="$2" -v sp="$3" -v a="$4" -v p="$5" \
+    'BEGIN { printf "%-20s %10.0f %10.0f %10.0f %10.0f %8.2f %6.2fx %8.2f\n", d, r, sp, a, p, a / r, a / sp, a / p }'
 }
-row "queue -> topic" "$raw_send" "$am_send" "$py_send"
-row "subscription -> queue" "$raw_recv" "$am_recv" "$py_recv"
+row "queue -> topic" "$raw_send" "$sp_send" "$am_send" "$py_send"
+row "subscription -> queue" "$raw_recv" "$sp_recv" "$am_recv" "$py_recv"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: mqttclt against a minimal raw client on the same codecs (window of 100
-# PUBLISHes awaiting their PUBACK; receiving with a PUBACK each; no spool) and against
+# PUBLISHes awaiting their PUBACK; receiving with a PUBACK each; no spool), the same client
+# doing a spool's minimal work besides (raw+sp: from and into DQS spools, mqttclt's mapping:
+# the ceiling of an agent with a spool) and against
 # mosquitto_pub -l / mosquitto_sub, in one run, on Mosquitto: queue → broker and
 # broker → queue of N 1 KiB messages at QoS 1 (mqttclt --reliable), the spool on tmpfs.
 # Received messages wait in a persistent session made beforehand. mosquitto_pub -l exits at
@@ -11,7 +13,7 @@
 # CPU added up against the host's cores.
 # Usage: bench/mqttclt.sh [-n N]
 # Starts Mosquitto with tests/brokers/ if none listens on 1883 (and stops it). Prints msg/s
-# and the ratios mqttclt/raw and mqttclt/mosquitto-clients.
+# and the ratios mqttclt/raw, mqttclt/raw+sp and mqttclt/mosquitto-clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=100000
@@ -42,12 +44,15 @@ stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 t=bench/$$
 "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
   --header "destination=$t/am" > /dev/null
+"$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+  --header "destination=$t/sp" > /dev/null
 awk -v n="$n" 'BEGIN { s = sprintf("%1024s", ""); gsub(/ /, "x", s); for (i = 0; i < n; i++) print s }' \
   > "$work/lines"
 printf '# mqttclt benchmark: %d 1 KiB messages per run, QoS 1, reliable, spool on tmpfs\n' "$n"
-printf '%-14s %10s %10s %10s %8s %8s %7s %5s\n' direction raw mqttclt mosquitto "mq/raw" "mq/mosq" broker agent
+printf '%-14s %10s %10s %10s %10s %8s %7s %8s %7s %5s\n' direction raw raw+sp mqttclt mosquitto "mq/raw" "mq/sp" "mq/mosq" broker agent
 # a persistent session per client, made before anything is published
 "$bin/examples/mqtt_raw" session "$addr" "$t/raw" "bench-raw-$$"
+"$bin/examples/mqtt_raw" session "$addr" "$t/sp" "bench-sp-$$"
 "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable --subscribe "topic=$t/am qos=1" \
   --incoming-broker-connect "client-id=bench-am-$$" --duration 1 --outgoing-queue type=NULL
 for c in mosq pub; do
@@ -55,6 +60,7 @@ for c in mosq pub; do
 done
 timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/examples/mqtt_raw" send "$addr" "$t/raw" "$n" 1024 100 > "$work/out"
 raw_send=$(rate < "$work/out") rbroker_send=$cores rcpu_send=$agent
+sp_send=$("$bin/examples/mqtt_raw" send "$addr" "$t/sp" "$n" 1024 100 "spool=$work/rawspool" | rate)
 timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \
   --outgoing-broker-uri "mqtt://$addr" --statistics > "$work/out"
 am_send=$(stats_rate < "$work/out") cores_send=$cores agent_send=$agent
@@ -68,6 +74,8 @@ got=$( (timeout 60 mosquitto_sub -h 127.0.0.1 -p 1883 -t "$t/pub" -q 1 -c -i "be
 mq_send=$(awk -v a="$s0" -v b="$s1" -v g="$got" 'BEGIN { printf "%.1f", g / (b - a) }')
 timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/examples/mqtt_raw" recv "$addr" "$t/raw" "$n" "bench-raw-$$" > "$work/out"
 raw_recv=$(rate < "$work/out") rbroker_recv=$cores rcpu_recv=$agent
+sp_recv=$("$bin/examples/mqtt_raw" recv "$addr" "$t/sp" "$n" "bench-sp-$$" "spool=$work/rawinbox" | rate)
+rm -rf "$work/rawinbox"
 timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-broker-uri "mqtt://$addr" --reliable \
   --subscribe "topic=$t/am qos=1" --incoming-broker-connect "client-id=bench-am-$$" \
   --count "$n" --outgoing-queue "path=$work/inbox" --statistics > "$work/out"
@@ -80,10 +88,10 @@ r1=$(date +%s.%N)
 mq_recv=$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN { printf "%.1f", n / (b - a) }')
 [ "$got" -lt "$n" ] && printf '# mosquitto_pub -l delivered %d of %d messages (it exits at the end of its input)\n' "$got" "$n"
 for dir in send recv; do
-  eval "r=\$raw_$dir s=\$am_$dir m=\$mq_$dir c=\$cores_$dir a=\$agent_$dir"
+  eval "r=\$raw_$dir sp=\$sp_$dir s=\$am_$dir m=\$mq_$dir c=\$cores_$dir a=\$agent_$dir"
   label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
-  awk -v l="$label" -v r="$r" -v s="$s" -v m="$m" -v c="$c" -v a="$a" 'BEGIN {
-    printf "%-14s %10.0f %10.0f %10.0f %7.0f%% %8.2f %7.2f %5.2f\n", l, r, s, m, 100 * s / r, s / m, c, a }'
+  awk -v l="$label" -v r="$r" -v sp="$sp" -v s="$s" -v m="$m" -v c="$c" -v a="$a" 'BEGIN {
+    printf "%-14s %10.0f %10.0f %10.0f %10.0f %7.0f%% %6.2fx %8.2f %7.2f %5.2f\n", l, r, sp, s, m, 100 * s / r, s / sp, s / m, c, a }'
 done
 # the ceiling the spool itself sets on this host, measured now: the raw client keeps no spool
 spool_floor "$n" "$work"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark: stompclt against a minimal raw STOMP client (the broker's ceiling) and a Python
-# peer (stomp.py + python messaging), in one run, on RabbitMQ and ActiveMQ: queue → broker and
-# broker → queue of N persistent 1 KiB messages in reliable mode, the queue on tmpfs.
+# Benchmark: stompclt against a minimal raw STOMP client (the broker's ceiling), the same
+# client doing a spool's minimal work besides (raw+sp: the ceiling of an agent with a spool)
+# and a Python peer (stomp.py + python messaging), in one run, on RabbitMQ and ActiveMQ:
+# queue → broker and broker → queue of N persistent 1 KiB messages in reliable mode, the
+# queue on tmpfs.
 # Usage: bench/stompclt.sh [-n N] [-b "rabbitmq activemq"]
 # Starts the brokers with tests/brokers/ (and stops those it started). Prints msg/s and the
-# ratios stompclt/raw and stompclt/python, without and with --batch 100, stompclt --batch 100
+# ratios stompclt/raw, stompclt/raw+sp and stompclt/python, without and with --batch 100, stompclt --batch 100
 # against the naive raw client (a receipt or ACK per message), and the broker's busy cores
 # during the stompclt run (its CPU is the ceiling where batching cannot pay).
 set -euo pipefail
@@ -34,7 +36,7 @@ broker_pid() { case $1 in rabbitmq) cat "$RMQ_DATA/beam.pid" ;; activemq) cat "$
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
 printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
-printf '%-9s %-18s %10s %10s %10s %8s %8s %9s %5s %5s\n' broker direction raw stompclt python "st/raw" "st/py" "st/naive" "broker" agent
+printf '%-9s %-18s %10s %10s %10s %10s %8s %7s %8s %9s %5s %5s\n' broker direction raw raw+sp stompclt python "st/raw" "st/sp" "st/py" "st/naive" "broker" agent
 for b in $which; do
   case $b in
     rabbitmq) port=61613 vhost=/ ;;
@@ -54,6 +56,12 @@ for b in $which; do
     # raw ceiling, both directions (its own destination)
     raw_send=$("$bin/examples/raw" send "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1024 1000 "$batch" | rate)
     raw_recv=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1000 "$batch" | rate)
+    # the same client with the spool's minimal work: from a spool of its own, into another
+    "$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
+      --header "destination=$dest.sp" --header persistent=true
+    sp_send=$("$bin/examples/raw" send "127.0.0.1:$port" "$vhost" "$dest.sp" "$n" 1024 1000 "$batch" "spool=$work/rawspool" | rate)
+    sp_recv=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.sp" "$n" 1000 "$batch" "spool=$work/rawinbox" | rate)
+    rm -rf "$work/rawspool" "$work/rawinbox"
     # stompclt
     cp -a "$work/spool" "$work/spool.py"
     timed "$(broker_pid "$b")" "$bin/stompclt" --incoming-queue "path=$work/spool" --remove --reliable --window 1000 \
@@ -72,16 +80,16 @@ for b in $which; do
     fi
     rm -rf "$work/spool" "$work/spool.py"
     for dir in send recv; do
-      eval "r=\$raw_$dir s=\$st_$dir p=\$py_$dir c=\$cores_$dir a=\$agent_$dir"
+      eval "r=\$raw_$dir sp=\$sp_$dir s=\$st_$dir p=\$py_$dir c=\$cores_$dir a=\$agent_$dir"
       label="queue→broker"; [ "$dir" = recv ] && label="broker→queue"
       [ "$batch" != 1 ] && label="$label b100"
       # the naive raw client: a receipt (or an ACK) per message, the batch 1 run's raw
       [ "$batch" = 1 ] && eval "naive_$dir=\$r"
       eval "nv=\$naive_$dir"
-      awk -v b="$b" -v l="$label" -v r="$r" -v s="$s" -v p="$p" -v nv="$nv" -v c="$c" -v a="$a" 'BEGIN {
+      awk -v b="$b" -v l="$label" -v r="$r" -v sp="$sp" -v s="$s" -v p="$p" -v nv="$nv" -v c="$c" -v a="$a" 'BEGIN {
         pr = (p == "-") ? "-" : sprintf("%.2f", s / p)
         ps = (p == "-") ? "-" : sprintf("%.0f", p)
-        printf "%-9s %-18s %10.0f %10.0f %10s %7.0f%% %8s %8.2fx %5.2f %5.2f\n", b, l, r, s, ps, 100 * s / r, pr, s / nv, c, a }'
+        printf "%-9s %-18s %10.0f %10.0f %10.0f %10s %7.0f%% %6.2fx %8s %8.2fx %5.2f %5.2f\n", b, l, r, sp, s, ps, 100 * s / r, s / sp, pr, s / nv, c, a }'
     done
   done
 done

@@ -5,6 +5,10 @@
 //! SIZE bytes, up to INFLIGHT unsettled sends awaiting Accepted.
 //! `amqp_raw recv HOST:PORT USER PASS ADDRESS N CREDIT`: N deliveries with CREDIT of link
 //! credit, accepting each. USER `-` means SASL ANONYMOUS. Prints `{"rate": MSG_PER_S}`.
+//! With `spool=DIR` as a last argument it does a spool's minimal work besides
+//! (`bench/raw_spool.rs`): sending, its messages come from the DQS spool DIR (locked and read,
+//! mapped as amqpclt maps them, removed once Accepted; SIZE is then unused); receiving, each
+//! message is mapped and added to DIR before it is accepted.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -12,10 +16,13 @@ use std::time::Instant;
 use fe2o3_amqp::link::receiver::CreditMode;
 use fe2o3_amqp::sasl_profile::SaslProfile;
 use fe2o3_amqp::types::messaging::{
-    Body, Header, Message, Outcome, Source, Target, TerminusDurability,
+    Body, Data, Header, Message, Outcome, Source, Target, TerminusDurability,
 };
 use fe2o3_amqp::types::primitives::{Binary, Value};
 use fe2o3_amqp::{Connection, Receiver, Sender, Session};
+
+#[path = "../../../bench/raw_spool.rs"]
+mod raw_spool;
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -25,7 +32,9 @@ async fn send(
     n: usize,
     size: usize,
     inflight: usize,
+    spool: Option<&str>,
 ) -> Result<(), Failure> {
+    let mut source = spool.map(raw_spool::Source::open);
     let target = Target::builder()
         .address(address.to_string())
         .durable(TerminusDurability::UnsettledState)
@@ -38,21 +47,34 @@ async fn send(
     let mut pending = VecDeque::new();
     for _ in 0..n {
         if pending.len() >= inflight
-            && let Some(fut) = pending.pop_front()
+            && let Some((fut, name)) = pending.pop_front()
         {
             check(fut.await)?;
+            done(source.as_ref(), name);
         }
-        let m = Message::builder()
-            .header(Header {
-                durable: true,
-                ..Header::default()
-            })
-            .data(Binary::from(vec![b'x'; size]))
-            .build();
-        pending.push_back(sender.send_batchable(m).await?);
+        let (m, name) = match source.as_mut() {
+            Some(src) => {
+                let (name, m) = src.next().ok_or("the spool holds fewer than N")?;
+                (amqpclt::mapping::to_amqp(&m)?, Some(name))
+            }
+            None => (
+                Message::builder()
+                    .header(Header {
+                        durable: true,
+                        ..Header::default()
+                    })
+                    .body(Body::Data(
+                        vec![Data(Binary::from(vec![b'x'; size]))].into(),
+                    ))
+                    .build(),
+                None,
+            ),
+        };
+        pending.push_back((sender.send_batchable(m).await?, name));
     }
-    for fut in pending {
+    for (fut, name) in pending {
         check(fut.await)?;
+        done(source.as_ref(), name);
     }
     let _ = sender.close().await;
     Ok(())
@@ -63,7 +85,9 @@ async fn recv(
     address: &str,
     n: usize,
     credit: u32,
+    spool: Option<&str>,
 ) -> Result<(), Failure> {
+    let sink = spool.map(raw_spool::Sink::open);
     let source = Source::builder()
         .address(address.to_string())
         .durable(TerminusDurability::UnsettledState)
@@ -77,13 +101,21 @@ async fn recv(
         .await?;
     for _ in 0..n {
         let d = receiver.recv::<Body<Value>>().await?;
-        receiver.accept(&d).await?;
+        let Some(sink) = sink.as_ref() else {
+            receiver.accept(&d).await?;
+            continue;
+        };
+        let info = fe2o3_amqp::link::delivery::DeliveryInfo::from(&d);
+        sink.add(&amqpclt::mapping::from_amqp(d.into_message(), address)?);
+        receiver.accept(info).await?;
     }
     let _ = receiver.close().await;
     Ok(())
 }
 
-async fn run(args: &[String]) -> Result<f64, Failure> {
+async fn run(all: &[String]) -> Result<f64, Failure> {
+    let spool = raw_spool::spool_arg(all);
+    let args = &raw_spool::without_spool(all)[..];
     let [
         mode,
         addr,
@@ -117,14 +149,23 @@ async fn run(args: &[String]) -> Result<f64, Failure> {
     let start = Instant::now();
     if mode == "send" {
         let inflight: usize = rest.first().ok_or("INFLIGHT")?.parse()?;
-        send(&mut session, address, n, size_or_credit.parse()?, inflight).await?;
+        let size = size_or_credit.parse()?;
+        send(&mut session, address, n, size, inflight, spool.as_deref()).await?;
     } else {
-        recv(&mut session, address, n, size_or_credit.parse()?).await?;
+        let credit = size_or_credit.parse()?;
+        recv(&mut session, address, n, credit, spool.as_deref()).await?;
     }
     let secs = start.elapsed().as_secs_f64();
     let _ = session.end().await;
     let _ = conn.close().await;
     Ok(n as f64 / secs)
+}
+
+/// A message accepted: its spool element (if any) removed.
+fn done(source: Option<&raw_spool::Source>, name: Option<String>) {
+    if let (Some(src), Some(name)) = (source, name) {
+        src.done(&name);
+    }
 }
 
 fn check(r: Result<Outcome, fe2o3_amqp::link::SendError>) -> Result<(), Failure> {

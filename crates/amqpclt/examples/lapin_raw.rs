@@ -11,6 +11,10 @@
 //! the two, so the benchmark shows both.
 //! `lapin_raw recv HOST:PORT USER PASS QUEUE N PREFETCH`: N deliveries with basic.qos
 //! PREFETCH, an ack each. Prints `{"rate": MSG_PER_S}`.
+//! With `spool=DIR` as a last argument it does a spool's minimal work besides
+//! (`bench/raw_spool.rs`): sending, its messages come from the DQS spool DIR (locked and read,
+//! mapped as amqpclt maps them, removed once confirmed; SIZE and the shape are then unused);
+//! receiving, each message is mapped and added to DIR before it is acknowledged.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -22,6 +26,9 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+
+#[path = "../../../bench/raw_spool.rs"]
+mod raw_spool;
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -35,6 +42,20 @@ async fn declare(ch: &Channel, queue: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A publication confirmed: its spool element (if any) removed.
+async fn confirmed(
+    (c, name): (lapin::PublisherConfirm, Option<String>),
+    src: Option<&raw_spool::Source>,
+) -> Result<(), Failure> {
+    if !c.await?.is_ack() {
+        return Err("nacked".into());
+    }
+    if let (Some(src), Some(name)) = (src, name) {
+        src.done(&name);
+    }
+    Ok(())
+}
+
 async fn send(
     ch: &Channel,
     queue: &str,
@@ -42,7 +63,9 @@ async fn send(
     size: usize,
     inflight: usize,
     mapped: bool,
+    spool: Option<&str>,
 ) -> Result<(), Failure> {
+    let mut source = spool.map(raw_spool::Source::open);
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     let body = vec![b'x'; size];
     let mut props = BasicProperties::default().with_delivery_mode(2);
@@ -63,30 +86,49 @@ async fn send(
         mandatory: mapped,
         immediate: false,
     };
-    let mut pending = VecDeque::new();
+    let mut pending: VecDeque<(lapin::PublisherConfirm, Option<String>)> = VecDeque::new();
     for _ in 0..n {
         if pending.len() >= inflight
-            && let Some(c) = pending.pop_front()
+            && let Some(p) = pending.pop_front()
         {
-            let c: lapin::PublisherConfirm = c;
-            if !c.await?.is_ack() {
-                return Err("nacked".into());
-            }
+            confirmed(p, source.as_ref()).await?;
         }
-        let c = ch
-            .basic_publish("".into(), queue.into(), options, &body, props.clone())
-            .await?;
+        let c = match source.as_mut() {
+            Some(src) => {
+                let (name, m) = src.next().ok_or("the spool holds fewer than N")?;
+                let (props, data) = amqpclt::amqp091::mapping::to_publish(&m)?;
+                let options = BasicPublishOptions {
+                    mandatory: true,
+                    immediate: false,
+                };
+                let c = ch
+                    .basic_publish("".into(), queue.into(), options, &data, props)
+                    .await?;
+                (c, Some(name))
+            }
+            None => {
+                let c = ch
+                    .basic_publish("".into(), queue.into(), options, &body, props.clone())
+                    .await?;
+                (c, None)
+            }
+        };
         pending.push_back(c);
     }
-    for c in pending {
-        if !c.await?.is_ack() {
-            return Err("nacked".into());
-        }
+    for p in pending {
+        confirmed(p, source.as_ref()).await?;
     }
     Ok(())
 }
 
-async fn recv(ch: &Channel, queue: &str, n: usize, prefetch: u16) -> Result<(), Failure> {
+async fn recv(
+    ch: &Channel,
+    queue: &str,
+    n: usize,
+    prefetch: u16,
+    spool: Option<&str>,
+) -> Result<(), Failure> {
+    let sink = spool.map(raw_spool::Sink::open);
     ch.basic_qos(prefetch, BasicQosOptions::default()).await?;
     let mut consumer = ch
         .basic_consume(
@@ -102,6 +144,15 @@ async fn recv(ch: &Channel, queue: &str, n: usize, prefetch: u16) -> Result<(), 
             return Err("consumer ended".into());
         };
         let d = d?;
+        if let Some(sink) = sink.as_ref() {
+            let m = amqpclt::amqp091::mapping::from_delivery(
+                &d.properties,
+                d.data,
+                d.exchange.as_str(),
+                d.routing_key.as_str(),
+            );
+            sink.add(&m);
+        }
         ch.basic_ack(d.delivery_tag, BasicAckOptions::default())
             .await?;
         got += 1;
@@ -111,7 +162,9 @@ async fn recv(ch: &Channel, queue: &str, n: usize, prefetch: u16) -> Result<(), 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Failure> {
-    let a: Vec<String> = std::env::args().collect();
+    let all: Vec<String> = std::env::args().collect();
+    let spool = raw_spool::spool_arg(&all);
+    let a = raw_spool::without_spool(&all);
     if !(8..=9).contains(&a.len()) {
         return Err(
             "usage: lapin_raw send|recv HOST:PORT USER PASS QUEUE N SIZE|PREFETCH [bare|mapped]"
@@ -130,8 +183,8 @@ async fn main() -> Result<(), Failure> {
     declare(&ch, queue).await?;
     let t = Instant::now();
     match a[1].as_str() {
-        "send" => send(&ch, queue, n, a[7].parse()?, 1000, mapped).await?,
-        "recv" => recv(&ch, queue, n, a[7].parse()?).await?,
+        "send" => send(&ch, queue, n, a[7].parse()?, 1000, mapped, spool.as_deref()).await?,
+        "recv" => recv(&ch, queue, n, a[7].parse()?, spool.as_deref()).await?,
         other => return Err(format!("unknown action {other}").into()),
     }
     println!("{{\"rate\": {:.0}}}", n as f64 / t.elapsed().as_secs_f64());

@@ -4,8 +4,13 @@
 //! a time and acknowledges each answer before the next pull, until N arrived. Prints one
 //! JSON line with the rate.
 //!
-//! Usage: ams_raw publish HOST:PORT PROJECT TOPIC N SIZE BATCH
-//!        ams_raw pull HOST:PORT PROJECT SUBSCRIPTION N
+//! Usage: ams_raw publish HOST:PORT PROJECT TOPIC N SIZE BATCH [spool=DIR]
+//!        ams_raw pull HOST:PORT PROJECT SUBSCRIPTION N [spool=DIR]
+//!
+//! With `spool=DIR` it does a spool's minimal work besides (`bench/raw_spool.rs`):
+//! publishing, the messages come from the DQS spool DIR (locked and read, mapped as amsclt
+//! maps them, removed once their request succeeded; SIZE is then unused); pulling, each
+//! message is mapped and added to DIR before the answer is acknowledged.
 
 use std::time::Instant;
 
@@ -14,6 +19,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
+
+use amsclt::mapping;
+
+#[path = "../../../bench/raw_spool.rs"]
+mod raw_spool;
 
 type Send = http1::SendRequest<Full<Bytes>>;
 
@@ -36,7 +46,9 @@ async fn post(send: &mut Send, host: &str, path: String, body: String) -> serde_
 }
 
 fn main() {
-    let a: Vec<String> = std::env::args().collect();
+    let all: Vec<String> = std::env::args().collect();
+    let spool = raw_spool::spool_arg(&all);
+    let a = raw_spool::without_spool(&all);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,10 +72,23 @@ fn main() {
                 let batch: usize = a[7].parse().expect("BATCH");
                 let data = base64::engine::general_purpose::STANDARD.encode(vec![b'x'; size]);
                 let one = format!("{{\"data\":\"{data}\"}}");
+                let mut source = spool.as_ref().map(raw_spool::Source::open);
                 let mut sent = 0;
                 while sent < n {
                     let k = batch.min(n - sent);
-                    let body = format!("{{\"messages\":[{}]}}", vec![one.as_str(); k].join(","));
+                    let mut names = Vec::with_capacity(k);
+                    let body = match source.as_mut() {
+                        Some(src) => {
+                            let mut out = Vec::with_capacity(k);
+                            for _ in 0..k {
+                                let (name, m) = src.next().expect("the spool holds N messages");
+                                names.push(name);
+                                out.push(mapping::to_service(&m, mapping::Payload::Raw));
+                            }
+                            serde_json::json!({ "messages": out }).to_string()
+                        }
+                        None => format!("{{\"messages\":[{}]}}", vec![one.as_str(); k].join(",")),
+                    };
                     post(
                         &mut send,
                         &host,
@@ -71,10 +96,14 @@ fn main() {
                         body,
                     )
                     .await;
+                    if let Some(src) = source.as_ref() {
+                        names.iter().for_each(|name| src.done(name));
+                    }
                     sent += k;
                 }
             }
             _ => {
+                let sink = spool.as_ref().map(raw_spool::Sink::open);
                 let mut got = 0;
                 while got < n {
                     let v = post(
@@ -84,12 +113,21 @@ fn main() {
                         r#"{"maxMessages":100,"returnImmediately":true}"#.into(),
                     )
                     .await;
-                    let msgs = v["receivedMessages"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default();
+                    let mut v = v;
+                    let mut msgs = match v["receivedMessages"].take() {
+                        serde_json::Value::Array(m) => m,
+                        _ => Vec::new(),
+                    };
                     if msgs.is_empty() {
                         continue;
+                    }
+                    if let Some(sink) = sink.as_ref() {
+                        for m in msgs.iter_mut() {
+                            let d: mapping::Delivered =
+                                serde_json::from_value(m["message"].take()).expect("a message");
+                            let payload = mapping::Payload::Raw;
+                            sink.add(&mapping::from_service(d, &a[4], payload).expect("mapped"));
+                        }
                     }
                     got += msgs.len();
                     let ids: Vec<&serde_json::Value> = msgs.iter().map(|m| &m["ackId"]).collect();

@@ -7,14 +7,24 @@
 //!                                                 session CLIENT-ID, a PUBACK each
 //!   mqtt_raw session HOST:PORT TOPIC CLIENT-ID    makes that session (subscribed, QoS 1)
 //!
+//! With `spool=DIR` as a last argument, send and recv do a spool's minimal work besides
+//! (`bench/raw_spool.rs`): sending, the messages come from the DQS spool DIR (locked and read,
+//! mapped as mqttclt maps them, removed at their PUBACK; TOPIC is then the topic of those
+//! without a destination, SIZE unused); receiving, each message is mapped and added to DIR
+//! before its PUBACK.
+//!
 //! Prints `{"rate": MSG_PER_S}` (send and recv).
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use mqttclt::packet::{Connect, In, Out, Publish, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[path = "../../../bench/raw_spool.rs"]
+mod raw_spool;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -73,28 +83,55 @@ async fn session(addr: &str, topic: &str, id: &str) -> Res<()> {
     c.send(Out::Disconnect).await
 }
 
-async fn send(addr: &str, topic: &str, n: usize, size: usize, window: usize) -> Res<f64> {
+async fn send(
+    addr: &str,
+    topic: &str,
+    (n, size, window): (usize, usize, usize),
+    spool: Option<&str>,
+) -> Res<f64> {
     let mut c = Conn::open(addr, &format!("mqtt-raw-{}", std::process::id()), true).await?;
     let body = Bytes::from(vec![b'x'; size]);
+    let mut source = spool.map(raw_spool::Source::open);
+    let defaults = mqttclt::mapping::Defaults {
+        topic: Some(topic.to_string()),
+        qos: 1,
+        retain: false,
+    };
+    // the spool's elements awaiting their PUBACK, by packet id
+    let mut pending: HashMap<u16, String> = HashMap::new();
     let start = Instant::now();
     let (mut sent, mut acked, mut pkid) = (0, 0, 0u16);
     while acked < n {
         while sent < n && sent - acked < window {
             pkid = pkid.checked_add(1).unwrap_or(1);
-            c.send(Out::Publish(Publish {
-                topic: topic.into(),
-                qos: 1,
-                retain: false,
-                dup: false,
-                pkid,
-                payload: body.clone(),
-                props: None,
-            }))
-            .await?;
+            let publish = match source.as_mut() {
+                Some(src) => {
+                    let (name, m) = src.next().ok_or("the spool holds fewer than N")?;
+                    pending.insert(pkid, name);
+                    let payload = mqttclt::mapping::Payload::Raw;
+                    let (mut p, _) =
+                        mqttclt::mapping::to_mqtt(&m, Version::V5, payload, &defaults)?;
+                    p.pkid = pkid;
+                    p
+                }
+                None => Publish {
+                    topic: topic.into(),
+                    qos: 1,
+                    retain: false,
+                    dup: false,
+                    pkid,
+                    payload: body.clone(),
+                    props: None,
+                },
+            };
+            c.send(Out::Publish(publish)).await?;
             sent += 1;
         }
-        if let In::PubAck { .. } = c.next().await? {
+        if let In::PubAck { pkid, .. } = c.next().await? {
             acked += 1;
+            if let (Some(src), Some(name)) = (source.as_ref(), pending.remove(&pkid)) {
+                src.done(&name);
+            }
         }
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
@@ -102,13 +139,18 @@ async fn send(addr: &str, topic: &str, n: usize, size: usize, window: usize) -> 
     Ok(rate)
 }
 
-async fn recv(addr: &str, topic: &str, n: usize, id: &str) -> Res<f64> {
+async fn recv(addr: &str, topic: &str, n: usize, id: &str, spool: Option<&str>) -> Res<f64> {
+    let sink = spool.map(raw_spool::Sink::open);
     let mut c = Conn::open(addr, id, false).await?;
     c.send(Out::Subscribe(1, vec![(topic.into(), 1)])).await?;
     let start = Instant::now();
     let mut got = 0;
     while got < n {
         if let In::Publish(p) = c.next().await? {
+            if let Some(sink) = sink.as_ref() {
+                let payload = mqttclt::mapping::Payload::Raw;
+                sink.add(&mqttclt::mapping::from_mqtt(&p, payload)?);
+            }
             c.send(Out::PubAck(p.pkid)).await?;
             got += 1;
         }
@@ -119,7 +161,10 @@ async fn recv(addr: &str, topic: &str, n: usize, id: &str) -> Res<f64> {
 }
 
 fn main() {
-    let a: Vec<String> = std::env::args().collect();
+    let all: Vec<String> = std::env::args().collect();
+    let spool = raw_spool::spool_arg(&all);
+    let spool = spool.as_deref();
+    let a = raw_spool::without_spool(&all);
     let usage = "usage: mqtt_raw send HOST:PORT TOPIC N SIZE WINDOW | recv HOST:PORT TOPIC N ID | session HOST:PORT TOPIC ID";
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -135,11 +180,13 @@ fn main() {
     let r = rt.block_on(async {
         match (a.get(1).map(String::as_str), a.get(2), a.get(3)) {
             (Some("send"), Some(addr), Some(t)) => match (num(4), num(5), num(6)) {
-                (Some(n), Some(size), Some(w)) => send(addr, t, n, size, w).await.map(Some),
+                (Some(n), Some(size), Some(w)) => {
+                    send(addr, t, (n, size, w), spool).await.map(Some)
+                }
                 _ => Err(usage.into()),
             },
             (Some("recv"), Some(addr), Some(t)) => match (num(4), a.get(5)) {
-                (Some(n), Some(id)) => recv(addr, t, n, id).await.map(Some),
+                (Some(n), Some(id)) => recv(addr, t, n, id, spool).await.map(Some),
                 _ => Err(usage.into()),
             },
             (Some("session"), Some(addr), Some(t)) => match a.get(4) {

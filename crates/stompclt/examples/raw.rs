@@ -7,14 +7,22 @@
 //! (a receipt confirms all earlier frames).
 //! `raw recv HOST:PORT VHOST DEST N PREFETCH BATCH`: SUBSCRIBE with client-individual acks
 //! and an ACK per message (BATCH 1), or client acks, one cumulative ACK per BATCH.
+//! With `spool=DIR` as a last argument it does a spool's minimal work besides
+//! (`bench/raw_spool.rs`): sending, its messages come from the DQS spool DIR (locked and read,
+//! mapped as stompclt maps them, removed once a receipt covers them; SIZE is then unused);
+//! receiving, each message is mapped and added to DIR before it is acknowledged.
 //! Prints one JSON line with the rate.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use stompclt::frame::{Codec, Frame, Item, Version};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
+
+#[path = "../../../bench/raw_spool.rs"]
+mod raw_spool;
 
 type Conn = Framed<TcpStream, Codec>;
 
@@ -51,7 +59,9 @@ async fn next_frame(c: &mut Conn) -> Frame {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let a: Vec<String> = std::env::args().skip(1).collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let spool = raw_spool::spool_arg(&all);
+    let a = raw_spool::without_spool(&all);
     let (mode, addr, vhost, dest) = (&a[0], &a[1], &a[2], &a[3]);
     let n: u64 = a[4].parse().expect("N");
     let mut c = connect(addr, vhost).await;
@@ -61,18 +71,31 @@ async fn main() {
         let inflight: u64 = a[6].parse().expect("INFLIGHT");
         let batch: u64 = a[7].parse().expect("BATCH");
         let body = vec![b'x'; size];
+        let mut source = spool.as_ref().map(raw_spool::Source::open);
+        // sent from the spool, not confirmed yet: (sequence number, element)
+        let mut pending: VecDeque<(u64, String)> = VecDeque::new();
         let (mut sent, mut confirmed) = (0u64, 0u64);
         while confirmed < n {
             while sent < n && sent - confirmed < inflight {
                 sent += 1;
-                let mut f = Frame::new("SEND")
-                    .header("destination", dest.clone())
-                    .header("persistent", "true")
-                    .header("content-length", size.to_string());
+                let mut f = match source.as_mut() {
+                    Some(src) => {
+                        let (name, m) = src.next().expect("the spool holds N messages");
+                        pending.push_back((sent, name));
+                        stompclt::mapping::to_send(&m).expect("a message stompclt sends")
+                    }
+                    None => {
+                        let mut f = Frame::new("SEND")
+                            .header("destination", dest.clone())
+                            .header("persistent", "true")
+                            .header("content-length", size.to_string());
+                        f.body = body.clone();
+                        f
+                    }
+                };
                 if sent.is_multiple_of(batch) || sent == n || sent - confirmed == inflight {
                     f = f.header("receipt", sent.to_string());
                 }
-                f.body = body.clone();
                 c.feed(&Item::Frame(f)).await.expect("send");
             }
             c.flush().await.expect("flush");
@@ -82,6 +105,12 @@ async fn main() {
                     .get("receipt-id")
                     .and_then(|r| r.parse().ok())
                     .unwrap_or(confirmed);
+                if let Some(src) = source.as_ref() {
+                    while pending.front().is_some_and(|(i, _)| *i <= confirmed) {
+                        let (_, name) = pending.pop_front().expect("pending");
+                        src.done(&name);
+                    }
+                }
             }
         }
     } else {
@@ -99,6 +128,7 @@ async fn main() {
             .header("prefetch-count", prefetch.clone())
             .header("activemq.prefetchSize", prefetch.clone());
         c.send(&Item::Frame(f)).await.expect("subscribe");
+        let sink = spool.as_ref().map(raw_spool::Sink::open);
         let mut got = 0u64;
         while got < n {
             let f = next_frame(&mut c).await;
@@ -106,8 +136,13 @@ async fn main() {
                 continue;
             }
             got += 1;
-            if got.is_multiple_of(batch) || got == n {
-                let ack = Frame::new("ACK").header("id", f.get("ack").unwrap_or("").to_string());
+            let acking = got.is_multiple_of(batch) || got == n;
+            let id = acking.then(|| f.get("ack").unwrap_or("").to_string());
+            if let Some(sink) = sink.as_ref() {
+                sink.add(&stompclt::mapping::from_frame(f));
+            }
+            if let Some(id) = id {
+                let ack = Frame::new("ACK").header("id", id);
                 c.feed(&Item::Frame(ack)).await.expect("ack");
             }
             if got.is_multiple_of(64) || got == n {
@@ -120,7 +155,8 @@ async fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{{\"impl\":\"raw\",\"n\":{n},\"secs\":{secs:.3},\"rate\":{:.1}}}",
+        "{{\"impl\":\"{}\",\"n\":{n},\"secs\":{secs:.3},\"rate\":{:.1}}}",
+        if spool.is_some() { "raw+spool" } else { "raw" },
         n as f64 / secs
     );
 }
