@@ -56,6 +56,10 @@ for r in $(seq "$(( runs < 7 ? 7 : runs ))"); do
   "$floor" "$d" "$fn" "$size" | sed 's/^{/{"kind":"floor",/' >> "$results"
   "$rust" simple "$d" "$fn" "$size" | grep -E '"(add|consume)"' |
     sed 's/^{/{"kind":"floor",/; s/"impl":"rust"/"impl":"library"/' >> "$results"
+  # what reading the command's input costs alone (cat, 128 KiB reads): part of its bound
+  t0=$(ms); cat "$work/lines" > /dev/null; t1=$(ms)
+  awk -v n="$fn" -v a="$t0" -v b="$t1" 'BEGIN { s = (b - a) / 1e9
+    printf "{\"kind\":\"floor\",\"impl\":\"input\",\"phase\":\"add\",\"n\":%d,\"secs\":%.6f,\"rate\":%.1f}\n", n, s, n / s }' >> "$results"
   t0=$(ms); "$cmd" add -p "$d/cmd" --lines -q < "$work/lines"; t1=$(ms)
   "$cmd" pop -p "$d/cmd" -c 0 --lines > /dev/null; t2=$(ms)
   [ -z "$(find "$d/cmd" -type f)" ] || { echo "dirq pop left elements" >&2; exit 1; }

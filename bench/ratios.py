@@ -36,9 +36,13 @@ if floor:
         v = [r["rate"] for r in floor if (r["impl"], r["phase"]) == (impl, phase)]
         return max(v) if v else float("nan")
     print()
-    print("%-8s %12s %12s %12s %9s %9s" % ("simple", "floor", "library", "command", "lib/fl", "cmd/fl"))
+    print("%-8s %12s %12s %12s %9s %9s %9s" % ("simple", "floor", "library", "command", "lib/fl", "cmd/fl", "cmd/bnd"))
     for phase in ("add", "consume"):
         f, lib, cmd = fmed("floor", phase), fmed("library", phase), fmed("command", phase)
-        print("%-8s %10.0f/s %10.0f/s %10.0f/s %8.2fx %8.2fx" % (phase, f, lib, cmd, lib / f, cmd / f))
+        # the command's bound: the floor and, adding, the reading of its input alone
+        inp = fmed("input", phase)
+        bound = 1 / (1 / f + 1 / inp) if phase == "add" else f
+        print("%-8s %10.0f/s %10.0f/s %10.0f/s %8.2fx %8.2fx %8.2fx" % (phase, f, lib, cmd, lib / f, cmd / f, cmd / bound))
     print("floor = only the system calls of an add (4) and a take (7), measured in the same run;")
-    print("each the best of its rounds, taken in turn")
+    print("each the best of its rounds, taken in turn; the command's bound adding = the floor")
+    print("and reading its input alone (%.0f lines/s)" % fmed("input", "add"))

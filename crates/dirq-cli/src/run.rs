@@ -282,6 +282,21 @@ impl Queue {
         Ok(line.into_bytes())
     }
 
+    /// [`Queue::read`], appended to `out` (nothing on an error): a Simple element's body
+    /// read straight into it.
+    fn read_into(&self, name: &str, out: &mut Vec<u8>) -> Result<(), String> {
+        match self {
+            Queue::Plain {
+                any: AnyQueue::Simple(q),
+                ..
+            } => q.get_into(name, out).map_err(|e| e.to_string()),
+            _ => {
+                out.extend_from_slice(&self.read(name)?);
+                Ok(())
+            }
+        }
+    }
+
     fn exists(&self, name: &str) -> bool {
         dirq::is_full_name(name) && self.dq().path().join(name).exists()
     }
@@ -511,18 +526,34 @@ fn add(q: &Queue, lines: bool, quiet: bool, files: &[PathBuf], out: &mut impl Wr
         };
         let read_err = |e: io::Error| Failure::Error(format!("cannot read {label}: {e}"));
         if lines {
-            let mut buf = Vec::new();
-            let mut lineno = 0;
+            // each line added from the reader's buffer where it lies whole in it; copied
+            // only when it straddles two reads
+            let (mut carry, mut lineno) = (Vec::new(), 0);
             loop {
-                buf.clear();
-                if reader.read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+                let buf = reader.fill_buf().map_err(read_err)?;
+                if buf.is_empty() {
                     break;
                 }
-                lineno += 1;
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
+                let mut rest = buf;
+                while let Some(i) = memchr::memchr(b'\n', rest) {
+                    lineno += 1;
+                    let what = || format!("{label} line {lineno}");
+                    if carry.is_empty() {
+                        one(&what, &rest[..i], out)?;
+                    } else {
+                        carry.extend_from_slice(&rest[..i]);
+                        one(&what, &carry, out)?;
+                        carry.clear();
+                    }
+                    rest = &rest[i + 1..];
                 }
-                one(&|| format!("{label} line {lineno}"), &buf, out)?;
+                carry.extend_from_slice(rest);
+                let used = buf.len();
+                reader.consume(used);
+            }
+            if !carry.is_empty() {
+                lineno += 1;
+                one(&|| format!("{label} line {lineno}"), &carry, out)?;
             }
         } else {
             let mut buf = Vec::new();
@@ -742,9 +773,8 @@ fn pop_once(q: &Queue, count: usize, sep: Option<u8>, out: &mut impl Write) -> O
                     return Err(e);
                 }
             };
-            match q.read(&name) {
-                Ok(body) => {
-                    text.extend_from_slice(&body);
+            match q.read_into(&name, &mut text) {
+                Ok(()) => {
                     text.extend(sep);
                     taken.push(name);
                 }

@@ -63,6 +63,20 @@ impl Q {
     }
 }
 
+/// Lines longer than a read, and lines split between two reads, are added whole and in
+/// order; the last line needs no newline.
+#[test]
+fn add_lines_across_reads() {
+    let q = Q::new();
+    let lines: Vec<String> = (0..40)
+        .map(|i| format!("{}{i}", "x".repeat([0, 1, 1000, 70_000, 200_000][i % 5])))
+        .collect();
+    let input = lines.join("\n");
+    ok(&["add", "-p", q.p(), "--lines", "-q"], input.as_bytes());
+    let out = ok(&["pop", "-p", q.p(), "--count", "0", "--lines"], b"");
+    assert!(out.lines().eq(lines.iter().map(String::as_str)));
+}
+
 #[test]
 fn add_list_count_get_pop() {
     let q = Q::new();

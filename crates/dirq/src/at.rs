@@ -226,8 +226,8 @@ pub(crate) fn open(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> i
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
-/// The whole of `dir/name`.
-pub(crate) fn read(dir: BorrowedFd<'_>, name: &str) -> io::Result<Vec<u8>> {
+/// The whole of the file `name` in `dir`, appended to `out` (nothing on an error).
+pub(crate) fn read_into(dir: BorrowedFd<'_>, name: &str, out: &mut Vec<u8>) -> io::Result<()> {
     let f = open(dir, &cstr(name)?, libc::O_RDONLY, 0)?;
-    crate::sys::read_all(f)
+    crate::sys::read_all_into(f, out)
 }

@@ -312,18 +312,30 @@ impl QueueSimple {
 
     /// Reads a locked element.
     pub fn get(&self, name: &str) -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        self.get_into(name, &mut data)?;
+        Ok(data)
+    }
+
+    /// [`QueueSimple::get`], the data appended to `out` (nothing on an error): a reader
+    /// that gathers many elements in one buffer reads each without an allocation of its own.
+    pub fn get_into(&self, name: &str, out: &mut Vec<u8>) -> Result<()> {
         let (dir, elt) = split(name)?;
         let lck = lck(elt);
-        self.in_dir(dir, |fd| at::read(fd, &lck)).map_err(|e| {
-            if is_gone(&e) {
-                Error::NotLocked {
-                    op: "get",
-                    name: name.to_string(),
+        // `in_dir` may call twice (a directory made again meanwhile): a call that fails
+        // appends nothing
+        let out = std::cell::RefCell::new(out);
+        self.in_dir(dir, |fd| at::read_into(fd, &lck, &mut out.borrow_mut()))
+            .map_err(|e| {
+                if is_gone(&e) {
+                    Error::NotLocked {
+                        op: "get",
+                        name: name.to_string(),
+                    }
+                } else {
+                    Error::io("read", self.path.join(format!("{name}.lck")), e)
                 }
-            } else {
-                Error::io("read", self.path.join(format!("{name}.lck")), e)
-            }
-        })
+            })
     }
 
     /// Runs `op` in the element's intermediate directory.

@@ -391,26 +391,39 @@ pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
 }
 
 /// The rest of `f`: a 4 KiB first read (most elements take one), doubling as needed.
-pub(crate) fn read_all(mut f: File) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut buf = vec![0u8; 4096];
-    let mut got = 0;
-    loop {
-        match f.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                got += n;
-                if got < buf.len() {
-                    break;
-                }
-                buf.resize(buf.len() * 2, 0);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(got);
+pub(crate) fn read_all(f: File) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_all_into(f, &mut buf)?;
     Ok(buf)
+}
+
+/// The whole of `f` appended to `out` (nothing appended on an error), read into its spare
+/// room without zeroing it first: one `read` for a file that fits (a short read is the end
+/// of a regular file), no allocation when `out` has room already.
+pub(crate) fn read_all_into(f: File, out: &mut Vec<u8>) -> io::Result<()> {
+    let start = out.len();
+    let mut room = 4096;
+    loop {
+        out.reserve(room);
+        let spare = out.spare_capacity_mut();
+        // SAFETY: the kernel writes at most `spare.len()` bytes into the spare capacity.
+        let n = unsafe { libc::read(f.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            out.truncate(start);
+            return Err(e);
+        }
+        let (n, asked) = (n as usize, spare.len());
+        // SAFETY: the first `n` bytes of the spare capacity were just written.
+        unsafe { out.set_len(out.len() + n) };
+        if n == 0 || n < asked {
+            return Ok(());
+        }
+        room = (out.len() - start).max(4096);
+    }
 }
 
 /// Calls `f` with the name of every entry of `dir` (`.` and `..` excluded), without
@@ -458,6 +471,27 @@ mod tests {
     use std::os::fd::AsFd;
 
     use super::*;
+
+    /// Files of every size around the first read's room, appended after what the buffer
+    /// held; a file that cannot be read appends nothing.
+    #[test]
+    fn whole_files_are_appended() {
+        let d = tempfile::tempdir().expect("tempdir");
+        for size in [0, 1, 4095, 4096, 4097, 8192, 100_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let p = d.path().join(format!("f{size}"));
+            std::fs::write(&p, &data).expect("write");
+            let mut out = b"before".to_vec();
+            read_all_into(File::open(&p).expect("open"), &mut out).expect("read");
+            assert_eq!(&out[..6], b"before");
+            assert!(out[6..] == data[..], "{size} bytes");
+            assert_eq!(read_all(File::open(&p).expect("open")).expect("read"), data);
+        }
+        let mut out = b"kept".to_vec();
+        let dir = File::open(d.path()).expect("a directory");
+        assert!(read_all_into(dir, &mut out).is_err(), "EISDIR");
+        assert_eq!(out, b"kept");
+    }
 
     /// Each way of naming an unnamed file, directly (the process-wide choice is not
     /// touched): the data appear under the name complete, and an existing name is kept.

@@ -475,3 +475,23 @@ fn syscall_budget_dirq_pop() {
         with(SEND_FLOOR, &[("write", 1.0 / 64.0 + 1.0 / 16.0)]),
     );
 }
+
+/// `dirq add --lines` at the floor of adding an element (an unnamed file written, linked to
+/// its name, closed), its input read 64 KiB at a time.
+#[test]
+fn syscall_budget_dirq_add() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tmpfs();
+    let input = dir.path().join("lines");
+    let line = format!("{}\n", "x".repeat(1024));
+    std::fs::write(&input, line.repeat(N)).expect("input");
+    let q = dir.path().join("q").display().to_string();
+    let input = input.display().to_string();
+    run_row(
+        dir.path(),
+        "dirq add --lines",
+        "dirq",
+        &s(&["add", "-p", &q, "-q", "--lines", &input]),
+        with(RECV_FLOOR, &[("read", 1.0 / 60.0)]),
+    );
+}
