@@ -67,7 +67,7 @@ impl Dirs {
         &self,
         base: &Path,
         name: &str,
-        op: impl Fn(BorrowedFd<'_>) -> io::Result<T>,
+        mut op: impl FnMut(BorrowedFd<'_>) -> io::Result<T>,
     ) -> io::Result<T> {
         let fd = self.get(base, name)?;
         match op(fd.as_fd()) {

@@ -324,8 +324,7 @@ impl QueueSimple {
         let lck = lck(elt);
         // `in_dir` may call twice (a directory made again meanwhile): a call that fails
         // appends nothing
-        let out = std::cell::RefCell::new(out);
-        self.in_dir(dir, |fd| at::read_into(fd, &lck, &mut out.borrow_mut()))
+        self.in_dir(dir, |fd| at::read_into(fd, &lck, out))
             .map_err(|e| {
                 if is_gone(&e) {
                     Error::NotLocked {
@@ -342,7 +341,7 @@ impl QueueSimple {
     fn in_dir<T>(
         &self,
         dir: &str,
-        op: impl Fn(std::os::fd::BorrowedFd<'_>) -> std::io::Result<T>,
+        op: impl FnMut(std::os::fd::BorrowedFd<'_>) -> std::io::Result<T>,
     ) -> std::io::Result<T> {
         self.dirs.run(&self.path, dir, op)
     }
