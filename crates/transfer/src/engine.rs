@@ -260,22 +260,25 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// What the destination confirmed (waiting up to `wait` for it), acknowledged to the
+    /// source; `buf` is the reused list of tokens.
     async fn ack_confirmed<I: Incoming, O: Outgoing>(
-        meter: &Meter,
-        books: &mut Books,
+        &mut self,
         inc: &mut I,
         out: &mut O,
         buf: &mut Vec<Token>,
         wait: Duration,
     ) -> Result<()> {
         out.confirmed(buf, wait).await?;
-        Meter::add(&meter.confirmed, buf.len() as u64);
+        Meter::add(&self.meter.confirmed, buf.len() as u64);
         for t in buf.drain(..) {
-            books.confirmed(t)?;
+            self.books.confirmed(t)?;
             inc.ack(t).await?;
-            Meter::add(&meter.acknowledged, 1);
+            Meter::add(&self.meter.acknowledged, 1);
         }
-        meter.pending.store(out.pending() as u64, Ordering::Relaxed);
+        self.meter
+            .pending
+            .store(out.pending() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -349,7 +352,6 @@ impl<'a> Engine<'a> {
         out_started: &mut bool,
         run: &mut Turns,
     ) -> Result<Flow> {
-        let meter = self.meter.clone();
         if self
             .settings
             .window
@@ -358,7 +360,7 @@ impl<'a> Engine<'a> {
             // wait for confirmations instead of taking more
             out.idle().await?;
             let wait = Duration::from_millis(200);
-            Self::ack_confirmed(&meter, &mut self.books, inc, out, &mut run.confirmed, wait)
+            self.ack_confirmed(inc, out, &mut run.confirmed, wait)
                 .await?;
             inc.idle().await?;
             return Ok(Flow::Go);
@@ -367,15 +369,8 @@ impl<'a> Engine<'a> {
             // the next message may take a while: what the destination holds goes now
             out.flush().await?;
             if inc.acks_before_waiting() {
-                Self::ack_confirmed(
-                    &meter,
-                    &mut self.books,
-                    inc,
-                    out,
-                    &mut run.confirmed,
-                    Duration::ZERO,
-                )
-                .await?;
+                self.ack_confirmed(inc, out, &mut run.confirmed, Duration::ZERO)
+                    .await?;
             }
         }
         // a confirmation that arrives while the incoming side waits is taken at once
@@ -408,15 +403,8 @@ impl<'a> Engine<'a> {
             }
             Some(Got::End) => return Ok(Flow::Stop),
         }
-        Self::ack_confirmed(
-            &meter,
-            &mut self.books,
-            inc,
-            out,
-            &mut run.confirmed,
-            Duration::ZERO,
-        )
-        .await?;
+        self.ack_confirmed(inc, out, &mut run.confirmed, Duration::ZERO)
+            .await?;
         Ok(Flow::Go)
     }
 
@@ -554,20 +542,13 @@ impl<'a> Engine<'a> {
             let wait = limit.map_or(Duration::from_millis(100), |l| {
                 (l / 10).min(Duration::from_millis(100))
             });
-            let r =
-                Self::ack_confirmed(&self.meter, &mut self.books, inc, out, confirmed, wait).await;
+            let r = self.ack_confirmed(inc, out, confirmed, wait).await;
             self.or_reject(r, inc).await?;
             inc.idle().await?;
         }
-        let r = Self::ack_confirmed(
-            &self.meter,
-            &mut self.books,
-            inc,
-            out,
-            confirmed,
-            Duration::ZERO,
-        )
-        .await;
+        let r = self
+            .ack_confirmed(inc, out, confirmed, Duration::ZERO)
+            .await;
         self.or_reject(r, inc).await
     }
 
