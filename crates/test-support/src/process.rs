@@ -63,14 +63,34 @@ pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 
 /// Runs the command and SIGKILLs it at a random moment (50 ms to `max_ms` later), unless it
 /// ended before: then its exit code.
-pub fn kill_at_random(mut cmd: Command, seed: u64, max_ms: u64) -> Option<i32> {
+pub fn kill_at_random(cmd: Command, seed: u64, max_ms: u64) -> Option<i32> {
+    kill_at_random_after(cmd, seed, 50, max_ms, &|| true)
+}
+
+/// [`kill_at_random`] once `begun` holds (the transfer has started: a loaded machine may take
+/// longer to start and connect than any fixed delay), `min_ms` to `min_ms + max_ms` after;
+/// `begun` is asked for at most 30 s.
+pub fn kill_at_random_after(
+    mut cmd: Command,
+    seed: u64,
+    min_ms: u64,
+    max_ms: u64,
+    begun: &dyn Fn() -> bool,
+) -> Option<i32> {
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !begun() && Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut rng = Rng::new(seed);
-    let wait = Duration::from_millis(50 + rng.below(max_ms as usize) as u64);
+    let wait = Duration::from_millis(min_ms + rng.below(max_ms as usize) as u64);
     let start = Instant::now();
     while start.elapsed() < wait {
         if let Some(status) = child.try_wait().expect("wait") {

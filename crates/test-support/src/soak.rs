@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use message::MessageQueue;
 
-use crate::process::kill_at_random;
+use crate::process::{kill_at_random, kill_at_random_after};
 
 /// How long after its start a killed run dies: at random in the first 50 ms to
-/// `50 + KILL_WINDOW_MS` ms, connecting included, so that twenty kills land within a
-/// transfer of [`SOAK_MESSAGES`] messages on either side.
+/// `50 + KILL_WINDOW_MS` ms, connecting included (even kills), or as long after the transfer
+/// has begun (odd kills: a loaded machine may still be connecting after any fixed delay), so
+/// that twenty kills land within a transfer of [`SOAK_MESSAGES`] messages on either side.
 pub const KILL_WINDOW_MS: u64 = 100;
 
 /// What a soak of twenty kills each way needs: enough messages that the last kill still
@@ -29,7 +30,14 @@ pub fn send_under_sigkill(inq: &Path, kills: u64, send: impl Fn() -> Command) ->
         // no wait for the killed run's locks to go stale: the next run leaves those elements
         // and the unkilled runs below send them
         std::thread::sleep(Duration::from_millis(50));
-        let ended = kill_at_random(send(), k, KILL_WINDOW_MS);
+        let before = q.dirq().count().expect("count");
+        let ended = if k % 2 == 0 {
+            kill_at_random(send(), k, KILL_WINDOW_MS)
+        } else {
+            // once the broker has confirmed something (an element removed)
+            let begun = || q.dirq().count().is_ok_and(|c| c < before);
+            kill_at_random_after(send(), k, 0, KILL_WINDOW_MS, &begun)
+        };
         assert!(
             ended.is_none(),
             "run {k} of {kills} ended ({ended:?}) before its kill: the soak needs more messages"
@@ -64,7 +72,14 @@ pub fn receive_under_sigkill(
     total: usize,
 ) {
     for k in 0..kills {
-        let ended = kill_at_random(receive(), 100 + k, KILL_WINDOW_MS);
+        let ended = if k % 2 == 0 {
+            kill_at_random(receive(), 100 + k, KILL_WINDOW_MS)
+        } else {
+            // once something was written to the spool
+            let before = received();
+            let begun = || received() > before;
+            kill_at_random_after(receive(), 100 + k, 0, KILL_WINDOW_MS, &begun)
+        };
         assert!(
             ended.is_none(),
             "receiving run {k} ended ({ended:?}) before its kill"

@@ -61,6 +61,17 @@ fn adds_then_cut(fs: &mut CrashFs, q: &Path, sync: bool, after: Duration) -> (us
             }
         })
     };
+    // without sync, the cut must find adds to lose: the first add returned (a loaded machine
+    // may take longer to start the thread and make the queue than any fixed delay), then
+    // `after`; with sync, cuts may also land while the queue's directories are made
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !sync
+        && done.lock().expect("names").is_empty()
+        && !adder.is_finished()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     std::thread::sleep(after);
     fs.cut();
     stop.store(true, Ordering::Relaxed);
