@@ -36,6 +36,10 @@ struct World {
     /// Produce to any: tokens some broker confirmed.
     confirmed: HashSet<u64>,
     rng: Rng,
+    /// The engine's stop flag: consume from all sets it once every queue is drained, so
+    /// that the run's end depends on no clock (a loaded machine may pause the test longer
+    /// than any inactivity timeout).
+    stop: Arc<AtomicBool>,
 }
 
 type W = Rc<RefCell<World>>;
@@ -124,6 +128,15 @@ impl Incoming for Sub {
     }
 
     async fn idle(&mut self) -> Result<()> {
+        {
+            let w = self.w.borrow();
+            if w.queues
+                .iter()
+                .all(|q| q.ready.is_empty() && q.unacked.is_empty())
+            {
+                w.stop.store(true, Relaxed);
+            }
+        }
         tokio::time::sleep(Duration::from_millis(1)).await;
         Ok(())
     }
@@ -182,12 +195,15 @@ fn world(brokers: usize, each: u32, seed: u64) -> W {
         stored: Vec::new(),
         confirmed: HashSet::new(),
         rng: Rng::new(seed),
+        stop: Arc::new(AtomicBool::new(false)),
     }))
 }
 
+/// The runs end by themselves (drained, or the source's end); the inactivity timeout only
+/// ends a run that hangs, which then fails its checks.
 fn settings() -> Settings {
     Settings {
-        timeout_inactivity: Some(Duration::from_millis(300)),
+        timeout_inactivity: Some(Duration::from_secs(20)),
         window: Some(20),
         ..Settings::default()
     }
@@ -195,7 +211,6 @@ fn settings() -> Settings {
 
 #[test]
 fn consume_from_all_acknowledges_each_message_to_its_broker_through_failures() {
-    // (each run ends on a second of inactivity: four schedules)
     for seed in 1..=4 {
         let w = world(3, 300, seed);
         let (sh, recovery) = shared();
@@ -213,7 +228,7 @@ fn consume_from_all_acknowledges_each_message_to_its_broker_through_failures() {
             w: Some(w.clone()),
             pending: Vec::new(),
         };
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = w.borrow().stop.clone();
         block_on(Engine::new(settings(), stop).run(&mut inc, &mut out)).expect("run");
         let w = w.borrow();
         let stored: HashSet<u32> = w.stored.iter().copied().collect();
@@ -379,4 +394,32 @@ fn produce_to_any_gets_everything_confirmed_through_failures() {
             "seed {seed}: no broker failed"
         );
     }
+}
+
+#[test]
+fn an_idle_broker_does_not_hide_anothers_messages() {
+    use transfer::Incoming as _;
+    let w = world(2, 10, 1);
+    w.borrow_mut().queues[0].ready.clear();
+    let (sh, _) = shared();
+    let fw = w.clone();
+    let factory = Box::new(move |b: usize| {
+        Ok(Sub {
+            w: fw.clone(),
+            b,
+            fail: 0.0,
+        })
+    });
+    let peers = (0..2).map(|b| format!("broker{b}:1")).collect();
+    let mut inc = AllIncoming::new(peers, factory, policy(), sh).expect("all");
+    block_on(async {
+        inc.start().await.expect("start");
+        for n in 0..10 {
+            match inc.get().await.expect("get") {
+                Got::Message(..) => {}
+                _ => panic!("message {n}: idle while broker 1 had messages"),
+            }
+        }
+        assert!(matches!(inc.get().await.expect("get"), Got::Idle));
+    });
 }

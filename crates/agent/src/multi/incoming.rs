@@ -69,13 +69,20 @@ impl<'a, I: Incoming> AllIncoming<'a, I> {
         use futures_util::FutureExt;
         let n = self.m.list.len();
         self.turn = self.turn.wrapping_add(1);
+        // a broker with nothing at once does not hide another's message
+        let mut idle = None;
         for k in 0..n {
             let i = (self.turn + k) % n;
-            if let Some(module) = self.m.list[i].module.as_mut()
-                && let Some(r) = module.get().now_or_never()
-            {
-                return Some((i, r));
+            if let Some(module) = self.m.list[i].module.as_mut() {
+                match module.get().now_or_never() {
+                    Some(Ok(Got::Idle)) => idle = idle.or(Some(i)),
+                    Some(r) => return Some((i, r)),
+                    None => {}
+                }
             }
+        }
+        if let Some(i) = idle {
+            return Some((i, Ok(Got::Idle)));
         }
         let mut gets: Vec<_> = self
             .m
