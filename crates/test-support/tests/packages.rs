@@ -108,112 +108,128 @@ fn root_packages_build_install_and_remove() {
     let mut users = tools::agents();
     users.push("simplevisor".to_string());
     for t in names.iter().map(String::as_str) {
-        let rpm = find(&out, t, ".rpm");
-        let files = run("rpm", &["-qlp", &rpm]);
-        has(&files, &format!("/usr/bin/{t}"), &rpm);
-        has(&files, &format!("/usr/share/man/man1/{t}.1.gz"), &rpm);
-        has(
-            &files,
-            &format!("/usr/share/bash-completion/completions/{t}"),
-            &rpm,
-        );
-        let deb = find(&out, t, ".deb");
-        let contents = run("dpkg-deb", &["-c", &deb]);
-        has(&contents, &format!("./usr/bin/{t}"), &deb);
-        has(&contents, &format!("./usr/share/man/man1/{t}.1.gz"), &deb);
-        let info = run("dpkg-deb", &["-I", &deb]);
-        assert!(info.contains(&format!("Package: {t}")), "{info}");
-        if t == "dirq" {
-            continue;
-        }
-        let unit = if t == "simplevisor" {
-            "simplevisor.service".to_string()
-        } else {
-            format!("{t}@.service")
-        };
-        has(&files, &format!("/usr/lib/systemd/system/{unit}"), &rpm);
-        has(&contents, &format!("./usr/lib/systemd/system/{unit}"), &deb);
-        if t == "amsclt" {
-            // ams-publisherd's replacement
-            has(
-                &files,
-                "/usr/lib/systemd/system/amsclt-publisher.service",
-                &rpm,
-            );
-            has(
-                &contents,
-                "./usr/lib/systemd/system/amsclt-publisher.service",
-                &deb,
-            );
-        }
-        let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
-        for s in ["postinstall", "preuninstall", "postuninstall"] {
-            assert!(scripts.contains(s), "{rpm}: no {s} scriptlet:\n{scripts}");
-        }
-        assert!(
-            scripts.contains("systemctl --no-reload preset")
-                && scripts.contains("disable --now")
-                && scripts.contains("try-restart"),
-            "{rpm}: the systemd scriptlets:\n{scripts}"
-        );
-        let config = run("rpm", &["-qp", "--configfiles", &rpm]);
-        assert!(
-            config.lines().any(|l| l.starts_with(&format!("/etc/{t}/"))),
-            "{rpm}: no configuration under /etc/{t}:\n{config}"
-        );
-        let conffiles = run("dpkg-deb", &["-I", &deb, "conffiles"]);
-        assert!(
-            conffiles
-                .lines()
-                .any(|l| l.starts_with(&format!("/etc/{t}/"))),
-            "{deb}: no conffile under /etc/{t}:\n{conffiles}"
-        );
+        package_contents(&out, t);
     }
     for t in users.iter().map(String::as_str) {
-        let rpm = find(&out, t, ".rpm");
-        let dump = run("rpm", &["-qp", "--dump", &rpm]);
-        // PATH SIZE MTIME DIGEST MODE OWNER GROUP ...: an agent's spool, 0750 its user's
-        if t != "simplevisor" {
-            let spool = dump
-                .lines()
-                .find(|l| l.starts_with(&format!("/var/spool/{t} ")))
-                .unwrap_or_else(|| panic!("{rpm}: no spool directory:\n{dump}"));
-            let fields: Vec<&str> = spool.split_whitespace().collect();
-            assert_eq!(fields[4], "040750", "{spool}");
-            assert_eq!(
-                (fields[5], fields[6]),
-                (t, t),
-                "owned by the agent's user: {spool}"
-            );
-        }
-        let etc = dump
-            .lines()
-            .find(|l| l.starts_with(&format!("/etc/{t} ")))
-            .unwrap_or_else(|| panic!("{rpm}: no /etc/{t}:\n{dump}"));
-        let fields: Vec<&str> = etc.split_whitespace().collect();
-        assert_eq!(
-            (fields[4], fields[5], fields[6]),
-            ("040750", "root", t),
-            "{etc}"
-        );
-        assert!(
-            dump.lines()
-                .any(|l| l.starts_with(&format!("/usr/lib/sysusers.d/{t}.conf "))),
-            "{rpm}: no sysusers.d file:\n{dump}"
-        );
-        let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
-        assert!(
-            scripts.contains(&format!("useradd -r -g {t}")),
-            "{rpm}: no user made before the files:\n{scripts}"
-        );
+        package_user(&out, t);
+    }
+    install_use_and_remove(&out, &names, &users);
+}
+
+/// Tool `t`'s RPM and .deb: its binary, man page, completion, unit, scriptlets and
+/// configuration files.
+fn package_contents(out: &Path, t: &str) {
+    let rpm = find(out, t, ".rpm");
+    let files = run("rpm", &["-qlp", &rpm]);
+    has(&files, &format!("/usr/bin/{t}"), &rpm);
+    has(&files, &format!("/usr/share/man/man1/{t}.1.gz"), &rpm);
+    has(
+        &files,
+        &format!("/usr/share/bash-completion/completions/{t}"),
+        &rpm,
+    );
+    let deb = find(out, t, ".deb");
+    let contents = run("dpkg-deb", &["-c", &deb]);
+    has(&contents, &format!("./usr/bin/{t}"), &deb);
+    has(&contents, &format!("./usr/share/man/man1/{t}.1.gz"), &deb);
+    let info = run("dpkg-deb", &["-I", &deb]);
+    assert!(info.contains(&format!("Package: {t}")), "{info}");
+    if t == "dirq" {
+        return;
+    }
+    let unit = if t == "simplevisor" {
+        "simplevisor.service".to_string()
+    } else {
+        format!("{t}@.service")
+    };
+    has(&files, &format!("/usr/lib/systemd/system/{unit}"), &rpm);
+    has(&contents, &format!("./usr/lib/systemd/system/{unit}"), &deb);
+    if t == "amsclt" {
+        // ams-publisherd's replacement
         has(
-            &run("rpm", &["-qlp", &rpm]),
-            &format!("/usr/share/doc/{t}/examples"),
+            &files,
+            "/usr/lib/systemd/system/amsclt-publisher.service",
             &rpm,
         );
+        has(
+            &contents,
+            "./usr/lib/systemd/system/amsclt-publisher.service",
+            &deb,
+        );
     }
-    // installed from the .debs, used from the installed paths, removed
-    let debs: Vec<String> = names.iter().map(|t| find(&out, t, ".deb")).collect();
+    let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
+    for s in ["postinstall", "preuninstall", "postuninstall"] {
+        assert!(scripts.contains(s), "{rpm}: no {s} scriptlet:\n{scripts}");
+    }
+    assert!(
+        scripts.contains("systemctl --no-reload preset")
+            && scripts.contains("disable --now")
+            && scripts.contains("try-restart"),
+        "{rpm}: the systemd scriptlets:\n{scripts}"
+    );
+    let config = run("rpm", &["-qp", "--configfiles", &rpm]);
+    assert!(
+        config.lines().any(|l| l.starts_with(&format!("/etc/{t}/"))),
+        "{rpm}: no configuration under /etc/{t}:\n{config}"
+    );
+    let conffiles = run("dpkg-deb", &["-I", &deb, "conffiles"]);
+    assert!(
+        conffiles
+            .lines()
+            .any(|l| l.starts_with(&format!("/etc/{t}/"))),
+        "{deb}: no conffile under /etc/{t}:\n{conffiles}"
+    );
+}
+
+/// The RPM of a tool that runs as a system user of its own: spool and /etc owners and
+/// modes, the sysusers.d file, the user made before the files.
+fn package_user(out: &Path, t: &str) {
+    let rpm = find(out, t, ".rpm");
+    let dump = run("rpm", &["-qp", "--dump", &rpm]);
+    // PATH SIZE MTIME DIGEST MODE OWNER GROUP ...: an agent's spool, 0750 its user's
+    if t != "simplevisor" {
+        let spool = dump
+            .lines()
+            .find(|l| l.starts_with(&format!("/var/spool/{t} ")))
+            .unwrap_or_else(|| panic!("{rpm}: no spool directory:\n{dump}"));
+        let fields: Vec<&str> = spool.split_whitespace().collect();
+        assert_eq!(fields[4], "040750", "{spool}");
+        assert_eq!(
+            (fields[5], fields[6]),
+            (t, t),
+            "owned by the agent's user: {spool}"
+        );
+    }
+    let etc = dump
+        .lines()
+        .find(|l| l.starts_with(&format!("/etc/{t} ")))
+        .unwrap_or_else(|| panic!("{rpm}: no /etc/{t}:\n{dump}"));
+    let fields: Vec<&str> = etc.split_whitespace().collect();
+    assert_eq!(
+        (fields[4], fields[5], fields[6]),
+        ("040750", "root", t),
+        "{etc}"
+    );
+    assert!(
+        dump.lines()
+            .any(|l| l.starts_with(&format!("/usr/lib/sysusers.d/{t}.conf "))),
+        "{rpm}: no sysusers.d file:\n{dump}"
+    );
+    let scripts = run("rpm", &["-qp", "--scripts", &rpm]);
+    assert!(
+        scripts.contains(&format!("useradd -r -g {t}")),
+        "{rpm}: no user made before the files:\n{scripts}"
+    );
+    has(
+        &run("rpm", &["-qlp", &rpm]),
+        &format!("/usr/share/doc/{t}/examples"),
+        &rpm,
+    );
+}
+
+/// Installed from the .debs, used from the installed paths, removed.
+fn install_use_and_remove(out: &Path, names: &[String], users: &[String]) {
+    let debs: Vec<String> = names.iter().map(|t| find(out, t, ".deb")).collect();
     let _installed = Installed;
     let mut args = vec!["-i"];
     args.extend(debs.iter().map(String::as_str));
@@ -266,7 +282,7 @@ fn root_packages_build_install_and_remove() {
     let mut args = vec!["--purge"];
     args.extend(names.iter().map(String::as_str));
     run("dpkg", &args);
-    for t in &names {
+    for t in names {
         assert!(!Path::new(&format!("/usr/bin/{t}")).exists(), "{t} removed");
     }
 }

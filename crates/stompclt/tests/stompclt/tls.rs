@@ -25,22 +25,25 @@ fn tls_brokers() -> (Vec<(String, String)>, std::path::PathBuf) {
 fn broker_tls_with_x509_credentials_and_ssl_sockopts() {
     let (brokers, pki) = tls_brokers();
     for (name, addr) in brokers {
-        tls_case(&name, &addr, &pki);
+        eprintln!("TLS against {name} at {addr}");
+        let port = addr.rsplit_once(':').expect("HOST:PORT").1;
+        let d = tmp();
+        tls_both_ways(port, &pki, d.path());
+        tls_from_the_environment(port, &pki, d.path());
+        tls_failures(port, &pki, d.path());
     }
 }
 
-fn tls_case(name: &str, addr: &str, pki: &Path) {
-    eprintln!("TLS against {name} at {addr}");
-    let port = addr.rsplit_once(':').expect("HOST:PORT").1.to_string();
+/// Sends and receives 300 messages: x509 credentials one way, SSL_* options the other.
+fn tls_both_ways(port: &str, pki: &Path, d: &Path) {
     let f = |n: &str| p(&pki.join(n));
-    let d = tmp();
     let dest = unique_destination("tls");
     let sent = mixed(300, &dest);
-    fill(&d.path().join("in"), "DQS", &sent);
+    fill(&d.join("in"), "DQS", &sent);
     // send: ssl://localhost, x509 with an encrypted PKCS#8 key and a hashed CA directory
     ok(&[
         "--incoming-queue".into(),
-        format!("path={}", p(&d.path().join("in"))),
+        format!("path={}", p(&d.join("in"))),
         "--reliable".into(),
         "--remove".into(),
         "--outgoing-broker-uri".into(),
@@ -76,26 +79,26 @@ fn tls_case(name: &str, addr: &str, pki: &Path) {
         "--subscribe".into(),
         format!("destination={dest}"),
         "--outgoing-queue".into(),
-        format!("path={}", p(&d.path().join("out"))),
+        format!("path={}", p(&d.join("out"))),
         "--reliable".into(),
         "--count".into(),
         "300".into(),
         "-s".into(),
     ]);
     assert!(out.starts_with("processed 300 messages"), "{out}");
-    assert_eq!(
-        compare(&sent, &drain(&d.path().join("out"), "DQS"), "TLS"),
-        0
-    );
+    assert_eq!(compare(&sent, &drain(&d.join("out"), "DQS"), "TLS"), 0);
+}
 
-    // a plain tcp:// URI becomes TLS when SSL_* options are given; the X509_* environment
-    // supplies what a bare x509 credential leaves out
+/// A plain tcp:// URI becomes TLS when SSL_* options are given; the X509_* environment
+/// supplies what a bare x509 credential leaves out.
+fn tls_from_the_environment(port: &str, pki: &Path, d: &Path) {
+    let f = |n: &str| p(&pki.join(n));
     let dest2 = unique_destination("tls-env");
-    fill(&d.path().join("in"), "DQS", &mixed(5, &dest2));
+    fill(&d.join("in"), "DQS", &mixed(5, &dest2));
     let out = stompclt()
         .args([
             "--incoming-queue".into(),
-            format!("path={}", p(&d.path().join("in"))),
+            format!("path={}", p(&d.join("in"))),
             "--remove".into(),
             "--reliable".into(),
             "--outgoing-broker-uri".into(),
@@ -120,12 +123,16 @@ fn tls_case(name: &str, addr: &str, pki: &Path) {
         err.contains("socket option Timeout is not supported"),
         "{err}"
     );
+}
 
-    // failures: each a one-line error naming the reason, nothing sent
+/// Failures: each a one-line error naming the reason, nothing sent; SSL_verify_mode=0
+/// accepts a server the trusted CA did not sign (the user's choice).
+fn tls_failures(port: &str, pki: &Path, d: &Path) {
+    let f = |n: &str| p(&pki.join(n));
     let base = |extra: &[String]| {
         let mut v = vec![
             "--incoming-queue".to_string(),
-            format!("path={}", p(&d.path().join("never"))),
+            format!("path={}", p(&d.join("never"))),
             "--outgoing-broker-connect".into(),
             "host=/".into(),
             "--outgoing-broker-auth".into(),
@@ -201,17 +208,11 @@ fn tls_case(name: &str, addr: &str, pki: &Path) {
             "received fatal alert: ",
         ),
     ] {
-        fill(
-            &d.path().join("never"),
-            "DQS",
-            &mixed(1, "/queue/msgtk.never"),
-        );
+        fill(&d.join("never"), "DQS", &mixed(1, "/queue/msgtk.never"));
         let out = run(&base(&extra));
         let err = one_line_error(&out, code);
         assert!(err.contains(msg), "{extra:?}: {err}");
     }
-
-    // SSL_verify_mode=0: a server the trusted CA did not sign is accepted (the user's choice)
     let out = run(&base(&[
         "--outgoing-broker-uri".into(),
         format!("ssl://localhost:{port}"),
