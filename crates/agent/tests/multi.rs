@@ -209,21 +209,27 @@ fn settings() -> Settings {
     }
 }
 
+/// Consume from all over `brokers` subscriptions of `w`, each losing its connection with
+/// chance `fail` at each get.
+fn all(w: &W, brokers: usize, fail: f64, sh: Shared) -> AllIncoming<'static, Sub> {
+    let w = w.clone();
+    let factory = Box::new(move |b: usize| {
+        Ok(Sub {
+            w: w.clone(),
+            b,
+            fail,
+        })
+    });
+    let peers = (0..brokers).map(|b| format!("broker{b}:1")).collect();
+    AllIncoming::new(peers, factory, policy(), sh).expect("all")
+}
+
 #[test]
 fn consume_from_all_acknowledges_each_message_to_its_broker_through_failures() {
     for seed in 1..=4 {
         let w = world(3, 300, seed);
         let (sh, recovery) = shared();
-        let fw = w.clone();
-        let factory = Box::new(move |b: usize| {
-            Ok(Sub {
-                w: fw.clone(),
-                b,
-                fail: 0.01,
-            })
-        });
-        let peers = (0..3).map(|b| format!("broker{b}:1")).collect();
-        let mut inc = AllIncoming::new(peers, factory, policy(), sh).expect("all");
+        let mut inc = all(&w, 3, 0.01, sh);
         let mut out = Spool {
             w: Some(w.clone()),
             pending: Vec::new(),
@@ -401,17 +407,7 @@ fn an_idle_broker_does_not_hide_anothers_messages() {
     use transfer::Incoming as _;
     let w = world(2, 10, 1);
     w.borrow_mut().queues[0].ready.clear();
-    let (sh, _) = shared();
-    let fw = w.clone();
-    let factory = Box::new(move |b: usize| {
-        Ok(Sub {
-            w: fw.clone(),
-            b,
-            fail: 0.0,
-        })
-    });
-    let peers = (0..2).map(|b| format!("broker{b}:1")).collect();
-    let mut inc = AllIncoming::new(peers, factory, policy(), sh).expect("all");
+    let mut inc = all(&w, 2, 0.0, shared().0);
     block_on(async {
         inc.start().await.expect("start");
         for n in 0..10 {
