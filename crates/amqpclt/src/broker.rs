@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use fe2o3_amqp::link::delivery::{DeliveryFut, DeliveryInfo};
 use fe2o3_amqp::link::receiver::CreditMode;
-use fe2o3_amqp::link::{Receiver, SendError, Sender};
+use fe2o3_amqp::link::{
+    Receiver, ReceiverAttachError, SendError, Sender, SenderAttachError, SessionStopReason,
+};
 use fe2o3_amqp::types::definitions::{ReceiverSettleMode, SenderSettleMode};
 use fe2o3_amqp::types::messaging::{
     Body, Message as AmqpMessage, Outcome, Source, Target, TerminusDurability,
@@ -172,10 +174,12 @@ impl AmqpIncoming {
                 .attach(&mut conn.session)
                 .await
                 .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Broker,
-                        format!("{} refused to subscribe to {address}: {e}", conn.peer),
-                    )
+                    let lost = match &e {
+                        ReceiverAttachError::SessionStopped(why) => lost(why),
+                        ReceiverAttachError::SessionNotMapped => true,
+                        _ => false,
+                    };
+                    attach_error(lost, &conn.peer, "subscribe to", address, e)
                 })?;
             agent::log::debug(1, format_args!("receiving from {address}"));
             self.links.push(Link {
@@ -343,14 +347,24 @@ struct InFlight {
     settlement: Settlement,
 }
 
+/// A message not on the wire: its send failed, or its connection was lost before it was
+/// confirmed; `--reconnect` sends it (again), oldest first.
+struct Unsent {
+    token: Token,
+    address: String,
+    /// a copy (reliable), or none: pre-settled, at most once, as asked
+    message: Option<AmqpMessage<Body<Value>>>,
+    retries: u32,
+}
+
 /// Sends messages on sender links, one per destination.
 pub struct AmqpOutgoing {
     o: OutgoingOptions,
     conn: Option<Connected>,
     senders: BTreeMap<String, Sender>,
     in_flight: VecDeque<InFlight>,
-    /// a message whose send failed, for `--reconnect` to send first
-    unsent: Option<(String, AmqpMessage<Body<Value>>, Token, u32)>,
+    /// what `--reconnect` sends on the new connection, oldest first
+    unsent: VecDeque<Unsent>,
     done: Vec<Token>,
 }
 
@@ -362,7 +376,7 @@ impl AmqpOutgoing {
             conn: None,
             senders: BTreeMap::new(),
             in_flight: VecDeque::new(),
-            unsent: None,
+            unsent: VecDeque::new(),
             done: Vec::new(),
         }
     }
@@ -393,10 +407,12 @@ impl AmqpOutgoing {
                 .attach(&mut conn.session)
                 .await
                 .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Broker,
-                        format!("{} refused to send to {address}: {e}", conn.peer),
-                    )
+                    let lost = match &e {
+                        SenderAttachError::SessionStopped(why) => lost(why),
+                        SenderAttachError::SessionNotMapped => true,
+                        _ => false,
+                    };
+                    attach_error(lost, &conn.peer, "send to", address, e)
                 })?;
             agent::log::debug(1, format_args!("sending to {address}"));
             self.senders.insert(address.to_string(), sender);
@@ -417,13 +433,24 @@ impl AmqpOutgoing {
         if agent::log::enabled(2) {
             trace('>', &address, &mapping::from_amqp(m.clone(), &address)?);
         }
-        let sender = self.sender(&address).await?;
-        let settlement = match sender.send_batchable(m).await {
+        // not sent (its link lost at attach, or the send failed): kept for --reconnect
+        let settlement = match self.sender(&address).await {
+            Ok(sender) => sender
+                .send_batchable(m)
+                .await
+                .map_err(|e| protocol(format!("cannot send to {address}: {e}"))),
+            Err(e) => Err(e),
+        };
+        let settlement = match settlement {
             Ok(s) => s,
             Err(e) => {
-                // not sent: kept with the unconfirmed, so that --reconnect sends it too
-                self.unsent = copy.map(|m| (address.clone(), m, token, retries));
-                return Err(protocol(format!("cannot send to {address}: {e}")));
+                self.unsent.push_back(Unsent {
+                    token,
+                    address,
+                    message: copy,
+                    retries,
+                });
+                return Err(e);
             }
         };
         self.in_flight.push_back(InFlight {
@@ -535,18 +562,34 @@ impl Outgoing for AmqpOutgoing {
     async fn recover(&mut self, _: Error) -> Result<Recovered> {
         self.senders.clear();
         self.conn = None;
-        let again: Vec<InFlight> = self.in_flight.drain(..).collect();
+        // what went out unconfirmed, then what never went: kept until sent again, so that a
+        // recovery cut short (a node that drops the connection again) loses none of it
+        let mut again: VecDeque<Unsent> = self
+            .in_flight
+            .drain(..)
+            .map(|f| Unsent {
+                token: f.token,
+                address: f.address,
+                message: f.message,
+                retries: f.retries,
+            })
+            .collect();
+        again.append(&mut self.unsent);
+        self.unsent = again;
+        let n = self.unsent.len();
         let conn = self.conn.insert(self.o.connection.connect(true).await?);
         let peer = conn.peer.clone();
-        let n = again.len();
-        if let Some((address, m, token, retries)) = self.unsent.take() {
-            self.send(address, m, token, retries).await?;
-        }
-        for f in again {
-            match f.message {
-                Some(m) => self.send(f.address, m, f.token, f.retries).await?,
-                // pre-settled (not reliable): at most once, as asked
-                None => self.done.push(f.token),
+        while let Some(u) = self.unsent.pop_front() {
+            let Some(m) = u.message else {
+                self.done.push(u.token);
+                continue;
+            };
+            if let Err(e) = self.send(u.address, m, u.token, u.retries).await {
+                // kept at the back by send: it goes first next time
+                if let Some(last) = self.unsent.pop_back() {
+                    self.unsent.push_front(last);
+                }
+                return Err(e);
             }
         }
         Ok(Recovered {
@@ -556,7 +599,7 @@ impl Outgoing for AmqpOutgoing {
     }
 
     fn pending(&self) -> usize {
-        self.in_flight.len()
+        self.in_flight.len() + self.unsent.len()
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -593,5 +636,43 @@ fn outcome_name(o: &Outcome) -> String {
         ),
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
+    }
+}
+
+/// Whether a session stopped for a lost connection rather than a refusal: without an error
+/// from the peer, or with the connection forced closed (a node shutting down).
+fn lost(why: &SessionStopReason) -> bool {
+    use fe2o3_amqp::connection::ConnectionStopReason as C;
+    use fe2o3_amqp::types::definitions::{ConnectionError, ErrorCondition};
+    match why {
+        SessionStopReason::Ended | SessionStopReason::RemoteEnded => true,
+        SessionStopReason::EndedWithError(_) | SessionStopReason::RemoteEndedWithError(_) => false,
+        SessionStopReason::ConnectionStopped(C::RemoteClosedWithError(e)) => matches!(
+            e.condition,
+            ErrorCondition::ConnectionError(ConnectionError::ConnectionForced)
+        ),
+        SessionStopReason::ConnectionStopped(_) => true,
+    }
+}
+
+/// A link that could not attach: the broker's refusal, or (`lost`) the session or its
+/// connection gone meanwhile, which `--reconnect` recovers from (a cluster node that
+/// accepts a connection and drops it while its queues move to another node).
+fn attach_error(
+    lost: bool,
+    peer: &str,
+    what: &str,
+    address: &str,
+    e: impl std::fmt::Display,
+) -> Error {
+    if lost {
+        protocol(format!(
+            "{peer}: connection lost before the link to {address} was attached: {e}"
+        ))
+    } else {
+        Error::new(
+            ErrorKind::Broker,
+            format!("{peer} refused to {what} {address}: {e}"),
+        )
     }
 }

@@ -8,6 +8,7 @@
 //! One test binary, its tests split by topic around the test-support crate.
 
 mod amqp091;
+mod attach;
 mod batch;
 mod brokers;
 mod callbacks;
