@@ -1,7 +1,9 @@
 //! The system-call budget (README, "System calls per message"), held: each agent moves a few
 //! thousand 1 KiB messages between a tmpfs queue and the test brokers under `strace -f -c`,
 //! and the calls per message, by name, must stay within the table. It counts; it does not
-//! time. (Named broker_: it needs the brokers of scripts/test.sh and Debian's strace.)
+//! time. A machine's load only adds calls (socket reads that find less, more wake-ups): a
+//! transfer over budget runs once more and the better run must hold. (Named broker_: it
+//! needs the brokers of scripts/test.sh and Debian's strace.)
 //!
 //! `fcntl` is left out: debug builds (these tests') check every descriptor they close with
 //! `fcntl(F_GETFD)`; release builds do not.
@@ -127,8 +129,9 @@ const RECV_FLOOR: &[(&str, f64)] = &[
 ];
 
 impl Budget {
-    /// Asserts the counts of a run of `n` messages against this row.
-    fn check(&self, calls: &BTreeMap<String, u64>, n: usize) {
+    /// The counts of a run of `n` messages against this row: the report, or the report
+    /// naming the calls over budget.
+    fn verdict(&self, calls: &BTreeMap<String, u64>, n: usize) -> Result<String, String> {
         let allowed = |name: &str| {
             self.calls
                 .iter()
@@ -166,12 +169,11 @@ impl Budget {
                 over.push(name.clone());
             }
         }
-        eprintln!("{}: {n} messages\n{report}", self.what);
-        assert!(
-            over.is_empty(),
-            "{}: over budget: {over:?}\n{report}",
-            self.what
-        );
+        if over.is_empty() {
+            Ok(format!("{}: {n} messages\n{report}", self.what))
+        } else {
+            Err(format!("{}: over budget: {over:?}\n{report}", self.what))
+        }
     }
 }
 
@@ -225,16 +227,33 @@ fn run_row(
     args: &[String],
     calls: Vec<(&'static str, f64)>,
 ) {
+    match row_verdict(dir, what, program, args, calls) {
+        Ok(report) => eprintln!("{report}"),
+        Err(report) => panic!("{report}"),
+    }
+}
+
+/// Runs `program` under strace: the row's verdict.
+fn row_verdict(
+    dir: &Path,
+    what: &'static str,
+    program: &str,
+    args: &[String],
+    calls: Vec<(&'static str, f64)>,
+) -> Result<String, String> {
     let counts = counted(dir, &bin(program), args);
     Budget {
         what,
         calls: Box::leak(calls.into_boxed_slice()),
         others: 0.02,
     }
-    .check(&counts, N);
+    .verdict(&counts, N)
 }
 
-/// A queue to a broker and back, each way counted: (`what`, extra options) per run.
+/// A queue to a broker and back, each way counted: (`what`, extra options) per run. A
+/// loaded machine only ever adds calls (a socket read finds less to read, a wait wakes
+/// more often): a transfer over budget is run once more, and the better of the two must be
+/// within it, each way.
 fn both_ways(
     program: &str,
     conn: &dyn Fn(&str) -> Vec<String>,
@@ -242,6 +261,30 @@ fn both_ways(
     dest: &str,
     rows: [Row; 2],
 ) {
+    let mut failed = None;
+    for attempt in 1..=2 {
+        match transfer_verdict(program, conn, subscribe, dest, rows.clone()) {
+            Ok(reports) => {
+                eprintln!("{reports}");
+                return;
+            }
+            Err(report) => {
+                eprintln!("attempt {attempt}: {report}");
+                failed = Some(report);
+            }
+        }
+    }
+    panic!("{}", failed.unwrap_or_default());
+}
+
+/// One transfer each way under strace: both reports, or the first over budget.
+fn transfer_verdict(
+    program: &str,
+    conn: &dyn Fn(&str) -> Vec<String>,
+    subscribe: &str,
+    dest: &str,
+    rows: [Row; 2],
+) -> Result<String, String> {
     let (dir, spool) = spool(dest);
     let [
         (send_what, send_extra, send_calls),
@@ -255,7 +298,7 @@ fn both_ways(
     ]);
     send.extend(conn("outgoing"));
     send.extend(s(send_extra));
-    run_row(dir.path(), send_what, program, &send, send_calls);
+    let sent = row_verdict(dir.path(), send_what, program, &send, send_calls);
     let out = dir.path().join("out").display().to_string();
     let mut recv = s(&[
         "--subscribe",
@@ -267,7 +310,9 @@ fn both_ways(
     recv.extend(s(&["--outgoing-queue", &format!("path={out}")]));
     recv.extend(conn("incoming"));
     recv.extend(s(recv_extra));
-    run_row(dir.path(), recv_what, program, &recv, recv_calls);
+    // received even when sending was over budget: the broker holds what was sent
+    let received = row_verdict(dir.path(), recv_what, program, &recv, recv_calls);
+    Ok(format!("{}\n{}", sent?, received?))
 }
 
 #[test]
