@@ -48,6 +48,7 @@ cleanup() {
 trap cleanup EXIT
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 . bench/cores.sh
+. bench/rounds.sh
 broker_pid() {
   case $1 in
     proton) cat "$PROTON_DATA/proton-broker.pid" ;;
@@ -55,7 +56,6 @@ broker_pid() {
   esac
 }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; }
 printf '# amqpclt benchmark: %d durable 1 KiB messages per run, reliable, queues on tmpfs\n' "$n"
 printf '%-11s %-14s %10s %10s %10s %10s %8s %7s %8s %7s %5s\n' broker direction raw raw+sp amqpclt python "am/raw" "am/sp" "am/py" broker agent
 for b in $which; do
@@ -79,8 +79,7 @@ for b in $which; do
     oconn+=(--outgoing-broker-auth "${auth[*]}") iconn+=(--incoming-broker-auth "${auth[*]}")
   fi
   dest=/queue/bench.$$.$b
-  "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-    --header "destination=$dest" --header persistent=true
+  messages "$work/spool" "$dest" persistent
   cp -a "$work/spool" "$work/spool.py"
   # raw ceiling, both directions (its own address)
   if [ "$module" = pika ]; then
@@ -98,11 +97,9 @@ for b in $which; do
   sp_send=0 sp_recv=0 am_send=0 am_recv=0
   for round in $(seq "$rounds"); do
     if [ "$round" -gt 1 ]; then
-      "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-        --header "destination=$dest" --header persistent=true
+      messages "$work/spool" "$dest" persistent
     fi
-    "$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-      --header "destination=$dest.sp" --header persistent=true
+    messages "$work/rawspool" "$dest.sp" persistent
     if [ "$module" = pika ]; then
       r=$("$bin/examples/lapin_raw" send "127.0.0.1:$port" "$user" "$pass" "$queue.sp" "$n" 1024 "spool=$work/rawspool" | rate)
       sp_send=$(best "$sp_send" "$r")

@@ -49,7 +49,7 @@ t=b$$
 for c in raw sp am py warm; do make "$t-$c"; done
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; }
+. bench/rounds.sh
 py() { # publish|pull NAME: python's http.client, one keep-alive connection
   python3 - "$1" "$addr" "$project" "$2" "$n" << 'PY'
 import base64, http.client, json, sys, time
@@ -86,10 +86,8 @@ py_recv=$(py pull "$t-py" | rate)
 # raw+sp and amsclt, each way, in turn for each round; each keeps its best
 sp_send=0 sp_recv=0 am_send=0 am_recv=0
 for round in $(seq "$rounds"); do
-  "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-    --header "destination=$t-am" > /dev/null
-  "$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-    --header "destination=$t-sp" > /dev/null
+  messages "$work/spool" "$t-am"
+  messages "$work/rawspool" "$t-sp"
   r=$("$bin/examples/ams_raw" publish "$addr" "$project" "$t-sp" "$n" 1024 1000 "spool=$work/rawspool" | rate)
   sp_send=$(best "$sp_send" "$r")
   r=$("$bin/amsclt" --incoming-queue "path=$work/spool" --remove --reliable --window 2000 \

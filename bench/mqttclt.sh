@@ -43,8 +43,8 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/1883") 2> /dev/null; then
 fi
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 . bench/cores.sh
+. bench/rounds.sh
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; }
 t=bench/$$
 awk -v n="$n" 'BEGIN { s = sprintf("%1024s", ""); gsub(/ /, "x", s); for (i = 0; i < n; i++) print s }' \
   > "$work/lines"
@@ -73,10 +73,8 @@ raw_recv=$(rate < "$work/out") rbroker_recv=$cores rcpu_recv=$agent
 # raw+sp and mqttclt, each way, in turn for each round; each keeps its best
 sp_send=0 sp_recv=0 am_send=0 am_recv=0
 for round in $(seq "$rounds"); do
-  "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-    --header "destination=$t/am" > /dev/null
-  "$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-    --header "destination=$t/sp" > /dev/null
+  messages "$work/spool" "$t/am"
+  messages "$work/rawspool" "$t/sp"
   r=$("$bin/examples/mqtt_raw" send "$addr" "$t/sp" "$n" 1024 100 "spool=$work/rawspool" | rate)
   sp_send=$(best "$sp_send" "$r")
   timed "$(cat "$MQTT_DATA/mosquitto.pid")" "$bin/mqttclt" --incoming-queue "path=$work/spool" --remove --reliable --window 100 \

@@ -35,10 +35,10 @@ cleanup() {
 }
 trap cleanup EXIT
 . bench/cores.sh
+. bench/rounds.sh
 broker_pid() { case $1 in rabbitmq) cat "$RMQ_DATA/beam.pid" ;; activemq) cat "$AMQ_DATA/activemq.pid" ;; esac; }
 rate() { sed -n 's/.*"rate": *\([0-9.]*\).*/\1/p'; }
 stats_rate() { awk '/^processed/ { gsub(/[()]/, ""); print $(NF-2) * 1000 }'; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b + 0 > a + 0) ? b : a }'; }
 printf '# stompclt benchmark: %d persistent 1 KiB messages per run, queues on tmpfs\n' "$n"
 printf '%-9s %-18s %10s %10s %10s %10s %8s %7s %8s %9s %5s %5s\n' broker direction raw raw+sp stompclt python "st/raw" "st/sp" "st/py" "st/naive" "broker" agent
 for b in $which; do
@@ -55,8 +55,7 @@ for b in $which; do
   iconn=(--incoming-broker-uri "stomp://127.0.0.1:$port" --incoming-broker-auth "plain name=guest pass=guest" --incoming-broker-connect "host=$vhost")
   for batch in 1 100; do
     dest=/queue/bench.$$.$b.$batch
-    "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-      --header "destination=$dest" --header persistent=true
+    messages "$work/spool" "$dest" persistent
     # raw ceiling, both directions (its own destination)
     raw_send=$("$bin/examples/raw" send "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1024 1000 "$batch" | rate)
     raw_recv=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.raw" "$n" 1000 "$batch" | rate)
@@ -64,12 +63,10 @@ for b in $which; do
     sp_send=0 sp_recv=0 st_send=0 st_recv=0
     for round in $(seq "$rounds"); do
       if [ "$round" -gt 1 ]; then
-        "$bin/dirq" generate -p "$work/spool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-          --header "destination=$dest" --header persistent=true
+        messages "$work/spool" "$dest" persistent
       fi
       # the raw client with the spool's minimal work: from a spool of its own, into another
-      "$bin/dirq" generate -p "$work/rawspool" -t dqs -c "$n" --text 1 --body-length 1024 --body-entropy 2 \
-        --header "destination=$dest.sp" --header persistent=true
+      messages "$work/rawspool" "$dest.sp" persistent
       r=$("$bin/examples/raw" send "127.0.0.1:$port" "$vhost" "$dest.sp" "$n" 1024 1000 "$batch" "spool=$work/rawspool" | rate)
       sp_send=$(best "$sp_send" "$r")
       r=$("$bin/examples/raw" recv "127.0.0.1:$port" "$vhost" "$dest.sp" "$n" 1000 "$batch" "spool=$work/rawinbox" | rate)

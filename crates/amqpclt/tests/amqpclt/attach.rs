@@ -174,12 +174,7 @@ fn broker_a_connection_lost_at_attach_while_recovering_is_recovered_again_receiv
     args.extend(["--subscribe".into(), format!("destination={dest}")]);
     args.extend(["--outgoing-queue".into(), format!("path={}", p(&outq))]);
     args.extend(via(&proxy, "incoming"));
-    let agent = std::process::Command::new(AMQPCLT)
-        .args(&args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let agent = spawn(args);
     test_support::process::wait_until(
         "the first messages received",
         Duration::from_secs(30),

@@ -41,6 +41,16 @@ fn ok(args: &[String]) -> String {
     test_support::bin::ok(AMQPCLT, args)
 }
 
+/// amqpclt started with its output piped, for a test to act while it runs.
+fn spawn(args: Vec<String>) -> std::process::Child {
+    Command::new(AMQPCLT)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
 /// One AMQP peer.
 struct Broker {
     name: String,

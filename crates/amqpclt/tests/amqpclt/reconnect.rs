@@ -1,20 +1,11 @@
 //! --reconnect: a RabbitMQ of the test's own restarted in the middle of a transfer.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use test_support::brokers::OwnBroker;
 
 use super::*;
-
-fn spawn(args: Vec<String>) -> Child {
-    Command::new(AMQPCLT)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn")
-}
 
 /// Waits until `cond` holds (or a minute passes), then restarts the broker.
 fn restart_when(rabbit: &OwnBroker, cond: impl Fn() -> bool) {
